@@ -1,0 +1,1 @@
+"""Everything outside the process: broker, search stores, caches. No business logic here."""

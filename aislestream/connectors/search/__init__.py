@@ -1,0 +1,25 @@
+"""Search stores: one protocol, one file per backend, and ``build_search_store`` to pick one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aislestream.connectors.search.base import Hit, SearchRequest, SearchStore, WeightedTerm, tokenize
+from aislestream.settings import StoreSettings
+
+__all__ = ["Hit", "SearchRequest", "SearchStore", "WeightedTerm", "build_search_store", "tokenize"]
+
+
+def build_search_store(settings: StoreSettings, path: Path) -> SearchStore:
+    """Backends import lazily so an unused optional dependency is never required."""
+    if settings.backend == "tantivy":
+        from aislestream.connectors.search.tantivy_store import TantivyStore
+
+        return TantivyStore(path)
+    if settings.backend == "sqlite":
+        from aislestream.connectors.search.sqlite_store import SqliteFtsStore
+
+        return SqliteFtsStore(path)
+    from aislestream.connectors.search.elasticsearch_store import ElasticsearchStore
+
+    return ElasticsearchStore(settings.es_url or "", settings.index)

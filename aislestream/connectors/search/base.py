@@ -1,0 +1,67 @@
+"""The search-store contract every backend implements (Elasticsearch, tantivy, SQLite FTS5).
+
+A request is the shopper's original query plus weighted expansion terms and exact-match
+filters; backends score ``original + sum(weight_i * match(term_i))`` in their native way
+and require at least one text clause to match when there is any text at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from aislestream.models.world.catalog import Product
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens; query syntax characters never reach a backend's parser."""
+    return _TOKEN.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class WeightedTerm:
+    term: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: str
+    expansions: tuple[WeightedTerm, ...] = ()
+    filters: dict[str, str] = field(default_factory=dict)  # attribute -> exact value
+    price_min: float | None = None
+    price_max: float | None = None
+    k: int = 10
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+    title: str
+    description: str = ""
+
+
+@runtime_checkable
+class SearchStore(Protocol):
+    name: str
+
+    def index(self, products: Iterable[Product], batch_size: int = 5_000) -> int:
+        """Insert or replace products by id (idempotent); returns how many were written."""
+
+    def search(self, request: SearchRequest) -> list[Hit]: ...
+
+    def search_many(self, requests: Sequence[SearchRequest]) -> list[list[Hit]]: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def product_attributes(product: Product) -> dict[str, str]:
+    """Attributes as stored for filtering: lower-cased, so filters are case-insensitive."""
+    return {k: v.lower() for k, v in product.attributes().items()}

@@ -1,0 +1,119 @@
+"""Search store on Elasticsearch through the official client (the production backend).
+
+Installed with the ``elasticsearch`` extra. Documents use the product id as ``_id`` so bulk
+re-indexing replaces rather than duplicates; attributes are keyword fields under ``attrs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from aislestream.connectors.search.base import Hit, SearchRequest, product_attributes, tokenize
+from aislestream.errors import ConfigError, StoreError
+from aislestream.models.world.catalog import Product
+
+try:
+    from elasticsearch import Elasticsearch, helpers
+    from elasticsearch import exceptions as es_exceptions
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "the Elasticsearch store needs the 'elasticsearch' extra: pip install 'aislestream[elasticsearch]'"
+    ) from exc
+
+TEMPLATE = {
+    "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+    "mappings": {
+        "dynamic_templates": [
+            {"attrs_as_keywords": {"path_match": "attrs.*", "mapping": {"type": "keyword"}}}
+        ],
+        "properties": {
+            "id": {"type": "keyword"},
+            "title": {"type": "text", "analyzer": "english"},
+            "description": {"type": "text", "analyzer": "english"},
+            "price": {"type": "float"},
+            "attrs": {"type": "object"},
+        },
+    },
+}
+_FIELDS = ["title^2", "description"]
+
+
+class ElasticsearchStore:
+    name = "elasticsearch"
+
+    def __init__(self, url: str, index: str = "aisle-products", timeout_s: float = 10.0) -> None:
+        if not url:
+            raise ConfigError("store.es_url is required for the elasticsearch backend")
+        self.index_name = index
+        self._es = Elasticsearch(url, request_timeout=timeout_s)
+        try:
+            self._es.indices.put_index_template(
+                name=f"{index}-template", index_patterns=[index], template=TEMPLATE
+            )
+            if not self._es.indices.exists(index=index):
+                self._es.indices.create(index=index)
+        except es_exceptions.ConnectionError as exc:
+            raise StoreError(f"cannot reach Elasticsearch at {url}: {exc}") from exc
+
+    def _actions(self, products: Iterable[Product]) -> Iterator[dict]:
+        for p in products:
+            yield {
+                "_index": self.index_name, "_id": p.id,
+                "_source": {"id": p.id, "title": p.title, "description": p.description,
+                            "price": p.price, "attrs": product_attributes(p)},
+            }
+
+    def index(self, products: Iterable[Product], batch_size: int = 5_000) -> int:
+        written, errors = helpers.bulk(
+            self._es, self._actions(products), chunk_size=batch_size, raise_on_error=False
+        )
+        if errors:
+            raise StoreError(f"Elasticsearch rejected {len(errors)} document(s), e.g. {errors[:1]}")
+        self._es.indices.refresh(index=self.index_name)
+        return int(written)
+
+    @staticmethod
+    def build_query(request: SearchRequest) -> dict:
+        should = []
+        if tokenize(request.query):
+            should.append({"multi_match": {"query": request.query, "fields": _FIELDS}})
+        should += [
+            {"multi_match": {"query": t.term, "fields": _FIELDS, "boost": t.weight}}
+            for t in request.expansions if t.weight > 0 and tokenize(t.term)
+        ]
+        filters: list[dict] = [{"term": {f"attrs.{k}": v.lower()}} for k, v in request.filters.items()]
+        if request.price_min is not None or request.price_max is not None:
+            bounds = {"gte": request.price_min, "lte": request.price_max}
+            filters.append({"range": {"price": {k: v for k, v in bounds.items() if v is not None}}})
+        query: dict = {"bool": {"filter": filters}}
+        if should:
+            query["bool"].update(should=should, minimum_should_match=1)
+        return query
+
+    def search(self, request: SearchRequest) -> list[Hit]:
+        return self.search_many([request])[0]
+
+    def search_many(self, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
+        if not requests:
+            return []
+        body: list[dict] = []
+        for r in requests:  # one round trip for the whole batch
+            body += [{"index": self.index_name},
+                     {"query": self.build_query(r), "size": r.k, "_source": ["id", "title", "description"]}]
+        responses = self._es.msearch(searches=body)["responses"]
+        out = []
+        for response in responses:
+            if "error" in response:
+                raise StoreError(f"Elasticsearch search failed: {response['error']}")
+            out.append([
+                Hit(id=h["_source"]["id"], score=float(h["_score"] or 0.0),
+                    title=h["_source"]["title"], description=h["_source"].get("description", ""))
+                for h in response["hits"]["hits"]
+            ])
+        return out
+
+    def count(self) -> int:
+        return int(self._es.count(index=self.index_name)["count"])
+
+    def close(self) -> None:
+        self._es.close()

@@ -1,0 +1,38 @@
+"""Typed errors. Retryable ones may succeed if the caller waits; fatal ones need a human.
+
+The CLI turns any :class:`AisleError` into a one-line message and a non-zero exit code,
+so library code raises these instead of printing or exiting.
+"""
+
+
+class AisleError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ConfigError(AisleError):
+    """A setting, file or argument is invalid. Fatal: fix the input."""
+
+
+class CatalogError(ConfigError):
+    """An external catalog or labelled-query file cannot be used as given."""
+
+
+class RetryableError(AisleError):
+    """A dependency is temporarily unavailable; retrying later may succeed."""
+
+
+class BrokerUnavailable(RetryableError):
+    """No Kafka-compatible broker answered at the configured bootstrap servers."""
+
+
+class StoreError(AisleError):
+    """The search store refused an operation."""
+
+
+class MessageRejected(AisleError):
+    """A stream message is invalid; its ``reason`` goes to the dead-letter topic."""
+
+    def __init__(self, reason: str, error_type: str = "invalid") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.error_type = error_type

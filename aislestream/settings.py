@@ -1,0 +1,121 @@
+"""All runtime settings, composed per concern and read from the environment in this one module.
+
+Every field can be set by an environment variable: ``AISLE_<SECTION>__<FIELD>``, for example
+``AISLE_BROKER__BOOTSTRAP_SERVERS=kafka-1:9092`` or ``AISLE_EXPANSION__ENGINE=prf``.
+Leaving ``bootstrap_servers`` empty means "start the embedded Tansu broker".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BrokerSettings(BaseModel):
+    bootstrap_servers: str | None = Field(
+        default=None,
+        description="Comma-separated host:port list of any Kafka-compatible broker; empty = embedded",
+    )
+    embedded_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
+    connect_timeout_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _check_servers(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"bootstrap server {server!r} is not host:port")
+        return value.strip()
+
+
+class TopicSettings(BaseModel):
+    prefix: str = Field(default="", description="Prepended to every topic name (namespaces a run)")
+    partitions: int = Field(default=4, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+
+    def name(self, base: str) -> str:
+        return f"{self.prefix}{base}"
+
+
+class StoreSettings(BaseModel):
+    backend: Literal["tantivy", "sqlite", "elasticsearch"] = "tantivy"
+    path: Path | None = Field(default=None, description="Data directory of an embedded store")
+    es_url: str | None = None
+    index: str = "aisle-products"
+
+
+class ExpansionSettings(BaseModel):
+    engine: Literal["identity", "prf"] = "prf"
+    variant: str = "default"
+    deadline_ms: float = Field(default=200.0, gt=0)
+    lru_size: int = Field(default=10_000, ge=0)
+    redis_url: str | None = Field(default=None, description="e.g. redis://127.0.0.1:6379/0")
+    redis_ttl_s: int = Field(default=3600, gt=0)
+    prf_docs: int = Field(default=10, ge=1)
+    prf_terms: int = Field(default=8, ge=1)
+    prf_original_weight: float = Field(default=0.6, gt=0, le=1)
+
+
+class StreamSettings(BaseModel):
+    app_id: str = "aislestream"
+    max_message_bytes: int = Field(default=16_384, ge=256)
+    max_query_chars: int = Field(default=512, ge=8)
+    default_k: int = Field(default=10, ge=1)
+    max_k: int = Field(default=100, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    batch_within_s: float = Field(default=0.02, gt=0)
+    session_timeout_s: float = Field(default=10.0, gt=0)
+    commit_interval_s: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_k(self) -> "StreamSettings":
+        if self.default_k > self.max_k:
+            raise ValueError(f"default_k={self.default_k} exceeds max_k={self.max_k}")
+        return self
+
+
+class WorldSettings(BaseModel):
+    seed: int = 7
+    n_products: int = Field(default=50_000, ge=100)
+    n_users: int = Field(default=5_000, ge=1)
+    n_queries: int = Field(default=4_000, ge=10)
+    catalog_path: Path | None = Field(default=None, description="External catalog (CSV or JSONL)")
+    labels_path: Path | None = Field(default=None, description="Labelled queries (CSV or JSONL)")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AISLE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Path(".aisle")
+    broker: BrokerSettings = BrokerSettings()
+    topics: TopicSettings = TopicSettings()
+    store: StoreSettings = StoreSettings()
+    expansion: ExpansionSettings = ExpansionSettings()
+    stream: StreamSettings = StreamSettings()
+    world: WorldSettings = WorldSettings()
+
+    def store_path(self) -> Path:
+        return self.store.path or self.data_dir / f"store-{self.store.backend}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, turning validation errors into a ConfigError."""
+    from pydantic import ValidationError
+
+    from aislestream.errors import ConfigError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
