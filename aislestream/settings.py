@@ -59,7 +59,7 @@ class ExpansionSettings(BaseModel):
     redis_ttl_s: int = Field(default=3600, gt=0)
     prf_docs: int = Field(default=10, ge=1)
     prf_terms: int = Field(default=8, ge=1)
-    prf_original_weight: float = Field(default=0.6, gt=0, le=1)
+    prf_original_weight: float = Field(default=0.8, gt=0, le=1)
 
 
 class StreamSettings(BaseModel):

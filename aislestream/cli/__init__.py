@@ -1,0 +1,1 @@
+"""The ``aisle`` command line."""

@@ -1,0 +1,194 @@
+"""``aisle``: run, inspect and benchmark aislestream. Every command reads AISLE_* settings.
+
+Errors the user can fix (bad settings, missing files, unreachable broker) print one clear
+line and exit with status 2; nothing here prints a traceback for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from aislestream.errors import AisleError
+from aislestream.settings import Settings, load_settings
+
+console = Console(stderr=False)
+
+
+class AisleGroup(click.Group):
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except AisleError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(2)
+
+
+def _settings(ctx: click.Context, **overrides: object) -> Settings:
+    base: dict = dict(ctx.obj or {})
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        section, _, field = key.partition("__")
+        base.setdefault(section, {})[field] = value
+    return load_settings(**base)
+
+
+@click.group(cls=AisleGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Where stores, logs and summaries go (default .aisle, env AISLE_DATA_DIR).")
+@click.option("--log-level", default="warning", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, log_level: str) -> None:
+    """aislestream: model-augmented e-commerce search and ads on Kafka."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = {"data_dir": data_dir} if data_dir else {}
+
+
+@cli.command()
+@click.option("--port", type=int, default=0, help="Listen port (0 picks a free one).")
+@click.pass_context
+def up(ctx: click.Context, port: int) -> None:
+    """Start the embedded Tansu broker and keep it running until Ctrl-C."""
+    from aislestream.connectors.broker import EmbeddedBroker
+
+    settings = _settings(ctx)
+    broker = EmbeddedBroker(port=port, log_dir=settings.data_dir / "logs")
+    broker.start(settings.broker.connect_timeout_s)
+    console.print(f"embedded broker ready: export AISLE_BROKER__BOOTSTRAP_SERVERS={broker.bootstrap}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while broker.running:
+            time.sleep(0.5)
+        raise AisleError(f"broker exited; see {broker.log_path}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        broker.stop()
+
+
+@cli.command()
+@click.option("--catalog", type=click.Path(path_type=Path), help="External catalog (CSV/JSONL).")
+@click.option("--labels", type=click.Path(path_type=Path), help="Labelled queries (CSV/JSONL).")
+@click.option("--backend", type=click.Choice(["tantivy", "sqlite", "elasticsearch"]))
+@click.option("--products", "n_products", type=int, help="Synthetic catalog size.")
+@click.pass_context
+def index(ctx: click.Context, catalog: Path | None, labels: Path | None, backend: str | None,
+          n_products: int | None) -> None:
+    """Build (or load) the world and index its catalog into the search store."""
+    from aislestream.demo import _progress
+    from aislestream.indexing import ensure_indexed
+    from aislestream.models.world import build_world
+
+    settings = _settings(ctx, world__catalog_path=catalog, world__labels_path=labels,
+                         store__backend=backend, world__n_products=n_products)
+    world = build_world(settings.world)
+    with _progress(console) as progress:
+        task = progress.add_task("indexing", total=len(world.products))
+        store, rebuilt = ensure_indexed(settings, world, lambda d, t: progress.update(task, completed=d))
+        progress.update(task, completed=len(world.products))
+    console.print(f"{store.count():,} documents in {settings.store.backend} store at "
+                  f"{settings.store_path()} ({'indexed' if rebuilt else 'already up to date'})")
+
+
+@cli.command()
+@click.option("--expander", type=click.Choice(["identity", "prf"]), help="Expansion engine.")
+@click.pass_context
+def worker(ctx: click.Context, expander: str | None) -> None:
+    """Run the search-augmentation stream processor against the configured broker."""
+    from aislestream.streams.worker import run_worker
+
+    run_worker(_settings(ctx, expansion__engine=expander),
+               loglevel=logging.getLevelName(logging.getLogger().level).lower())
+
+
+@cli.command()
+@click.option("-n", "--queries", "n_queries", default=2_000, show_default=True,
+              help="How many queries to replay.")
+@click.option("--malformed", default=0.02, show_default=True, help="Fraction of malformed messages.")
+@click.option("--expander", type=click.Choice(["identity", "prf"]), help="Expansion engine.")
+@click.option("--products", "n_products", type=int, help="Synthetic catalog size (default 50,000).")
+@click.option("--timeout", "timeout_s", default=300.0, show_default=True)
+@click.pass_context
+def demo(ctx: click.Context, n_queries: int, malformed: float, expander: str | None,
+         n_products: int | None, timeout_s: float) -> None:
+    """Run the whole search path on the embedded default and print a summary."""
+    from aislestream.demo import run_demo
+
+    if not 0 <= malformed < 1:
+        raise click.BadParameter("must be in [0, 1)", param_hint="--malformed")
+    settings = _settings(ctx, expansion__engine=expander, world__n_products=n_products)
+    summary = run_demo(settings, n_queries, malformed, timeout_s, console)
+    if summary.missing:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--queries", "n_queries", type=int, help="Number of labelled queries.")
+@click.option("--products", "n_products", type=int)
+@click.option("--out", type=click.Path(path_type=Path), help="Export catalog.jsonl + labels.jsonl here.")
+@click.pass_context
+def world(ctx: click.Context, n_queries: int | None, n_products: int | None, out: Path | None) -> None:
+    """Show statistics of the world, or export it in the external-catalog format."""
+    from rich.table import Table
+
+    from aislestream.models.world import build_world
+
+    settings = _settings(ctx, world__n_queries=n_queries, world__n_products=n_products)
+    w = build_world(settings.world)
+    table = Table(title=f"world: {len(w.products):,} products, {len(w.users):,} users")
+    for col in ("query type", "queries", "example", "mean relevant"):
+        table.add_column(col)
+    for qtype, qs in sorted(w.queries_by_type().items()):
+        mean_rel = sum(len(q.relevant_ids()) for q in qs) / len(qs)
+        table.add_row(qtype, str(len(qs)), qs[0].text, f"{mean_rel:.0f}")
+    console.print(table)
+    if out is not None:
+        catalog, labels = w.export(out)
+        console.print(f"wrote {catalog} and {labels}")
+
+
+@cli.group()
+def bench() -> None:
+    """Benchmarks (results go to docs/BENCHMARKS.md and docs/results/)."""
+
+
+@bench.command("stream")
+@click.option("-n", "--messages", default=20_000, show_default=True)
+@click.option("--products", "n_products", type=int, default=50_000, show_default=True)
+@click.option("--write/--no-write", default=True, show_default=True,
+              help="Write docs/results/stream.json and the table in docs/BENCHMARKS.md.")
+@click.pass_context
+def bench_stream(ctx: click.Context, messages: int, n_products: int, write: bool) -> None:
+    """Raw broker rate vs the pipeline with identity and PRF expansion, in one run."""
+    from aislestream.bench.stream import run_stream_bench
+
+    run_stream_bench(_settings(ctx, world__n_products=n_products), messages, write, console)
+
+
+@bench.command("stores")
+@click.option("--queries", "n_queries", default=2_000, show_default=True)
+@click.option("--products", "n_products", type=int, default=50_000, show_default=True)
+@click.option("--write/--no-write", default=True, show_default=True)
+@click.pass_context
+def bench_stores(ctx: click.Context, n_queries: int, n_products: int, write: bool) -> None:
+    """Compare the embedded store candidates: index time, queries/s, recall on labelled queries."""
+    from aislestream.bench.stores import run_store_bench
+
+    run_store_bench(_settings(ctx, world__n_products=n_products, world__n_queries=n_queries),
+                    write, console)
+
+
+def main() -> None:
+    cli(prog_name="aisle")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Plain Kafka producers and collectors for tools (replay, demo, benchmarks, tests).
+
+Producing is synchronous with kafka-python; collecting uses aiokafka without a consumer
+group (partitions assigned directly), which works on any Kafka-compatible broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+
+def produce(bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes | None]],
+            on_sent: Callable[[int], None] | None = None) -> int:
+    """Send (key, value) pairs and flush; returns how many were sent."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1, enable_idempotence=False,
+                             max_request_size=4 * 1024 * 1024)
+    sent = 0
+    try:
+        for key, value in messages:
+            producer.send(topic, key=key, value=value)
+            sent += 1
+            if on_sent is not None:
+                on_sent(sent)
+        producer.flush(timeout=60)
+    finally:
+        producer.close()
+    return sent
+
+
+@dataclass(frozen=True)
+class Received:
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    received_at: float
+
+
+async def collect_async(bootstrap: str, topics: list[str], expected: int, timeout_s: float,
+                        on_message: Callable[[Received], None] | None = None,
+                        stop: Callable[[list[Received]], bool] | None = None) -> list[Received]:
+    """Read every partition of ``topics`` from the beginning until ``expected`` records or timeout."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    received: list[Received] = []
+    try:
+        partitions = []
+        deadline = time.monotonic() + timeout_s
+        for topic in topics:
+            while not (parts := consumer.partitions_for_topic(topic)):
+                if time.monotonic() > deadline:
+                    return received
+                await consumer._client.force_metadata_update()  # topic may not exist yet
+                await asyncio.sleep(0.2)
+            partitions += [TopicPartition(topic, p) for p in parts]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        while len(received) < expected and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+            now = time.time()
+            for records in batches.values():
+                for r in records:
+                    item = Received(r.topic, r.key, r.value, now)
+                    received.append(item)
+                    if on_message is not None:
+                        on_message(item)
+            if stop is not None and stop(received):
+                break
+    finally:
+        await consumer.stop()
+    return received
+
+
+def collect(bootstrap: str, topics: list[str], expected: int, timeout_s: float,
+            on_message: Callable[[Received], None] | None = None,
+            stop: Callable[[list[Received]], bool] | None = None) -> list[Received]:
+    return asyncio.run(collect_async(bootstrap, topics, expected, timeout_s, on_message, stop))

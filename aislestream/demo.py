@@ -1,0 +1,212 @@
+"""`aisle demo`: the whole search path on the embedded default, end to end, with a summary.
+
+1. start the embedded broker (or use the configured one)
+2. build the world and index its catalog
+3. start a worker process
+4. replay labelled queries (plus a few malformed ones) into ``search.queries``
+5. collect results and dead letters, reconcile counts, score retrieval with and without expansion
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aislestream.connectors.broker import broker_session, ensure_topics
+from aislestream.connectors.kafka_io import Received, collect, produce
+from aislestream.connectors.search import SearchRequest, SearchStore
+from aislestream.errors import AisleError
+from aislestream.indexing import ensure_indexed
+from aislestream.models.eval.metrics import score_by_type
+from aislestream.models.world import LabelledQuery, World, build_world
+from aislestream.runtime import WorkerProcess
+from aislestream.settings import Settings
+from aislestream.streams import topics
+from aislestream.streams.replay import replay_messages
+from aislestream.streams.topics import topic_specs
+
+
+@dataclass
+class DemoSummary:
+    messages_in: int
+    results_out: int
+    dead_letters: int
+    dead_letters_by_type: dict[str, int]
+    missing: int
+    fallbacks: int
+    throughput_msgs_per_s: float
+    e2e_p50_ms: float
+    e2e_p99_ms: float
+    processing_p50_ms: float
+    processing_p99_ms: float
+    engine: str
+    k: int
+    retrieval: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def summarize(world_queries: dict[str, LabelledQuery], sent: int, received: list[Received],
+              store: SearchStore, engine: str, k: int) -> DemoSummary:
+    results = [json.loads(r.value) for r in received if r.topic.endswith(topics.SEARCH_RESULTS)]
+    letters = [json.loads(r.value) for r in received if r.topic.endswith(topics.SEARCH_DLQ)]
+    received_at = {json.loads(r.value).get("request_id"): r.received_at
+                   for r in received if r.topic.endswith(topics.SEARCH_RESULTS)}
+    unique = {r["request_id"]: r for r in results}  # at-least-once: de-duplicate by id
+    e2e = [(received_at[rid] - r["sent_at"]) * 1000 for rid, r in unique.items() if r.get("sent_at")]
+    processing = [r["latency_ms"]["total_ms"] for r in unique.values()]
+    first_sent = min((r["sent_at"] for r in unique.values() if r.get("sent_at")), default=0.0)
+    last_done = max((r["processed_at"] for r in unique.values()), default=first_sent)
+    by_type: dict[str, int] = {}
+    for letter in letters:
+        by_type[letter["error_type"]] = by_type.get(letter["error_type"], 0) + 1
+    labelled = [(rid, r) for rid, r in unique.items() if rid in world_queries]
+    baseline = store.search_many([SearchRequest(world_queries[rid].text, k=k) for rid, _ in labelled])
+    with_exp = score_by_type(
+        ((world_queries[rid].query_type, [h["id"] for h in r["hits"]], world_queries[rid].relevance)
+         for rid, r in labelled), k)
+    without = score_by_type(
+        ((world_queries[rid].query_type, [h.id for h in hits], world_queries[rid].relevance)
+         for (rid, _), hits in zip(labelled, baseline)), k)
+    retrieval = {
+        qtype: {"queries": s.queries, "recall_without": without[qtype].recall, "recall_with": s.recall,
+                "ndcg_without": without[qtype].ndcg, "ndcg_with": s.ndcg}
+        for qtype, s in sorted(with_exp.items())
+    }
+    elapsed = max(last_done - first_sent, 1e-9)
+    pct = lambda xs, q: float(np.percentile(xs, q)) if xs else float("nan")  # noqa: E731
+    return DemoSummary(
+        messages_in=sent, results_out=len(unique), dead_letters=len(letters),
+        dead_letters_by_type=by_type, missing=sent - len(unique) - len(letters),
+        fallbacks=sum(1 for r in unique.values() if r["fallback"]),
+        throughput_msgs_per_s=(len(unique) + len(letters)) / elapsed,
+        e2e_p50_ms=pct(e2e, 50), e2e_p99_ms=pct(e2e, 99),
+        processing_p50_ms=pct(processing, 50), processing_p99_ms=pct(processing, 99),
+        engine=engine, k=k, retrieval=retrieval,
+    )
+
+
+def print_summary(summary: DemoSummary, console: Console) -> None:
+    counts = Table(title="aisle demo: stream", show_header=False)
+    for label, value in [
+        ("messages in", summary.messages_in), ("results out", summary.results_out),
+        ("dead letters", f"{summary.dead_letters} {summary.dead_letters_by_type}"),
+        ("unaccounted", summary.missing), ("expansion fallbacks", summary.fallbacks),
+        ("throughput", f"{summary.throughput_msgs_per_s:,.0f} msg/s"),
+        ("end-to-end latency p50 / p99", f"{summary.e2e_p50_ms:.1f} / {summary.e2e_p99_ms:.1f} ms"),
+        ("processing latency p50 / p99",
+         f"{summary.processing_p50_ms:.2f} / {summary.processing_p99_ms:.2f} ms"),
+    ]:
+        counts.add_row(label, str(value))
+    console.print(counts)
+    k = summary.k
+    table = Table(title=f"retrieval by query type: identity vs {summary.engine} expansion")
+    for col in ("query type", "n", f"recall@{k} without", f"recall@{k} with",
+                f"NDCG@{k} without", f"NDCG@{k} with"):
+        first = col == "query type"
+        table.add_column(col, justify="left" if first else "right", no_wrap=first)
+    for qtype, row in summary.retrieval.items():
+        table.add_row(qtype, str(row["queries"]), f"{row['recall_without']:.3f}",
+                      f"{row['recall_with']:.3f}", f"{row['ndcg_without']:.3f}", f"{row['ndcg_with']:.3f}")
+    console.print(table)
+
+
+def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: float = 0.02,
+             timeout_s: float = 300.0, console: Console | None = None) -> DemoSummary:
+    console = console or Console()
+    run_id = uuid.uuid4().hex[:8]
+    settings = settings.model_copy(deep=True)
+    settings.topics.prefix = f"{settings.topics.prefix}demo-{run_id}."  # runs never see each other
+    with broker_session(settings.broker.bootstrap_servers, settings.broker.connect_timeout_s,
+                        settings.data_dir / "logs") as bootstrap:
+        console.print(f"[bold]broker[/] {bootstrap}")
+        settings.broker.bootstrap_servers = bootstrap
+        with console.status("building the world"):
+            t0 = time.perf_counter()
+            world: World = build_world(settings.world)
+        console.print(f"[bold]world[/] {len(world.products):,} products, {len(world.queries):,} "
+                      f"labelled queries ({time.perf_counter() - t0:.1f}s)")
+        if not world.queries:
+            raise AisleError("the demo needs labelled queries: give a labels file with the catalog")
+        with _progress(console) as progress:
+            task = progress.add_task("indexing catalog", total=len(world.products))
+            store, rebuilt = ensure_indexed(
+                settings, world, lambda done, total: progress.update(task, completed=done))
+            progress.update(task, completed=len(world.products))
+        console.print(f"[bold]store[/] {settings.store.backend} at {settings.store_path()} "
+                      f"({'built' if rebuilt else 'reused'}, {store.count():,} documents)")
+        ensure_topics(bootstrap, topic_specs(settings.topics))
+        worker = WorkerProcess(settings, settings.data_dir / "logs" / f"worker-{run_id}.log").start()
+        try:
+            return _replay_and_collect(settings, world, store, worker, run_id, n_queries,
+                                       malformed_fraction, timeout_s, console)
+        finally:
+            worker.stop()
+
+
+def warmup_key(run_id: str) -> bytes:
+    return f"{run_id}-warmup".encode()
+
+
+def wait_until_serving(bootstrap: str, settings: Settings, run_id: str, timeout_s: float,
+                       stop: Callable[[list[Received]], bool] | None = None) -> None:
+    """Send one probe query and wait for its result: the worker has joined and is serving."""
+    key = warmup_key(run_id)
+    produce(bootstrap, settings.topics.name(topics.SEARCH_QUERIES),
+            [(key, json.dumps({"request_id": key.decode(), "query": "warm up"}).encode())])
+
+    def done(received: list[Received]) -> bool:
+        return any(r.key == key for r in received) or (stop is not None and stop(received))
+
+    got = collect(bootstrap, [settings.topics.name(topics.SEARCH_RESULTS)], 1, timeout_s, stop=done)
+    if not any(r.key == key for r in got):
+        raise AisleError(f"the worker did not answer a probe query within {timeout_s:.0f}s")
+
+
+def _replay_and_collect(settings: Settings, world: World, store: SearchStore, worker: WorkerProcess,
+                        run_id: str, n_queries: int, malformed_fraction: float, timeout_s: float,
+                        console: Console) -> DemoSummary:
+    messages = list(replay_messages(world.queries, n_queries, malformed_fraction,
+                                    seed=settings.world.seed, run_id=run_id))
+    picks = np.random.default_rng(settings.world.seed).integers(len(world.queries), size=n_queries)
+    labelled = {f"{run_id}-{i}": world.queries[int(picks[i])] for i in range(n_queries)}
+    bootstrap = settings.broker.bootstrap_servers or ""
+    outputs = [settings.topics.name(topics.SEARCH_RESULTS), settings.topics.name(topics.SEARCH_DLQ)]
+
+    def worker_died(_: list[Received]) -> bool:
+        if not worker.alive():
+            raise AisleError(f"worker exited early; its log ends with:\n{worker.log_tail()}")
+        return False
+
+    with console.status("waiting for the worker to join the consumer group"):
+        wait_until_serving(bootstrap, settings, run_id, timeout_s, worker_died)
+    with _progress(console) as progress:
+        sent_task = progress.add_task("replaying queries", total=len(messages))
+        produce(bootstrap, settings.topics.name(topics.SEARCH_QUERIES),
+                ((key, value) for key, value, _ in messages),
+                on_sent=lambda n: progress.update(sent_task, completed=n))
+        done_task = progress.add_task("results + dead letters", total=len(messages))
+        received = collect(bootstrap, outputs, len(messages) + 1, timeout_s,
+                           on_message=lambda _: progress.advance(done_task), stop=worker_died)
+    received = [r for r in received if r.key != warmup_key(run_id)]
+    summary = summarize(labelled, len(messages), received, store,
+                        settings.expansion.engine, settings.stream.default_k)
+    if summary.missing:
+        console.print(f"[red]{summary.missing} message(s) unaccounted for after {timeout_s:.0f}s; "
+                      f"worker log: {worker.log_path}[/]")
+    print_summary(summary, console)
+    out = settings.data_dir / "demo-summary.json"
+    out.write_text(json.dumps(asdict(summary), indent=2))
+    console.print(f"summary written to {out}")
+    return summary

@@ -1,0 +1,1 @@
+"""Online inference behind small protocols. Nothing here imports faust or Kafka."""

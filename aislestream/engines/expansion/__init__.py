@@ -1,0 +1,36 @@
+"""Query expansion: protocol, backends and ``build_expander`` (the only thing streams need)."""
+
+from __future__ import annotations
+
+from aislestream.connectors.search.base import SearchStore
+from aislestream.engines.expansion.base import Expander, Expansion, normalize_query
+from aislestream.engines.expansion.cache import CachedExpander, LruCache, RedisCache
+from aislestream.engines.expansion.guard import GuardedExpander
+from aislestream.engines.expansion.identity import IdentityExpander
+from aislestream.engines.expansion.prf import PrfConfig, PrfExpander
+from aislestream.settings import ExpansionSettings
+
+__all__ = [
+    "CachedExpander", "Expander", "Expansion", "GuardedExpander", "IdentityExpander",
+    "LruCache", "PrfConfig", "PrfExpander", "RedisCache", "build_expander", "normalize_query",
+]
+
+
+def build_backend(settings: ExpansionSettings, store: SearchStore) -> Expander:
+    if settings.engine == "identity":
+        return IdentityExpander(settings.variant)
+    config = PrfConfig(settings.prf_docs, settings.prf_terms, settings.prf_original_weight)
+    return PrfExpander(store, config, settings.variant)
+
+
+def build_expander(settings: ExpansionSettings, store: SearchStore) -> GuardedExpander:
+    """Backend, wrapped in its caches (LRU, then Redis if configured) and the deadline guard."""
+    engine: Expander = build_backend(settings, store)
+    caches = []
+    if settings.lru_size > 0:
+        caches.append(LruCache(settings.lru_size))
+    if settings.redis_url:
+        caches.append(RedisCache(settings.redis_url, settings.redis_ttl_s))
+    if caches:
+        engine = CachedExpander(engine, caches)
+    return GuardedExpander(engine, settings.deadline_ms / 1000.0)

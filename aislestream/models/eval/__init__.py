@@ -1,0 +1,1 @@
+"""Evaluation: retrieval metrics now; full-link evaluation builds on these."""

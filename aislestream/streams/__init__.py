@@ -1,0 +1,1 @@
+"""Kafka stream processors (faust-streaming): records, topics, the app factory and agents."""

@@ -1,0 +1,47 @@
+"""Turn labelled world queries into search-query messages, optionally with malformed ones mixed in.
+
+The malformed kinds cover what real producers get wrong: not JSON, not UTF-8, wrong types,
+missing fields, blank or oversized queries. Each must come back as a dead letter.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from aislestream.models.world.queries import LabelledQuery
+
+MALFORMED: tuple[tuple[str, bytes], ...] = (
+    ("not_json", b"{this is not json"),
+    ("not_utf8", b"\xff\xfe\x00garbage"),
+    ("not_object", b'["a", "list"]'),
+    ("wrong_type", b'{"request_id": "bad-type", "query": 42}'),
+    ("missing_field", b'{"query": "red shoes"}'),
+    ("blank_query", b'{"request_id": "bad-blank", "query": "   "}'),
+    ("oversized", json.dumps({"request_id": "bad-big", "query": "x" * 40_000}).encode()),
+)
+
+
+def query_message(q: LabelledQuery, request_id: str) -> bytes:
+    return json.dumps({
+        "request_id": request_id, "query": q.text, "user_id": q.user_id or None,
+        "query_type": q.query_type, "sent_at": time.time(),
+    }).encode()
+
+
+def replay_messages(queries: Sequence[LabelledQuery], n: int, malformed_fraction: float = 0.0,
+                    seed: int = 0, run_id: str = "r") -> Iterator[tuple[bytes, bytes, str | None]]:
+    """Yield (key, value, malformed_kind or None); query i of the stream gets id ``{run_id}-{i}``."""
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(len(queries), size=n)
+    bad = rng.random(n) < malformed_fraction
+    for i in range(n):
+        if bad[i]:
+            kind, value = MALFORMED[i % len(MALFORMED)]
+            yield f"{run_id}-bad-{i}".encode(), value, kind
+        else:
+            request_id = f"{run_id}-{i}"
+            yield request_id.encode(), query_message(queries[int(picks[i])], request_id), None

@@ -1,0 +1,52 @@
+"""Run the search-augmentation worker: build engines from settings, glue them to Kafka, serve."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import faust
+
+from aislestream.connectors.broker import ensure_topics, wait_for_broker
+from aislestream.connectors.search import build_search_store
+from aislestream.engines.expansion import build_expander
+from aislestream.errors import ConfigError
+from aislestream.settings import Settings
+from aislestream.streams.app import create_app, register_search_agent
+from aislestream.streams.pipeline import SearchPipeline
+from aislestream.streams.topics import topic_specs
+
+log = logging.getLogger(__name__)
+
+
+def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
+    store = build_search_store(settings.store, settings.store_path())
+    if store.count() == 0:
+        raise ConfigError(
+            f"search store at {settings.store_path()} is empty: run `aisle index` first"
+        )
+    expander = build_expander(settings.expansion, store)
+    pipeline = SearchPipeline(expander, store, settings.stream)
+    # faust keeps per-app state on disk; tie it to the broker so a fresh (in-memory) broker
+    # never meets offsets remembered from an old one.
+    tag = hashlib.sha1(bootstrap.encode()).hexdigest()[:10]
+    datadir = settings.data_dir / "faust" / f"{settings.stream.app_id}-{tag}"
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = create_app(settings, bootstrap, datadir)
+    register_search_agent(app, settings, pipeline)
+    return app
+
+
+def run_worker(settings: Settings, loglevel: str = "info") -> None:
+    bootstrap = settings.broker.bootstrap_servers
+    if not bootstrap:
+        raise ConfigError(
+            "no broker configured: set AISLE_BROKER__BOOTSTRAP_SERVERS (or run `aisle up` and "
+            "use the address it prints)"
+        )
+    wait_for_broker(bootstrap, settings.broker.connect_timeout_s)
+    ensure_topics(bootstrap, topic_specs(settings.topics))
+    app = build_worker_app(settings, bootstrap)
+    log.info("worker serving %s with expander %s/%s", bootstrap,
+             settings.expansion.engine, settings.expansion.variant)
+    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
