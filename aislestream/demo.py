@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -155,42 +154,19 @@ def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: flo
             worker.stop()
 
 
-def warmup_key(run_id: str) -> bytes:
-    return f"{run_id}-warmup".encode()
-
-
-def wait_until_serving(bootstrap: str, settings: Settings, run_id: str, timeout_s: float,
-                       stop: Callable[[list[Received]], bool] | None = None) -> None:
-    """Send one probe query and wait for its result: the worker has joined and is serving."""
-    key = warmup_key(run_id)
-    produce(bootstrap, settings.topics.name(topics.SEARCH_QUERIES),
-            [(key, json.dumps({"request_id": key.decode(), "query": "warm up"}).encode())])
-
-    def done(received: list[Received]) -> bool:
-        return any(r.key == key for r in received) or (stop is not None and stop(received))
-
-    got = collect(bootstrap, [settings.topics.name(topics.SEARCH_RESULTS)], 1, timeout_s, stop=done)
-    if not any(r.key == key for r in got):
-        raise AisleError(f"the worker did not answer a probe query within {timeout_s:.0f}s")
-
-
 def _replay_and_collect(settings: Settings, world: World, store: SearchStore, worker: WorkerProcess,
                         run_id: str, n_queries: int, malformed_fraction: float, timeout_s: float,
                         console: Console) -> DemoSummary:
-    messages = list(replay_messages(world.queries, n_queries, malformed_fraction,
-                                    seed=settings.world.seed, run_id=run_id))
     picks = np.random.default_rng(settings.world.seed).integers(len(world.queries), size=n_queries)
     labelled = {f"{run_id}-{i}": world.queries[int(picks[i])] for i in range(n_queries)}
     bootstrap = settings.broker.bootstrap_servers or ""
     outputs = [settings.topics.name(topics.SEARCH_RESULTS), settings.topics.name(topics.SEARCH_DLQ)]
 
-    def worker_died(_: list[Received]) -> bool:
-        if not worker.alive():
-            raise AisleError(f"worker exited early; its log ends with:\n{worker.log_tail()}")
-        return False
-
     with console.status("waiting for the worker to join the consumer group"):
-        wait_until_serving(bootstrap, settings, run_id, timeout_s, worker_died)
+        worker.wait_until_serving(timeout_s)
+    # Built after the probe: each message is stamped with its send time for end-to-end latency.
+    messages = list(replay_messages(world.queries, n_queries, malformed_fraction,
+                                    seed=settings.world.seed, run_id=run_id))
     with _progress(console) as progress:
         sent_task = progress.add_task("replaying queries", total=len(messages))
         produce(bootstrap, settings.topics.name(topics.SEARCH_QUERIES),
@@ -198,8 +174,8 @@ def _replay_and_collect(settings: Settings, world: World, store: SearchStore, wo
                 on_sent=lambda n: progress.update(sent_task, completed=n))
         done_task = progress.add_task("results + dead letters", total=len(messages))
         received = collect(bootstrap, outputs, len(messages) + 1, timeout_s,
-                           on_message=lambda _: progress.advance(done_task), stop=worker_died)
-    received = [r for r in received if r.key != warmup_key(run_id)]
+                           on_message=lambda _: progress.advance(done_task), stop=worker.check_alive)
+    received = [r for r in received if not worker.is_probe(r)]
     summary = summarize(labelled, len(messages), received, store,
                         settings.expansion.engine, settings.stream.default_k)
     if summary.missing:

@@ -6,13 +6,18 @@ configures a worker in production, so the demo and tests exercise the real path.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
+from aislestream.connectors.kafka_io import Received, collect, produce
+from aislestream.errors import AisleError
 from aislestream.settings import Settings
+from aislestream.streams import topics
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -63,6 +68,31 @@ class WorkerProcess:
             self.process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             self.kill()
+
+    def check_alive(self, _: object = None) -> bool:
+        """A ``stop`` callback for collectors: fail fast, with the log, if the worker died."""
+        if not self.alive():
+            raise AisleError(f"worker exited early; its log ends with:\n{self.log_tail()}")
+        return False
+
+    def is_probe(self, record: Received) -> bool:
+        return record.key is not None and record.key.startswith(b"probe-")
+
+    def wait_until_serving(self, timeout_s: float = 120.0) -> None:
+        """Send one probe query and wait for its result: the worker has joined and is serving."""
+        bootstrap = self.settings.broker.bootstrap_servers or ""
+        key = f"probe-{uuid.uuid4().hex[:8]}".encode()
+        produce(bootstrap, self.settings.topics.name(topics.SEARCH_QUERIES),
+                [(key, json.dumps({"request_id": key.decode(), "query": "probe"}).encode())])
+
+        def answered(received: list[Received]) -> bool:
+            return any(r.key == key for r in received) or self.check_alive()
+
+        got = collect(bootstrap, [self.settings.topics.name(topics.SEARCH_RESULTS)], 10**9,
+                      timeout_s, stop=answered)
+        if not any(r.key == key for r in got):
+            raise AisleError(f"the worker did not answer a probe query within {timeout_s:.0f}s; "
+                             f"log: {self.log_path}")
 
     def log_tail(self, lines: int = 30) -> str:
         if not self.log_path.exists():

@@ -1,0 +1,78 @@
+import asyncio
+import json
+
+from aislestream.engines.expansion import GuardedExpander, IdentityExpander, PrfExpander
+from aislestream.settings import StreamSettings
+from aislestream.streams.pipeline import RawMessage, SearchPipeline
+
+
+class BrokenExpander(IdentityExpander):
+    def expand(self, queries):
+        raise RuntimeError("boom")
+
+
+class BrokenStore:
+    name = "broken"
+
+    def search_many(self, requests):
+        raise OSError("index unavailable")
+
+    def search(self, request):
+        if request.query == "poison":
+            raise OSError("index unavailable")
+        return []
+
+
+def msg(offset: int, value: bytes | None, key: bytes | None = None) -> RawMessage:
+    return RawMessage("search.queries", 0, offset, key, value)
+
+
+def query(request_id: str, text: str, **extra) -> bytes:
+    return json.dumps({"request_id": request_id, "query": text, **extra}).encode()
+
+
+def run(pipeline, messages):
+    return asyncio.run(pipeline.process(messages))
+
+
+def test_one_output_per_message_in_order(tantivy_store):
+    pipeline = SearchPipeline(GuardedExpander(PrfExpander(tantivy_store), 2.0), tantivy_store,
+                              StreamSettings(), worker_id="w1")
+    messages = [msg(0, query("r0", "red kicks", k=5, user_id="u1", query_type="colloquial")),
+                msg(1, b"not json"), msg(2, query("r2", "kettle")), msg(3, None)]
+    out = run(pipeline, messages)
+    assert [o.kind for o in out] == ["result", "dead_letter", "result", "dead_letter"]
+    first = json.loads(out[0].value)
+    assert out[0].key == b"r0"
+    assert (first["request_id"], first["user_id"], first["query_type"], first["engine"]) == (
+        "r0", "u1", "colloquial", "prf")
+    assert len(first["hits"]) == 5 and first["expansion"] and first["fallback"] is None
+    assert set(first["latency_ms"]) == {"validate_ms", "expand_ms", "retrieve_ms", "total_ms"}
+    letter = json.loads(out[1].value)
+    assert letter["offset"] == 1 and letter["error_type"] == "not_json"
+    assert out[1].key == b"search.queries:0:1"
+    assert dict(pipeline.counts) == {"messages_in": 4, "results": 2, "dead_letters": 2}
+
+
+def test_expansion_failure_still_searches_the_original_query(tantivy_store):
+    pipeline = SearchPipeline(GuardedExpander(BrokenExpander(), 1.0), tantivy_store, StreamSettings())
+    (out,) = run(pipeline, [msg(0, query("r", "kettle"))])
+    result = json.loads(out.value)
+    assert result["fallback"] == "engine error: RuntimeError: boom"
+    assert result["hits"] and result["expansion"] == []
+    assert pipeline.counts["fallbacks"] == 1
+
+
+def test_retrieval_failure_becomes_a_dead_letter_for_that_request_only():
+    pipeline = SearchPipeline(GuardedExpander(IdentityExpander(), 1.0), BrokenStore(), StreamSettings())
+    out = run(pipeline, [msg(0, query("ok", "fine")), msg(1, query("bad", "poison"))])
+    assert [o.kind for o in out] == ["result", "dead_letter"]
+    assert json.loads(out[1].value)["reason"] == "retrieval failed: OSError: index unavailable"
+
+
+def test_filters_and_k_reach_the_store(tantivy_store, small_world):
+    pipeline = SearchPipeline(GuardedExpander(IdentityExpander(), 1.0), tantivy_store, StreamSettings())
+    (out,) = run(pipeline, [msg(0, query("r", "shoes", k=3, filters={"colour": "red"}))])
+    hits = json.loads(out.value)["hits"]
+    assert len(hits) == 3
+    assert all(small_world.product_by_id[h["id"]].colour == "red" for h in hits)
