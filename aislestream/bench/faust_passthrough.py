@@ -1,0 +1,38 @@
+"""A faust agent that forwards raw messages unchanged, batched and acknowledged exactly like the
+search agent. Benchmarks run it to separate faust's own per-message cost from the pipeline's.
+
+    python -m aislestream.bench.faust_passthrough BOOTSTRAP SOURCE SINK DATADIR [BATCH]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import faust
+
+from aislestream.streams.app import broker_url
+
+
+def build_app(bootstrap: str, source: str, sink: str, datadir: Path, batch: int) -> faust.App:
+    app = faust.App(f"passthrough-{source}", broker=broker_url(bootstrap), store="memory://",
+                    datadir=str(datadir), web_enabled=False, consumer_auto_offset_reset="earliest")
+    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+    src, dst = app.topic(source, **raw), app.topic(sink, **raw)
+
+    @app.agent(src, name="passthrough")
+    async def passthrough(stream: faust.Stream) -> None:
+        async for events in stream.take_events(batch, 0.02):
+            pending = [await dst.send(key=e.message.key, value=e.message.value, force=True) for e in events]
+            await asyncio.gather(*pending)
+
+    return app
+
+
+if __name__ == "__main__":
+    bootstrap, source, sink, datadir = sys.argv[1:5]
+    batch = int(sys.argv[5]) if len(sys.argv) > 5 else 32
+    Path(datadir).mkdir(parents=True, exist_ok=True)
+    faust.Worker(build_app(bootstrap, source, sink, Path(datadir), batch), loglevel="warning",
+                 quiet=True).execute_from_commandline()
