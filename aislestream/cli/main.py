@@ -53,25 +53,84 @@ def cli(ctx: click.Context, data_dir: Path | None, log_level: str) -> None:
 
 
 @cli.command()
-@click.option("--port", type=int, default=0, help="Listen port (0 picks a free one).")
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="Also index the world and run a search worker.")
+@click.option("--expander", type=click.Choice(["identity", "prf"]), help="Expansion engine.")
 @click.pass_context
-def up(ctx: click.Context, port: int) -> None:
-    """Start the embedded Tansu broker and keep it running until Ctrl-C."""
-    from aislestream.connectors.broker import EmbeddedBroker
+def up(ctx: click.Context, worker: bool, expander: str | None) -> None:
+    """Run the stack until Ctrl-C: the embedded broker (unless one is configured) and a worker."""
+    from aislestream.connectors.broker import broker_session, ensure_topics
+    from aislestream.indexing import ensure_indexed
+    from aislestream.models.world import build_world
+    from aislestream.runtime import WorkerProcess
+    from aislestream.streams.topics import topic_specs
+
+    settings = _settings(ctx, expansion__engine=expander)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with broker_session(settings.broker.bootstrap_servers, settings.broker.connect_timeout_s,
+                        settings.data_dir / "logs") as bootstrap:
+        settings.broker.bootstrap_servers = bootstrap
+        ensure_topics(bootstrap, topic_specs(settings.topics))
+        console.print(f"broker ready: export AISLE_BROKER__BOOTSTRAP_SERVERS={bootstrap}")
+        process = None
+        if worker:
+            with console.status("indexing the catalog"):
+                ensure_indexed(settings, build_world(settings.world))
+            process = WorkerProcess(settings, settings.data_dir / "logs" / "worker-up.log").start()
+            with console.status("starting the worker"):
+                process.wait_until_serving(settings.broker.connect_timeout_s * 4)
+            console.print(f"worker serving ({settings.expansion.engine}); log {process.log_path}")
+        console.print("send queries with `aisle replay`; Ctrl-C stops everything")
+        try:
+            while True:
+                if process is not None:
+                    process.check_alive()  # raises with the worker's log if it died
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if process is not None:
+                process.stop()
+
+
+@cli.command()
+@click.option("-n", "--queries", "n_queries", default=1_000, show_default=True)
+@click.option("--rate", type=float, default=0.0, help="Messages per second (0 = as fast as possible).")
+@click.option("--malformed", default=0.0, show_default=True, help="Fraction of malformed messages.")
+@click.pass_context
+def replay(ctx: click.Context, n_queries: int, rate: float, malformed: float) -> None:
+    """Replay the world's labelled queries into the search.queries topic of a running stack."""
+    from aislestream.connectors.broker import wait_for_broker
+    from aislestream.connectors.kafka_io import produce
+    from aislestream.demo import _progress
+    from aislestream.models.world import build_world
+    from aislestream.streams import topics
+    from aislestream.streams.replay import replay_messages
 
     settings = _settings(ctx)
-    broker = EmbeddedBroker(port=port, log_dir=settings.data_dir / "logs")
-    broker.start(settings.broker.connect_timeout_s)
-    console.print(f"embedded broker ready: export AISLE_BROKER__BOOTSTRAP_SERVERS={broker.bootstrap}")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        while broker.running:
-            time.sleep(0.5)
-        raise AisleError(f"broker exited; see {broker.log_path}")
-    except KeyboardInterrupt:
-        pass
-    finally:
-        broker.stop()
+    bootstrap = settings.broker.bootstrap_servers
+    if not bootstrap:
+        raise AisleError("set AISLE_BROKER__BOOTSTRAP_SERVERS (as `aisle up` prints)")
+    if not 0 <= malformed < 1:
+        raise click.BadParameter("must be in [0, 1)", param_hint="--malformed")
+    wait_for_broker(bootstrap, settings.broker.connect_timeout_s)
+    queries = build_world(settings.world).queries
+    if not queries:
+        raise AisleError("the world has no labelled queries to replay")
+    run_id = f"replay-{int(time.time())}"
+
+    def paced():
+        started = time.perf_counter()
+        for i, (key, value, _) in enumerate(replay_messages(queries, n_queries, malformed, run_id=run_id)):
+            if rate > 0:
+                time.sleep(max(0.0, started + i / rate - time.perf_counter()))
+            yield key, value
+
+    with _progress(console) as progress:
+        task = progress.add_task("replaying", total=n_queries)
+        produce(bootstrap, settings.topics.name(topics.SEARCH_QUERIES), paced(),
+                on_sent=lambda n: progress.update(task, completed=n))
+    console.print(f"sent {n_queries} messages (ids {run_id}-*)")
 
 
 @cli.command()

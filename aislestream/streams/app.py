@@ -50,6 +50,7 @@ def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPi
         "result": app.topic(settings.topics.name(topics.SEARCH_RESULTS), **raw),
         "dead_letter": app.topic(settings.topics.name(topics.SEARCH_DLQ), **raw),
     }
+    names = {kind: topic.get_topic_name() for kind, topic in outputs.items()}
     stream_settings = settings.stream
 
     @app.agent(queries, name="search-augment")
@@ -61,8 +62,10 @@ def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPi
                 for e in events
             ]
             produced = await pipeline.process(batch)
+            # Values are already bytes, so the producer is used directly: faust's Topic.send
+            # wrapper (codecs, sensors, attachments) halved the no-op throughput (BENCHMARKS.md).
             pending = [
-                await outputs[o.kind].send(key=o.key, value=o.value, force=True) for o in produced
+                await app.producer.send(names[o.kind], o.key, o.value, None, None, None) for o in produced
             ]
             # Acknowledgement (and so the offset commit) waits for every output's delivery.
             await asyncio.gather(*pending)
