@@ -30,8 +30,9 @@ def machine() -> dict[str, object]:
             "python": platform.python_version(), "platform": platform.platform()}
 
 
-def write_results(topic: str, results: dict, markdown: str, command: str, docs: Path = DOCS) -> Path:
-    """Write docs/results/<topic>.json and replace the <topic> section of docs/BENCHMARKS.md."""
+def write_results(topic: str, results: dict, markdown: str, command: str, docs: Path = DOCS,
+                  page: str = "BENCHMARKS.md") -> Path:
+    """Write docs/results/<topic>.json and replace the <topic> section of docs/<page>."""
     payload = {**results, "machine": machine(), "command": command,
                "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     out = docs / "results" / f"{topic}.json"
@@ -41,8 +42,9 @@ def write_results(topic: str, results: dict, markdown: str, command: str, docs: 
     section = (f"<!-- bench:{topic}:start -->\n{markdown.strip()}\n\n"
                f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}. "
                f"Command: `{command}` ({payload['measured_at']}).\n<!-- bench:{topic}:end -->")
-    bench_md = docs / "BENCHMARKS.md"
-    text = bench_md.read_text() if bench_md.exists() else "# Benchmarks\n"
+    bench_md = docs / page
+    title = "Benchmarks" if page == "BENCHMARKS.md" else "Results"
+    text = bench_md.read_text() if bench_md.exists() else f"# {title}\n"
     pattern = re.compile(rf"<!-- bench:{topic}:start -->.*?<!-- bench:{topic}:end -->", re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else f"{text.rstrip()}\n\n{section}\n"
     bench_md.write_text(text)

@@ -175,16 +175,20 @@ def worker(ctx: click.Context, expander: str | None) -> None:
 @click.option("--expander", type=click.Choice(["identity", "prf"]), help="Expansion engine.")
 @click.option("--products", "n_products", type=int, help="Synthetic catalog size (default 50,000).")
 @click.option("--timeout", "timeout_s", default=300.0, show_default=True)
+@click.option("--write-results", is_flag=True,
+              help="Also write docs/results/search_expansion.json and its docs/RESULTS.md section.")
 @click.pass_context
 def demo(ctx: click.Context, n_queries: int, malformed: float, expander: str | None,
-         n_products: int | None, timeout_s: float) -> None:
+         n_products: int | None, timeout_s: float, write_results: bool) -> None:
     """Run the whole search path on the embedded default and print a summary."""
-    from aislestream.demo import run_demo
+    from aislestream.demo import run_demo, write_demo_results
 
     if not 0 <= malformed < 1:
         raise click.BadParameter("must be in [0, 1)", param_hint="--malformed")
     settings = _settings(ctx, expansion__engine=expander, world__n_products=n_products)
     summary = run_demo(settings, n_queries, malformed, timeout_s, console)
+    if write_results:
+        write_demo_results(summary, settings, n_queries)
     if summary.missing:
         sys.exit(1)
 
