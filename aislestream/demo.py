@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -29,7 +30,7 @@ from aislestream.models.world import LabelledQuery, World, build_world
 from aislestream.runtime import WorkerProcess
 from aislestream.settings import Settings
 from aislestream.streams import topics
-from aislestream.streams.replay import replay_messages
+from aislestream.streams.replay import paced, replay_messages
 from aislestream.streams.topics import topic_specs
 
 
@@ -48,6 +49,7 @@ class DemoSummary:
     processing_p99_ms: float
     engine: str
     k: int
+    paced_rate: float = 0.0
     retrieval: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
@@ -103,7 +105,8 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
         ("dead letters", f"{summary.dead_letters} {summary.dead_letters_by_type}"),
         ("unaccounted", summary.missing), ("expansion fallbacks", summary.fallbacks),
         ("throughput", f"{summary.throughput_msgs_per_s:,.0f} msg/s"),
-        ("end-to-end latency p50 / p99 (burst replay: includes queueing)",
+        ("end-to-end latency p50 / p99" + (" (burst: includes queueing)" if not summary.paced_rate else
+                                          f" (paced at {summary.paced_rate:,.0f} msg/s)"),
          f"{summary.e2e_p50_ms:.1f} / {summary.e2e_p99_ms:.1f} ms"),
         ("processing latency p50 / p99",
          f"{summary.processing_p50_ms:.2f} / {summary.processing_p99_ms:.2f} ms"),
@@ -123,7 +126,7 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
 
 
 def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: float = 0.02,
-             timeout_s: float = 300.0, console: Console | None = None) -> DemoSummary:
+             timeout_s: float = 300.0, console: Console | None = None, rate: float = 0.0) -> DemoSummary:
     console = console or Console()
     run_id = uuid.uuid4().hex[:8]
     settings = settings.model_copy(deep=True)
@@ -150,14 +153,14 @@ def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: flo
         worker = WorkerProcess(settings, settings.data_dir / "logs" / f"worker-{run_id}.log").start()
         try:
             return _replay_and_collect(settings, world, store, worker, run_id, n_queries,
-                                       malformed_fraction, timeout_s, console)
+                                       malformed_fraction, timeout_s, console, rate)
         finally:
             worker.stop()
 
 
 def _replay_and_collect(settings: Settings, world: World, store: SearchStore, worker: WorkerProcess,
                         run_id: str, n_queries: int, malformed_fraction: float, timeout_s: float,
-                        console: Console) -> DemoSummary:
+                        console: Console, rate: float) -> DemoSummary:
     picks = np.random.default_rng(settings.world.seed).integers(len(world.queries), size=n_queries)
     labelled = {f"{run_id}-{i}": world.queries[int(picks[i])] for i in range(n_queries)}
     bootstrap = settings.broker.bootstrap_servers or ""
@@ -165,20 +168,23 @@ def _replay_and_collect(settings: Settings, world: World, store: SearchStore, wo
 
     with console.status("waiting for the worker to join the consumer group"):
         worker.wait_until_serving(timeout_s)
-    # Built after the probe: each message is stamped with its send time for end-to-end latency.
     messages = list(replay_messages(world.queries, n_queries, malformed_fraction,
                                     seed=settings.world.seed, run_id=run_id))
     with _progress(console) as progress:
         sent_task = progress.add_task("replaying queries", total=len(messages))
-        produce(bootstrap, settings.topics.name(topics.SEARCH_QUERIES),
-                ((key, value) for key, value, _ in messages),
-                on_sent=lambda n: progress.update(sent_task, completed=n))
         done_task = progress.add_task("results + dead letters", total=len(messages))
+        # Produce while collecting, so a result's arrival time is when it was published.
+        producer = threading.Thread(target=produce, daemon=True, args=(
+            bootstrap, settings.topics.name(topics.SEARCH_QUERIES), paced(messages, rate),
+            lambda n: progress.update(sent_task, completed=n)))
+        producer.start()
         received = collect(bootstrap, outputs, len(messages) + 1, timeout_s,
                            on_message=lambda _: progress.advance(done_task), stop=worker.check_alive)
+        producer.join(timeout=5)
     received = [r for r in received if not worker.is_probe(r)]
     summary = summarize(labelled, len(messages), received, store,
                         settings.expansion.engine, settings.stream.default_k)
+    summary.paced_rate = rate
     if summary.missing:
         console.print(f"[red]{summary.missing} message(s) unaccounted for after {timeout_s:.0f}s; "
                       f"worker log: {worker.log_path}[/]")

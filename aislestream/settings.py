@@ -72,6 +72,9 @@ class StreamSettings(BaseModel):
     batch_within_s: float = Field(default=0.02, gt=0)
     session_timeout_s: float = Field(default=10.0, gt=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
+    fetch_max_wait_ms: int = Field(
+        default=100, ge=1, description="Consumer long-poll wait; bounds live-tail latency"
+    )
 
     @model_validator(mode="after")
     def _check_k(self) -> "StreamSettings":

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import faust
 
+from aislestream.streams import transport
 from aislestream.streams.app import broker_url
 
 
 def build_app(bootstrap: str, source: str, sink: str, datadir: Path, batch: int) -> faust.App:
     app = faust.App(f"passthrough-{source}", broker=broker_url(bootstrap), store="memory://",
                     datadir=str(datadir), web_enabled=False, consumer_auto_offset_reset="earliest")
+    setattr(app, transport.APP_ATTRIBUTE, 100)  # same fetch wait as the search worker's default
     raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
     src = app.topic(source, **raw)
     app.topic(sink, **raw)  # declared so faust knows it; sends go straight to the producer

@@ -105,7 +105,7 @@ def replay(ctx: click.Context, n_queries: int, rate: float, malformed: float) ->
     from aislestream.demo import _progress
     from aislestream.models.world import build_world
     from aislestream.streams import topics
-    from aislestream.streams.replay import replay_messages
+    from aislestream.streams.replay import paced, replay_messages
 
     settings = _settings(ctx)
     bootstrap = settings.broker.bootstrap_servers
@@ -118,17 +118,10 @@ def replay(ctx: click.Context, n_queries: int, rate: float, malformed: float) ->
     if not queries:
         raise AisleError("the world has no labelled queries to replay")
     run_id = f"replay-{int(time.time())}"
-
-    def paced():
-        started = time.perf_counter()
-        for i, (key, value, _) in enumerate(replay_messages(queries, n_queries, malformed, run_id=run_id)):
-            if rate > 0:
-                time.sleep(max(0.0, started + i / rate - time.perf_counter()))
-            yield key, value
-
+    messages = replay_messages(queries, n_queries, malformed, run_id=run_id)
     with _progress(console) as progress:
         task = progress.add_task("replaying", total=n_queries)
-        produce(bootstrap, settings.topics.name(topics.SEARCH_QUERIES), paced(),
+        produce(bootstrap, settings.topics.name(topics.SEARCH_QUERIES), paced(messages, rate),
                 on_sent=lambda n: progress.update(task, completed=n))
     console.print(f"sent {n_queries} messages (ids {run_id}-*)")
 
@@ -172,13 +165,16 @@ def worker(ctx: click.Context, expander: str | None) -> None:
 @click.option("-n", "--queries", "n_queries", default=2_000, show_default=True,
               help="How many queries to replay.")
 @click.option("--malformed", default=0.02, show_default=True, help="Fraction of malformed messages.")
+@click.option("--rate", type=float, default=200.0, show_default=True,
+              help="Replay rate in messages/s; 0 sends a burst (latency then includes queueing). "
+                   "Capacity is measured by `aisle bench stream`.")
 @click.option("--expander", type=click.Choice(["identity", "prf"]), help="Expansion engine.")
 @click.option("--products", "n_products", type=int, help="Synthetic catalog size (default 50,000).")
 @click.option("--timeout", "timeout_s", default=300.0, show_default=True)
 @click.option("--write-results", is_flag=True,
               help="Also write docs/results/search_expansion.json and its docs/RESULTS.md section.")
 @click.pass_context
-def demo(ctx: click.Context, n_queries: int, malformed: float, expander: str | None,
+def demo(ctx: click.Context, n_queries: int, malformed: float, rate: float, expander: str | None,
          n_products: int | None, timeout_s: float, write_results: bool) -> None:
     """Run the whole search path on the embedded default and print a summary."""
     from aislestream.demo import run_demo, write_demo_results
@@ -186,7 +182,7 @@ def demo(ctx: click.Context, n_queries: int, malformed: float, expander: str | N
     if not 0 <= malformed < 1:
         raise click.BadParameter("must be in [0, 1)", param_hint="--malformed")
     settings = _settings(ctx, expansion__engine=expander, world__n_products=n_products)
-    summary = run_demo(settings, n_queries, malformed, timeout_s, console)
+    summary = run_demo(settings, n_queries, malformed, timeout_s, console, rate=rate)
     if write_results:
         write_demo_results(summary, settings, n_queries)
     if summary.missing:

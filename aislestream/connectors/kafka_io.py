@@ -46,8 +46,10 @@ async def collect_async(bootstrap: str, topics: list[str], expected: int, timeou
     """Read every partition of ``topics`` from the beginning until ``expected`` records or timeout."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
+    # A short fetch wait keeps measured arrival times close to publication on brokers that
+    # hold long polls until the wait expires (see streams/transport.py).
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+                                auto_offset_reset="earliest", fetch_max_wait_ms=50)
     await consumer.start()
     received: list[Received] = []
     try:

@@ -16,19 +16,19 @@ from pathlib import Path
 import faust
 
 from aislestream.settings import Settings
-from aislestream.streams import topics
+from aislestream.streams import topics, transport
 from aislestream.streams.pipeline import RawMessage, SearchPipeline
 
 log = logging.getLogger(__name__)
 
 
 def broker_url(bootstrap: str) -> str:
-    return ";".join(f"kafka://{server.strip()}" for server in bootstrap.split(","))
+    return ";".join(f"{transport.SCHEME}://{server.strip()}" for server in bootstrap.split(","))
 
 
 def create_app(settings: Settings, bootstrap: str, datadir: Path) -> faust.App:
     stream = settings.stream
-    return faust.App(
+    app = faust.App(
         stream.app_id,
         broker=broker_url(bootstrap),
         store="memory://",
@@ -41,6 +41,8 @@ def create_app(settings: Settings, bootstrap: str, datadir: Path) -> faust.App:
         broker_commit_interval=stream.commit_interval_s,
         consumer_auto_offset_reset="earliest",
     )
+    setattr(app, transport.APP_ATTRIBUTE, stream.fetch_max_wait_ms)
+    return app
 
 
 def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPipeline) -> None:

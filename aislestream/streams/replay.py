@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -45,3 +45,19 @@ def replay_messages(queries: Sequence[LabelledQuery], n: int, malformed_fraction
         else:
             request_id = f"{run_id}-{i}"
             yield request_id.encode(), query_message(queries[int(picks[i])], request_id), None
+
+
+def paced(messages: Iterable[tuple[bytes, bytes, str | None]], rate: float) -> Iterator[tuple[bytes, bytes]]:
+    """(key, value) pairs at ``rate`` messages/s (0 = as fast as possible), stamped when sent.
+
+    Re-stamping ``sent_at`` at release time keeps end-to-end latency honest when pacing.
+    """
+    started = time.perf_counter()
+    for i, (key, value, malformed) in enumerate(messages):
+        if rate > 0:
+            time.sleep(max(0.0, started + i / rate - time.perf_counter()))
+        if malformed is None:
+            data = json.loads(value)
+            data["sent_at"] = time.time()
+            value = json.dumps(data).encode()
+        yield key, value
