@@ -38,9 +38,11 @@ def replay_messages(queries: Sequence[LabelledQuery], n: int, malformed_fraction
     rng = np.random.default_rng(seed)
     picks = rng.integers(len(queries), size=n)
     bad = rng.random(n) < malformed_fraction
+    bad_seen = 0
     for i in range(n):
         if bad[i]:
-            kind, value = MALFORMED[i % len(MALFORMED)]
+            kind, value = MALFORMED[bad_seen % len(MALFORMED)]  # cycle so every kind occurs
+            bad_seen += 1
             yield f"{run_id}-bad-{i}".encode(), value, kind
         else:
             request_id = f"{run_id}-{i}"
