@@ -72,6 +72,7 @@ class StreamSettings(BaseModel):
     batch_within_s: float = Field(default=0.02, gt=0)
     session_timeout_s: float = Field(default=10.0, gt=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
+    delivery_attempts: int = Field(default=5, ge=1, description="Tries to publish a batch's outputs")
     fetch_max_wait_ms: int = Field(
         default=100, ge=1, description="Consumer long-poll wait; bounds live-tail latency"
     )

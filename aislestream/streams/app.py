@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import faust
 
 from aislestream.settings import Settings
 from aislestream.streams import topics, transport
-from aislestream.streams.pipeline import RawMessage, SearchPipeline
+from aislestream.streams.pipeline import Output, RawMessage, SearchPipeline
 
 log = logging.getLogger(__name__)
+EXIT_UNDELIVERED = 75  # EX_TEMPFAIL: the worker may be restarted as is
 
 
 def broker_url(bootstrap: str) -> str:
@@ -45,6 +48,28 @@ def create_app(settings: Settings, bootstrap: str, datadir: Path) -> faust.App:
     return app
 
 
+async def deliver(send: Callable[[Output], Awaitable[Awaitable[object]]], outputs: Sequence[Output],
+                  attempts: int, first_delay_s: float = 0.2) -> None:
+    """Send every output and wait until the broker has them, retrying the batch with backoff.
+
+    A retry re-sends outputs that may already have landed: consumers see at-least-once
+    delivery and de-duplicate by key.
+    """
+    delay = first_delay_s
+    for attempt in range(1, attempts + 1):
+        try:
+            pending = [await send(o) for o in outputs]
+            await asyncio.gather(*pending)
+            return
+        except Exception as exc:
+            if attempt == attempts:
+                raise
+            log.warning("delivery attempt %d/%d failed (%s); retrying in %.1fs",
+                        attempt, attempts, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
 def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPipeline) -> None:
     raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
     queries = app.topic(settings.topics.name(topics.SEARCH_QUERIES), **raw)
@@ -55,6 +80,11 @@ def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPi
     names = {kind: topic.get_topic_name() for kind, topic in outputs.items()}
     stream_settings = settings.stream
 
+    async def send(output: Output) -> Awaitable[object]:
+        # Values are already bytes, so the producer is used directly: faust's Topic.send wrapper
+        # (codecs, sensors, attachments) halved the no-op agent's throughput (BENCHMARKS.md).
+        return await app.producer.send(names[output.kind], output.key, output.value, None, None, None)
+
     @app.agent(queries, name="search-augment")
     async def search_augment(stream: faust.Stream) -> None:
         async for events in stream.take_events(stream_settings.batch_size, stream_settings.batch_within_s):
@@ -63,14 +93,18 @@ def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPi
                            e.message.key, e.message.value)
                 for e in events
             ]
-            produced = await pipeline.process(batch)
-            # Values are already bytes, so the producer is used directly: faust's Topic.send
-            # wrapper (codecs, sensors, attachments) halved the no-op throughput (BENCHMARKS.md).
-            pending = [
-                await app.producer.send(names[o.kind], o.key, o.value, None, None, None) for o in produced
-            ]
-            # Acknowledgement (and so the offset commit) waits for every output's delivery.
-            await asyncio.gather(*pending)
+            try:
+                produced = await pipeline.process(batch)
+                await deliver(send, produced, stream_settings.delivery_attempts)
+            except Exception:
+                # take_events acknowledges a batch when the agent leaves it, even by an exception,
+                # and acknowledged offsets get committed. A batch whose outputs were not delivered
+                # must never be committed, so the worker stops at once, skipping faust's shutdown
+                # (which would commit); its supervisor restarts it and the batch is re-read.
+                log.critical("batch of %d not delivered; stopping the worker uncommitted", len(batch),
+                             exc_info=True)
+                logging.shutdown()
+                os._exit(EXIT_UNDELIVERED)
 
     @app.timer(interval=10.0)
     async def report() -> None:

@@ -23,3 +23,45 @@ def test_worker_consumer_uses_the_configured_fetch_wait(tmp_path):
     consumer = asyncio.run(build())  # constructed, never started
     assert consumer._fetch_max_wait_ms == 37
     assert consumer._group_id == settings.stream.app_id
+
+
+class FlakyBroker:
+    """Accepts sends but fails delivery ``failures`` times, like a broker that is briefly away."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.delivered: list[bytes] = []
+
+    async def send(self, output):
+        future = asyncio.get_running_loop().create_future()
+        if self.failures > 0:
+            self.failures -= 1
+            future.set_exception(ConnectionError("broker went away"))
+        else:
+            self.delivered.append(output.key)
+            future.set_result(None)
+        return future
+
+
+def outputs(n):
+    from aislestream.streams.pipeline import Output
+
+    return [Output("result", f"r{i}".encode(), b"{}") for i in range(n)]
+
+
+def test_deliver_retries_the_batch_until_the_broker_has_it():
+    from aislestream.streams.app import deliver
+
+    broker = FlakyBroker(failures=2)
+    asyncio.run(deliver(broker.send, outputs(3), attempts=3, first_delay_s=0.001))
+    assert set(broker.delivered) == {b"r0", b"r1", b"r2"}
+
+
+def test_deliver_gives_up_after_the_configured_attempts():
+    import pytest
+
+    from aislestream.streams.app import deliver
+
+    broker = FlakyBroker(failures=10)
+    with pytest.raises(ConnectionError, match="broker went away"):
+        asyncio.run(deliver(broker.send, outputs(2), attempts=3, first_delay_s=0.001))
