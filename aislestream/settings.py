@@ -14,6 +14,9 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+LLM_DEADLINE_MS = 1_000.0  # default expansion deadline when the engine is an LLM
+
+
 class BrokerSettings(BaseModel):
     bootstrap_servers: str | None = Field(
         default=None,
@@ -51,8 +54,15 @@ class StoreSettings(BaseModel):
 
 
 class ExpansionSettings(BaseModel):
-    engine: Literal["identity", "prf"] = "prf"
+    engine: Literal["identity", "prf", "llm"] = "prf"
     variant: str = "default"
+    llm_backend: Literal["torch", "onnx", "vllm"] = "torch"
+    model_path: Path | None = Field(
+        default=None, description="LLM directory (ONNX: the export dir); default <data_dir>/lm/tiny/rl"
+    )
+    llm_max_new_tokens: int = Field(default=12, ge=1, le=128)
+    llm_max_terms: int = Field(default=6, ge=1)
+    llm_batch_size: int = Field(default=64, ge=1)
     deadline_ms: float = Field(default=200.0, gt=0)
     lru_size: int = Field(default=10_000, ge=0)
     redis_url: str | None = Field(default=None, description="e.g. redis://127.0.0.1:6379/0")
@@ -105,6 +115,20 @@ class Settings(BaseSettings):
     expansion: ExpansionSettings = ExpansionSettings()
     stream: StreamSettings = StreamSettings()
     world: WorldSettings = WorldSettings()
+
+    @model_validator(mode="after")
+    def _llm_defaults(self) -> "Settings":
+        """engine=llm without a model path serves what `aisle train lm` (tiny) produced, and
+        gets a deadline sized for generation on a CPU unless one was set explicitly."""
+        expansion = self.expansion
+        if expansion.engine != "llm":
+            return self
+        if expansion.model_path is None:
+            stage = "onnx-rl" if expansion.llm_backend == "onnx" else "rl"
+            expansion.model_path = self.data_dir / "lm" / "tiny" / stage
+        if "deadline_ms" not in expansion.model_fields_set:
+            expansion.deadline_ms = LLM_DEADLINE_MS
+        return self
 
     def store_path(self) -> Path:
         return self.store.path or self.data_dir / f"store-{self.store.backend}"

@@ -1,4 +1,5 @@
-"""Shared fixtures: a small deterministic world, indexed stores, and a real embedded broker."""
+"""Shared fixtures: a small deterministic world, indexed stores, a real embedded broker, and a
+micro LM trained through all three stages."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import pytest
 
 from aislestream.connectors.broker import EmbeddedBroker
 from aislestream.connectors.search.tantivy_store import TantivyStore
+from aislestream.models.lm.presets import get_preset
+from aislestream.models.lm.train import prepare, run_pretrain, run_rl, run_sft
 from aislestream.models.world import World, WorldConfig
 
 SMALL_WORLD = WorldConfig(seed=11, n_products=3_000, n_users=200, n_queries=400)
@@ -30,3 +33,16 @@ def broker(tmp_path_factory: pytest.TempPathFactory):
     embedded.start(timeout_s=30)
     yield embedded.bootstrap
     embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def micro_run(tmp_path_factory):
+    """One micro-preset training run (all three stages, a few seconds) shared by the LM tests."""
+    preset = get_preset("micro")
+    world = World.generate(WorldConfig(seed=5, n_products=preset.n_products, n_users=50,
+                                       n_queries=preset.n_queries))
+    ctx = prepare(preset, tmp_path_factory.mktemp("lm-micro"), world, seed=0)
+    run_pretrain(ctx)
+    run_sft(ctx)
+    run_rl(ctx)
+    return ctx

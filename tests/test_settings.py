@@ -37,3 +37,12 @@ def test_settings_round_trip_through_the_environment(monkeypatch):
     for key, value in settings_env(original).items():
         monkeypatch.setenv(key, value)
     assert load_settings() == original
+
+
+def test_llm_engine_defaults_to_the_trained_tiny_model_and_a_longer_deadline(tmp_path):
+    s = load_settings(data_dir=tmp_path, expansion={"engine": "llm"})
+    assert s.expansion.model_path == tmp_path / "lm" / "tiny" / "rl"
+    assert s.expansion.deadline_ms == 1000.0
+    onnx = load_settings(data_dir=tmp_path, expansion={"engine": "llm", "llm_backend": "onnx", "deadline_ms": 80})
+    assert onnx.expansion.model_path == tmp_path / "lm" / "tiny" / "onnx-rl"
+    assert onnx.expansion.deadline_ms == 80

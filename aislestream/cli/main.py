@@ -55,7 +55,7 @@ def cli(ctx: click.Context, data_dir: Path | None, log_level: str) -> None:
 @cli.command()
 @click.option("--worker/--no-worker", default=True, show_default=True,
               help="Also index the world and run a search worker.")
-@click.option("--expander", type=click.Choice(["identity", "prf"]), help="Expansion engine.")
+@click.option("--expander", type=click.Choice(["identity", "prf", "llm"]), help="Expansion engine.")
 @click.pass_context
 def up(ctx: click.Context, worker: bool, expander: str | None) -> None:
     """Run the stack until Ctrl-C: the embedded broker (unless one is configured) and a worker."""
@@ -151,7 +151,7 @@ def index(ctx: click.Context, catalog: Path | None, labels: Path | None, backend
 
 
 @cli.command()
-@click.option("--expander", type=click.Choice(["identity", "prf"]), help="Expansion engine.")
+@click.option("--expander", type=click.Choice(["identity", "prf", "llm"]), help="Expansion engine.")
 @click.pass_context
 def worker(ctx: click.Context, expander: str | None) -> None:
     """Run the search-augmentation stream processor against the configured broker."""
@@ -168,7 +168,7 @@ def worker(ctx: click.Context, expander: str | None) -> None:
 @click.option("--rate", type=float, default=200.0, show_default=True,
               help="Replay rate in messages/s; 0 sends a burst (latency then includes queueing). "
                    "Capacity is measured by `aisle bench stream`.")
-@click.option("--expander", type=click.Choice(["identity", "prf"]), help="Expansion engine.")
+@click.option("--expander", type=click.Choice(["identity", "prf", "llm"]), help="Expansion engine.")
 @click.option("--products", "n_products", type=int, help="Synthetic catalog size (default 50,000).")
 @click.option("--timeout", "timeout_s", default=300.0, show_default=True)
 @click.option("--write-results", is_flag=True,
@@ -243,6 +243,86 @@ def bench_stores(ctx: click.Context, n_queries: int, n_products: int, write: boo
 
     run_store_bench(_settings(ctx, world__n_products=n_products, world__n_queries=n_queries),
                     write, console)
+
+
+@cli.group()
+def train() -> None:
+    """Offline training (artifacts under <data-dir>/lm/<preset>)."""
+
+
+@train.command("lm")
+@click.option("--preset", default="tiny", show_default=True, type=click.Choice(["micro", "tiny", "small"]))
+@click.option("--stage", "stages", multiple=True, default=("all",), show_default=True,
+              type=click.Choice(["pretrain", "sft", "rl", "all"]),
+              help="Repeatable; each stage starts from the previous stage's directory.")
+@click.option("--catalog", type=click.Path(path_type=Path), help="Train on an external catalog.")
+@click.option("--labels", type=click.Path(path_type=Path), help="Its labelled queries (optional).")
+@click.pass_context
+def train_lm(ctx: click.Context, preset: str, stages: tuple[str, ...], catalog: Path | None,
+             labels: Path | None) -> None:
+    """Pre-train, fine-tune and RL-align the query-expansion LLM."""
+    from aislestream.models.lm.presets import get_preset
+    from aislestream.models.lm.run import lm_dir
+    from aislestream.models.lm.run import train as run_training
+    from aislestream.models.lm.train import STAGES
+
+    settings = _settings(ctx, world__catalog_path=catalog, world__labels_path=labels)
+    chosen = STAGES if "all" in stages else tuple(s for s in STAGES if s in stages)
+    lm = get_preset(preset)
+    run_training(settings, lm, chosen,
+                 on_stage=lambda stage, seconds: console.print(f"[bold]{stage}[/] done in {seconds:,.0f}s"))
+    console.print(f"artifacts in {lm_dir(settings, lm)}")
+
+
+@cli.group("eval")
+def eval_group() -> None:
+    """Offline evaluation."""
+
+
+@eval_group.command("expansion")
+@click.option("--preset", default="tiny", show_default=True, type=click.Choice(["micro", "tiny", "small"]))
+@click.option("--catalog", type=click.Path(path_type=Path), help="The external catalog it was trained on.")
+@click.option("--labels", type=click.Path(path_type=Path), help="Its labelled queries (optional).")
+@click.option("--write/--no-write", default=False, show_default=True,
+              help="Write docs/results/expansion.json, the RESULTS.md section and the plot.")
+@click.pass_context
+def eval_expansion(ctx: click.Context, preset: str, catalog: Path | None, labels: Path | None,
+                   write: bool) -> None:
+    """No expansion vs RM3 vs each LLM stage on held-out queries, by query type."""
+    from aislestream.models.eval.expansion_report import run_expansion_eval
+    from aislestream.models.lm.presets import get_preset
+
+    settings = _settings(ctx, world__catalog_path=catalog, world__labels_path=labels)
+    run_expansion_eval(settings, get_preset(preset), write, console)
+
+
+@cli.group()
+def export() -> None:
+    """Export models for serving."""
+
+
+@export.command("onnx")
+@click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("out_dir", type=click.Path(path_type=Path, file_okay=False))
+def export_onnx_cmd(model_dir: Path, out_dir: Path) -> None:
+    """Export a causal LM directory to OUT_DIR/model.onnx for the ONNX Runtime backend."""
+    from aislestream.engines.expansion.onnx_backend import export_onnx
+
+    console.print(f"wrote {export_onnx(model_dir, out_dir)}")
+
+
+@bench.command("expansion")
+@click.option("--preset", default="tiny", show_default=True, type=click.Choice(["micro", "tiny", "small"]))
+@click.option("--stage", default="rl", show_default=True, type=click.Choice(["pretrain", "sft", "rl"]))
+@click.option("-n", "--queries", "n_queries", default=256, show_default=True)
+@click.option("--write/--no-write", default=True, show_default=True)
+@click.pass_context
+def bench_expansion(ctx: click.Context, preset: str, stage: str, n_queries: int, write: bool) -> None:
+    """Expansions/s of torch, ONNX Runtime and vLLM on one checkpoint, at batch 1 and 64."""
+    from aislestream.bench.expansion_speed import run_speed_bench
+    from aislestream.models.lm.presets import get_preset
+
+    run_speed_bench(_settings(ctx), get_preset(preset), stage, n_queries, write, console)
 
 
 def main() -> None:

@@ -100,3 +100,18 @@ def test_killed_worker_loses_no_query_after_restart(broker, tantivy_store, small
     assert sent <= set(results), f"{len(sent - set(results))} queries lost"
     # at-least-once: re-processing after the kill may duplicate, and the keys let consumers de-duplicate
     assert all(count >= 1 for count in results.values())
+
+
+def test_worker_serves_the_llm_expander_by_config(broker, tantivy_store, small_world, micro_run,
+                                                  started_worker, tmp_path):
+    settings = worker_settings(broker, tantivy_store.path, tmp_path, engine="llm")
+    settings.expansion.model_path = micro_run.out_dir / "rl"
+    settings.expansion.deadline_ms = 5_000
+    worker = started_worker(settings)
+    messages = list(replay_messages(small_world.queries, 40, seed=4, run_id="llm"))
+    produce(broker, settings.topics.name(topics.SEARCH_QUERIES), ((k, v) for k, v, _ in messages))
+    received = [r for r in collect(broker, outputs(settings), len(messages) + 1, 120,
+                                   stop=worker.check_alive) if not worker.is_probe(r)]
+    results = [json.loads(r.value) for r in received if r.topic.endswith(topics.SEARCH_RESULTS)]
+    assert {r["request_id"] for r in results} == {k.decode() for k, _, _ in messages}
+    assert all(r["engine"] == "llm-torch" and r["fallback"] is None for r in results)

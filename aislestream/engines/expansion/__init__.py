@@ -17,8 +17,25 @@ __all__ = [
 
 
 def build_backend(settings: ExpansionSettings, store: SearchStore) -> Expander:
+    """LLM backends import lazily: torch, onnxruntime and vllm are optional extras."""
     if settings.engine == "identity":
         return IdentityExpander(settings.variant)
+    if settings.engine == "llm":
+        from aislestream.engines.expansion.llm import LLMConfig
+
+        config = LLMConfig(settings.model_path, settings.llm_max_new_tokens,  # type: ignore[arg-type]
+                           settings.llm_max_terms, batch_size=settings.llm_batch_size)
+        if settings.llm_backend == "onnx":
+            from aislestream.engines.expansion.onnx_backend import OnnxLLMExpander
+
+            return OnnxLLMExpander(config, settings.variant)
+        if settings.llm_backend == "vllm":
+            from aislestream.engines.expansion.vllm_backend import VllmLLMExpander
+
+            return VllmLLMExpander(config, settings.variant)
+        from aislestream.engines.expansion.torch_backend import TorchLLMExpander
+
+        return TorchLLMExpander(config, settings.variant)
     config = PrfConfig(settings.prf_docs, settings.prf_terms, settings.prf_original_weight)
     return PrfExpander(store, config, settings.variant)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from aislestream.models.world.catalog import Product
-from aislestream.models.world.vocab import COLLOQUIAL_FILLERS, PRODUCT_TYPES
+from aislestream.models.world.vocab import COLLOQUIAL_FILLERS, COLOURS, PRODUCT_TYPES
 
 QUERY_TYPES = ("head", "torso", "long_tail", "colloquial", "misspelled", "attribute_heavy", "brand")
 QUERY_MIX = (0.2, 0.2, 0.15, 0.15, 0.1, 0.1, 0.1)
@@ -152,9 +152,15 @@ def _compose(qtype: str, ptype, seed: Product, rng: np.random.Generator):
             constraints["colour"] = seed.colour
         return " ".join(words + [slang]), constraints
     if qtype == "long_tail":
+        # Rare, idiosyncratic phrasings (BEQUE's long tail): the type by a shopper's word and
+        # the colour by a seller's alias half the time, so the words often miss the titles.
         keys = list(rng.choice(["colour", "material", "feature"], size=2, replace=False))
         constraints = {k: pool[k] for k in keys}
-        text = f"{' '.join(pool[k] for k in keys)} {name} for {rng.choice(ptype.uses)}"
+        words = {k: pool[k] for k in keys}
+        if "colour" in words and rng.random() < 0.5:
+            words["colour"] = str(rng.choice(COLOURS[seed.colour][1:]))
+        noun = str(rng.choice(ptype.slang)) if rng.random() < 0.6 else name
+        text = f"{' '.join(words[k] for k in keys)} {noun} for {rng.choice(ptype.uses)}"
         if rng.random() < 0.5:
             price_max = float(np.ceil(seed.price / 10.0) * 10.0)
             constraints["price_max"] = price_max

@@ -1,0 +1,74 @@
+"""The simulated search engine as a reward: what an expansion does to retrieval and to shoppers.
+
+reward = (recall@k with - without) + ndcg_weight * (NDCG@10 with - without)
+         + conversion_weight * simulated purchase on the top 10
+         - drift_weight * rise in the share of the top 10 that is irrelevant (grade 0)
+         - length_weight * terms beyond ``max_terms``
+Baselines (no expansion) are computed once per query and cached; every batch of completions
+is scored with one batched retrieval call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aislestream.connectors.search.base import SearchRequest, SearchStore
+from aislestream.models.eval.metrics import ndcg_at_k, recall_at_k
+from aislestream.models.lm.prompts import parse_terms, weigh_terms
+from aislestream.models.world import LabelledQuery
+from aislestream.models.world.behaviour import BehaviourSimulator
+
+
+@dataclass(frozen=True)
+class RewardWeights:
+    k: int = 50
+    ndcg_weight: float = 1.0
+    conversion_weight: float = 0.2
+    drift_weight: float = 0.5
+    length_weight: float = 0.05
+    max_terms: int = 6
+
+
+class ExpansionReward:
+    def __init__(self, store: SearchStore, queries: Sequence[LabelledQuery],
+                 simulator: BehaviourSimulator | None = None, weights: RewardWeights | None = None) -> None:
+        self.store = store
+        self.queries = {q.id: q for q in queries}
+        self.simulator = simulator
+        self.w = weights or RewardWeights()
+        self._baseline: dict[str, tuple[float, float, float]] = {}
+
+    def _scores(self, query: LabelledQuery, ids: list[str]) -> tuple[float, float, float]:
+        top = ids[:10]
+        drift = sum(1 for pid in top if query.relevance.get(pid, 0) == 0) / max(1, len(top))
+        return recall_at_k(ids, query.relevance, self.w.k), ndcg_at_k(ids, query.relevance, 10), drift
+
+    def baseline(self, query_ids: Sequence[str]) -> list[tuple[float, float, float]]:
+        missing = [qid for qid in dict.fromkeys(query_ids) if qid not in self._baseline]
+        if missing:
+            hits = self.store.search_many([SearchRequest(self.queries[q].text, k=self.w.k) for q in missing])
+            for qid, hs in zip(missing, hits):
+                self._baseline[qid] = self._scores(self.queries[qid], [h.id for h in hs])
+        return [self._baseline[qid] for qid in query_ids]
+
+    def __call__(self, completions: Sequence[str], query_ids: Sequence[str]) -> list[float]:
+        queries = [self.queries[qid] for qid in query_ids]
+        all_terms = [parse_terms(c, q.text, max_terms=32) for c, q in zip(completions, queries)]
+        requests = [SearchRequest(q.text, weigh_terms(t[: self.w.max_terms], q.text), k=self.w.k)
+                    for q, t in zip(queries, all_terms)]
+        hits = self.store.search_many(requests)
+        rewards = []
+        for q, terms, hs, (b_recall, b_ndcg, b_drift) in zip(queries, all_terms, hits, self.baseline(query_ids)):
+            ids = [h.id for h in hs]
+            recall, ndcg, drift = self._scores(q, ids)
+            top = ids[:10]
+            converted = 0.0
+            if self.simulator is not None and top:
+                converted = float(self.simulator.session(q.user_id, top, q.relevance).converted)
+            rewards.append(
+                (recall - b_recall) + self.w.ndcg_weight * (ndcg - b_ndcg)
+                + self.w.conversion_weight * converted - self.w.drift_weight * max(0.0, drift - b_drift)
+                - self.w.length_weight * max(0, len(terms) - self.w.max_terms)
+            )
+        return rewards

@@ -1,0 +1,169 @@
+"""The three training stages. Each reads the previous stage's directory and writes its own
+(``save_pretrained`` model + tokenizer), so any stage can be re-run or replaced.
+
+    <out>/pretrain   stage 1: tokenizer + causal LM on product text and behaviour sequences
+    <out>/sft        stage 2: multi-task SFT on mined expansion / rewrite / attribute pairs
+    <out>/rl         stage 3: GRPO against the simulated search engine, KL to the SFT policy
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from aislestream.connectors.search.base import SearchStore
+from aislestream.connectors.search.tantivy_store import TantivyStore
+from aislestream.models.lm.data import (
+    BehaviourLog, mine_sft_examples, pretrain_texts, simulate_log, split_queries,
+)
+from aislestream.models.lm.presets import LMPreset
+from aislestream.models.lm.prompts import expand_prompt
+from aislestream.models.lm.reward import ExpansionReward
+from aislestream.models.world import LabelledQuery, World
+
+log = logging.getLogger(__name__)
+STAGES = ("pretrain", "sft", "rl")
+
+
+@dataclass
+class StageContext:
+    """Everything the stages share: the world, its store, the split and the behaviour log."""
+    preset: LMPreset
+    out_dir: Path
+    world: World
+    store: SearchStore
+    train: list[LabelledQuery]
+    held_out: list[LabelledQuery]
+    log: BehaviourLog
+    seed: int = 0
+
+
+def prepare(preset: LMPreset, out_dir: Path, world: World, seed: int = 0) -> StageContext:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store = TantivyStore(out_dir / "store")
+    if store.count() != len(world.products):
+        store.index(world.products)
+    train, held_out = split_queries(world.queries)
+    behaviour = simulate_log(world, store, train, seed=seed)
+    (out_dir / "split.json").write_text(json.dumps({"train": [q.id for q in train],
+                                                    "held_out": [q.id for q in held_out]}))
+    return StageContext(preset, out_dir, world, store, train, held_out, behaviour, seed)
+
+
+def _args(lr: float, steps: int, batch: int, out: Path, seed: int) -> dict[str, object]:
+    """TrainingArguments fields every stage shares (TRL's configs extend TrainingArguments)."""
+    return dict(output_dir=str(out / "trainer"), max_steps=steps, per_device_train_batch_size=batch,
+                learning_rate=lr, lr_scheduler_type="cosine", warmup_steps=max(1, steps // 20),
+                logging_steps=max(1, steps // 10), save_strategy="no", report_to=[], use_cpu=True,
+                bf16=False, seed=seed, dataloader_num_workers=0)
+
+
+def _record(out: Path, stage: str, started: float, **metrics: object) -> None:
+    (out / "stage.json").write_text(json.dumps({"stage": stage, "seconds": round(time.time() - started, 1),
+                                                **metrics}, indent=2))
+
+
+def run_pretrain(ctx: StageContext) -> Path:
+    """Stage 1: train the tokenizer, then a Llama from scratch on product and behaviour text."""
+    from datasets import Dataset
+    from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments
+
+    from aislestream.models.lm.model import build_model
+    from aislestream.models.lm.tokenizer import train_tokenizer
+
+    started = time.time()
+    out = ctx.out_dir / "pretrain"
+    texts = list(pretrain_texts(ctx.world, ctx.log, ctx.train))
+    # The tokenizer must know the prompt vocabulary too (queries are short and colloquial).
+    tokenizer = train_tokenizer(texts + [expand_prompt(q.text) for q in ctx.train], ctx.preset.vocab_size)
+    model = build_model(ctx.preset, tokenizer, ctx.seed)
+    bos, eos = tokenizer.bos_token, tokenizer.eos_token
+    dataset = Dataset.from_dict({"text": [f"{bos}{t}{eos}" for t in texts]}).map(
+        lambda batch: tokenizer(batch["text"], truncation=True, max_length=ctx.preset.max_length),
+        batched=True, remove_columns=["text"])
+    tokenizer.padding_side = "right"  # training pads on the right; generation switches back
+    trainer = Trainer(
+        model=model, train_dataset=dataset.shuffle(seed=ctx.seed),
+        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
+        args=TrainingArguments(**_args(ctx.preset.pretrain_lr, ctx.preset.pretrain_steps,
+                                       ctx.preset.pretrain_batch, out, ctx.seed)),
+    )
+    result = trainer.train()
+    tokenizer.padding_side = "left"
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    _record(out, "pretrain", started, texts=len(texts), train_loss=result.training_loss,
+            parameters=sum(p.numel() for p in model.parameters()), preset=asdict(ctx.preset))
+    return out
+
+
+def run_sft(ctx: StageContext, base: Path | None = None) -> Path:
+    """Stage 2: completion-only SFT (TRL) on mined pairs, multi-task."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from aislestream.models.lm.model import load_checkpoint
+
+    started = time.time()
+    out = ctx.out_dir / "sft"
+    model, tokenizer = load_checkpoint(base or ctx.out_dir / "pretrain")
+    examples = mine_sft_examples(ctx.world, ctx.store, ctx.train, ctx.log)
+    if not examples:
+        from aislestream.errors import AisleError
+
+        raise AisleError("no SFT pairs survived mining; the behaviour log is too small")
+    dataset = Dataset.from_dict({"prompt": [e.prompt for e in examples],
+                                 "completion": [e.completion for e in examples]})
+    tokenizer.padding_side = "right"
+    trainer = SFTTrainer(
+        model=model, processing_class=tokenizer, train_dataset=dataset.shuffle(seed=ctx.seed),
+        args=SFTConfig(**_args(ctx.preset.sft_lr, ctx.preset.sft_steps, ctx.preset.sft_batch, out,
+                               ctx.seed), max_length=ctx.preset.max_length),
+    )
+    result = trainer.train()
+    tokenizer.padding_side = "left"
+    trainer.model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    tasks = {t: sum(e.task == t for e in examples) for t in ("expand", "rewrite", "attrs")}
+    _record(out, "sft", started, examples=len(examples), by_task=tasks, train_loss=result.training_loss)
+    return out
+
+
+def run_rl(ctx: StageContext, base: Path | None = None) -> Path:
+    """Stage 3: GRPO (TRL) with the simulated search engine as reward, KL to the SFT policy."""
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    from aislestream.models.lm.model import load_checkpoint
+
+    started = time.time()
+    out = ctx.out_dir / "rl"
+    model, tokenizer = load_checkpoint(base or ctx.out_dir / "sft")
+    reward = ExpansionReward(ctx.store, ctx.train, ctx.world.simulator(seed=ctx.seed))
+    history: list[float] = []
+
+    def search_reward(prompts, completions, query_id, **_) -> list[float]:
+        values = reward(completions, query_id)
+        history.append(sum(values) / len(values))
+        return values
+
+    dataset = Dataset.from_dict({"prompt": [expand_prompt(q.text) for q in ctx.train],
+                                 "query_id": [q.id for q in ctx.train]})
+    p = ctx.preset
+    config = GRPOConfig(
+        **_args(p.rl_lr, p.rl_steps, p.rl_prompts_per_step * p.rl_generations, out, ctx.seed),
+        num_generations=p.rl_generations, max_completion_length=p.max_new_tokens, beta=p.rl_beta,
+        temperature=1.0,
+    )
+    trainer = GRPOTrainer(model=model, reward_funcs=[search_reward], args=config,
+                          train_dataset=dataset.shuffle(seed=ctx.seed), processing_class=tokenizer)
+    trainer.train()
+    trainer.model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    quarter = max(1, len(history) // 4)
+    _record(out, "rl", started, reward_first_quarter=sum(history[:quarter]) / quarter,
+            reward_last_quarter=sum(history[-quarter:]) / quarter, reward_history=history)
+    return out

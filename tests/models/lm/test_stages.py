@@ -1,0 +1,77 @@
+import json
+
+from aislestream.connectors.search import tokenize
+
+from aislestream.models.lm.data import mine_sft_examples, pseudo_queries, split_queries
+from aislestream.models.lm.model import load_checkpoint
+from aislestream.models.lm.prompts import expand_prompt, parse_terms, weigh_terms
+from aislestream.models.lm.reward import ExpansionReward
+from aislestream.models.lm.tokenizer import TASKS, train_tokenizer
+from aislestream.models.world import World, WorldConfig
+
+
+def test_tokenizer_knows_the_task_tokens_and_round_trips():
+    tok = train_tokenizer(["red running shoes", "blue kettle with rapid boil"] * 50, vocab_size=300)
+    for token in TASKS:
+        assert len(tok(token, add_special_tokens=False)["input_ids"]) == 1
+    ids = tok("<expand> red shoes <sep>")["input_ids"]
+    assert tok.decode(ids, skip_special_tokens=True).split() == ["red", "shoes"]
+    assert tok.padding_side == "left" and tok.pad_token == "<pad>"
+
+
+def test_split_is_by_text_and_disjoint(small_world):
+    train, held = split_queries(small_world.queries)
+    assert train and held
+    assert not {q.text for q in train} & {q.text for q in held}
+    assert len(train) + len(held) == len(small_world.queries)
+
+
+def test_every_stage_writes_a_loadable_checkpoint(micro_run):
+    for stage in ("pretrain", "sft", "rl"):
+        model, tokenizer = load_checkpoint(micro_run.out_dir / stage)
+        assert model.config.model_type == "llama"
+        record = json.loads((micro_run.out_dir / stage / "stage.json").read_text())
+        assert record["stage"] == stage and record["seconds"] >= 0
+    sft = json.loads((micro_run.out_dir / "sft" / "stage.json").read_text())
+    assert sft["examples"] > 0 and set(sft["by_task"]) == {"expand", "rewrite", "attrs"}
+    rl = json.loads((micro_run.out_dir / "rl" / "stage.json").read_text())
+    assert len(rl["reward_history"]) == micro_run.preset.rl_steps
+
+
+def test_mined_pairs_add_words_and_survive_the_retrieval_filter(micro_run):
+    examples = mine_sft_examples(micro_run.world, micro_run.store, micro_run.train, micro_run.log)
+    expand = [e for e in examples if e.task == "expand"]
+    assert expand
+    for e in expand:
+        query = e.prompt.removeprefix("<expand> ").removesuffix(" <sep>")
+        assert not set(e.completion.split()) & set(query.split())
+    rewrites = [e for e in examples if e.task == "rewrite"]
+    assert all(e.completion.strip() for e in rewrites)
+
+
+def test_reward_prefers_an_expansion_that_bridges_the_vocabulary_gap(micro_run):
+    reward = ExpansionReward(micro_run.store, micro_run.train)
+    query = next(q for q in micro_run.train if q.query_type == "colloquial" and len(q.relevance) > 20)
+    good = " ".join(query.category.split())
+    bad = "kettle lipstick sofa"
+    r_good, r_bad, r_none = reward([good, bad, ""], [query.id] * 3)
+    assert r_good > r_none > r_bad or (r_good > r_bad and r_none == 0.0)
+    assert r_none == 0.0  # no expansion: no gain, no drift
+
+
+def test_parse_and_weigh_terms():
+    assert parse_terms(" running shoes running the Shoes trainers!", "red shoes") == ["running", "trainers"]
+    terms = weigh_terms(["running", "trainers"], "red kicks", mass=0.5)
+    assert [t.weight for t in terms] == [0.5, 0.5]
+    assert expand_prompt("Red  KICKS!") == "<expand> red kicks <sep>"
+
+
+def test_pseudo_queries_for_catalogs_without_labels():
+    world = World.generate(WorldConfig(seed=2, n_products=400, n_users=1, n_queries=10))
+    world.queries = []
+    queries = pseudo_queries(world, 30, seed=1)
+    assert len(queries) >= 20
+    for q in queries:
+        assert 2 <= len(q.text.split()) <= 3 and 3 in q.relevance.values()
+        source = next(pid for pid, g in q.relevance.items() if g == 3)
+        assert set(q.text.split()) <= set(tokenize(world.product_by_id[source].title))
