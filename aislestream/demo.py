@@ -211,7 +211,9 @@ def write_demo_results(summary: DemoSummary, settings: Settings, n_queries: int)
         f"(with expansion) against the same store searched with the original query (without).", "",
         f"| query type | n | recall@{k} without | recall@{k} with | NDCG@{k} without | NDCG@{k} with |",
         "|---|---|---|---|---|---|", *rows, "",
-        "recall@k is capped (relevant retrieved / min(k, relevant)); relevant = grade >= 2 of 3.",
+        "recall@k is capped (relevant retrieved / min(k, relevant)); relevant = grade >= 2 of 3. "
+        "Demo queries are drawn from the whole world, so they include queries the LLM was trained "
+        "on; held-out figures are in the LLM section.",
     ])
-    write_results("search_expansion", asdict(summary), markdown,
-                  f"aisle demo -n {n_queries} --write-results", page="RESULTS.md")
+    write_results(f"search_expansion_{summary.engine}", asdict(summary), markdown,
+                  f"aisle demo -n {n_queries} --expander {summary.engine} --write-results", page="RESULTS.md")

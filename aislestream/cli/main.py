@@ -257,9 +257,11 @@ def train() -> None:
               help="Repeatable; each stage starts from the previous stage's directory.")
 @click.option("--catalog", type=click.Path(path_type=Path), help="Train on an external catalog.")
 @click.option("--labels", type=click.Path(path_type=Path), help="Its labelled queries (optional).")
+@click.option("--init", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              help="Start SFT from this local checkpoint (any HF causal LM) instead of stage 1.")
 @click.pass_context
 def train_lm(ctx: click.Context, preset: str, stages: tuple[str, ...], catalog: Path | None,
-             labels: Path | None) -> None:
+             labels: Path | None, init: Path | None) -> None:
     """Pre-train, fine-tune and RL-align the query-expansion LLM."""
     from aislestream.models.lm.presets import get_preset
     from aislestream.models.lm.run import lm_dir
@@ -269,7 +271,7 @@ def train_lm(ctx: click.Context, preset: str, stages: tuple[str, ...], catalog: 
     settings = _settings(ctx, world__catalog_path=catalog, world__labels_path=labels)
     chosen = STAGES if "all" in stages else tuple(s for s in STAGES if s in stages)
     lm = get_preset(preset)
-    run_training(settings, lm, chosen,
+    run_training(settings, lm, chosen, init=init,
                  on_stage=lambda stage, seconds: console.print(f"[bold]{stage}[/] done in {seconds:,.0f}s"))
     console.print(f"artifacts in {lm_dir(settings, lm)}")
 

@@ -31,3 +31,11 @@ def test_train_then_eval_on_an_external_catalog_without_labels(tmp_path, monkeyp
 def test_eval_before_training_says_what_to_run(tmp_path):
     out = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "eval", "expansion", "--preset", "micro"])
     assert out.exit_code == 2 and "aisle train lm --preset micro" in out.output
+
+
+def test_sft_can_start_from_any_local_checkpoint(tmp_path, micro_run):
+    out = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "train", "lm", "--preset", "micro",
+                                   "--stage", "sft", "--init", str(micro_run.out_dir / "pretrain")])
+    assert out.exit_code == 0, out.output
+    assert "sft done" in out.output and "pretrain done" not in out.output
+    assert (tmp_path / "lm" / "micro" / "sft" / "config.json").exists()

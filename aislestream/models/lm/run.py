@@ -34,7 +34,10 @@ def training_world(settings: Settings, preset: LMPreset) -> World:
 
 
 def train(settings: Settings, preset: LMPreset, stages: Sequence[str],
-          on_stage: Callable[[str, float], None] | None = None):
+          on_stage: Callable[[str, float], None] | None = None, init: Path | None = None):
+    """Run ``stages`` in order; ``init`` (any local causal-LM directory) replaces stage 1."""
+    from functools import partial
+
     from aislestream.models.lm.train import prepare, run_pretrain, run_rl, run_sft
 
     out = lm_dir(settings, preset)
@@ -42,8 +45,11 @@ def train(settings: Settings, preset: LMPreset, stages: Sequence[str],
     ctx = prepare(preset, out, training_world(settings, preset), seed=settings.world.seed)
     if on_stage:
         on_stage("prepare", time.time() - started)
-    runners = {"pretrain": run_pretrain, "sft": run_sft, "rl": run_rl}
+    runners = {"pretrain": run_pretrain, "sft": partial(run_sft, base=init) if init else run_sft,
+               "rl": run_rl}
     for stage in stages:
+        if stage == "pretrain" and init is not None:
+            continue
         t0 = time.time()
         runners[stage](ctx)
         if on_stage:
