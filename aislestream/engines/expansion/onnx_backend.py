@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aislestream.engines.expansion.llm import LLMConfig, LLMExpander
+from aislestream.engines.expansion.llm import LLMConfig, LLMExpander, until_eos
 from aislestream.errors import ConfigError
 
 ONNX_FILE = "model.onnx"
@@ -96,8 +96,4 @@ class OnnxLLMExpander(LLMExpander):
             if done.all():
                 break
         tokens = np.stack(generated, axis=1)
-        return [_until_eos(row.tolist(), eos) for row in tokens]
-
-
-def _until_eos(ids: list[int], eos: int) -> list[int]:
-    return ids[: ids.index(eos) + 1] if eos in ids else ids
+        return [until_eos(row.tolist(), eos) for row in tokens]

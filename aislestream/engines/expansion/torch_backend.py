@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aislestream.engines.expansion.llm import LLMConfig, LLMExpander
+from aislestream.engines.expansion.llm import LLMConfig, LLMExpander, until_eos
 
 
 class TorchLLMExpander(LLMExpander):
@@ -28,4 +28,4 @@ class TorchLLMExpander(LLMExpander):
             )
         eos = self.tokenizer.eos_token_id
         rows = output[:, batch["input_ids"].shape[1]:].tolist()
-        return [row[: row.index(eos) + 1] if eos in row else row for row in rows]
+        return [until_eos(row, eos) for row in rows]

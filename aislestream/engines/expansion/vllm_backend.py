@@ -7,7 +7,7 @@ On the CPU build ``gpu_memory_utilization`` sizes the KV-cache memory; 0.3 start
 
 from __future__ import annotations
 
-from aislestream.engines.expansion.llm import LLMConfig, LLMExpander
+from aislestream.engines.expansion.llm import LLMConfig, LLMExpander, until_eos
 from aislestream.errors import ConfigError
 
 
@@ -31,4 +31,4 @@ class VllmLLMExpander(LLMExpander):
         outputs = self.llm.generate(prompts, self.params, use_tqdm=False)
         eos = self.tokenizer.eos_token_id
         rows = [list(o.outputs[0].token_ids) for o in outputs]
-        return [row[: row.index(eos) + 1] if eos in row else row for row in rows]
+        return [until_eos(row, eos) for row in rows]
