@@ -1,0 +1,2 @@
+"""Ad creatives: specs, the renderer and its defects, the pixel oracle, reward models and the
+diffusion generator."""
