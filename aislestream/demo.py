@@ -50,6 +50,7 @@ class DemoSummary:
     engine: str
     k: int
     paced_rate: float = 0.0
+    ads: dict[str, float] = field(default_factory=dict)
     retrieval: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
@@ -126,7 +127,8 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
 
 
 def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: float = 0.02,
-             timeout_s: float = 300.0, console: Console | None = None, rate: float = 0.0) -> DemoSummary:
+             timeout_s: float = 300.0, console: Console | None = None, rate: float = 0.0,
+             ad_requests: int = 48) -> DemoSummary:
     console = console or Console()
     run_id = uuid.uuid4().hex[:8]
     settings = settings.model_copy(deep=True)
@@ -152,8 +154,11 @@ def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: flo
         ensure_topics(bootstrap, topic_specs(settings.topics))
         worker = WorkerProcess(settings, settings.data_dir / "logs" / f"worker-{run_id}.log").start()
         try:
-            return _replay_and_collect(settings, world, store, worker, run_id, n_queries,
-                                       malformed_fraction, timeout_s, console, rate)
+            summary = _replay_and_collect(settings, world, store, worker, run_id, n_queries,
+                                          malformed_fraction, timeout_s, console, rate)
+            if settings.ads.enabled:
+                summary.ads = replay_ad_requests(settings, worker, run_id, ad_requests, timeout_s, console)
+            return summary
         finally:
             worker.stop()
 
@@ -217,3 +222,46 @@ def write_demo_results(summary: DemoSummary, settings: Settings, n_queries: int)
     ])
     write_results(f"search_expansion_{summary.engine}", asdict(summary), markdown,
                   f"aisle demo -n {n_queries} --expander {summary.engine} --write-results", page="RESULTS.md")
+
+
+def replay_ad_requests(settings: Settings, worker: WorkerProcess, run_id: str, n: int, timeout_s: float,
+                       console: Console) -> dict[str, float]:
+    """Ad requests for random specs (plus two malformed ones) through the ads agent; the oracle
+    re-judges every accepted creative from its stored PNG."""
+    from PIL import Image
+
+    from aislestream.models.ads.oracle import judge
+    from aislestream.models.ads.spec import ALL_SPECS, AdSpec
+
+    rng = np.random.default_rng(settings.world.seed)
+    specs = [ALL_SPECS[int(i)] for i in rng.integers(len(ALL_SPECS), size=n)]
+    messages = [(f"{run_id}-ad-{i}".encode(), json.dumps({"request_id": f"{run_id}-ad-{i}", "product_id": f"p{i}",
+                                                          **s.__dict__}).encode()) for i, s in enumerate(specs)]
+    messages += [(f"{run_id}-ad-bad-0".encode(), b"{not json"),
+                 (f"{run_id}-ad-bad-1".encode(), json.dumps({"request_id": "x", "product_id": "p",
+                                                             "shape": "vase", "colour": "red"}).encode())]
+    bootstrap = settings.broker.bootstrap_servers or ""
+    outputs = [settings.topics.name(topics.ADS_CREATIVES), settings.topics.name(topics.ADS_DLQ)]
+    started = time.time()
+    with _progress(console) as progress:
+        task = progress.add_task("ad requests -> creatives", total=len(messages))
+        produce(bootstrap, settings.topics.name(topics.ADS_REQUESTS), messages)
+        received = collect(bootstrap, outputs, len(messages), timeout_s,
+                           on_message=lambda _: progress.advance(task), stop=worker.check_alive)
+    creatives = [json.loads(r.value) for r in received if r.topic == outputs[0]]
+    accepted = [c for c in creatives if c["status"] == "accepted"]
+    oracle_ok = [judge(np.asarray(Image.open(c["image_path"]).convert("RGB")), AdSpec(**c["spec"])).usable
+                 for c in accepted]
+    result = {
+        "requests": len(messages), "accepted": len(accepted), "rejected": len(creatives) - len(accepted),
+        "dead_letters": sum(r.topic == outputs[1] for r in received),
+        "unaccounted": len(messages) - len(received),
+        "mean_attempts": float(np.mean([c["attempts"] for c in creatives])) if creatives else float("nan"),
+        "oracle_usable_of_accepted": float(np.mean(oracle_ok)) if oracle_ok else float("nan"),
+        "creatives_per_s": len(creatives) / max(time.time() - started, 1e-9),
+    }
+    table = Table(title="aisle demo: ad creatives", show_header=False)
+    for key, value in result.items():
+        table.add_row(key.replace("_", " "), f"{value:.3f}" if isinstance(value, float) else str(value))
+    console.print(table)
+    return result

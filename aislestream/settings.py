@@ -94,6 +94,18 @@ class StreamSettings(BaseModel):
         return self
 
 
+class AdsSettings(BaseModel):
+    enabled: bool = Field(default=False, description="Run the ad-request agent (needs `aisle train ads`)")
+    preset: str = "tiny"
+    use_rl: bool = Field(default=True, description="Serve the RL fine-tuned generator when it exists")
+    candidates: int = Field(default=4, ge=1, le=64)
+    max_attempts: int = Field(default=4, ge=1, le=32)
+    batch_size: int = Field(default=8, ge=1)
+    store: Literal["sqlite", "postgres"] = "sqlite"
+    postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    store_path: Path | None = Field(default=None, description="SQLite file + images; default <data_dir>/adstore")
+
+
 class WorldSettings(BaseModel):
     seed: int = 7
     n_products: int = Field(default=50_000, ge=100)
@@ -115,6 +127,7 @@ class Settings(BaseSettings):
     expansion: ExpansionSettings = ExpansionSettings()
     stream: StreamSettings = StreamSettings()
     world: WorldSettings = WorldSettings()
+    ads: AdsSettings = AdsSettings()
 
     @model_validator(mode="after")
     def _llm_defaults(self) -> "Settings":

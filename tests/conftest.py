@@ -46,3 +46,14 @@ def micro_run(tmp_path_factory):
     run_sft(ctx)
     run_rl(ctx)
     return ctx
+
+
+@pytest.fixture(scope="session")
+def micro_ads(tmp_path_factory):
+    """Ads artifacts from the micro preset (generator, reward models, one feedback round)."""
+    from aislestream.models.ads.run import STAGES, get_ads_preset, train_ads
+    from aislestream.settings import load_settings
+
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("ads-data"))
+    root = train_ads(settings, get_ads_preset("micro"), STAGES, log=lambda _: None)
+    return settings, root

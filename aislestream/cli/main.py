@@ -172,20 +172,27 @@ def worker(ctx: click.Context, expander: str | None) -> None:
 @click.option("--products", "n_products", type=int, help="Synthetic catalog size (default 50,000).")
 @click.option("--timeout", "timeout_s", default=300.0, show_default=True)
 @click.option("--write-results", is_flag=True,
-              help="Also write docs/results/search_expansion.json and its docs/RESULTS.md section.")
+              help="Also write docs/results/search_expansion_<engine>.json and its docs/RESULTS.md section.")
+@click.option("--ads/--no-ads", default=None,
+              help="Also send ad requests through the creative agent (default: when `aisle train ads` ran).")
 @click.pass_context
 def demo(ctx: click.Context, n_queries: int, malformed: float, rate: float, expander: str | None,
-         n_products: int | None, timeout_s: float, write_results: bool) -> None:
+         n_products: int | None, timeout_s: float, write_results: bool, ads: bool | None) -> None:
     """Run the whole search path on the embedded default and print a summary."""
     from aislestream.demo import run_demo, write_demo_results
 
     if not 0 <= malformed < 1:
         raise click.BadParameter("must be in [0, 1)", param_hint="--malformed")
     settings = _settings(ctx, expansion__engine=expander, world__n_products=n_products)
+    if ads is None:  # on by default once the ads models exist
+        from aislestream.models.ads.run import ads_dir, get_ads_preset
+
+        ads = (ads_dir(settings, get_ads_preset(settings.ads.preset)) / "reward" / "specialized").exists()
+    settings.ads.enabled = ads
     summary = run_demo(settings, n_queries, malformed, timeout_s, console, rate=rate)
     if write_results:
         write_demo_results(summary, settings, n_queries)
-    if summary.missing:
+    if summary.missing or summary.ads.get("unaccounted"):
         sys.exit(1)
 
 
@@ -325,6 +332,45 @@ def bench_expansion(ctx: click.Context, preset: str, stage: str, n_queries: int,
     from aislestream.models.lm.presets import get_preset
 
     run_speed_bench(_settings(ctx), get_preset(preset), stage, n_queries, write, console)
+
+
+@train.command("ads")
+@click.option("--preset", default="tiny", show_default=True, type=click.Choice(["micro", "tiny", "small"]))
+@click.option("--stage", "stages", multiple=True, default=("all",), show_default=True,
+              type=click.Choice(["generator", "reward", "rl", "all"]))
+@click.pass_context
+def train_ads_cmd(ctx: click.Context, preset: str, stages: tuple[str, ...]) -> None:
+    """Train the creative generator, the reward models, and fine-tune the generator on their feedback."""
+    from aislestream.models.ads.run import STAGES, get_ads_preset, train_ads
+
+    chosen = STAGES if "all" in stages else tuple(s for s in STAGES if s in stages)
+    root = train_ads(_settings(ctx), get_ads_preset(preset), chosen, log=console.print)
+    console.print(f"artifacts in {root}")
+
+
+@eval_group.command("ads")
+@click.option("--preset", default="tiny", show_default=True, type=click.Choice(["micro", "tiny", "small"]))
+@click.option("--write/--no-write", default=False, show_default=True,
+              help="Write docs/results/ads.json, its RESULTS.md section and the contact sheet.")
+@click.pass_context
+def eval_ads_cmd(ctx: click.Context, preset: str, write: bool) -> None:
+    """Oracle usable rates: base first try, recurrent generation, after RL; reward-model comparison."""
+    from aislestream.models.ads.run import eval_ads, get_ads_preset
+
+    eval_ads(_settings(ctx), get_ads_preset(preset), write, log=console.print)
+
+
+@bench.command("ads")
+@click.option("--preset", default="tiny", show_default=True, type=click.Choice(["micro", "tiny", "small"]))
+@click.option("-n", "--images", default=64, show_default=True)
+@click.option("--write/--no-write", default=True, show_default=True)
+@click.pass_context
+def bench_ads(ctx: click.Context, preset: str, images: int, write: bool) -> None:
+    """Generated creatives per second at batch 1 and 16."""
+    from aislestream.bench.ads_speed import run_ads_speed
+    from aislestream.models.ads.run import get_ads_preset
+
+    run_ads_speed(_settings(ctx), get_ads_preset(preset), images, write, console)
 
 
 def main() -> None:

@@ -14,12 +14,16 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import faust
 
-from aislestream.settings import Settings
+from aislestream.settings import Settings, StreamSettings
 from aislestream.streams import topics, transport
 from aislestream.streams.pipeline import Output, RawMessage, SearchPipeline
+
+if TYPE_CHECKING:
+    from aislestream.streams.ads import AdsPipeline
 
 log = logging.getLogger(__name__)
 EXIT_UNDELIVERED = 75  # EX_TEMPFAIL: the worker may be restarted as is
@@ -70,23 +74,21 @@ async def deliver(send: Callable[[Output], Awaitable[Awaitable[object]]], output
             delay = min(delay * 2, 5.0)
 
 
-def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPipeline) -> None:
+def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[str, str],
+                         process: Callable[[list[RawMessage]], Awaitable[list[Output]]],
+                         stream_settings: StreamSettings) -> None:
+    """An agent that reads ``source`` in bounded batches and publishes one output per message."""
     raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
-    queries = app.topic(settings.topics.name(topics.SEARCH_QUERIES), **raw)
-    outputs = {
-        "result": app.topic(settings.topics.name(topics.SEARCH_RESULTS), **raw),
-        "dead_letter": app.topic(settings.topics.name(topics.SEARCH_DLQ), **raw),
-    }
-    names = {kind: topic.get_topic_name() for kind, topic in outputs.items()}
-    stream_settings = settings.stream
+    topic = app.topic(source, **raw)
+    for out in outputs.values():
+        app.topic(out, **raw)  # declared so faust knows them; sends go straight to the producer
 
     async def send(output: Output) -> Awaitable[object]:
         # Values are already bytes, so the producer is used directly: faust's Topic.send wrapper
         # (codecs, sensors, attachments) halved the no-op agent's throughput (BENCHMARKS.md).
-        return await app.producer.send(names[output.kind], output.key, output.value, None, None, None)
+        return await app.producer.send(outputs[output.kind], output.key, output.value, None, None, None)
 
-    @app.agent(queries, name="search-augment")
-    async def search_augment(stream: faust.Stream) -> None:
+    async def agent(stream: faust.Stream) -> None:
         async for events in stream.take_events(stream_settings.batch_size, stream_settings.batch_within_s):
             batch = [
                 RawMessage(e.message.topic, e.message.partition, e.message.offset,
@@ -94,19 +96,44 @@ def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPi
                 for e in events
             ]
             try:
-                produced = await pipeline.process(batch)
+                produced = await process(batch)
                 await deliver(send, produced, stream_settings.delivery_attempts)
             except Exception:
                 # take_events acknowledges a batch when the agent leaves it, even by an exception,
                 # and acknowledged offsets get committed. A batch whose outputs were not delivered
                 # must never be committed, so the worker stops at once, skipping faust's shutdown
                 # (which would commit); its supervisor restarts it and the batch is re-read.
-                log.critical("batch of %d not delivered; stopping the worker uncommitted", len(batch),
-                             exc_info=True)
+                log.critical("%s: batch of %d not delivered; stopping the worker uncommitted", name,
+                             len(batch), exc_info=True)
                 logging.shutdown()
                 os._exit(EXIT_UNDELIVERED)
+
+    app.agent(topic, name=name)(agent)
+
+
+def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPipeline) -> None:
+    t = settings.topics
+    register_batch_agent(
+        app, "search-augment", t.name(topics.SEARCH_QUERIES),
+        {"result": t.name(topics.SEARCH_RESULTS), "dead_letter": t.name(topics.SEARCH_DLQ)},
+        pipeline.process, settings.stream)
 
     @app.timer(interval=10.0)
     async def report() -> None:
         if pipeline.counts:
             log.info("search-augment counts: %s", dict(pipeline.counts))
+
+
+def register_ads_agent(app: faust.App, settings: Settings, pipeline: "AdsPipeline") -> None:
+    """Generation takes seconds of CPU, so it runs on a worker thread: heartbeats and commits
+    of the event loop must not wait for it."""
+    t = settings.topics
+
+    async def process(batch: list[RawMessage]) -> list[Output]:
+        return await asyncio.get_running_loop().run_in_executor(None, pipeline.process, batch)
+
+    ads_stream = settings.stream.model_copy(update={"batch_size": settings.ads.batch_size})
+    register_batch_agent(
+        app, "ads-creatives", t.name(topics.ADS_REQUESTS),
+        {"result": t.name(topics.ADS_CREATIVES), "dead_letter": t.name(topics.ADS_DLQ)},
+        process, ads_stream)

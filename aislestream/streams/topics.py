@@ -8,8 +8,11 @@ from aislestream.settings import TopicSettings
 SEARCH_QUERIES = "search.queries"
 SEARCH_RESULTS = "search.results"
 SEARCH_DLQ = "search.queries.dlq"
+ADS_REQUESTS = "ads.requests"
+ADS_CREATIVES = "ads.creatives"
+ADS_DLQ = "ads.requests.dlq"
 
-ALL = (SEARCH_QUERIES, SEARCH_RESULTS, SEARCH_DLQ)
+ALL = (SEARCH_QUERIES, SEARCH_RESULTS, SEARCH_DLQ, ADS_REQUESTS, ADS_CREATIVES, ADS_DLQ)
 
 
 def topic_specs(settings: TopicSettings) -> dict[str, TopicSpec]:

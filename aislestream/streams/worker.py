@@ -12,7 +12,7 @@ from aislestream.connectors.search import build_search_store
 from aislestream.engines.expansion import build_expander
 from aislestream.errors import ConfigError
 from aislestream.settings import Settings
-from aislestream.streams.app import create_app, register_search_agent
+from aislestream.streams.app import create_app, register_ads_agent, register_search_agent
 from aislestream.streams.pipeline import SearchPipeline
 from aislestream.streams.topics import topic_specs
 
@@ -34,7 +34,28 @@ def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
     datadir.mkdir(parents=True, exist_ok=True)
     app = create_app(settings, bootstrap, datadir)
     register_search_agent(app, settings, pipeline)
+    if settings.ads.enabled:
+        register_ads_agent(app, settings, build_ads_pipeline(settings))
     return app
+
+
+def build_ads_pipeline(settings: Settings):
+    """Generator (the RL fine-tuned one when present), reward ensemble and ad store from settings."""
+    from aislestream.connectors.adstore import PostgresAdStore, SqliteAdStore
+    from aislestream.engines.generation import GenerationConfig, build_creative_service
+    from aislestream.models.ads.run import ads_dir, get_ads_preset
+    from aislestream.streams.ads import AdsPipeline
+
+    ads = settings.ads
+    preset = get_ads_preset(ads.preset)
+    root = ads_dir(settings, preset)
+    model = root / "rl" if ads.use_rl and (root / "rl" / "model_index.json").exists() else root / "generator"
+    service = build_creative_service(GenerationConfig(
+        model, root / "reward" / "specialized", preset.generator.inference_steps, ads.candidates, ads.max_attempts))
+    store_dir = ads.store_path or settings.data_dir / "adstore"
+    store = (PostgresAdStore(ads.postgres_dsn, store_dir / "images") if ads.store == "postgres"
+             else SqliteAdStore(store_dir))
+    return AdsPipeline(service, store, settings.stream)
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:

@@ -115,3 +115,31 @@ def test_worker_serves_the_llm_expander_by_config(broker, tantivy_store, small_w
     results = [json.loads(r.value) for r in received if r.topic.endswith(topics.SEARCH_RESULTS)]
     assert {r["request_id"] for r in results} == {k.decode() for k, _, _ in messages}
     assert all(r["engine"] == "llm-torch" and r["fallback"] is None for r in results)
+
+
+def test_ad_requests_become_creatives_and_bad_ones_dead_letters(broker, tantivy_store, micro_ads,
+                                                                 started_worker, tmp_path):
+    ads_settings, _ = micro_ads
+    settings = worker_settings(broker, tantivy_store.path, tmp_path)
+    settings.data_dir = ads_settings.data_dir  # where the micro ads artifacts live
+    settings.ads.enabled, settings.ads.preset = True, "micro"
+    settings.ads.candidates, settings.ads.max_attempts = 2, 2
+    settings.ads.store_path = tmp_path / "adstore"
+    worker = started_worker(settings)
+    good = [json.dumps({"request_id": f"ad-{i}", "product_id": f"p{i}", "shape": shape, "colour": "blue",
+                        "layout": "left"}).encode() for i, shape in enumerate(["bottle", "ball", "shoe"])]
+    bad = [b"{oops", json.dumps({"request_id": "ad-bad", "product_id": "p", "shape": "vase",
+                                 "colour": "blue"}).encode()]
+    messages = [(f"ad-{i}".encode(), v) for i, v in enumerate(good)] + [(b"bad-0", bad[0]), (b"ad-bad", bad[1])]
+    produce(broker, settings.topics.name(topics.ADS_REQUESTS), messages)
+    out_topics = [settings.topics.name(topics.ADS_CREATIVES), settings.topics.name(topics.ADS_DLQ)]
+    received = collect(broker, out_topics, len(messages), 120, stop=worker.check_alive)
+    creatives = [json.loads(r.value) for r in received if r.topic == out_topics[0]]
+    letters = [json.loads(r.value) for r in received if r.topic == out_topics[1]]
+    assert sorted(c["request_id"] for c in creatives) == ["ad-0", "ad-1", "ad-2"]
+    assert all(c["status"] in {"accepted", "rejected"} and c["image_path"] for c in creatives)
+    assert sorted(letter["error_type"] for letter in letters) == ["invalid_field", "not_json"]
+    from aislestream.connectors.adstore import SqliteAdStore
+
+    store = SqliteAdStore(tmp_path / "adstore")
+    assert all(store.get(c["request_id"]).attempts == c["attempts"] for c in creatives)

@@ -1,0 +1,111 @@
+"""The ad-request stream: validate a request, generate creatives until the reward models accept
+one (or give up), store image + row in the ad store, publish the creative record.
+
+Every request yields exactly one record: ``accepted``, ``rejected`` (with per-aspect reasons) or a
+dead letter (invalid request). Rows and files are keyed by request id, so re-delivery after a
+crash overwrites rather than duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aislestream.connectors.adstore import AdStore, CreativeRow
+from aislestream.engines.generation import CreativeService
+from aislestream.errors import MessageRejected
+from aislestream.models.ads.spec import AdSpec
+from aislestream.settings import StreamSettings
+from aislestream.streams.pipeline import Output, RawMessage
+from aislestream.streams.records import dead_letter
+
+Shape = Literal["bottle", "box", "shoe", "phone", "can", "ball"]
+Colour = Literal["red", "green", "blue", "yellow", "purple", "orange"]
+
+
+class AdRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    request_id: str = Field(min_length=1, max_length=128)
+    product_id: str = Field(min_length=1, max_length=128)
+    shape: Shape
+    colour: Colour
+    palette: Literal["light", "dark"] = "light"
+    layout: Literal["left", "center", "right"] = "center"
+
+    def spec(self) -> AdSpec:
+        return AdSpec(self.shape, self.colour, self.palette, self.layout)
+
+
+class AdCreative(BaseModel):
+    request_id: str
+    product_id: str
+    status: Literal["accepted", "rejected"]
+    spec: dict[str, str]
+    scores: dict[str, float]
+    attempts: int
+    reasons: list[str]
+    image_path: str | None
+    model_version: str
+    latency_ms: float
+    arms: dict[str, str] = Field(default_factory=dict)
+
+
+def decode_request(raw: bytes | None, settings: StreamSettings) -> AdRequest:
+    if raw is None:
+        raise MessageRejected("message has no value (tombstone)", "empty")
+    if len(raw) > settings.max_message_bytes:
+        raise MessageRejected(f"message is {len(raw)} bytes, limit is {settings.max_message_bytes}", "oversized")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MessageRejected(f"value is not UTF-8 JSON: {exc}", "not_json") from exc
+    if not isinstance(data, dict):
+        raise MessageRejected(f"value must be a JSON object, got {type(data).__name__}", "not_object")
+    try:
+        return AdRequest.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors())
+        raise MessageRejected(problems, "invalid_field") from exc
+
+
+class AdsPipeline:
+    def __init__(self, service: CreativeService, store: AdStore, settings: StreamSettings) -> None:
+        self.service = service
+        self.store = store
+        self.settings = settings
+
+    def process(self, messages: Sequence[RawMessage]) -> list[Output]:
+        """One output per message, in order. Generation is batched across the valid requests."""
+        started = time.perf_counter()
+        outputs: list[Output | None] = [None] * len(messages)
+        valid: list[tuple[int, AdRequest]] = []
+        for i, msg in enumerate(messages):
+            try:
+                valid.append((i, decode_request(msg.value, self.settings)))
+            except MessageRejected as error:
+                letter = dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, error)
+                key = msg.key or f"{msg.topic}:{msg.partition}:{msg.offset}".encode()
+                outputs[i] = Output("dead_letter", key, letter.model_dump_json().encode())
+        if valid:
+            seed = messages[valid[0][0]].offset  # deterministic per batch position
+            outcomes = self.service.create([r.spec() for _, r in valid], seed=seed)
+            latency = (time.perf_counter() - started) * 1000 / len(valid)
+            for (i, request), outcome in zip(valid, outcomes):
+                reasons = [] if outcome.accepted else self.service.reasons(outcome) or ["not accepted"]
+                row = self.store.save(CreativeRow(
+                    request.request_id, request.product_id, request.spec().__dict__, outcome.accepted,
+                    outcome.scores, outcome.attempts, reasons, model_version=self.service.version),
+                    outcome.image)
+                creative = AdCreative(
+                    request_id=request.request_id, product_id=request.product_id,
+                    status="accepted" if outcome.accepted else "rejected", spec=row.spec,
+                    scores={a: round(p, 4) for a, p in outcome.scores.items()}, attempts=outcome.attempts,
+                    reasons=reasons, image_path=row.image_path, model_version=self.service.version,
+                    latency_ms=latency)
+                outputs[i] = Output("result", request.request_id.encode(), creative.model_dump_json().encode())
+        return outputs  # type: ignore[return-value]

@@ -1,0 +1,41 @@
+import json
+
+import numpy as np
+
+from aislestream.models.ads.generator import load_pipeline
+from aislestream.models.ads.recurrent import generate_until_usable
+from aislestream.models.ads.reward_models import RewardEnsemble
+from aislestream.models.ads.run import eval_ads, get_ads_preset
+from aislestream.models.ads.spec import ALL_SPECS
+
+
+def test_generator_saves_as_a_diffusers_pipeline_and_is_deterministic(micro_ads):
+    _, root = micro_ads
+    pipeline = load_pipeline(root / "generator")
+    a = pipeline.generate(ALL_SPECS[:3], 4, seed=1)
+    b = pipeline.generate(ALL_SPECS[:3], 4, seed=1)
+    assert a.shape == (3, 32, 32, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, b)
+    assert json.loads((root / "generator" / "train.json").read_text())["parameters"] > 0
+
+
+def test_recurrent_generation_returns_one_outcome_per_request(micro_ads):
+    _, root = micro_ads
+    pipeline = load_pipeline(root / "generator")
+    ensemble = RewardEnsemble.load(root / "reward" / "specialized")
+    outcomes = generate_until_usable(pipeline, ensemble, ALL_SPECS[:4], max_attempts=3, candidates=2, steps=4)
+    assert [o.spec for o in outcomes] == ALL_SPECS[:4]
+    for o in outcomes:
+        assert 1 <= o.attempts <= 3 and o.image.shape == (32, 32, 3)
+        assert o.accepted or o.attempts == 3, "a rejected request used every attempt"
+
+
+def test_feedback_round_is_recorded_and_eval_reports_oracle_rates(micro_ads):
+    settings, root = micro_ads
+    history = json.loads((root / "rl" / "rl.json").read_text())["history"]
+    assert len(history) == 1 and 0 <= history[0]["accept_rate"] <= 1
+    result = eval_ads(settings, get_ads_preset("micro"), write=False, log=lambda _: None)
+    for key in ("usable_base", "usable_recurrent", "mean_attempts", "usable_rl",
+                "recall_at_p95_specialized", "recall_at_p95_monolithic"):
+        assert key in result
+    assert 0 <= result["usable_base"] <= 1 and result["mean_attempts"] >= 1

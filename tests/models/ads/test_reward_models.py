@@ -1,0 +1,55 @@
+import json
+
+import numpy as np
+import torch
+
+from aislestream.models.ads.renderer import render
+from aislestream.models.ads.reward_models import (
+    RewardEnsemble, Scorer, calibrate, make_dataset, n_params, predict, recall_at_precision,
+)
+from aislestream.models.ads.spec import ALL_SPECS, ASPECTS
+
+
+def test_dataset_labels_follow_the_defects():
+    data = make_dataset(200, seed=3)
+    assert data.images.shape == (200, 3, 32, 32) and 0 <= float(data.images.min()) <= float(data.images.max()) <= 1
+    usable = data.labels["usable"].bool()
+    assert 0.3 < usable.float().mean() < 0.7
+    for aspect in ASPECTS:
+        assert torch.all(usable <= data.labels[aspect].bool())  # usable implies every aspect right
+
+
+def test_recall_at_precision_on_known_scores():
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.1])
+    defect = np.array([1, 1, 0, 1, 0, 0], dtype=bool)
+    recall, threshold = recall_at_precision(scores, defect, precision=0.95)
+    assert recall == 2 / 3 and threshold == 0.8
+    assert recall_at_precision(scores, defect, precision=0.7)[0] == 1.0
+    assert recall_at_precision(np.array([0.9]), np.array([False]))[0] == 0.0
+
+
+def test_specialized_and_monolithic_are_comparable_in_size():
+    assert abs(3 * n_params(Scorer(8)) - n_params(Scorer(22))) / n_params(Scorer(22)) < 0.05
+
+
+def test_calibration_sets_a_temperature_and_keeps_probabilities_valid():
+    data = make_dataset(300, seed=4)
+    model = Scorer(4)
+    temperature = calibrate(model, data, "colour")
+    assert temperature > 0 and float(model.temperature) == temperature
+    p = predict(model, data.images, data.specs)
+    assert p.shape == (300,) and np.all((p >= 0) & (p <= 1))
+
+
+def test_trained_reward_models_round_trip_and_score(micro_ads):
+    _, root = micro_ads
+    ensemble = RewardEnsemble.load(root / "reward" / "specialized")
+    assert set(ensemble.scorers) == set(ASPECTS) and set(ensemble.thresholds) == set(ASPECTS)
+    rng = np.random.default_rng(0)
+    specs = ALL_SPECS[:5]
+    scores = ensemble.score(np.stack([render(s, rng).image for s in specs]), specs)
+    assert all(v.shape == (5,) for v in scores.values())
+    assert ensemble.usable(scores).dtype == bool and ensemble.reward(scores).shape == (5,)
+    report = json.loads((root / "reward" / "reward_report.json").read_text())
+    assert set(report["recall_at_p95"]) == {"overall", *ASPECTS}
+    assert report["parameters"]["specialized_total"] > 0

@@ -1,0 +1,49 @@
+import json
+
+import pytest
+
+from aislestream.connectors.adstore import SqliteAdStore
+from aislestream.engines.generation import GenerationConfig, build_creative_service
+from aislestream.errors import MessageRejected
+from aislestream.settings import StreamSettings
+from aislestream.streams.ads import AdsPipeline, decode_request
+from aislestream.streams.pipeline import RawMessage
+
+
+def request(**fields) -> bytes:
+    base = {"request_id": "a1", "product_id": "p1", "shape": "bottle", "colour": "red"}
+    return json.dumps({**base, **fields}).encode()
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (b"nope", "not UTF-8 JSON"),
+    (request(shape="vase"), "shape: Input should be 'bottle'"),
+    (request(layout="top"), "layout: Input should be 'left', 'center' or 'right'"),
+    (json.dumps({"request_id": "x", "shape": "box", "colour": "red"}).encode(), "product_id: Field required"),
+    (request(colour=3), "colour: Input should be"),
+])
+def test_bad_ad_requests_are_rejected_with_the_field_named(raw, reason):
+    with pytest.raises(MessageRejected) as caught:
+        decode_request(raw, StreamSettings())
+    assert reason in caught.value.reason
+
+
+def test_pipeline_stores_and_publishes_every_valid_request(micro_ads, tmp_path):
+    _, root = micro_ads
+    service = build_creative_service(GenerationConfig(root / "generator", root / "reward" / "specialized",
+                                                      inference_steps=4, candidates=2, max_attempts=2))
+    store = SqliteAdStore(tmp_path / "store")
+    pipeline = AdsPipeline(service, store, StreamSettings())
+    messages = [RawMessage("ads.requests", 0, 0, b"a1", request()),
+                RawMessage("ads.requests", 0, 1, b"bad", b"{"),
+                RawMessage("ads.requests", 0, 2, b"a3", request(request_id="a3", layout="left", palette="dark"))]
+    out = pipeline.process(messages)
+    assert [o.kind for o in out] == ["result", "dead_letter", "result"]
+    for o, rid in ((out[0], "a1"), (out[2], "a3")):
+        creative = json.loads(o.value)
+        assert creative["request_id"] == rid and creative["status"] in {"accepted", "rejected"}
+        assert 1 <= creative["attempts"] <= 2 and set(creative["scores"]) == {"shape", "placement", "colour"}
+        assert (creative["status"] == "rejected") == bool(creative["reasons"])
+        row = store.get(rid)
+        assert row is not None and row.image_path == creative["image_path"] and row.attempts == creative["attempts"]
+    assert json.loads(out[1].value)["error_type"] == "not_json"
