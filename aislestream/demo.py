@@ -61,10 +61,10 @@ def _progress(console: Console) -> Progress:
 
 def summarize(world_queries: dict[str, LabelledQuery], sent: int, received: list[Received],
               store: SearchStore, engine: str, k: int) -> DemoSummary:
-    results = [json.loads(r.value) for r in received if r.topic.endswith(topics.SEARCH_RESULTS)]
+    arrivals = [(json.loads(r.value), r.received_at) for r in received if r.topic.endswith(topics.SEARCH_RESULTS)]
+    results = [result for result, _ in arrivals]
     letters = [json.loads(r.value) for r in received if r.topic.endswith(topics.SEARCH_DLQ)]
-    received_at = {json.loads(r.value).get("request_id"): r.received_at
-                   for r in received if r.topic.endswith(topics.SEARCH_RESULTS)}
+    received_at = {result.get("request_id"): at for result, at in arrivals}
     unique = {r["request_id"]: r for r in results}  # at-least-once: de-duplicate by id
     e2e = [(received_at[rid] - r["sent_at"]) * 1000 for rid, r in unique.items() if r.get("sent_at")]
     processing = [r["latency_ms"]["total_ms"] for r in unique.values()]

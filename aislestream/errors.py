@@ -5,6 +5,13 @@ so library code raises these instead of printing or exiting.
 """
 
 
+def describe_validation_error(exc) -> str:
+    """A pydantic ValidationError as 'field.path: message; ...' (the form every error here uses)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors()
+    )
+
+
 class AisleError(Exception):
     """Base of every error this project raises on purpose."""
 

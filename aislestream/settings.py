@@ -151,12 +151,9 @@ def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment, turning validation errors into a ConfigError."""
     from pydantic import ValidationError
 
-    from aislestream.errors import ConfigError
+    from aislestream.errors import ConfigError, describe_validation_error
 
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"invalid settings: {problems}") from exc
+        raise ConfigError(f"invalid settings: {describe_validation_error(exc)}") from exc

@@ -17,11 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aislestream.connectors.adstore import AdStore, CreativeRow
 from aislestream.engines.generation import CreativeService
-from aislestream.errors import MessageRejected
+from aislestream.errors import MessageRejected, describe_validation_error
 from aislestream.models.ads.spec import AdSpec
 from aislestream.settings import StreamSettings
-from aislestream.streams.pipeline import Output, RawMessage
-from aislestream.streams.records import dead_letter
+from aislestream.streams.pipeline import Output, RawMessage, dead_letter_output
 
 Shape = Literal["bottle", "box", "shoe", "phone", "can", "ball"]
 Colour = Literal["red", "green", "blue", "yellow", "purple", "orange"]
@@ -69,8 +68,7 @@ def decode_request(raw: bytes | None, settings: StreamSettings) -> AdRequest:
     try:
         return AdRequest.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors())
-        raise MessageRejected(problems, "invalid_field") from exc
+        raise MessageRejected(describe_validation_error(exc), "invalid_field") from exc
 
 
 class AdsPipeline:
@@ -88,9 +86,7 @@ class AdsPipeline:
             try:
                 valid.append((i, decode_request(msg.value, self.settings)))
             except MessageRejected as error:
-                letter = dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, error)
-                key = msg.key or f"{msg.topic}:{msg.partition}:{msg.offset}".encode()
-                outputs[i] = Output("dead_letter", key, letter.model_dump_json().encode())
+                outputs[i] = dead_letter_output(msg, error)
         if valid:
             seed = messages[valid[0][0]].offset  # deterministic per batch position
             outcomes = self.service.create([r.spec() for _, r in valid], seed=seed)

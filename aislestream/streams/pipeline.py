@@ -40,6 +40,13 @@ class Output:
     value: bytes
 
 
+def dead_letter_output(msg: RawMessage, error: MessageRejected) -> Output:
+    """The dead-letter record for a rejected message, keyed by its key or its position."""
+    letter = dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, error)
+    key = msg.key or f"{msg.topic}:{msg.partition}:{msg.offset}".encode()
+    return Output("dead_letter", key, letter.model_dump_json().encode())
+
+
 class SearchPipeline:
     def __init__(self, expander: GuardedExpander, store: SearchStore, settings: StreamSettings,
                  worker_id: str | None = None) -> None:
@@ -51,9 +58,7 @@ class SearchPipeline:
 
     def _reject(self, msg: RawMessage, error: MessageRejected) -> Output:
         self.counts["dead_letters"] += 1
-        letter = dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, error)
-        key = msg.key or f"{msg.topic}:{msg.partition}:{msg.offset}".encode()
-        return Output("dead_letter", key, letter.model_dump_json().encode())
+        return dead_letter_output(msg, error)
 
     async def process(self, messages: Sequence[RawMessage]) -> list[Output]:
         """One output per message, in input order."""

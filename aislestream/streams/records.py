@@ -12,7 +12,7 @@ import time
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from aislestream.errors import MessageRejected
+from aislestream.errors import MessageRejected, describe_validation_error
 from aislestream.settings import StreamSettings
 
 DLQ_MAX_PAYLOAD_BYTES = 1_000_000  # larger payloads stay at their source offset only
@@ -109,10 +109,7 @@ def decode_query(raw: bytes | None, settings: StreamSettings) -> SearchQuery:
     try:
         query = SearchQuery.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors()
-        )
-        raise MessageRejected(problems, "invalid_field") from exc
+        raise MessageRejected(describe_validation_error(exc), "invalid_field") from exc
     if len(query.query) > settings.max_query_chars:
         raise MessageRejected(
             f"query: {len(query.query)} characters, limit is {settings.max_query_chars}", "oversized"

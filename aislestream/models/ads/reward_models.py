@@ -132,6 +132,19 @@ def recall_at_precision(defect_scores: np.ndarray, is_defect: np.ndarray, precis
     return float(hits[k] / positives), float(defect_scores[order][k])
 
 
+def save_scorer(model: Scorer, path: Path) -> None:
+    torch.save({"config": model.config, "state": model.state_dict(),
+                "temperature": float(model.temperature)}, path)
+
+
+def load_scorer(path: Path) -> Scorer:
+    blob = torch.load(path, weights_only=True)
+    model = Scorer(**blob["config"])
+    model.load_state_dict(blob["state"])
+    model.temperature.fill_(blob["temperature"])
+    return model.eval()
+
+
 @dataclass
 class RewardEnsemble:
     """The three specialized scorers with their thresholds: the online usability decision."""
@@ -153,8 +166,7 @@ class RewardEnsemble:
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         for aspect, model in self.scorers.items():
-            torch.save({"config": model.config, "state": model.state_dict(),
-                        "temperature": float(model.temperature)}, path / f"{aspect}.pt")
+            save_scorer(model, path / f"{aspect}.pt")
         (path / "thresholds.json").write_text(json.dumps(self.thresholds, indent=2))
 
     @classmethod
@@ -163,13 +175,7 @@ class RewardEnsemble:
 
         if not (path / "thresholds.json").exists():
             raise ConfigError(f"no reward models at {path}: run `aisle train ads --stage reward`")
-        scorers = {}
-        for aspect in ASPECTS:
-            blob = torch.load(path / f"{aspect}.pt", weights_only=True)
-            model = Scorer(**blob["config"])
-            model.load_state_dict(blob["state"])
-            model.temperature.fill_(blob["temperature"])
-            scorers[aspect] = model.eval()
+        scorers = {aspect: load_scorer(path / f"{aspect}.pt") for aspect in ASPECTS}
         return cls(scorers, json.loads((path / "thresholds.json").read_text()))
 
 

@@ -11,11 +11,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from aislestream.models.ads.reward_models import (
     Batch, RewardEnsemble, RewardTrainConfig, Scorer, calibrate, make_dataset, n_params, predict,
-    recall_at_precision, train_scorer,
+    recall_at_precision, save_scorer, train_scorer,
 )
 from aislestream.models.ads.spec import ASPECTS
 
@@ -65,8 +64,7 @@ def train_reward_models(config: RewardTrainConfig, out: Path, log=print) -> dict
     log(f"monolithic scorer trained ({n_params(monolithic):,} parameters)")
     ensemble.save(out / "specialized")
     (out / "monolithic").mkdir(parents=True, exist_ok=True)
-    torch.save({"config": monolithic.config, "state": monolithic.state_dict(),
-                "temperature": float(monolithic.temperature)}, out / "monolithic" / "usable.pt")
+    save_scorer(monolithic, out / "monolithic" / "usable.pt")
     comparison = compare(ensemble, monolithic, test)
     report = {
         "seconds": round(time.time() - started, 1), "config": json.loads(config.to_json()),
