@@ -98,6 +98,10 @@ class AdsSettings(BaseModel):
     enabled: bool = Field(default=False, description="Run the ad-request agent (needs `aisle train ads`)")
     preset: str = "tiny"
     use_rl: bool = Field(default=True, description="Serve the RL fine-tuned generator when it exists")
+    generator_path: Path | None = Field(
+        default=None, description="Serve this generator instead (a pruned variant, say); for the onnx "
+        "backend, a directory written by `aisle export onnx`")
+    generator_backend: Literal["torch", "onnx"] = "torch"
     candidates: int = Field(default=4, ge=1, le=64)
     max_attempts: int = Field(default=4, ge=1, le=32)
     batch_size: int = Field(default=8, ge=1)

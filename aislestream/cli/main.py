@@ -13,12 +13,10 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 
+from aislestream.cli.common import console, settings_from
+from aislestream.cli.prune import bench_prune, prune
 from aislestream.errors import AisleError
-from aislestream.settings import Settings, load_settings
-
-console = Console(stderr=False)
 
 
 class AisleGroup(click.Group):
@@ -28,16 +26,6 @@ class AisleGroup(click.Group):
         except AisleError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(2)
-
-
-def _settings(ctx: click.Context, **overrides: object) -> Settings:
-    base: dict = dict(ctx.obj or {})
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        section, _, field = key.partition("__")
-        base.setdefault(section, {})[field] = value
-    return load_settings(**base)
 
 
 @click.group(cls=AisleGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,7 +53,7 @@ def up(ctx: click.Context, worker: bool, expander: str | None) -> None:
     from aislestream.runtime import WorkerProcess
     from aislestream.streams.topics import topic_specs
 
-    settings = _settings(ctx, expansion__engine=expander)
+    settings = settings_from(ctx, expansion__engine=expander)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with broker_session(settings.broker.bootstrap_servers, settings.broker.connect_timeout_s,
                         settings.data_dir / "logs") as bootstrap:
@@ -107,7 +95,7 @@ def replay(ctx: click.Context, n_queries: int, rate: float, malformed: float) ->
     from aislestream.streams import topics
     from aislestream.streams.replay import paced, replay_messages
 
-    settings = _settings(ctx)
+    settings = settings_from(ctx)
     bootstrap = settings.broker.bootstrap_servers
     if not bootstrap:
         raise AisleError("set AISLE_BROKER__BOOTSTRAP_SERVERS (as `aisle up` prints)")
@@ -139,7 +127,7 @@ def index(ctx: click.Context, catalog: Path | None, labels: Path | None, backend
     from aislestream.indexing import ensure_indexed
     from aislestream.models.world import build_world
 
-    settings = _settings(ctx, world__catalog_path=catalog, world__labels_path=labels,
+    settings = settings_from(ctx, world__catalog_path=catalog, world__labels_path=labels,
                          store__backend=backend, world__n_products=n_products)
     world = build_world(settings.world)
     with _progress(console) as progress:
@@ -157,7 +145,7 @@ def worker(ctx: click.Context, expander: str | None) -> None:
     """Run the search-augmentation stream processor against the configured broker."""
     from aislestream.streams.worker import run_worker
 
-    run_worker(_settings(ctx, expansion__engine=expander),
+    run_worker(settings_from(ctx, expansion__engine=expander),
                loglevel=logging.getLevelName(logging.getLogger().level).lower())
 
 
@@ -183,7 +171,7 @@ def demo(ctx: click.Context, n_queries: int, malformed: float, rate: float, expa
 
     if not 0 <= malformed < 1:
         raise click.BadParameter("must be in [0, 1)", param_hint="--malformed")
-    settings = _settings(ctx, expansion__engine=expander, world__n_products=n_products)
+    settings = settings_from(ctx, expansion__engine=expander, world__n_products=n_products)
     if ads is None:  # on by default once the ads models exist
         from aislestream.models.ads.run import ads_dir, get_ads_preset
 
@@ -207,7 +195,7 @@ def world(ctx: click.Context, n_queries: int | None, n_products: int | None, out
 
     from aislestream.models.world import build_world
 
-    settings = _settings(ctx, world__n_queries=n_queries, world__n_products=n_products)
+    settings = settings_from(ctx, world__n_queries=n_queries, world__n_products=n_products)
     w = build_world(settings.world)
     table = Table(title=f"world: {len(w.products):,} products, {len(w.users):,} users")
     for col in ("query type", "queries", "example", "mean relevant"):
@@ -236,7 +224,7 @@ def bench_stream(ctx: click.Context, messages: int, n_products: int, write: bool
     """Raw broker rate vs the pipeline with identity and PRF expansion, in one run."""
     from aislestream.bench.stream import run_stream_bench
 
-    run_stream_bench(_settings(ctx, world__n_products=n_products), messages, write, console)
+    run_stream_bench(settings_from(ctx, world__n_products=n_products), messages, write, console)
 
 
 @bench.command("stores")
@@ -248,7 +236,7 @@ def bench_stores(ctx: click.Context, n_queries: int, n_products: int, write: boo
     """Compare the embedded store candidates: index time, queries/s, recall on labelled queries."""
     from aislestream.bench.stores import run_store_bench
 
-    run_store_bench(_settings(ctx, world__n_products=n_products, world__n_queries=n_queries),
+    run_store_bench(settings_from(ctx, world__n_products=n_products, world__n_queries=n_queries),
                     write, console)
 
 
@@ -275,7 +263,7 @@ def train_lm(ctx: click.Context, preset: str, stages: tuple[str, ...], catalog: 
     from aislestream.models.lm.run import train as run_training
     from aislestream.models.lm.train import STAGES
 
-    settings = _settings(ctx, world__catalog_path=catalog, world__labels_path=labels)
+    settings = settings_from(ctx, world__catalog_path=catalog, world__labels_path=labels)
     chosen = STAGES if "all" in stages else tuple(s for s in STAGES if s in stages)
     lm = get_preset(preset)
     run_training(settings, lm, chosen, init=init,
@@ -301,7 +289,7 @@ def eval_expansion(ctx: click.Context, preset: str, catalog: Path | None, labels
     from aislestream.models.eval.expansion_report import run_expansion_eval
     from aislestream.models.lm.presets import get_preset
 
-    settings = _settings(ctx, world__catalog_path=catalog, world__labels_path=labels)
+    settings = settings_from(ctx, world__catalog_path=catalog, world__labels_path=labels)
     run_expansion_eval(settings, get_preset(preset), write, console)
 
 
@@ -314,7 +302,13 @@ def export() -> None:
 @click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.argument("out_dir", type=click.Path(path_type=Path, file_okay=False))
 def export_onnx_cmd(model_dir: Path, out_dir: Path) -> None:
-    """Export a causal LM directory to OUT_DIR/model.onnx for the ONNX Runtime backend."""
+    """Export a model directory for ONNX Runtime: a causal LM (expansion) to OUT_DIR/model.onnx,
+    or a generator pipeline (ads, pruned or not) to OUT_DIR/transformer.onnx."""
+    if (model_dir / "model_index.json").exists():
+        from aislestream.engines.generation.onnx_backend import export_generator_onnx
+
+        console.print(f"wrote {export_generator_onnx(model_dir, out_dir)}")
+        return
     from aislestream.engines.expansion.onnx_backend import export_onnx
 
     console.print(f"wrote {export_onnx(model_dir, out_dir)}")
@@ -331,7 +325,7 @@ def bench_expansion(ctx: click.Context, preset: str, stage: str, n_queries: int,
     from aislestream.bench.expansion_speed import run_speed_bench
     from aislestream.models.lm.presets import get_preset
 
-    run_speed_bench(_settings(ctx), get_preset(preset), stage, n_queries, write, console)
+    run_speed_bench(settings_from(ctx), get_preset(preset), stage, n_queries, write, console)
 
 
 @train.command("ads")
@@ -344,7 +338,7 @@ def train_ads_cmd(ctx: click.Context, preset: str, stages: tuple[str, ...]) -> N
     from aislestream.models.ads.run import STAGES, get_ads_preset, train_ads
 
     chosen = STAGES if "all" in stages else tuple(s for s in STAGES if s in stages)
-    root = train_ads(_settings(ctx), get_ads_preset(preset), chosen, log=console.print)
+    root = train_ads(settings_from(ctx), get_ads_preset(preset), chosen, log=console.print)
     console.print(f"artifacts in {root}")
 
 
@@ -357,7 +351,7 @@ def eval_ads_cmd(ctx: click.Context, preset: str, write: bool) -> None:
     """Oracle usable rates: base first try, recurrent generation, after RL; reward-model comparison."""
     from aislestream.models.ads.run import eval_ads, get_ads_preset
 
-    eval_ads(_settings(ctx), get_ads_preset(preset), write, log=console.print)
+    eval_ads(settings_from(ctx), get_ads_preset(preset), write, log=console.print)
 
 
 @bench.command("ads")
@@ -370,7 +364,11 @@ def bench_ads(ctx: click.Context, preset: str, images: int, write: bool) -> None
     from aislestream.bench.ads_speed import run_ads_speed
     from aislestream.models.ads.run import get_ads_preset
 
-    run_ads_speed(_settings(ctx), get_ads_preset(preset), images, write, console)
+    run_ads_speed(settings_from(ctx), get_ads_preset(preset), images, write, console)
+
+
+cli.add_command(prune)
+bench.add_command(bench_prune)
 
 
 def main() -> None:

@@ -51,7 +51,8 @@ def build_ads_pipeline(settings: Settings):
     root = ads_dir(settings, preset)
     model = root / "rl" if ads.use_rl and (root / "rl" / "model_index.json").exists() else root / "generator"
     service = build_creative_service(GenerationConfig(
-        model, root / "reward" / "specialized", preset.generator.inference_steps, ads.candidates, ads.max_attempts))
+        ads.generator_path or model, root / "reward" / "specialized", preset.generator.inference_steps,
+        ads.candidates, ads.max_attempts, backend=ads.generator_backend))
     store_dir = ads.store_path or settings.data_dir / "adstore"
     store = (PostgresAdStore(ads.postgres_dsn, store_dir / "images") if ads.store == "postgres"
              else SqliteAdStore(store_dir))

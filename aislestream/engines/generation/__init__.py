@@ -6,11 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aislestream.engines.reward import RewardEnsemble, build_reward
 from aislestream.models.ads.generator import AdCreativePipeline, load_pipeline
 from aislestream.models.ads.recurrent import Outcome, generate_until_usable
 from aislestream.models.ads.spec import AdSpec
+
+if TYPE_CHECKING:
+    from aislestream.engines.generation.onnx_backend import OnnxCreativePipeline
 
 
 @dataclass(frozen=True)
@@ -20,10 +24,11 @@ class GenerationConfig:
     inference_steps: int = 20
     candidates: int = 4
     max_attempts: int = 4
+    backend: str = "torch"  # or "onnx": model_path is then an `aisle export onnx` directory
 
 
 class CreativeService:
-    def __init__(self, pipeline: AdCreativePipeline, reward: RewardEnsemble, config: GenerationConfig) -> None:
+    def __init__(self, pipeline: AdCreativePipeline | OnnxCreativePipeline, reward: RewardEnsemble, config: GenerationConfig) -> None:
         self.pipeline = pipeline
         self.reward = reward
         self.config = config
@@ -41,4 +46,10 @@ class CreativeService:
 
 
 def build_creative_service(config: GenerationConfig) -> CreativeService:
-    return CreativeService(load_pipeline(config.model_path), build_reward(config.reward_path), config)
+    if config.backend == "onnx":
+        from aislestream.engines.generation.onnx_backend import OnnxCreativePipeline
+
+        pipeline: AdCreativePipeline | OnnxCreativePipeline = OnnxCreativePipeline(config.model_path)
+    else:
+        pipeline = load_pipeline(config.model_path)
+    return CreativeService(pipeline, build_reward(config.reward_path), config)

@@ -2,7 +2,7 @@
 
 Each round samples creatives for random specs, keeps those the reward ensemble accepts
 (weighted by its reward), and trains on them with the denoising loss, plus a regulariser that
-distils the frozen base model's noise predictions on the same inputs (RFNet's fine-tuning on
+distils the frozen base model's predictions on the same inputs (RFNet's fine-tuning on
 feedback, in the reward-ranked form of RAFT). Only the learned rewards steer it; the pixel
 oracle only reports, so it can expose reward hacking.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aislestream.models.ads.generator import AdCreativePipeline, noise_scheduler, to_model_space
+from aislestream.models.ads.generator import AdCreativePipeline, noise_scheduler, noised, to_model_space
 from aislestream.models.ads.reward_models import RewardEnsemble
 from aislestream.models.ads.spec import ALL_SPECS, N_CLASSES
 
@@ -65,13 +65,12 @@ def finetune_on_feedback(pipeline: AdCreativePipeline, ensemble: RewardEnsemble,
         for _ in range(config.steps_per_round):
             idx = torch.multinomial(weights, min(config.batch_size, len(weights)), replacement=True,
                                     generator=gen)
-            noise = torch.randn(x0[idx].shape, generator=gen)
-            t = torch.randint(0, scheduler.config.num_train_timesteps, (len(idx),), generator=gen)
-            noisy = scheduler.add_noise(x0[idx], noise, t)
-            eps = model(noisy, timestep=t, class_labels=labels[idx]).sample
+            batch = noised(scheduler, x0[idx], gen)
+            prediction = model(batch.noisy, timestep=batch.timesteps, class_labels=labels[idx]).sample
             with torch.no_grad():
-                eps_base = base(noisy, timestep=t, class_labels=labels[idx]).sample
-            loss = torch.nn.functional.mse_loss(eps, noise) + config.base_weight * torch.nn.functional.mse_loss(eps, eps_base)
+                base_prediction = base(batch.noisy, timestep=batch.timesteps, class_labels=labels[idx]).sample
+            mse = torch.nn.functional.mse_loss
+            loss = mse(prediction, batch.target) + config.base_weight * mse(prediction, base_prediction)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -1,8 +1,9 @@
 import json
 
 import numpy as np
+import torch
 
-from aislestream.models.ads.generator import load_pipeline
+from aislestream.models.ads.generator import load_pipeline, noise_scheduler, noised, rendered_batch
 from aislestream.models.ads.recurrent import generate_until_usable
 from aislestream.models.ads.reward_models import RewardEnsemble
 from aislestream.models.ads.run import eval_ads, get_ads_preset
@@ -39,3 +40,14 @@ def test_feedback_round_is_recorded_and_eval_reports_oracle_rates(micro_ads):
                 "recall_at_p95_specialized", "recall_at_p95_monolithic"):
         assert key in result
     assert 0 <= result["usable_base"] <= 1 and result["mean_attempts"] >= 1
+
+
+def test_velocity_target_recovers_the_clean_image():
+    """v-prediction: x0 = sqrt(a) x_t - sqrt(1 - a) v, so a perfect prediction gives the render back."""
+    scheduler = noise_scheduler()
+    x0, _ = rendered_batch(8, np.random.default_rng(0))
+    batch = noised(scheduler, x0, torch.Generator().manual_seed(0))
+    alpha = scheduler.alphas_cumprod[batch.timesteps].view(-1, 1, 1, 1)
+    recovered = alpha.sqrt() * batch.noisy - (1 - alpha).sqrt() * batch.target
+    assert torch.allclose(recovered, x0, atol=1e-4)
+    assert not torch.allclose(batch.target, batch.noisy)

@@ -1,0 +1,312 @@
+"""`aisle bench prune`: full vs pruned generator and expansion LLM, FFT + RDP against the
+baselines (Block Influence, last-N, random), with torch and with ONNX Runtime, in one run.
+
+Every pruned variant is healed the same number of steps before it is judged. Speed is timed
+round-robin (full, pruned, full, pruned, ...) and the median of the rounds kept, so a noisy
+neighbour on the machine slows every variant alike; quality is the oracle usable rate for the
+generator (plus fidelity to the full model's images at the same seeds) and held-out recall@50
+for the LLM.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from aislestream.models.pruning.run import Target, analyze, apply, choose, heal, target
+from aislestream.models.pruning.select import METHODS, Selection
+from aislestream.settings import Settings
+
+PLOTS = Path("docs/plots")
+
+
+@dataclass(frozen=True)
+class PruneBenchConfig:
+    preset: str = "tiny"
+    generator_blocks: int = 2  # the headline: blocks removed from the generator
+    lm_blocks: int = 1
+    curve_max: int = 3  # quality vs removed blocks, 1..curve_max (capped at depth - 1)
+    heal_steps_generator: int = 300
+    heal_steps_lm: int = 150
+    random_seeds: tuple[int, ...] = (0, 1, 2)
+    eval_reps: int = 1  # generator: every spec combination this many times
+    speed_rounds: int = 5
+    speed_batch: int = 16
+
+
+def timed_round_robin(runs: dict[str, Callable[[], int]], rounds: int) -> dict[str, float]:
+    """Items/s per variant: median over rounds, variants interleaved within each round."""
+    for run in runs.values():
+        run()  # warm-up
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            started = time.perf_counter()
+            items = run()
+            rates[name].append(items / (time.perf_counter() - started))
+    return {name: statistics.median(r) for name, r in rates.items()}
+
+
+def selections(t: Target, n: int, config: PruneBenchConfig) -> list[Selection]:
+    chosen = []
+    for method in METHODS:
+        seeds = config.random_seeds if method == "random" else (0,)
+        chosen += [choose(t, method, n, seed) for seed in seeds]
+    return chosen
+
+
+def _group(method: str) -> str:
+    return "random" if method.startswith("random") else method
+
+
+def _mean_by_method(rows: list[dict], key: str) -> dict[str, float]:
+    groups: dict[str, list[float]] = {}
+    for row in rows:
+        groups.setdefault(_group(row["method"]), []).append(row[key])
+    return {m: float(np.mean(v)) for m, v in groups.items()}
+
+
+# -- generator --------------------------------------------------------------------------------
+
+def generator_bench(settings: Settings, config: PruneBenchConfig, console: Console) -> dict:
+    from aislestream.engines.generation.onnx_backend import OnnxCreativePipeline, export_generator_onnx
+    from aislestream.models.ads.generator import load_pipeline
+    from aislestream.models.ads.oracle import judge
+    from aislestream.models.ads.run import get_ads_preset
+    from aislestream.models.ads.spec import ALL_SPECS, ASPECTS
+
+    t = target(settings, "generator", config.preset)
+    steps = get_ads_preset(config.preset).generator.inference_steps
+    with console.status("generator: spectral profile of every block"):
+        profile = analyze(t)
+    depth = len(profile.spectral_distance)
+    specs = ALL_SPECS * config.eval_reps
+    full = load_pipeline(t.source)
+    full_images = full.generate(specs, steps, seed=0)
+
+    def quality(images: np.ndarray) -> dict[str, float]:
+        verdicts = [judge(image, spec) for image, spec in zip(images, specs)]
+        mse = np.mean((images.astype(np.float64) - full_images.astype(np.float64)) ** 2)
+        return {"usable": float(np.mean([v.usable for v in verdicts])),
+                **{f"{a}_ok": float(np.mean([v.aspects()[a] for v in verdicts])) for a in ASPECTS},
+                "psnr_vs_full": float(10 * np.log10(255 ** 2 / max(mse, 1e-9)))}
+
+    rows, headline = [], {}
+    for n in range(1, min(config.curve_max, depth - 1) + 1):
+        for selection in selections(t, n, config):
+            with console.status(f"generator: {selection.method} without blocks {list(selection.drop)}, healing"):
+                apply(t, selection)
+                healed = heal(t, selection, config.heal_steps_generator)
+                pipeline = load_pipeline(healed)
+                row = {"method": selection.method, "blocks": n, "drop": list(selection.drop),
+                       **quality(pipeline.generate(specs, steps, seed=0))}
+            rows.append(row)
+            console.print(f"generator {selection.method:16s} n={n} drop={list(selection.drop)} "
+                          f"usable {row['usable']:.3f} psnr {row['psnr_vs_full']:.1f}")
+            if n == config.generator_blocks:
+                headline[selection.method] = (pipeline, healed)
+    full_quality = quality(full_images)
+    batch_specs = ALL_SPECS[:config.speed_batch]
+
+    def gen_run(p) -> Callable[[], int]:
+        return lambda: len(p.generate(batch_specs, steps, seed=1))
+
+    with console.status("generator: timing torch variants round-robin"):
+        torch_rates = timed_round_robin({"full": gen_run(full), **{m: gen_run(p) for m, (p, _) in headline.items()}},
+                                        config.speed_rounds)
+    with console.status("generator: exporting full and FFT+RDP-pruned to ONNX, timing ONNX Runtime"), \
+            tempfile.TemporaryDirectory() as tmp:
+        export_generator_onnx(t.source, Path(tmp) / "full")
+        export_generator_onnx(headline["fft_rdp"][1], Path(tmp) / "pruned")
+        onnx_full, onnx_pruned = OnnxCreativePipeline(Path(tmp) / "full"), OnnxCreativePipeline(Path(tmp) / "pruned")
+        onnx_parity = float(np.mean(onnx_full.generate(specs[:32], steps, seed=0) == full_images[:32]))
+        onnx_rates = timed_round_robin({"full": gen_run(onnx_full), "fft_rdp": gen_run(onnx_pruned)},
+                                       config.speed_rounds)
+    at_n = [r for r in rows if r["blocks"] == config.generator_blocks]
+    usable_at_n = _mean_by_method(at_n, "usable")
+    result = {
+        "depth": depth, "blocks_removed": config.generator_blocks,
+        "drop": next(r["drop"] for r in at_n if r["method"] == "fft_rdp"),
+        "dit_usable_full": full_quality["usable"], "dit_quality_full": full_quality,
+        "dit_usable_pruned": usable_at_n["fft_rdp"],
+        "dit_speedup": torch_rates["fft_rdp"] / torch_rates["full"],
+        "dit_speedup_onnx": onnx_rates["fft_rdp"] / onnx_rates["full"],
+        "dit_onnx_pixel_parity": onnx_parity,
+        "images_per_s": {"torch": torch_rates, "onnx": onnx_rates},
+        "profile": profile.to_json(), "variants": rows,
+    }
+    for method in ("block_influence", "last_n", "random"):
+        result[f"dit_usable_{method}"] = usable_at_n[method]
+        speeds = [torch_rates[m] for m in torch_rates if _group(m) == method]
+        result[f"dit_speedup_{method}"] = float(np.mean(speeds)) / torch_rates["full"]
+    return result
+
+
+# -- LLM ----------------------------------------------------------------------------------------
+
+def lm_bench(settings: Settings, config: PruneBenchConfig, console: Console) -> dict:
+    from aislestream.connectors.search.tantivy_store import TantivyStore
+    from aislestream.engines.expansion.llm import LLMConfig
+    from aislestream.engines.expansion.onnx_backend import OnnxLLMExpander, export_onnx
+    from aislestream.engines.expansion.torch_backend import TorchLLMExpander
+    from aislestream.models.eval.expansion import evaluate_expanders
+    from aislestream.models.lm.presets import get_preset
+    from aislestream.models.lm.prompts import expand_prompt
+    from aislestream.models.lm.run import held_out_queries, lm_dir, training_world
+
+    t = target(settings, "lm", config.preset)
+    lm = get_preset(config.preset)
+    with console.status("LLM: spectral profile of every decoder layer"):
+        profile = analyze(t)
+    depth = len(profile.spectral_distance)
+    world = training_world(settings, lm)
+    queries = held_out_queries(settings, lm, world)
+    store = TantivyStore(lm_dir(settings, lm) / "store")
+
+    def recall(model_dir: Path) -> dict[str, float]:
+        table = evaluate_expanders(store, queries, {"m": TorchLLMExpander(LLMConfig(model_dir, lm.max_new_tokens))})
+        return {qtype: row["recall50"] for qtype, row in table["m"].items()}
+
+    full_recall = recall(t.source)
+    rows, headline = [], {}
+    for n in range(1, min(config.curve_max, depth - 1) + 1):
+        for selection in selections(t, n, config):
+            with console.status(f"LLM: {selection.method} without layers {list(selection.drop)}, healing"):
+                apply(t, selection)
+                healed = heal(t, selection, config.heal_steps_lm)
+                by_type = recall(healed)
+            rows.append({"method": selection.method, "blocks": n, "drop": list(selection.drop),
+                         "recall50": by_type["all"], "recall50_by_type": by_type})
+            console.print(f"LLM {selection.method:16s} n={n} drop={list(selection.drop)} recall@50 {by_type['all']:.3f}")
+            if n == config.lm_blocks:
+                headline[selection.method] = healed
+    prompts = [expand_prompt(q.text) for q in queries[:64]]
+
+    def lm_run(expander) -> Callable[[], int]:
+        return lambda: len(expander.generate_ids(prompts))
+
+    with console.status("LLM: timing torch variants round-robin"):
+        variants = {"full": TorchLLMExpander(LLMConfig(t.source, lm.max_new_tokens)),
+                    **{m: TorchLLMExpander(LLMConfig(d, lm.max_new_tokens)) for m, d in headline.items()}}
+        torch_rates = timed_round_robin({m: lm_run(e) for m, e in variants.items()}, config.speed_rounds)
+    with console.status("LLM: ONNX export and timing"), tempfile.TemporaryDirectory() as tmp:
+        export_onnx(t.source, Path(tmp) / "full")
+        export_onnx(headline["fft_rdp"], Path(tmp) / "pruned")
+        onnx = {"full": OnnxLLMExpander(LLMConfig(Path(tmp) / "full", lm.max_new_tokens)),
+                "fft_rdp": OnnxLLMExpander(LLMConfig(Path(tmp) / "pruned", lm.max_new_tokens))}
+        onnx_parity = float(np.mean([a == b for a, b in zip(onnx["full"].generate_ids(prompts),
+                                                             variants["full"].generate_ids(prompts))]))
+        onnx_rates = timed_round_robin({m: lm_run(e) for m, e in onnx.items()}, config.speed_rounds)
+    at_n = [r for r in rows if r["blocks"] == config.lm_blocks]
+    recall_at_n = _mean_by_method(at_n, "recall50")
+    result = {
+        "depth": depth, "blocks_removed": config.lm_blocks,
+        "drop": next(r["drop"] for r in at_n if r["method"] == "fft_rdp"),
+        "lm_recall50_full": full_recall["all"], "lm_recall50_full_by_type": full_recall,
+        "lm_recall50_pruned": recall_at_n["fft_rdp"],
+        "lm_speedup": torch_rates["fft_rdp"] / torch_rates["full"],
+        "lm_speedup_onnx": onnx_rates["fft_rdp"] / onnx_rates["full"],
+        "lm_onnx_token_parity": onnx_parity,
+        "expansions_per_s": {"torch": torch_rates, "onnx": onnx_rates},
+        "profile": profile.to_json(), "variants": rows,
+    }
+    for method in ("block_influence", "last_n", "random"):
+        result[f"lm_recall50_{method}"] = recall_at_n[method]
+    return result
+
+
+# -- report -------------------------------------------------------------------------------------
+
+def run_prune_bench(settings: Settings, config: PruneBenchConfig, models: tuple[str, ...], write: bool,
+                    console: Console) -> dict:
+    from aislestream.models.pruning.plots import plot_curve, plot_quality
+
+    result: dict = {"preset": config.preset, "heal_steps": {"generator": config.heal_steps_generator,
+                                                            "lm": config.heal_steps_lm}}
+    plots: list[Path] = []
+    if "generator" in models:
+        gen = generator_bench(settings, config, console)
+        result["generator"] = gen
+        result.update({k: v for k, v in gen.items() if k.startswith("dit_") and not isinstance(v, dict)})
+        plots += [plot_curve(gen["profile"], gen["drop"], "generator (DiT)", PLOTS / "prune_curve_generator.png"),
+                  plot_quality(gen["variants"], "usable", gen["dit_usable_full"], "generator: oracle usable rate",
+                               PLOTS / "prune_quality_generator.png")]
+    if "lm" in models:
+        lm = lm_bench(settings, config, console)
+        result["lm"] = lm
+        result.update({k: v for k, v in lm.items() if k.startswith("lm_") and not isinstance(v, dict)})
+        plots += [plot_curve(lm["profile"], lm["drop"], "expansion LLM", PLOTS / "prune_curve_lm.png"),
+                  plot_quality(lm["variants"], "recall50", lm["lm_recall50_full"], "LLM: held-out recall@50",
+                               PLOTS / "prune_quality_lm.png")]
+    result["targets"] = _targets(result)
+    for key, value in result.items():
+        if isinstance(value, float):
+            console.print(f"{key}: {value:.3f}")
+    if write:
+        from aislestream.bench.report import write_results
+
+        models_arg = " ".join(f"--model {m}" for m in models)
+        write_results("pruning", result, _markdown(result, plots), f"aisle bench prune --preset {config.preset} "
+                      f"{models_arg}", page="RESULTS.md")
+    return result
+
+
+def _targets(r: dict) -> dict:
+    targets = {}
+    if "dit_speedup" in r:
+        targets["dit_speedup_torch"] = {"value": round(r["dit_speedup"], 3), "target": 1.4,
+                                        "met": r["dit_speedup"] >= 1.4}
+        drop = r["dit_usable_full"] - r["dit_usable_pruned"]
+        targets["dit_usable_drop_pp"] = {"value": round(100 * drop, 2), "target": "<= 1.0",
+                                         "met": drop <= 0.01}
+        best_baseline = max(r[f"dit_usable_{m}"] for m in ("block_influence", "last_n", "random"))
+        targets["dit_fft_rdp_vs_best_baseline"] = {"value": round(r["dit_usable_pruned"] - best_baseline, 4),
+                                                   "target": ">= 0", "met": r["dit_usable_pruned"] >= best_baseline}
+    if "lm_recall50_pruned" in r:
+        best_baseline = max(r[f"lm_recall50_{m}"] for m in ("block_influence", "last_n", "random"))
+        targets["lm_fft_rdp_vs_best_baseline"] = {"value": round(r["lm_recall50_pruned"] - best_baseline, 4),
+                                                  "target": ">= 0", "met": r["lm_recall50_pruned"] >= best_baseline}
+    return targets
+
+
+def _markdown(r: dict, plots: list[Path]) -> str:
+    lines = [f"## Block pruning (preset `{r['preset']}`)", "",
+             "FFT + RDP picks the blocks; Block Influence (ShortGPT), last-N and random (mean of 3 seeds) "
+             "remove the same number. Every variant is healed by distillation from the unpruned model "
+             f"({r['heal_steps']['generator']} steps for the generator, {r['heal_steps']['lm']} for the LLM). "
+             "Speed: median of round-robin rounds in one run on this machine.", ""]
+    if "generator" in r:
+        g = r["generator"]
+        lines += [f"Generator: {g['depth']} blocks, {g['blocks_removed']} removed (FFT + RDP: blocks {g['drop']}).", "",
+                  "| variant | oracle usable | torch speedup | ONNX Runtime speedup |", "|---|---|---|---|",
+                  f"| full | {r['dit_usable_full']:.1%} | 1.00 | 1.00 |",
+                  f"| FFT + RDP | {r['dit_usable_pruned']:.1%} | {r['dit_speedup']:.2f} | {r['dit_speedup_onnx']:.2f} |",
+                  *(f"| {m} | {r[f'dit_usable_{m}']:.1%} | {r[f'dit_speedup_{m}']:.2f} | (same depth) |"
+                    for m in ("block_influence", "last_n", "random")), "",
+                  "| method | blocks removed | drop | usable | shape / placement / colour ok | PSNR vs full (dB) |",
+                  "|---|---|---|---|---|---|",
+                  *(f"| {v['method']} | {v['blocks']} | {v['drop']} | {v['usable']:.1%} | {v['shape_ok']:.0%} / "
+                    f"{v['placement_ok']:.0%} / {v['colour_ok']:.0%} | {v['psnr_vs_full']:.1f} |" for v in g["variants"]),
+                  ""]
+    if "lm" in r:
+        m = r["lm"]
+        lines += [f"Expansion LLM: {m['depth']} decoder layers, {m['blocks_removed']} removed "
+                  f"(FFT + RDP: layers {m['drop']}).", "",
+                  "| variant | held-out recall@50 | torch speedup | ONNX Runtime speedup |", "|---|---|---|---|",
+                  f"| full | {r['lm_recall50_full']:.3f} | 1.00 | 1.00 |",
+                  f"| FFT + RDP | {r['lm_recall50_pruned']:.3f} | {r['lm_speedup']:.2f} | {r['lm_speedup_onnx']:.2f} |",
+                  *(f"| {k} | {r[f'lm_recall50_{k}']:.3f} | (same depth) | |" for k in ("block_influence", "last_n", "random")),
+                  "", "| method | layers removed | drop | recall@50 |", "|---|---|---|---|",
+                  *(f"| {v['method']} | {v['blocks']} | {v['drop']} | {v['recall50']:.3f} |" for v in m["variants"]), ""]
+    lines += ["| target | value | goal | met |", "|---|---|---|---|",
+              *(f"| {k} | {v['value']} | {v['target']} | {'yes' if v['met'] else '**no**'} |"
+                for k, v in r["targets"].items()), ""]
+    lines += [f"![{p.stem}]({p.relative_to('docs')})" for p in plots]
+    return "\n".join(lines)

@@ -1,0 +1,62 @@
+"""Which blocks to remove: FFT + RDP, and the baselines it is measured against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from aislestream.models.pruning.rdp import epsilon_for_budget, rdp_mask
+from aislestream.models.pruning.spectral import SpectralProfile, cumulative_curve
+
+METHODS = ("fft_rdp", "block_influence", "last_n", "random")
+
+
+@dataclass(frozen=True)
+class Selection:
+    method: str
+    drop: tuple[int, ...]  # 0-based block indices, sorted
+    epsilon: float | None = None  # RDP tolerance, for fft_rdp
+
+
+def fft_rdp(profile: SpectralProfile, n: int) -> Selection:
+    """Blocks whose points on the cumulative spectral-change curve RDP drops lie on near-linear
+    stretches; epsilon is the smallest tolerance that frees ``n`` of them. The last block's
+    point is an end point and is never dropped. If RDP frees more than ``n`` at that
+    tolerance (ties), the ones that change the spectrum least go first."""
+    change = profile.change
+    curve = cumulative_curve(change)
+    eps = epsilon_for_budget(curve, n)
+    candidates = [int(k) - 1 for k in np.flatnonzero(~rdp_mask(curve, eps))]  # point k = after block k
+    chosen = sorted(candidates, key=lambda i: change[i])[:n]
+    return Selection("fft_rdp", tuple(sorted(chosen)), eps)
+
+
+def block_influence(profile: SpectralProfile, n: int) -> Selection:
+    """ShortGPT: remove the blocks whose output is most similar to their input."""
+    return Selection("block_influence", tuple(sorted(np.argsort(profile.block_influence)[:n].tolist())))
+
+
+def last_n(depth: int, n: int) -> Selection:
+    """Keep the final block (it maps to the output space); drop the n before it."""
+    return Selection("last_n", tuple(range(depth - 1 - n, depth - 1)))
+
+
+def random_blocks(depth: int, n: int, seed: int) -> Selection:
+    rng = np.random.default_rng(seed)
+    return Selection(f"random_{seed}", tuple(sorted(rng.choice(depth, size=n, replace=False).tolist())))
+
+
+def select(method: str, profile: SpectralProfile, n: int, seed: int = 0) -> Selection:
+    depth = len(profile.spectral_distance)
+    if not 0 < n < depth:
+        raise ValueError(f"can remove 1 to {depth - 1} of {depth} blocks, asked {n}")
+    if method == "fft_rdp":
+        return fft_rdp(profile, n)
+    if method == "block_influence":
+        return block_influence(profile, n)
+    if method == "last_n":
+        return last_n(depth, n)
+    if method == "random":
+        return random_blocks(depth, n, seed)
+    raise ValueError(f"unknown pruning method {method!r}; choose one of {', '.join(METHODS)}")
