@@ -46,7 +46,7 @@ class WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log_file:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "aislestream.cli.main", "worker"],
+                [sys.executable, "-m", "aislestream.cli.main", "--log-level", "info", "worker"],
                 env=env, stdout=log_file, stderr=subprocess.STDOUT,
             )
         return self

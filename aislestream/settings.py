@@ -8,7 +8,7 @@ Leaving ``bootstrap_servers`` empty means "start the embedded Tansu broker".
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +70,9 @@ class ExpansionSettings(BaseModel):
     prf_docs: int = Field(default=10, ge=1)
     prf_terms: int = Field(default=8, ge=1)
     prf_original_weight: float = Field(default=0.8, gt=0, le=1)
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Named expanders experiments may select, as overrides of "
+        "these settings, e.g. {\"llm-pruned\": {\"engine\": \"llm\", \"model_path\": \"...\"}}")
 
 
 class StreamSettings(BaseModel):

@@ -84,3 +84,39 @@ def collect(bootstrap: str, topics: list[str], expected: int, timeout_s: float,
             on_message: Callable[[Received], None] | None = None,
             stop: Callable[[list[Received]], bool] | None = None) -> list[Received]:
     return asyncio.run(collect_async(bootstrap, topics, expected, timeout_s, on_message, stop))
+
+
+async def read_to_end_async(bootstrap: str, topic: str, timeout_s: float = 15.0) -> list[Received]:
+    """Every record of ``topic`` from the beginning up to its end offsets as of now."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest", fetch_max_wait_ms=50)
+    await consumer.start()
+    received: list[Received] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        await consumer._client.force_metadata_update()
+        parts = consumer.partitions_for_topic(topic) or set()
+        partitions = [TopicPartition(topic, p) for p in parts]
+        if not partitions:
+            return received
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < ends[tp] for tp in partitions])
+
+        while time.monotonic() < deadline and await behind():
+            batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+            now = time.time()
+            received += [Received(r.topic, r.key, r.value, now) for records in batches.values() for r in records]
+    finally:
+        await consumer.stop()
+    return received
+
+
+def read_to_end(bootstrap: str, topic: str, timeout_s: float = 15.0) -> list[Received]:
+    return asyncio.run(read_to_end_async(bootstrap, topic, timeout_s))
+

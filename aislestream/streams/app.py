@@ -111,12 +111,20 @@ def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[s
     app.agent(topic, name=name)(agent)
 
 
-def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPipeline) -> None:
+def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPipeline,
+                          ready: Callable[[], Awaitable[object]] | None = None) -> None:
+    """``ready``: awaited before each batch (the experiment config has been read once)."""
     t = settings.topics
+
+    async def process(batch: list[RawMessage]) -> list[Output]:
+        if ready is not None:
+            await ready()
+        return await pipeline.process(batch)
+
     register_batch_agent(
         app, "search-augment", t.name(topics.SEARCH_QUERIES),
         {"result": t.name(topics.SEARCH_RESULTS), "dead_letter": t.name(topics.SEARCH_DLQ)},
-        pipeline.process, settings.stream)
+        process, settings.stream)
 
     @app.timer(interval=10.0)
     async def report() -> None:

@@ -1,7 +1,9 @@
 """The search-augmentation step as a plain object: raw messages in, one output each out.
 
-validate -> expand (with deadline and fallback) -> retrieve -> result record. The faust
-agent only moves bytes between topics and this object; tests call it directly.
+validate -> experiment arms -> expand (with deadline and fallback) -> retrieve -> result
+record. The faust agent only moves bytes between topics and this object; tests call it
+directly. The arms come from the experiments current at the moment the batch is processed,
+so a published change applies from the next batch on.
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ import logging
 import socket
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aislestream.connectors.search.base import SearchRequest, SearchStore
-from aislestream.engines.expansion.guard import GuardedExpander
-from aislestream.errors import MessageRejected
+from aislestream.engines.expansion.base import Expansion
+from aislestream.engines.expansion.pool import ExpanderPool
+from aislestream.errors import AisleError, MessageRejected
 from aislestream.settings import StreamSettings
+from aislestream.streams.experiments.assign import Assignment, assign
+from aislestream.streams.experiments.schema import Experiment
 from aislestream.streams.records import (
     HitOut, SearchQuery, SearchResult, StageLatency, TermOut, dead_letter, decode_query,
 )
@@ -48,13 +53,34 @@ def dead_letter_output(msg: RawMessage, error: MessageRejected) -> Output:
 
 
 class SearchPipeline:
-    def __init__(self, expander: GuardedExpander, store: SearchStore, settings: StreamSettings,
-                 worker_id: str | None = None) -> None:
-        self.expander = expander
+    def __init__(self, expanders: ExpanderPool, store: SearchStore, settings: StreamSettings,
+                 worker_id: str | None = None,
+                 experiments: Callable[[], Sequence[Experiment]] = tuple) -> None:
+        self.expanders = expanders
         self.store = store
         self.settings = settings
         self.worker_id = worker_id or socket.gethostname()
+        self.experiments = experiments
         self.counts: Counter[str] = Counter()
+
+    async def _expand(self, queries: Sequence[SearchQuery], assignments: Sequence[Assignment]) -> list[Expansion]:
+        """Each query through the expander its arms select, one call per variant."""
+        groups: dict[str | None, list[int]] = {}
+        for i, a in enumerate(assignments):
+            name = a.params.get("expander")
+            groups.setdefault(None if name is None else str(name), []).append(i)
+        out: list[Expansion | None] = [None] * len(queries)
+        for name, idx in groups.items():
+            try:
+                expander = self.expanders.get(name)
+            except AisleError as exc:  # an experiment names a variant this worker cannot build
+                log.warning("%s; searching the original queries", exc)
+                for i in idx:
+                    out[i] = Expansion(queries[i].query, (), "none", str(name), fallback=f"variant unavailable: {exc}")
+                continue
+            for i, e in zip(idx, await expander.aexpand([queries[i].query for i in idx])):
+                out[i] = e
+        return out  # type: ignore[return-value]
 
     def _reject(self, msg: RawMessage, error: MessageRejected) -> Output:
         self.counts["dead_letters"] += 1
@@ -73,7 +99,9 @@ class SearchPipeline:
                 outputs[i] = self._reject(msg, error)
         validated = time.perf_counter()
         if valid:
-            expansions = await self.expander.aexpand([q.query for _, q in valid])
+            experiments = self.experiments()
+            assignments = [assign(experiments, q.user_id or q.request_id) for _, q in valid]
+            expansions = await self._expand([q for _, q in valid], assignments)
             expanded = time.perf_counter()
             requests = [
                 SearchRequest(q.query, e.terms, q.filters, q.price_min, q.price_max,
@@ -90,7 +118,7 @@ class SearchPipeline:
                 total_ms=(retrieved - started) * 1000 / len(messages),
             )
             now = time.time()
-            for j, ((i, query), expansion) in enumerate(zip(valid, expansions)):
+            for j, ((i, query), expansion, arms) in enumerate(zip(valid, expansions, assignments)):
                 if j in failures:
                     outputs[i] = self._reject(messages[i], failures[j])
                     continue
@@ -103,7 +131,8 @@ class SearchPipeline:
                     engine=expansion.engine, variant=expansion.variant, fallback=expansion.fallback,
                     cached=expansion.cached,
                     hits=[HitOut(id=h.id, score=h.score, title=h.title) for h in hits[j]],
-                    latency_ms=latency, sent_at=query.sent_at, processed_at=now, worker=self.worker_id,
+                    latency_ms=latency, arms=arms.arms, sent_at=query.sent_at, processed_at=now,
+                    worker=self.worker_id,
                 )
                 self.counts["results"] += 1
                 outputs[i] = Output("result", query.request_id.encode(), result.model_dump_json().encode())

@@ -9,10 +9,11 @@ import faust
 
 from aislestream.connectors.broker import ensure_topics, wait_for_broker
 from aislestream.connectors.search import build_search_store
-from aislestream.engines.expansion import build_expander
+from aislestream.engines.expansion.pool import ExpanderPool
 from aislestream.errors import ConfigError
 from aislestream.settings import Settings
 from aislestream.streams.app import create_app, register_ads_agent, register_search_agent
+from aislestream.streams.experiments.config_table import register_experiment_table
 from aislestream.streams.pipeline import SearchPipeline
 from aislestream.streams.topics import topic_specs
 
@@ -25,15 +26,17 @@ def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
         raise ConfigError(
             f"search store at {settings.store_path()} is empty: run `aisle index` first"
         )
-    expander = build_expander(settings.expansion, store)
-    pipeline = SearchPipeline(expander, store, settings.stream)
+    pipeline = SearchPipeline(ExpanderPool(settings.expansion, store), store, settings.stream)
     # faust keeps per-app state on disk; tie it to the broker so a fresh (in-memory) broker
     # never meets offsets remembered from an old one.
     tag = hashlib.sha1(bootstrap.encode()).hexdigest()[:10]
     datadir = settings.data_dir / "faust" / f"{settings.stream.app_id}-{tag}"
     datadir.mkdir(parents=True, exist_ok=True)
     app = create_app(settings, bootstrap, datadir)
-    register_search_agent(app, settings, pipeline)
+    registry = register_experiment_table(app, bootstrap, settings.stream.app_id, settings.topics,
+                                         settings.stream.fetch_max_wait_ms)
+    pipeline.experiments = registry
+    register_search_agent(app, settings, pipeline, ready=registry.loaded.wait)
     if settings.ads.enabled:
         register_ads_agent(app, settings, build_ads_pipeline(settings))
     return app

@@ -2,8 +2,15 @@ import asyncio
 import json
 
 from aislestream.engines.expansion import GuardedExpander, IdentityExpander, PrfExpander
-from aislestream.settings import StreamSettings
+from aislestream.engines.expansion.pool import ExpanderPool
+from aislestream.settings import ExpansionSettings, StreamSettings
+from aislestream.streams.experiments.assign import arm_for
+from aislestream.streams.experiments.schema import parse_experiment
 from aislestream.streams.pipeline import RawMessage, SearchPipeline
+
+
+def pool(expander, store=None, **settings):
+    return ExpanderPool(ExpansionSettings(**settings), store, default=expander)
 
 
 class BrokenExpander(IdentityExpander):
@@ -36,7 +43,7 @@ def run(pipeline, messages):
 
 
 def test_one_output_per_message_in_order(tantivy_store):
-    pipeline = SearchPipeline(GuardedExpander(PrfExpander(tantivy_store), 2.0), tantivy_store,
+    pipeline = SearchPipeline(pool(GuardedExpander(PrfExpander(tantivy_store), 2.0)), tantivy_store,
                               StreamSettings(), worker_id="w1")
     messages = [msg(0, query("r0", "red kicks", k=5, user_id="u1", query_type="colloquial")),
                 msg(1, b"not json"), msg(2, query("r2", "kettle")), msg(3, None)]
@@ -55,7 +62,7 @@ def test_one_output_per_message_in_order(tantivy_store):
 
 
 def test_expansion_failure_still_searches_the_original_query(tantivy_store):
-    pipeline = SearchPipeline(GuardedExpander(BrokenExpander(), 1.0), tantivy_store, StreamSettings())
+    pipeline = SearchPipeline(pool(GuardedExpander(BrokenExpander(), 1.0)), tantivy_store, StreamSettings())
     (out,) = run(pipeline, [msg(0, query("r", "kettle"))])
     result = json.loads(out.value)
     assert result["fallback"] == "engine error: RuntimeError: boom"
@@ -64,15 +71,42 @@ def test_expansion_failure_still_searches_the_original_query(tantivy_store):
 
 
 def test_retrieval_failure_becomes_a_dead_letter_for_that_request_only():
-    pipeline = SearchPipeline(GuardedExpander(IdentityExpander(), 1.0), BrokenStore(), StreamSettings())
+    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0)), BrokenStore(), StreamSettings())
     out = run(pipeline, [msg(0, query("ok", "fine")), msg(1, query("bad", "poison"))])
     assert [o.kind for o in out] == ["result", "dead_letter"]
     assert json.loads(out[1].value)["reason"] == "retrieval failed: OSError: index unavailable"
 
 
 def test_filters_and_k_reach_the_store(tantivy_store, small_world):
-    pipeline = SearchPipeline(GuardedExpander(IdentityExpander(), 1.0), tantivy_store, StreamSettings())
+    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0)), tantivy_store, StreamSettings())
     (out,) = run(pipeline, [msg(0, query("r", "shoes", k=3, filters={"colour": "red"}))])
     hits = json.loads(out.value)["hits"]
     assert len(hits) == 3
     assert all(small_world.product_by_id[h["id"]].colour == "red" for h in hits)
+
+
+def test_experiment_arms_choose_the_expander_and_are_recorded(tantivy_store):
+    experiment = parse_experiment({"id": "exp1", "layer": "search.expansion", "salt": "s", "arms": [
+        {"name": "control", "share": 0.5, "params": {"expander": "identity"}},
+        {"name": "treatment", "share": 0.5, "params": {"expander": "prf"}}]})
+    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0), tantivy_store, lru_size=0),
+                              tantivy_store, StreamSettings(), experiments=lambda: [experiment])
+    users = [f"user{i}" for i in range(40)]
+    outputs = run(pipeline, [msg(i, query(f"r{i}", "red shoes", user_id=u)) for i, u in enumerate(users)])
+    results = [json.loads(o.value) for o in outputs]
+    for user, result in zip(users, results):
+        arm = arm_for(experiment, user).name
+        assert result["arms"] == {"exp1": arm}
+        assert result["engine"] == ("prf" if arm == "treatment" else "identity")
+    assert {r["arms"]["exp1"] for r in results} == {"control", "treatment"}
+
+
+def test_an_arm_naming_an_unknown_variant_searches_the_original_query(tantivy_store):
+    experiment = parse_experiment({"id": "exp2", "layer": "search.expansion", "salt": "s", "arms": [
+        {"name": "broken", "share": 1.0, "params": {"expander": "no-such-model"}}]})
+    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0), tantivy_store), tantivy_store,
+                              StreamSettings(), experiments=lambda: [experiment])
+    (out,) = run(pipeline, [msg(0, query("r0", "red shoes", user_id="u"))])
+    result = json.loads(out.value)
+    assert out.kind == "result" and result["hits"] and "unknown expander variant" in result["fallback"]
+    assert result["arms"] == {"exp2": "broken"}

@@ -161,7 +161,7 @@ def train_generator(preset: GeneratorPreset, out: Path, seed: int = 0,
     warmup = max(1, preset.train_steps // 20)
     lr_at = lambda step: min(1.0, (step + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * step / preset.train_steps))  # noqa: E731
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
-    ema = EMAModel(model.parameters(), decay=preset.ema_decay, use_ema_warmup=True)
+    ema = EMAModel(model.parameters(), decay=preset.ema_decay, use_ema_warmup=True, foreach=True)
     started, losses = time.time(), []
     model.train()
     for step in range(preset.train_steps):

@@ -1,0 +1,2 @@
+"""A/B experiments as streaming configuration: the schema, deterministic assignment, and the
+config table workers read live."""

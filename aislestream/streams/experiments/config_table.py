@@ -1,0 +1,132 @@
+"""The experiments a worker serves, read live from the compacted experiments config topic.
+
+``aisle experiments publish`` writes one record per experiment (key: its id as JSON, value: its
+definition as JSON) to ``<app id>-experiments-changelog``. Every worker follows every partition
+of it from the beginning with its own group-less consumer and keeps the latest value per key in
+a table, so a change applies on all workers within a fetch interval and without a restart.
+Search batches wait until the worker has read the topic to its end once, so no request is
+served with a stale experiment set at start-up. A value that does not parse (written by
+something other than the CLI) is logged and ignored, never served.
+
+Why not a faust GlobalTable: with faust-streaming 0.15.3 on this broker, a GlobalTable either
+stopped following external writes once recovered (one worker holds every partition as
+active, with no standby to keep reading) or, with ``synchronize_all_active_partitions``,
+intermittently left the stream partitions paused after recovery (2 of 4 starts served
+nothing). Recorded in docs/ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import faust
+
+from aislestream.errors import ConfigError
+from aislestream.settings import TopicSettings
+from aislestream.streams.experiments.schema import Experiment, parse_experiment
+
+log = logging.getLogger(__name__)
+
+
+def config_topic(app_id: str) -> str:
+    return f"{app_id}-experiments-changelog"
+
+
+class ExperimentRegistry:
+    """The latest definition per experiment id, and the parsed list the pipeline reads."""
+
+    def __init__(self, bootstrap: str, topic: str, fetch_wait_ms: int = 100) -> None:
+        self.bootstrap, self.topic, self.fetch_wait_ms = bootstrap, topic, fetch_wait_ms
+        self.table: dict[str, dict] = {}
+        self.loaded = asyncio.Event()
+        self._parsed: list[Experiment] = []
+
+    def __call__(self) -> list[Experiment]:
+        return self._parsed
+
+    def apply(self, key: bytes | None, value: bytes | None) -> None:
+        try:
+            exp_id = json.loads(key) if key is not None else None
+            if value is None:
+                self.table.pop(exp_id, None)
+            else:
+                self.table[exp_id] = json.loads(value)
+        except (ValueError, TypeError) as exc:
+            log.error("unreadable record on %s (%s); ignored", self.topic, exc)
+            return
+        parsed = []
+        for name, definition in sorted(self.table.items()):
+            try:
+                parsed.append(parse_experiment(definition, f"experiment {name!r} on {self.topic}"))
+            except ConfigError as exc:
+                log.error("%s; not serving it", exc)
+        self._parsed = parsed
+        log.info("serving experiments: %s", ", ".join(f"{e.id} ({e.layer})" for e in parsed) or "none")
+
+    async def follow(self) -> None:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                    auto_offset_reset="earliest", fetch_max_wait_ms=self.fetch_wait_ms)
+        await consumer.start()
+        try:
+            await consumer._client.force_metadata_update()
+            partitions = [TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or ())]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            while True:
+                if not self.loaded.is_set() and all([await consumer.position(tp) >= ends[tp] for tp in partitions]):
+                    self.loaded.set()
+                batches = await consumer.getmany(timeout_ms=self.fetch_wait_ms, max_records=1000)
+                for records in batches.values():
+                    for record in records:
+                        self.apply(record.key, record.value)
+        finally:
+            await consumer.stop()
+
+
+def register_experiment_table(app: faust.App, bootstrap: str, app_id: str, settings: TopicSettings,
+                              fetch_wait_ms: int) -> ExperimentRegistry:
+    from aislestream.connectors.broker import ensure_topics
+
+    ensure_topics(bootstrap, {config_topic(app_id): config_topic_spec(settings)})
+    registry = ExperimentRegistry(bootstrap, config_topic(app_id), fetch_wait_ms)
+    app.task(registry.follow)
+    return registry
+
+
+def config_topic_spec(settings: TopicSettings):
+    from aislestream.connectors.broker import TopicSpec
+
+    return TopicSpec(settings.partitions, settings.replication_factor, {"cleanup.policy": "compact"})
+
+
+def publish(bootstrap: str, app_id: str, settings: TopicSettings, experiments: list[Experiment]) -> int:
+    """Write each experiment as the latest value of its key, both as JSON (what faust's table
+    serializers read back)."""
+    from aislestream.connectors.broker import ensure_topics
+    from aislestream.connectors.kafka_io import produce
+
+    topic = config_topic(app_id)
+    ensure_topics(bootstrap, {topic: config_topic_spec(settings)})
+    return produce(bootstrap, topic, ((json.dumps(e.id).encode(), e.model_dump_json().encode()) for e in experiments))
+
+
+def published(bootstrap: str, app_id: str) -> dict[str, Experiment]:
+    """The latest definition of every experiment on the config topic."""
+    from aislestream.connectors.kafka_io import read_to_end
+
+    latest: dict[str, Experiment] = {}
+    for record in read_to_end(bootstrap, config_topic(app_id)):
+        key = json.loads(record.key) if record.key else None
+        if record.value is None:
+            latest.pop(key, None)
+            continue
+        try:
+            latest[key] = parse_experiment(json.loads(record.value), f"experiment {key!r}")
+        except (ConfigError, ValueError) as exc:
+            log.error("unreadable experiment record: %s", exc)
+    return latest
