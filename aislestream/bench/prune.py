@@ -10,9 +10,8 @@ for the LLM.
 
 from __future__ import annotations
 
-import statistics
+import json
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+from aislestream.bench.timing import timed_round_robin
 from aislestream.models.pruning.run import Target, analyze, apply, choose, heal, target
 from aislestream.models.pruning.select import METHODS, Selection
 from aislestream.settings import Settings
@@ -39,19 +39,6 @@ class PruneBenchConfig:
     eval_reps: int = 1  # generator: every spec combination this many times
     speed_rounds: int = 5
     speed_batch: int = 16
-
-
-def timed_round_robin(runs: dict[str, Callable[[], int]], rounds: int) -> dict[str, float]:
-    """Items/s per variant: median over rounds, variants interleaved within each round."""
-    for run in runs.values():
-        run()  # warm-up
-    rates: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(rounds):
-        for name, run in runs.items():
-            started = time.perf_counter()
-            items = run()
-            rates[name].append(items / (time.perf_counter() - started))
-    return {name: statistics.median(r) for name, r in rates.items()}
 
 
 def selections(t: Target, n: int, config: PruneBenchConfig) -> list[Selection]:
@@ -188,6 +175,7 @@ def lm_bench(settings: Settings, config: PruneBenchConfig, console: Console) -> 
             if n == config.lm_blocks:
                 headline[selection.method] = healed
     prompts = [expand_prompt(q.text) for q in queries[:64]]
+    (t.root / "prompts.json").write_text(json.dumps(prompts))  # for prune_device on a GPU machine
 
     def lm_run(expander) -> Callable[[], int]:
         return lambda: len(expander.generate_ids(prompts))

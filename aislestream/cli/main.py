@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from aislestream.cli.common import console, settings_from
+from aislestream.cli.experiments import experiments
 from aislestream.cli.prune import bench_prune, prune
 from aislestream.errors import AisleError
 
@@ -368,6 +369,7 @@ def bench_ads(ctx: click.Context, preset: str, images: int, write: bool) -> None
 
 
 cli.add_command(prune)
+cli.add_command(experiments)
 bench.add_command(bench_prune)
 
 

@@ -11,8 +11,12 @@ SEARCH_DLQ = "search.queries.dlq"
 ADS_REQUESTS = "ads.requests"
 ADS_CREATIVES = "ads.creatives"
 ADS_DLQ = "ads.requests.dlq"
+SEARCH_FEEDBACK = "search.feedback"  # what shoppers did with each result list, keyed by request id
+SEARCH_FEEDBACK_DLQ = "search.feedback.dlq"
+ARM_DELTAS = "experiments.arm-deltas"  # internal: metric increments keyed by experiment|arm
 
-ALL = (SEARCH_QUERIES, SEARCH_RESULTS, SEARCH_DLQ, ADS_REQUESTS, ADS_CREATIVES, ADS_DLQ)
+ALL = (SEARCH_QUERIES, SEARCH_RESULTS, SEARCH_DLQ, ADS_REQUESTS, ADS_CREATIVES, ADS_DLQ,
+       SEARCH_FEEDBACK, SEARCH_FEEDBACK_DLQ, ARM_DELTAS)
 
 
 def topic_specs(settings: TopicSettings) -> dict[str, TopicSpec]:

@@ -14,6 +14,7 @@ from aislestream.errors import ConfigError
 from aislestream.settings import Settings
 from aislestream.streams.app import create_app, register_ads_agent, register_search_agent
 from aislestream.streams.experiments.config_table import register_experiment_table
+from aislestream.streams.feedback import register_feedback_agents
 from aislestream.streams.pipeline import SearchPipeline
 from aislestream.streams.topics import topic_specs
 
@@ -37,6 +38,7 @@ def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
                                          settings.stream.fetch_max_wait_ms)
     pipeline.experiments = registry
     register_search_agent(app, settings, pipeline, ready=registry.loaded.wait)
+    register_feedback_agents(app, settings)
     if settings.ads.enabled:
         register_ads_agent(app, settings, build_ads_pipeline(settings))
     return app

@@ -6,6 +6,7 @@ import json
 import numpy as np
 from click.testing import CliRunner
 
+from aislestream.bench.prune_device import generator_rates, lm_rates, markdown
 from aislestream.cli.main import cli
 from aislestream.engines.generation.onnx_backend import OnnxCreativePipeline
 from aislestream.models.ads.generator import load_pipeline
@@ -61,3 +62,13 @@ def test_bench_prune_reports_both_models_against_the_baselines(micro_ads, tmp_pa
     assert "## Block pruning" in (tmp_path / "docs" / "RESULTS.md").read_text()
     for plot in ("prune_curve_generator", "prune_quality_generator", "prune_curve_lm", "prune_quality_lm"):
         assert (tmp_path / "docs" / "plots" / f"{plot}.png").stat().st_size > 5_000
+
+    # the accelerator benchmark reads the same checkpoints (here on the CPU)
+    prune_root = settings.data_dir / "prune"
+    gen = generator_rates(settings.data_dir / "ads" / "micro" / "rl", prune_root / "generator" / "micro" / "fft_rdp-n1" /
+                          "healed", "cpu", [2], steps=2, rounds=1)
+    assert gen["layers"] == {"full": 2, "pruned": 1} and gen["images_per_s"]["batch2"]["speedup"] > 0
+    prompts = json.loads((prune_root / "lm" / "micro" / "prompts.json").read_text())
+    lm = lm_rates(settings.data_dir / "lm" / "micro" / "rl", prune_root / "lm" / "micro" / "fft_rdp-n1" / "healed",
+                  prompts, "cpu", [4], max_new_tokens=3, rounds=1)
+    assert lm["layers"] == {"full": 2, "pruned": 1} and "| lm |" in markdown({"device": "cpu", "generator": gen, "lm": lm})

@@ -125,6 +125,14 @@ def _markdown(r: dict, preset: AdsPreset, sheet: Path | None) -> str:
              f"combination x {preset.eval_reps}), {r['inference_steps']} DDIM "
              "steps. Usable = judged by the pixel oracle, never by the reward models.", "",
              "| generation | oracle usable |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows), "",
+             "Where the oracle fails first tries (share of requests failing each aspect), and how often "
+             "the learned reward models accepted a recurrent-generation candidate: a high accept rate "
+             "with a low usable rate means the reward models, trained on renders, are fooled by "
+             "generated images (what the independent oracle is there to expose).", "",
+             "| aspect | base fails | after RL fails |", "|---|---|---|",
+             *(f"| {a} | {r['base_failures_by_aspect'][a]:.1%} | "
+               f"{r.get('rl_failures_by_aspect', {}).get(a, float('nan')):.1%} |" for a in r["base_failures_by_aspect"]),
+             "", f"Reward-model accept rate during recurrent generation: {r['reward_accept_rate_recurrent']:.1%}.", "",
              "Defect recall at 95% precision on held-out renders (specialized: shape + placement + colour "
              "scorers; monolithic: one scorer of the same total size):", "",
              "| aspect | specialized | monolithic |", "|---|---|---|",

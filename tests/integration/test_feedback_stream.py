@@ -1,0 +1,65 @@
+"""Feedback joined with the arms that served each query, aggregated per arm, on a real broker."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from aislestream.connectors.kafka_io import collect, produce
+from aislestream.models.eval.experiment_report import analyse
+from aislestream.models.world.behaviour import BehaviourSimulator
+from aislestream.streams import topics
+from aislestream.streams.experiments.config_table import publish
+from aislestream.streams.experiments.schema import parse_experiment
+from aislestream.streams.feedback import read_arm_metrics
+from aislestream.streams.replay import replay_messages
+from aislestream.streams.shoppers import feedback_batch
+from tests.integration.test_search_stream import started_worker, worker_settings  # noqa: F401
+
+pytestmark = pytest.mark.integration
+
+
+def test_feedback_is_joined_with_arms_and_bad_feedback_is_dead_lettered(broker, tantivy_store, small_world,
+                                                                         started_worker, tmp_path):  # noqa: F811
+    settings = worker_settings(broker, tantivy_store.path, tmp_path, engine="identity")
+    experiment = parse_experiment({"id": "fb", "layer": "search.expansion", "salt": "fb", "arms": [
+        {"name": "control", "share": 0.5, "params": {"expander": "identity"}},
+        {"name": "prf", "share": 0.5, "params": {"expander": "prf"}}]})
+    publish(broker, settings.stream.app_id, settings.topics, [experiment])
+    worker = started_worker(settings)
+    messages = list(replay_messages(small_world.queries, 300, seed=3, run_id="fb"))
+    picks = np.random.default_rng(3).integers(len(small_world.queries), size=300)  # replay's own picks
+    labelled = {f"fb-{i}": small_world.queries[int(picks[i])] for i in range(300)}
+    produce(broker, settings.topics.name(topics.SEARCH_QUERIES), ((k, v) for k, v, _ in messages))
+    wanted = {k for k, _, _ in messages}
+    got = collect(broker, [settings.topics.name(topics.SEARCH_RESULTS)], 10**9, 90,
+                  stop=lambda rs: wanted <= {r.key for r in rs} or worker.check_alive())
+    results = [json.loads(r.value) for r in got if r.key in wanted]
+    assert len(results) == 300
+
+    simulator = BehaviourSimulator({p.id: p for p in small_world.products}, {u.id: u for u in small_world.users}, seed=0)
+    feedback = feedback_batch(results, labelled, simulator)
+    bad = [(b"nobody", json.dumps({"request_id": "never-served", "impressions": 1, "clicks": 0, "carts": 0,
+                                   "purchases": 0, "revenue": 0, "attempt": 19}).encode()),
+           (b"junk", b"{not json")]
+    produce(broker, settings.topics.name(topics.SEARCH_FEEDBACK), feedback + bad)
+
+    deadline, metrics = time.monotonic() + 60, {}
+    while time.monotonic() < deadline:
+        metrics = read_arm_metrics(broker, settings.stream.app_id)
+        impressions = sum(v.get("impressions", 0) for v in metrics.values())
+        if impressions == sum(json.loads(v)["impressions"] for _, v in feedback):
+            break
+        time.sleep(1)
+    report = analyse(experiment, metrics)
+    assert sum(a["queries"] for a in report["arms"].values()) == 300 + 1  # + the worker's readiness probe
+    expected_clicks = sum(json.loads(v)["clicks"] > 0 for _, v in feedback)
+    assert sum(report["arms"][a]["ctr"] * report["arms"][a]["queries"] for a in report["arms"]) == \
+        pytest.approx(expected_clicks)
+    assert report["srm_ok"] and "prf" in report["comparisons"]
+    letters = collect(broker, [settings.topics.name(topics.SEARCH_FEEDBACK_DLQ)], 2, 30)
+    reasons = sorted(json.loads(r.value)["reason"] for r in letters)
+    assert len(reasons) == 2 and "no served result for never-served" in reasons[0] and "Invalid JSON" in reasons[1]
