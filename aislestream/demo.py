@@ -52,6 +52,7 @@ class DemoSummary:
     paced_rate: float = 0.0
     ads: dict[str, float] = field(default_factory=dict)
     retrieval: dict[str, dict[str, float]] = field(default_factory=dict)
+    ab: dict = field(default_factory=dict)
 
 
 def _progress(console: Console) -> Progress:
@@ -124,11 +125,34 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
         table.add_row(qtype, str(row["queries"]), f"{row['recall_without']:.3f}",
                       f"{row['recall_with']:.3f}", f"{row['ndcg_without']:.3f}", f"{row['ndcg_with']:.3f}")
     console.print(table)
+    if summary.ab:
+        print_ab(summary.ab, console)
+
+
+def print_ab(ab: dict, console: Console) -> None:
+    report = ab["report"]
+    table = Table(title=f"experiment {report['experiment']} (SRM p = {report['srm_p_value']:.3g})")
+    for col in ("arm", "queries", "CTR", "conversion", "revenue/query", "expected CTR", "expected conversion"):
+        table.add_column(col, justify="left" if col == "arm" else "right")
+    for arm, a in report["arms"].items():
+        truth = ab["ground_truth"].get(arm, {})
+        table.add_row(arm, f"{a['queries']:,}", f"{a['ctr']:.3f}", f"{a['conversion_rate']:.3f}",
+                      f"{a['revenue_per_query']:.2f}", f"{truth.get('ctr', float('nan')):.3f}",
+                      f"{truth.get('conversion_rate', float('nan')):.3f}")
+    console.print(table)
+    for metric, f in ab["found"].items():
+        verdict = ("found, right direction" if f["significant"] and f["right_direction"] else
+                   "found, WRONG direction" if f["significant"] else "not significant")
+        console.print(f"  {metric}: true difference {f['true_diff']:+.4f}, reported {f['reported_diff']:+.4f} "
+                      f"(p = {f['p_value']:.3g}): {verdict}")
+    aa = ab["aa"]
+    console.print(f"  A/A: {aa['false_positives']} of {aa['experiments']} splits significant at "
+                  f"alpha {aa['alpha']} (false-positive rate {aa['aa_false_positive_rate']:.2f})")
 
 
 def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: float = 0.02,
              timeout_s: float = 300.0, console: Console | None = None, rate: float = 0.0,
-             ad_requests: int = 48) -> DemoSummary:
+             ad_requests: int = 48, ab: bool = True) -> DemoSummary:
     console = console or Console()
     run_id = uuid.uuid4().hex[:8]
     settings = settings.model_copy(deep=True)
@@ -152,10 +176,18 @@ def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: flo
         console.print(f"[bold]store[/] {settings.store.backend} at {settings.store_path()} "
                       f"({'built' if rebuilt else 'reused'}, {store.count():,} documents)")
         ensure_topics(bootstrap, topic_specs(settings.topics))
+        experiment = None
+        if ab:
+            from aislestream.ab_demo import demo_experiment
+            from aislestream.streams.experiments.config_table import publish
+
+            experiment = demo_experiment(settings)
+            publish(bootstrap, settings.stream.app_id, settings.topics, [experiment])
+            console.print(f"[bold]experiment[/] {experiment.id}: {experiment.description}")
         worker = WorkerProcess(settings, settings.data_dir / "logs" / f"worker-{run_id}.log").start()
         try:
             summary = _replay_and_collect(settings, world, store, worker, run_id, n_queries,
-                                          malformed_fraction, timeout_s, console, rate)
+                                          malformed_fraction, timeout_s, console, rate, experiment)
             if settings.ads.enabled:
                 summary.ads = replay_ad_requests(settings, worker, run_id, ad_requests, timeout_s, console)
             return summary
@@ -165,7 +197,7 @@ def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: flo
 
 def _replay_and_collect(settings: Settings, world: World, store: SearchStore, worker: WorkerProcess,
                         run_id: str, n_queries: int, malformed_fraction: float, timeout_s: float,
-                        console: Console, rate: float) -> DemoSummary:
+                        console: Console, rate: float, experiment=None) -> DemoSummary:
     picks = np.random.default_rng(settings.world.seed).integers(len(world.queries), size=n_queries)
     labelled = {f"{run_id}-{i}": world.queries[int(picks[i])] for i in range(n_queries)}
     bootstrap = settings.broker.bootstrap_servers or ""
@@ -193,6 +225,12 @@ def _replay_and_collect(settings: Settings, world: World, store: SearchStore, wo
     if summary.missing:
         console.print(f"[red]{summary.missing} message(s) unaccounted for after {timeout_s:.0f}s; "
                       f"worker log: {worker.log_path}[/]")
+    if experiment is not None:
+        from aislestream.ab_demo import run_ab
+
+        with console.status("shoppers' feedback -> per-arm metrics -> report"):
+            results = [json.loads(r.value) for r in received if r.topic.endswith(topics.SEARCH_RESULTS)]
+            summary.ab = run_ab(settings, experiment, world, labelled, results)
     print_summary(summary, console)
     out = settings.data_dir / "demo-summary.json"
     out.write_text(json.dumps(asdict(summary), indent=2))
@@ -201,9 +239,17 @@ def _replay_and_collect(settings: Settings, world: World, store: SearchStore, wo
 
 
 def write_demo_results(summary: DemoSummary, settings: Settings, n_queries: int) -> None:
-    """docs/results/search_expansion.json and its section of docs/RESULTS.md."""
+    """With an experiment: docs/results/experiments.json. Without: the expansion comparison,
+    docs/results/search_expansion_<engine>.json. Each with its section of docs/RESULTS.md."""
     from aislestream.bench.report import write_results
 
+    if summary.ab:
+        from aislestream.ab_demo import experiments_markdown
+
+        write_results("experiments", {**summary.ab, "aa_false_positive_rate": summary.ab["aa"]["aa_false_positive_rate"]},
+                      experiments_markdown(summary.ab, summary.messages_in),
+                      f"aisle demo -n {n_queries} --write-results", page="RESULTS.md")
+        return
     k = summary.k
     rows = [f"| {qtype} | {r['queries']} | {r['recall_without']:.3f} | {r['recall_with']:.3f} | "
             f"{r['ndcg_without']:.3f} | {r['ndcg_with']:.3f} |" for qtype, r in summary.retrieval.items()]

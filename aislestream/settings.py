@@ -75,6 +75,19 @@ class ExpansionSettings(BaseModel):
         "these settings, e.g. {\"llm-pruned\": {\"engine\": \"llm\", \"model_path\": \"...\"}}")
 
 
+def apply_llm_defaults(expansion: ExpansionSettings, data_dir: Path) -> ExpansionSettings:
+    """engine=llm without a model path serves what `aisle train lm` (tiny) produced, and gets a
+    deadline sized for generation on a CPU unless one was set explicitly."""
+    if expansion.engine != "llm":
+        return expansion
+    if expansion.model_path is None:
+        stage = "onnx-rl" if expansion.llm_backend == "onnx" else "rl"
+        expansion.model_path = data_dir / "lm" / "tiny" / stage
+    if "deadline_ms" not in expansion.model_fields_set:
+        expansion.deadline_ms = LLM_DEADLINE_MS
+    return expansion
+
+
 class StreamSettings(BaseModel):
     app_id: str = "aislestream"
     max_message_bytes: int = Field(default=16_384, ge=256)
@@ -138,16 +151,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _llm_defaults(self) -> "Settings":
-        """engine=llm without a model path serves what `aisle train lm` (tiny) produced, and
-        gets a deadline sized for generation on a CPU unless one was set explicitly."""
-        expansion = self.expansion
-        if expansion.engine != "llm":
-            return self
-        if expansion.model_path is None:
-            stage = "onnx-rl" if expansion.llm_backend == "onnx" else "rl"
-            expansion.model_path = self.data_dir / "lm" / "tiny" / stage
-        if "deadline_ms" not in expansion.model_fields_set:
-            expansion.deadline_ms = LLM_DEADLINE_MS
+        apply_llm_defaults(self.expansion, self.data_dir)
         return self
 
     def store_path(self) -> Path:

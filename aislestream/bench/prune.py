@@ -32,8 +32,8 @@ class PruneBenchConfig:
     preset: str = "tiny"
     generator_blocks: int = 2  # the headline: blocks removed from the generator
     lm_blocks: int = 1
-    curve_max: int = 3  # quality vs removed blocks, 1..curve_max (capped at depth - 1)
-    heal_steps_generator: int = 300
+    curve_max: int = 2  # quality vs removed blocks, 1..curve_max (capped at depth - 1)
+    heal_steps_generator: int = 200
     heal_steps_lm: int = 150
     random_seeds: tuple[int, ...] = (0, 1, 2)
     eval_reps: int = 1  # generator: every spec combination this many times

@@ -161,12 +161,16 @@ def worker(ctx: click.Context, expander: str | None) -> None:
 @click.option("--products", "n_products", type=int, help="Synthetic catalog size (default 50,000).")
 @click.option("--timeout", "timeout_s", default=300.0, show_default=True)
 @click.option("--write-results", is_flag=True,
-              help="Also write docs/results/search_expansion_<engine>.json and its docs/RESULTS.md section.")
+              help="Also write docs/results (search_expansion_<engine>.json with --no-ab, experiments.json "
+                   "with --ab) and their docs/RESULTS.md sections.")
 @click.option("--ads/--no-ads", default=None,
               help="Also send ad requests through the creative agent (default: when `aisle train ads` ran).")
+@click.option("--ab/--no-ab", default=True, show_default=True,
+              help="Serve an A/B experiment (PRF vs the best other expander), simulate shoppers' feedback "
+                   "and report it against the simulator's ground truth.")
 @click.pass_context
 def demo(ctx: click.Context, n_queries: int, malformed: float, rate: float, expander: str | None,
-         n_products: int | None, timeout_s: float, write_results: bool, ads: bool | None) -> None:
+         n_products: int | None, timeout_s: float, write_results: bool, ads: bool | None, ab: bool) -> None:
     """Run the whole search path on the embedded default and print a summary."""
     from aislestream.demo import run_demo, write_demo_results
 
@@ -178,7 +182,7 @@ def demo(ctx: click.Context, n_queries: int, malformed: float, rate: float, expa
 
         ads = (ads_dir(settings, get_ads_preset(settings.ads.preset)) / "reward" / "specialized").exists()
     settings.ads.enabled = ads
-    summary = run_demo(settings, n_queries, malformed, timeout_s, console, rate=rate)
+    summary = run_demo(settings, n_queries, malformed, timeout_s, console, rate=rate, ab=ab)
     if write_results:
         write_demo_results(summary, settings, n_queries)
     if summary.missing or summary.ads.get("unaccounted"):
@@ -292,6 +296,19 @@ def eval_expansion(ctx: click.Context, preset: str, catalog: Path | None, labels
 
     settings = settings_from(ctx, world__catalog_path=catalog, world__labels_path=labels)
     run_expansion_eval(settings, get_preset(preset), write, console)
+
+
+@eval_group.command("full-link")
+@click.option("--preset", default="tiny", show_default=True, type=click.Choice(["micro", "tiny", "small"]))
+@click.option("--write/--no-write", default=False, show_default=True,
+              help="Write docs/results/full_link.json, its RESULTS.md section and the plot.")
+@click.pass_context
+def eval_full_link(ctx: click.Context, preset: str, write: bool) -> None:
+    """Every stage scored locally and the chain end to end, by query type, failures blamed on stages."""
+    from aislestream.models.eval.full_link_report import run_full_link
+    from aislestream.models.lm.presets import get_preset
+
+    run_full_link(settings_from(ctx), get_preset(preset), write, console)
 
 
 @cli.group()

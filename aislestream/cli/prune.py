@@ -99,16 +99,18 @@ def heal_cmd(ctx: click.Context, model: str, preset: str, method: str, n_blocks:
 @click.option("--model", "models", multiple=True, type=click.Choice(MODELS), default=MODELS, show_default=True)
 @click.option("--generator-blocks", default=2, show_default=True)
 @click.option("--lm-blocks", default=1, show_default=True)
-@click.option("--heal-steps-generator", default=300, show_default=True)
+@click.option("--curve-max", default=2, show_default=True, help="Quality vs removed blocks from 1 to this.")
+@click.option("--heal-steps-generator", default=200, show_default=True)
 @click.option("--heal-steps-lm", default=150, show_default=True)
 @click.option("--write/--no-write", default=True, show_default=True,
               help="Write docs/results/pruning.json, the RESULTS.md section and the plots.")
 @click.pass_context
 def bench_prune(ctx: click.Context, preset: str, models: tuple[str, ...], generator_blocks: int, lm_blocks: int,
-                heal_steps_generator: int, heal_steps_lm: int, write: bool) -> None:
+                curve_max: int, heal_steps_generator: int, heal_steps_lm: int, write: bool) -> None:
     """Full vs pruned (FFT + RDP and baselines), torch and ONNX Runtime, quality and speed."""
     from aislestream.bench.prune import PruneBenchConfig, run_prune_bench
 
     config = PruneBenchConfig(preset=preset, generator_blocks=generator_blocks, lm_blocks=lm_blocks,
-                              heal_steps_generator=heal_steps_generator, heal_steps_lm=heal_steps_lm)
+                              curve_max=curve_max, heal_steps_generator=heal_steps_generator,
+                              heal_steps_lm=heal_steps_lm)
     run_prune_bench(settings_from(ctx), config, models, write, console)

@@ -27,7 +27,7 @@ def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
         raise ConfigError(
             f"search store at {settings.store_path()} is empty: run `aisle index` first"
         )
-    pipeline = SearchPipeline(ExpanderPool(settings.expansion, store), store, settings.stream)
+    pipeline = SearchPipeline(ExpanderPool(settings.expansion, store, settings.data_dir), store, settings.stream)
     # faust keeps per-app state on disk; tie it to the broker so a fresh (in-memory) broker
     # never meets offsets remembered from an old one.
     tag = hashlib.sha1(bootstrap.encode()).hexdigest()[:10]

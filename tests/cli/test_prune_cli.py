@@ -63,6 +63,12 @@ def test_bench_prune_reports_both_models_against_the_baselines(micro_ads, tmp_pa
     for plot in ("prune_curve_generator", "prune_quality_generator", "prune_curve_lm", "prune_quality_lm"):
         assert (tmp_path / "docs" / "plots" / f"{plot}.png").stat().st_size > 5_000
 
+    # the same micro LM and generator, through the full-link evaluation
+    invoke(*data, "eval", "full-link", "--preset", "micro", "--write")
+    full_link = json.loads((tmp_path / "docs" / "results" / "full_link.json").read_text())
+    assert set(full_link["methods"]) == {"none", "prf", "llm"} and full_link["ads"]["specs"] == 216
+    assert "blamed expansion / retrieval / ranking" in (tmp_path / "docs" / "RESULTS.md").read_text()
+
     # the accelerator benchmark reads the same checkpoints (here on the CPU)
     prune_root = settings.data_dir / "prune"
     gen = generator_rates(settings.data_dir / "ads" / "micro" / "rl", prune_root / "generator" / "micro" / "fft_rdp-n1" /

@@ -110,3 +110,14 @@ def test_an_arm_naming_an_unknown_variant_searches_the_original_query(tantivy_st
     result = json.loads(out.value)
     assert out.kind == "result" and result["hits"] and "unknown expander variant" in result["fallback"]
     assert result["arms"] == {"exp2": "broken"}
+
+
+def test_engine_variants_get_the_llm_defaults_and_declared_variants_their_overrides(tmp_path):
+    pool = ExpanderPool(ExpansionSettings(engine="prf", variants={"llm-pruned": {"engine": "llm",
+                                                                                 "model_path": str(tmp_path / "p")}}),
+                        None, data_dir=tmp_path, default=GuardedExpander(IdentityExpander(), 1.0))
+    llm = pool.variant_settings("llm")
+    assert llm.model_path == tmp_path / "lm" / "tiny" / "rl" and llm.deadline_ms == 1_000.0
+    pruned = pool.variant_settings("llm-pruned")
+    assert pruned.model_path == tmp_path / "p" and pruned.variant == "llm-pruned"
+    assert pool.variant_settings("identity").engine == "identity"

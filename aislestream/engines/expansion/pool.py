@@ -8,31 +8,39 @@ overrides (a pruned LLM: ``{"llm-pruned": {"engine": "llm", "model_path": "..."}
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from aislestream.connectors.search.base import SearchStore
 from aislestream.engines.expansion import build_expander
 from aislestream.engines.expansion.guard import GuardedExpander
 from aislestream.errors import ConfigError
-from aislestream.settings import ExpansionSettings
+from aislestream.settings import ExpansionSettings, apply_llm_defaults
 
 log = logging.getLogger(__name__)
 ENGINES = ("identity", "prf", "llm")
 
 
 class ExpanderPool:
-    def __init__(self, settings: ExpansionSettings, store: SearchStore,
+    def __init__(self, settings: ExpansionSettings, store: SearchStore, data_dir: Path = Path(".aisle"),
                  default: GuardedExpander | None = None) -> None:
         self.settings = settings
         self.store = store
+        self.data_dir = data_dir
         self.default = default or build_expander(settings, store)
         self._built: dict[str, GuardedExpander] = {}
 
     def variant_settings(self, name: str) -> ExpansionSettings:
         if name in self.settings.variants:
-            return self.settings.model_validate({**self.settings.model_dump(exclude={"variants"}),
-                                                 **self.settings.variants[name], "variant": name})
+            overrides = self.settings.variants[name]
+            base = self.settings.model_dump(exclude={"variants"}, exclude_unset=True)
+            return apply_llm_defaults(ExpansionSettings.model_validate({**base, **overrides, "variant": name}),
+                                      self.data_dir)
         if name in ENGINES:
-            return self.settings.model_copy(update={"engine": name, "variant": name, "variants": {}})
+            # an LLM path configured for the default engine carries over; a derived default does not
+            drop = {"variants"} if self.settings.engine == "llm" else {"variants", "model_path", "deadline_ms"}
+            base = self.settings.model_dump(exclude=drop, exclude_unset=True)
+            return apply_llm_defaults(ExpansionSettings.model_validate({**base, "engine": name, "variant": name}),
+                                      self.data_dir)
         known = ", ".join([*ENGINES, *self.settings.variants])
         raise ConfigError(f"unknown expander variant {name!r}; known: {known}")
 

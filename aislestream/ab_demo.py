@@ -1,0 +1,139 @@
+"""The A/B part of `aisle demo`: an experiment served live, shoppers' feedback, the report, and
+checks of the report against the simulator's ground truth and against A/A splits.
+
+Arms: PRF against the best other expander this machine has (the LLM once `aisle train lm`
+ran, else no expansion). The ground truth is each arm's *expected* conversion and click
+rate on the result lists it actually served, estimated by replaying every list through the
+behaviour simulator many times; the report sees one simulated session per query, as a live
+experiment would.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+
+import numpy as np
+
+from aislestream.connectors.kafka_io import produce
+from aislestream.models.eval.ab import compare_proportions
+from aislestream.models.eval.experiment_report import analyse
+from aislestream.models.world import LabelledQuery, World
+from aislestream.models.world.behaviour import BehaviourSimulator
+from aislestream.settings import ExpansionSettings, Settings, apply_llm_defaults
+from aislestream.streams import topics
+from aislestream.streams.experiments.assign import bucket
+from aislestream.streams.experiments.schema import Experiment, parse_experiment
+from aislestream.streams.feedback import read_arm_metrics
+from aislestream.streams.shoppers import feedback_batch
+
+GROUND_TRUTH_SESSIONS = 50
+AA_EXPERIMENTS = 20
+
+
+def demo_experiment(settings: Settings) -> Experiment:
+    llm = apply_llm_defaults(ExpansionSettings(engine="llm"), settings.data_dir)
+    llm_ready = llm.model_path is not None and (llm.model_path / "config.json").exists()
+    treatment = "llm" if llm_ready else "identity"
+    return parse_experiment({
+        "id": f"demo-prf-vs-{treatment}", "layer": "search.expansion", "salt": "demo",
+        "description": f"PRF (control) against {treatment}, half the shoppers each",
+        "arms": [{"name": "prf", "share": 0.5, "params": {"expander": "prf"}},
+                 {"name": treatment, "share": 0.5, "params": {"expander": treatment}}]})
+
+
+def expected_outcomes(results: list[dict], labelled: Mapping[str, LabelledQuery], world: World) -> dict[str, dict]:
+    """Per arm: mean over queries of the probability of a click and of a purchase, each list
+    replayed ``GROUND_TRUTH_SESSIONS`` times (a seed apart from the feedback's)."""
+    simulator = BehaviourSimulator({p.id: p for p in world.products}, {u.id: u for u in world.users}, seed=12345)
+    per_arm: dict[str, dict[str, list[float]]] = {}
+    for r in results:
+        q = labelled.get(r["request_id"])
+        if q is None or not r["arms"]:
+            continue
+        ranked = [h["id"] for h in r["hits"]]
+        sessions = [simulator.session(r.get("user_id") or "", ranked, q.relevance) for _ in range(GROUND_TRUTH_SESSIONS)]
+        arm = next(iter(r["arms"].values()))
+        acc = per_arm.setdefault(arm, {"ctr": [], "conversion_rate": []})
+        acc["ctr"].append(np.mean([bool(s.clicks) for s in sessions]))
+        acc["conversion_rate"].append(np.mean([s.converted for s in sessions]))
+    return {arm: {m: float(np.mean(v)) for m, v in acc.items()} for arm, acc in per_arm.items()}
+
+
+def aa_false_positive_rate(results: list[dict], feedback: Mapping[str, dict], n: int = AA_EXPERIMENTS,
+                           alpha: float = 0.05) -> dict:
+    """Split the same served traffic in two by ``n`` fresh salts (the project's own hashing) and
+    test conversion between halves that got identical treatment; ideally ``alpha`` of them are
+    'significant'."""
+    units = [(r.get("user_id") or r["request_id"], feedback[r["request_id"]]) for r in results
+             if r["request_id"] in feedback]
+    significant = []
+    for i in range(n):
+        halves = {0: [0, 0], 1: [0, 0]}
+        for unit, fb in units:
+            half = bucket(unit, f"aa-{i}") % 2
+            halves[half][0] += int(fb["purchases"] > 0)
+            halves[half][1] += 1
+        significant.append(compare_proportions(*halves[0], *halves[1], alpha).significant(alpha))
+    return {"experiments": n, "alpha": alpha, "false_positives": int(sum(significant)),
+            "aa_false_positive_rate": float(np.mean(significant))}
+
+
+def run_ab(settings: Settings, experiment: Experiment, world: World, labelled: Mapping[str, LabelledQuery],
+           results: list[dict], timeout_s: float = 60.0) -> dict:
+    """Shoppers' feedback for every served result, then the report once the worker's metrics
+    table has absorbed all of it."""
+    bootstrap = settings.broker.bootstrap_servers or ""
+    simulator = BehaviourSimulator({p.id: p for p in world.products}, {u.id: u for u in world.users},
+                                   seed=settings.world.seed)
+    feedback = feedback_batch(results, labelled, simulator)
+    produce(bootstrap, settings.topics.name(topics.SEARCH_FEEDBACK), feedback)
+    want = sum(json.loads(v)["impressions"] for _, v in feedback)
+    deadline, metrics = time.monotonic() + timeout_s, {}
+    while time.monotonic() < deadline:
+        metrics = read_arm_metrics(bootstrap, settings.stream.app_id)
+        if sum(v.get("impressions", 0) for k, v in metrics.items() if k.startswith(experiment.id + "|")) >= want:
+            break
+        time.sleep(1.0)
+    report = analyse(experiment, metrics)
+    truth = expected_outcomes(results, labelled, world)
+    control, treatment = experiment.arms[0].name, experiment.arms[1].name
+    found = {}
+    for metric in ("ctr", "conversion_rate"):
+        c = report["comparisons"].get(treatment, {}).get(metric)
+        true_diff = truth.get(treatment, {}).get(metric, np.nan) - truth.get(control, {}).get(metric, np.nan)
+        found[metric] = {"true_diff": true_diff, "reported_diff": c["diff"] if c else None,
+                         "p_value": c["p_value"] if c else None,
+                         "significant": bool(c and c["p_value"] < report["alpha"]),
+                         "right_direction": bool(c and np.sign(c["diff"]) == np.sign(true_diff))}
+    by_id = {k.decode(): json.loads(v) for k, v in feedback}
+    return {"experiment": experiment.model_dump(mode="json"), "report": report, "ground_truth": truth,
+            "found": found, "aa": aa_false_positive_rate(results, by_id), "feedback_records": len(feedback)}
+
+
+def experiments_markdown(ab: dict, messages: int) -> str:
+    r = ab["report"]
+    rows = [f"| {arm} | {a['queries']:,} | {a['ctr']:.4f} | {a['conversion_rate']:.4f} | {a['revenue_per_query']:.2f} | "
+            f"{ab['ground_truth'].get(arm, {}).get('ctr', float('nan')):.4f} | "
+            f"{ab['ground_truth'].get(arm, {}).get('conversion_rate', float('nan')):.4f} |"
+            for arm, a in r["arms"].items()]
+    found = [f"| {m} | {f['true_diff']:+.4f} | {f['reported_diff']:+.4f} | {f['p_value']:.3g} | "
+             f"{'yes' if f['significant'] else 'no'} | {'yes' if f['right_direction'] else '**no**'} |"
+             for m, f in ab["found"].items()]
+    aa = ab["aa"]
+    return "\n".join([
+        f"## A/B experiment in the demo: `{r['experiment']}`", "",
+        f"`aisle demo` served {messages:,} replayed queries under the experiment (hash of user id and salt, "
+        f"50/50); the worker joined {ab['feedback_records']:,} simulated shoppers' feedback records with the "
+        "arms that served each query and kept per-arm metrics in its tables; the report below is computed "
+        "from them. Expected = the simulator's ground truth on the same result lists "
+        f"({GROUND_TRUTH_SESSIONS} simulated sessions per list). Sample-ratio check p = {r['srm_p_value']:.3g}.", "",
+        "| arm | queries | CTR | conversion | revenue/query | expected CTR | expected conversion |",
+        "|---|---|---|---|---|---|---|", *rows, "",
+        "| metric | true difference | reported difference | p | significant | right direction |",
+        "|---|---|---|---|---|---|", *found, "",
+        f"A/A: {aa['experiments']} splits of the same traffic by fresh salts, conversion compared at alpha "
+        f"{aa['alpha']}: {aa['false_positives']} significant, false-positive rate **{aa['aa_false_positive_rate']:.2f}** "
+        "(expected near the significance level).",
+    ])
