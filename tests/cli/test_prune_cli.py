@@ -64,6 +64,7 @@ def test_bench_prune_reports_both_models_against_the_baselines(micro_ads, tmp_pa
         assert (tmp_path / "docs" / "plots" / f"{plot}.png").stat().st_size > 5_000
 
     # the same micro LM and generator, through the full-link evaluation
+    monkeypatch.setenv("AISLE_ADS__PRESET", "micro")
     invoke(*data, "eval", "full-link", "--preset", "micro", "--write")
     full_link = json.loads((tmp_path / "docs" / "results" / "full_link.json").read_text())
     assert set(full_link["methods"]) == {"none", "prf", "llm"} and full_link["ads"]["specs"] == 216

@@ -44,7 +44,7 @@ def plot_curve(profile: dict, drop: Sequence[int], title: str, path: Path) -> Pa
     return path
 
 
-def plot_quality(variants: Sequence[dict], metric: str, full: float, title: str, path: Path) -> Path:
+def plot_quality(variants: Sequence[dict], metric: str, full: float | None, title: str, path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -55,7 +55,8 @@ def plot_quality(variants: Sequence[dict], metric: str, full: float, title: str,
         method = "random" if v["method"].startswith("random") else v["method"]
         groups.setdefault(method, {}).setdefault(v["blocks"], []).append(v[metric])
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.axhline(full, color="0.4", ls="--", label="unpruned")
+    if full is not None:
+        ax.axhline(full, color="0.4", ls="--", label="unpruned")
     for method, by_n in groups.items():
         ns = sorted(by_n)
         ax.plot(ns, [np.mean(by_n[n]) for n in ns], "-o", label=method)

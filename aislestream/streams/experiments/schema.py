@@ -22,10 +22,10 @@ from aislestream.errors import ConfigError, describe_validation_error
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 ParamValue = str | float | int | bool
 
-# What arms may set, per layer: the knobs the stream processors read.
+# What arms may set, per layer: the knobs the stream processors read. (The ads agent does not
+# read arms yet; its layer is added with the code that applies it, never before.)
 LAYER_PARAMS: dict[str, frozenset[str]] = {
     "search.expansion": frozenset({"expander"}),
-    "ads.generation": frozenset({"generator", "reward_threshold"}),
 }
 
 

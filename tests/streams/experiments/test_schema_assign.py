@@ -38,6 +38,7 @@ def test_a_good_file_loads(tmp_path):
     (("share: 0.5, params: {expander: prf}", "shares: 0.5, params: {expander: prf}"), "arms.0.shares"),
     (("layer: search.expansion", "layer: search.ranking"), "layer 'search.ranking' is not one of"),
     (("{expander: llm}", "{generator: rl}"), "sets ['generator'], which layer 'search.expansion' does not own"),
+    (("layer: search.expansion", "layer: ads.generation"), "layer 'ads.generation' is not one of"),
     (("salt: s1", "salt: ''"), "salt"),
     (("id: exp-prf-vs-llm", "id: 'bad id!'"), "id: String should match pattern"),
 ])
@@ -69,11 +70,11 @@ def test_assignment_is_deterministic_and_balanced():
 
 
 def test_layers_are_orthogonal():
-    a, b = exp("a", salt="layer-1"), exp("b", layer="ads.generation", salt="layer-2")
+    a, b = exp("a", salt="layer-1"), exp("b", salt="layer-2")  # what two layers' salts give
     joint = Counter((arm_for(a, f"u{i}").name, arm_for(b, f"u{i}").name) for i in range(40_000))
     for cell in joint.values():  # each of the 4 combinations holds about a quarter
         assert cell / 40_000 == pytest.approx(0.25, abs=0.015)
-    both = assign([a, b], "u1")
+    both = assign([a, b], "u1")  # (one layer would never run both; assign() itself does not care)
     assert set(both.arms) == {"a", "b"}
 
 
