@@ -118,6 +118,9 @@ class AdsSettings(BaseModel):
         default=None, description="Serve this generator instead (a pruned variant, say); for the onnx "
         "backend, a directory written by `aisle export onnx`")
     generator_backend: Literal["torch", "onnx"] = "torch"
+    generator_variants: dict[str, Path] = Field(
+        default_factory=dict, description="Generators experiments may select by name (besides `base` and `rl`), "
+        "e.g. {\"pruned\": \".aisle/prune/generator/tiny/fft_rdp-n2/healed\"}")
     candidates: int = Field(default=4, ge=1, le=64)
     max_attempts: int = Field(default=4, ge=1, le=32)
     batch_size: int = Field(default=8, ge=1)

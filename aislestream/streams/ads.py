@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aislestream.connectors.adstore import AdStore, CreativeRow
-from aislestream.engines.generation import CreativeService
-from aislestream.errors import MessageRejected, describe_validation_error
+from aislestream.engines.generation import CreativeService, CreativeServicePool
+from aislestream.errors import AisleError, MessageRejected, describe_validation_error
 from aislestream.models.ads.spec import AdSpec
 from aislestream.settings import StreamSettings
+from aislestream.streams.experiments.assign import Assignment, assign
+from aislestream.streams.experiments.schema import Experiment
 from aislestream.streams.pipeline import Output, RawMessage, dead_letter_output
 
 Shape = Literal["bottle", "box", "shoe", "phone", "can", "ball"]
@@ -72,36 +74,60 @@ def decode_request(raw: bytes | None, settings: StreamSettings) -> AdRequest:
 
 
 class AdsPipeline:
-    def __init__(self, service: CreativeService, store: AdStore, settings: StreamSettings) -> None:
-        self.service = service
+    """Requests are grouped by the generator and accept level their experiment arms select (the
+    unit assigned is the product id: one product's creatives come from one arm)."""
+
+    def __init__(self, services: CreativeServicePool, store: AdStore, settings: StreamSettings,
+                 experiments: Callable[[], Sequence[Experiment]] = tuple) -> None:
+        self.services = services
         self.store = store
         self.settings = settings
+        self.experiments = experiments
 
     def process(self, messages: Sequence[RawMessage]) -> list[Output]:
-        """One output per message, in order. Generation is batched across the valid requests."""
+        """One output per message, in order. Generation is batched per arm across the valid requests."""
         started = time.perf_counter()
         outputs: list[Output | None] = [None] * len(messages)
-        valid: list[tuple[int, AdRequest]] = []
+        valid: list[tuple[int, AdRequest, Assignment]] = []
+        experiments = self.experiments()
         for i, msg in enumerate(messages):
             try:
-                valid.append((i, decode_request(msg.value, self.settings)))
+                request = decode_request(msg.value, self.settings)
             except MessageRejected as error:
                 outputs[i] = dead_letter_output(msg, error)
-        if valid:
-            seed = messages[valid[0][0]].offset  # deterministic per batch position
-            outcomes = self.service.create([r.spec() for _, r in valid], seed=seed)
+                continue
+            valid.append((i, request, assign(experiments, request.product_id)))
+        groups: dict[tuple[str | None, float | None], list[tuple[int, AdRequest, Assignment]]] = {}
+        for item in valid:
+            params = item[2].params
+            level = params.get("reward_threshold")
+            key = (None if params.get("generator") is None else str(params["generator"]),
+                   None if level is None else float(level))
+            groups.setdefault(key, []).append(item)
+        for (generator, level), items in groups.items():
+            try:
+                service = self.services.get(generator)
+            except AisleError as error:  # an arm names a generator this worker does not have
+                for i, request, _ in items:
+                    outputs[i] = dead_letter_output(messages[i], MessageRejected(str(error), "unavailable_variant"))
+                continue
+            seed = messages[items[0][0]].offset  # deterministic per batch position
+            outcomes = service.create([r.spec() for _, r, _ in items], seed=seed, accept_level=level)
             latency = (time.perf_counter() - started) * 1000 / len(valid)
-            for (i, request), outcome in zip(valid, outcomes):
-                reasons = [] if outcome.accepted else self.service.reasons(outcome) or ["not accepted"]
-                row = self.store.save(CreativeRow(
-                    request.request_id, request.product_id, request.spec().__dict__, outcome.accepted,
-                    outcome.scores, outcome.attempts, reasons, model_version=self.service.version),
-                    outcome.image)
-                creative = AdCreative(
-                    request_id=request.request_id, product_id=request.product_id,
-                    status="accepted" if outcome.accepted else "rejected", spec=row.spec,
-                    scores={a: round(p, 4) for a, p in outcome.scores.items()}, attempts=outcome.attempts,
-                    reasons=reasons, image_path=row.image_path, model_version=self.service.version,
-                    latency_ms=latency)
-                outputs[i] = Output("result", request.request_id.encode(), creative.model_dump_json().encode())
+            for (i, request, assignment), outcome in zip(items, outcomes):
+                outputs[i] = self._record(request, outcome, service, level, assignment, latency)
         return outputs  # type: ignore[return-value]
+
+    def _record(self, request: AdRequest, outcome, service: CreativeService, level: float | None,
+                assignment: Assignment, latency_ms: float) -> Output:
+        reasons = [] if outcome.accepted else service.reasons(outcome, level) or ["not accepted"]
+        row = self.store.save(CreativeRow(
+            request.request_id, request.product_id, request.spec().__dict__, outcome.accepted,
+            outcome.scores, outcome.attempts, reasons, model_version=service.version), outcome.image)
+        creative = AdCreative(
+            request_id=request.request_id, product_id=request.product_id,
+            status="accepted" if outcome.accepted else "rejected", spec=row.spec,
+            scores={a: round(p, 4) for a, p in outcome.scores.items()}, attempts=outcome.attempts,
+            reasons=reasons, image_path=row.image_path, model_version=service.version,
+            latency_ms=latency_ms, arms=assignment.arms)
+        return Output("result", request.request_id.encode(), creative.model_dump_json().encode())

@@ -132,12 +132,15 @@ def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPi
             log.info("search-augment counts: %s", dict(pipeline.counts))
 
 
-def register_ads_agent(app: faust.App, settings: Settings, pipeline: "AdsPipeline") -> None:
+def register_ads_agent(app: faust.App, settings: Settings, pipeline: "AdsPipeline",
+                       ready: Callable[[], Awaitable[object]] | None = None) -> None:
     """Generation takes seconds of CPU, so it runs on a worker thread: heartbeats and commits
     of the event loop must not wait for it."""
     t = settings.topics
 
     async def process(batch: list[RawMessage]) -> list[Output]:
+        if ready is not None:
+            await ready()
         return await asyncio.get_running_loop().run_in_executor(None, pipeline.process, batch)
 
     ads_stream = settings.stream.model_copy(update={"batch_size": settings.ads.batch_size})

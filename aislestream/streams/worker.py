@@ -40,14 +40,15 @@ def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
     register_search_agent(app, settings, pipeline, ready=registry.loaded.wait)
     register_feedback_agents(app, settings)
     if settings.ads.enabled:
-        register_ads_agent(app, settings, build_ads_pipeline(settings))
+        register_ads_agent(app, settings, build_ads_pipeline(settings, registry), ready=registry.loaded.wait)
     return app
 
 
-def build_ads_pipeline(settings: Settings):
-    """Generator (the RL fine-tuned one when present), reward ensemble and ad store from settings."""
+def build_ads_pipeline(settings: Settings, experiments=tuple):
+    """Generator (the RL fine-tuned one when present; `base`, `rl` and the configured variants
+    for experiment arms), reward ensemble and ad store from settings."""
     from aislestream.connectors.adstore import PostgresAdStore, SqliteAdStore
-    from aislestream.engines.generation import GenerationConfig, build_creative_service
+    from aislestream.engines.generation import CreativeServicePool, GenerationConfig, build_creative_service
     from aislestream.models.ads.run import ads_dir, get_ads_preset
     from aislestream.streams.ads import AdsPipeline
 
@@ -61,7 +62,8 @@ def build_ads_pipeline(settings: Settings):
     store_dir = ads.store_path or settings.data_dir / "adstore"
     store = (PostgresAdStore(ads.postgres_dsn, store_dir / "images") if ads.store == "postgres"
              else SqliteAdStore(store_dir))
-    return AdsPipeline(service, store, settings.stream)
+    variants = {"base": root / "generator", "rl": root / "rl", **ads.generator_variants}
+    return AdsPipeline(CreativeServicePool(service, variants), store, settings.stream, experiments)
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:

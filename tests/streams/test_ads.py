@@ -3,10 +3,12 @@ import json
 import pytest
 
 from aislestream.connectors.adstore import SqliteAdStore
-from aislestream.engines.generation import GenerationConfig, build_creative_service
+from aislestream.engines.generation import CreativeServicePool, GenerationConfig, build_creative_service
 from aislestream.errors import MessageRejected
 from aislestream.settings import StreamSettings
 from aislestream.streams.ads import AdsPipeline, decode_request
+from aislestream.streams.experiments.assign import arm_for
+from aislestream.streams.experiments.schema import parse_experiment
 from aislestream.streams.pipeline import RawMessage
 
 
@@ -33,7 +35,7 @@ def test_pipeline_stores_and_publishes_every_valid_request(micro_ads, tmp_path):
     service = build_creative_service(GenerationConfig(root / "generator", root / "reward" / "specialized",
                                                       inference_steps=4, candidates=2, max_attempts=2))
     store = SqliteAdStore(tmp_path / "store")
-    pipeline = AdsPipeline(service, store, StreamSettings())
+    pipeline = AdsPipeline(CreativeServicePool(service, {}), store, StreamSettings())
     messages = [RawMessage("ads.requests", 0, 0, b"a1", request()),
                 RawMessage("ads.requests", 0, 1, b"bad", b"{"),
                 RawMessage("ads.requests", 0, 2, b"a3", request(request_id="a3", layout="left", palette="dark"))]
@@ -47,3 +49,26 @@ def test_pipeline_stores_and_publishes_every_valid_request(micro_ads, tmp_path):
         row = store.get(rid)
         assert row is not None and row.image_path == creative["image_path"] and row.attempts == creative["attempts"]
     assert json.loads(out[1].value)["error_type"] == "not_json"
+
+
+def test_arms_choose_generator_and_accept_level_and_are_recorded(micro_ads, tmp_path):
+    _, root = micro_ads
+    service = build_creative_service(GenerationConfig(root / "generator", root / "reward" / "specialized",
+                                                      inference_steps=2, candidates=1, max_attempts=1))
+    experiment = parse_experiment({"id": "ads1", "layer": "ads.generation", "salt": "s", "arms": [
+        {"name": "strict", "share": 0.5, "params": {"generator": "rl", "reward_threshold": 0.999999}},
+        {"name": "missing", "share": 0.5, "params": {"generator": "no-such-generator"}}]})
+    pool = CreativeServicePool(service, {"rl": root / "rl"})
+    pipeline = AdsPipeline(pool, SqliteAdStore(tmp_path / "store"), StreamSettings(), experiments=lambda: [experiment])
+    products = [f"p{i}" for i in range(12)]
+    out = pipeline.process([RawMessage("ads.requests", 0, i, None, request(request_id=f"a{i}", product_id=p))
+                            for i, p in enumerate(products)])
+    for o, product in zip(out, products):
+        arm = arm_for(experiment, product).name
+        if arm == "missing":  # a variant this worker cannot serve: a dead letter that says so
+            assert o.kind == "dead_letter" and "unknown generator variant" in json.loads(o.value)["reason"]
+        else:
+            creative = json.loads(o.value)
+            assert creative["arms"] == {"ads1": "strict"} and creative["model_version"].endswith("/rl")
+            assert creative["status"] == "rejected" and "accept level 1.00" in creative["reasons"][0]
+    assert {arm_for(experiment, p).name for p in products} == {"strict", "missing"}

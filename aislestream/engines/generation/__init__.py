@@ -3,12 +3,13 @@ generation (K candidates a round, up to N rounds). Streams depend on ``CreativeS
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aislestream.engines.reward import RewardEnsemble, build_reward
+from aislestream.errors import ConfigError
 from aislestream.models.ads.generator import AdCreativePipeline, load_pipeline
 from aislestream.models.ads.recurrent import Outcome, generate_until_usable
 from aislestream.models.ads.spec import AdSpec
@@ -34,15 +35,43 @@ class CreativeService:
         self.config = config
         self.version = f"{config.model_path.parent.name}/{config.model_path.name}"
 
-    def create(self, specs: Sequence[AdSpec], seed: int = 0) -> list[Outcome]:
+    def create(self, specs: Sequence[AdSpec], seed: int = 0, accept_level: float | None = None) -> list[Outcome]:
+        """``accept_level``: the P(right) every aspect must reach, replacing the validated
+        per-aspect thresholds (what an experiment arm may vary)."""
         c = self.config
-        return generate_until_usable(self.pipeline, self.reward, specs, c.max_attempts, c.candidates,
-                                     c.inference_steps, seed)
+        return generate_until_usable(self.pipeline, self.ensemble(accept_level), specs, c.max_attempts,
+                                     c.candidates, c.inference_steps, seed)
 
-    def reasons(self, outcome: Outcome) -> list[str]:
+    def ensemble(self, accept_level: float | None) -> RewardEnsemble:
+        if accept_level is None:
+            return self.reward
+        return replace(self.reward, thresholds={a: 1.0 - accept_level for a in self.reward.scorers})
+
+    def reasons(self, outcome: Outcome, accept_level: float | None = None) -> list[str]:
         """Why the reward models rejected the returned candidate, aspect by aspect."""
-        return [f"{aspect}: P(right) {p:.2f} below the accept level {1 - self.reward.thresholds[aspect]:.2f}"
-                for aspect, p in outcome.scores.items() if 1.0 - p >= self.reward.thresholds.get(aspect, 0.5)]
+        thresholds = self.ensemble(accept_level).thresholds
+        return [f"{aspect}: P(right) {p:.2f} below the accept level {1 - thresholds[aspect]:.2f}"
+                for aspect, p in outcome.scores.items() if 1.0 - p >= thresholds.get(aspect, 0.5)]
+
+
+class CreativeServicePool:
+    """Generator variants by name, built on first use, sharing one reward ensemble: experiment
+    arms choose among them per request. ``None`` is the configured default."""
+
+    def __init__(self, default: CreativeService, variants: Mapping[str, Path]) -> None:
+        self.default = default
+        self.variants = dict(variants)
+        self._built: dict[str, CreativeService] = {}
+
+    def get(self, name: str | None) -> CreativeService:
+        if name is None:
+            return self.default
+        if name not in self._built:
+            if name not in self.variants:
+                raise ConfigError(f"unknown generator variant {name!r}; known: {', '.join(self.variants) or 'none'}")
+            config = replace(self.default.config, model_path=self.variants[name])
+            self._built[name] = CreativeService(load_pipeline(config.model_path), self.default.reward, config)
+        return self._built[name]
 
 
 def build_creative_service(config: GenerationConfig) -> CreativeService:

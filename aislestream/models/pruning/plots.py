@@ -34,7 +34,7 @@ def plot_curve(profile: dict, drop: Sequence[int], title: str, path: Path) -> Pa
     blocks = np.arange(1, len(change) + 1)
     bottom.bar(blocks - 0.2, profile["spectral_distance"], width=0.4, label="spectral distance")
     bottom.bar(blocks + 0.2, profile["block_influence"], width=0.4, label="block influence (1 - cos)")
-    bottom.set_xlabel("block (features after block k)")
+    bottom.set_xlabel("depth k: features after the k-th block (0-based index k - 1 in the tables)")
     bottom.set_yscale("log")
     bottom.legend(fontsize=8)
     fig.tight_layout()

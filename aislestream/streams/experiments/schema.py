@@ -22,11 +22,13 @@ from aislestream.errors import ConfigError, describe_validation_error
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 ParamValue = str | float | int | bool
 
-# What arms may set, per layer: the knobs the stream processors read. (The ads agent does not
-# read arms yet; its layer is added with the code that applies it, never before.)
+# What arms may set, per layer: the knobs the stream processors read.
 LAYER_PARAMS: dict[str, frozenset[str]] = {
     "search.expansion": frozenset({"expander"}),
+    "ads.generation": frozenset({"generator", "reward_threshold"}),
 }
+NAME_PARAMS = frozenset({"expander", "generator"})  # variant names
+LEVEL_PARAMS = frozenset({"reward_threshold"})  # probabilities in (0, 1)
 
 
 class Arm(BaseModel):
@@ -63,6 +65,12 @@ class Experiment(BaseModel):
             if unknown:
                 raise ValueError(f"arm {arm.name!r} sets {sorted(unknown)}, which layer {self.layer!r} does not own "
                                  f"(it owns {sorted(LAYER_PARAMS[self.layer])})")
+            for key, value in arm.params.items():
+                if key in NAME_PARAMS and not isinstance(value, str):
+                    raise ValueError(f"arm {arm.name!r}: {key} must be a variant name, got {value!r}")
+                if key in LEVEL_PARAMS and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                            or not 0 < value < 1):
+                    raise ValueError(f"arm {arm.name!r}: {key} must be a probability in (0, 1), got {value!r}")
         if self.start and self.stop and self.stop <= self.start:
             raise ValueError("stop must be after start")
         return self

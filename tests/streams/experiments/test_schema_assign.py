@@ -38,7 +38,8 @@ def test_a_good_file_loads(tmp_path):
     (("share: 0.5, params: {expander: prf}", "shares: 0.5, params: {expander: prf}"), "arms.0.shares"),
     (("layer: search.expansion", "layer: search.ranking"), "layer 'search.ranking' is not one of"),
     (("{expander: llm}", "{generator: rl}"), "sets ['generator'], which layer 'search.expansion' does not own"),
-    (("layer: search.expansion", "layer: ads.generation"), "layer 'ads.generation' is not one of"),
+    (("layer: search.expansion", "layer: ads.generation"), "which layer 'ads.generation' does not own"),
+    (("{expander: llm}", "{expander: 3}"), "expander must be a variant name"),
     (("salt: s1", "salt: ''"), "salt"),
     (("id: exp-prf-vs-llm", "id: 'bad id!'"), "id: String should match pattern"),
 ])
@@ -91,3 +92,9 @@ def test_inactive_experiments_assign_nothing():
     assert assign([e], "u1").arms == {}
     assert assign([e], "u1", now=datetime(3000, 1, 1, tzinfo=timezone.utc)).arms == {"later": "a"}
     assert 0 <= bucket("u1", "x") < 10_000
+
+
+def test_reward_threshold_must_be_a_probability():
+    arms = [{"name": "a", "share": 1, "params": {"reward_threshold": 1.5}}]
+    with pytest.raises(ConfigError, match=r"reward_threshold must be a probability in \(0, 1\), got 1.5"):
+        parse_experiment({"id": "t", "layer": "ads.generation", "salt": "x", "arms": arms})
