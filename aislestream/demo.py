@@ -116,7 +116,9 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
         counts.add_row(label, str(value))
     console.print(counts)
     k = summary.k
-    table = Table(title=f"retrieval by query type: identity vs {summary.engine} expansion")
+    served = (f"as served by the arms of {summary.ab['report']['experiment']}" if summary.ab
+              else f"{summary.engine} expansion")
+    table = Table(title=f"retrieval by query type: no expansion vs {served}")
     for col in ("query type", "n", f"recall@{k} without", f"recall@{k} with",
                 f"NDCG@{k} without", f"NDCG@{k} with"):
         first = col == "query type"
@@ -146,8 +148,10 @@ def print_ab(ab: dict, console: Console) -> None:
         console.print(f"  {metric}: true difference {f['true_diff']:+.4f}, reported {f['reported_diff']:+.4f} "
                       f"(p = {f['p_value']:.3g}): {verdict}")
     aa = ab["aa"]
-    console.print(f"  A/A: {aa['false_positives']} of {aa['experiments']} splits significant at "
-                  f"alpha {aa['alpha']} (false-positive rate {aa['aa_false_positive_rate']:.2f})")
+    console.print(f"  A/A: {aa['false_positives']} of {aa['experiments']} splits significant at alpha {aa['alpha']} "
+                  f"per user, delta method (false-positive rate {aa['aa_false_positive_rate']:.2f}); "
+                  f"{aa['false_positives_query_level']} per query as if independent "
+                  f"({aa['aa_false_positive_rate_query_level']:.2f})")
 
 
 def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: float = 0.02,

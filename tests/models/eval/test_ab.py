@@ -42,3 +42,22 @@ def test_degenerate_inputs_are_errors_not_nans():
         compare_proportions(0, 0, 1, 10)
     with pytest.raises(ValueError, match="at least two units"):
         compare_means(1.0, 1.0, 1, 2.0, 4.0, 1)
+
+
+def test_delta_method_holds_alpha_where_query_level_tests_over_reject():
+    """Users with several correlated queries each (a per-user propensity): A/A splits by user."""
+    from aislestream.models.eval.ab import compare_ratios
+
+    rng = np.random.default_rng(2)
+    by_unit, by_query = [], []
+    for _ in range(400):
+        users = 2_000
+        queries = rng.integers(1, 8, users)
+        propensity = rng.beta(1, 4, users)
+        conversions = rng.binomial(queries, propensity)
+        half = rng.random(users) < 0.5
+        by_unit.append(compare_ratios(conversions[half], queries[half], conversions[~half], queries[~half]).significant())
+        by_query.append(compare_proportions(int(conversions[half].sum()), int(queries[half].sum()),
+                                            int(conversions[~half].sum()), int(queries[~half].sum())).significant())
+    assert np.mean(by_unit) == pytest.approx(0.05, abs=0.03)
+    assert np.mean(by_query) > 0.1
