@@ -105,7 +105,7 @@ def run_ab(settings: Settings, experiment: Experiment, world: World, labelled: M
         if sum(v.get("impressions", 0) for k, v in metrics.items() if k.startswith(experiment.id + "|")) >= want:
             break
         time.sleep(1.0)
-    report = analyse(experiment, metrics)
+    report = analyse(experiment, metrics, units=read_arm_metrics(bootstrap, settings.stream.app_id, "unit_metrics"))
     truth = expected_outcomes(results, labelled, world)
     control, treatment = experiment.arms[0].name, experiment.arms[1].name
     found = {}
@@ -147,7 +147,6 @@ def experiments_markdown(ab: dict, messages: int) -> str:
         f"randomised unit): {aa['false_positives']} significant, false-positive rate "
         f"**{aa['aa_false_positive_rate']:.2f}**. Per query as if independent: "
         f"{aa['false_positives_query_level']} significant ({aa['aa_false_positive_rate_query_level']:.2f}): a user's "
-        "repeated queries are correlated, so query-level tests over-reject. The per-arm report above is "
-        "query-level (its streaming sums are per arm, not per user); its large effects are not in doubt, "
-        "borderline p-values would be.",
+        "repeated queries are correlated, so query-level tests over-reject; the report above therefore tests "
+        f"per {r['test_unit']}, from the worker's per-user table.",
     ])

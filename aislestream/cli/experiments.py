@@ -84,7 +84,8 @@ def report(ctx: click.Context, experiment_id: str, out: Path, alpha: float) -> N
     experiment = published(bootstrap, settings.stream.app_id).get(experiment_id)
     if experiment is None:
         raise ConfigError(f"no experiment {experiment_id!r} on the config topic (see `aisle experiments list`)")
-    result = analyse(experiment, read_arm_metrics(bootstrap, settings.stream.app_id), alpha)
+    result = analyse(experiment, read_arm_metrics(bootstrap, settings.stream.app_id), alpha,
+                     units=read_arm_metrics(bootstrap, settings.stream.app_id, "unit_metrics"))
     console.print(to_markdown(result))
     md, page = write_report(result, out)
     console.print(f"wrote {md} and {page}")

@@ -7,9 +7,11 @@ Three agents, keyed so that every table write happens on the partition that owns
   search.feedback --(request id)-->  join with ``served``: one "feedback" delta per arm
                                      (not served yet: re-queued a few times, then dead-lettered)
   arm deltas      --(experiment|arm)--> ``arm_metrics`` table: sums per arm and time window
+                                      ``unit_metrics`` table: sums per arm and user
 
-The metrics table's changelog (``<app id>-arm_metrics-changelog``) is what
-``aisle experiments report`` reads.
+The tables' changelogs (``<app id>-arm_metrics-changelog``, ``<app id>-unit_metrics-changelog``)
+are what ``aisle experiments report`` reads; the per-user sums let it test at the unit that was
+randomised (a user's queries are not independent of each other).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 JOIN_RETRIES = 20
 METRIC_FIELDS = ("queries", "zero_results", "latency_ms_sum", "impressions", "clicks", "carts",
                  "purchases", "converted_queries", "revenue", "revenue_sq", "clicked_queries")
+UNIT_FIELDS = ("queries", "zero_results", "clicked_queries", "converted_queries", "revenue")
 
 
 class Feedback(BaseModel):
@@ -71,20 +74,23 @@ def register_feedback_agents(app: faust.App, settings: Settings, window_s: float
     deltas = app.topic(t.name(topics.ARM_DELTAS), key_type=str, value_type=None, value_serializer="json")
     served = app.Table("served", default=None, partitions=t.partitions)
     arm_metrics = app.Table("arm_metrics", default=None, partitions=t.partitions)
+    unit_metrics = app.Table("unit_metrics", default=None, partitions=t.partitions)
 
-    async def emit(arms: dict[str, str], delta: dict[str, float]) -> None:
+    async def emit(arms: dict[str, str], unit: str, delta: dict[str, float]) -> None:
         now = time.time()
         for experiment, arm in arms.items():
-            await deltas.send(key=f"{experiment}|{arm}", value={"key": metrics_key(experiment, arm, window_s, now),
-                                                                   "delta": delta})
+            await deltas.send(key=f"{experiment}|{arm}", value={
+                "key": metrics_key(experiment, arm, window_s, now), "unit": f"{experiment}|{arm}|{unit}",
+                "delta": delta})
 
     @app.agent(results, name="feedback-served")
     async def remember(stream: faust.Stream) -> None:
         async for key, value in stream.items():
             result = json.loads(value)
-            served[key.decode()] = {"arms": result.get("arms", {}), "query_type": result.get("query_type")}
+            unit = result.get("user_id") or result["request_id"]
+            served[key.decode()] = {"arms": result.get("arms", {}), "unit": unit}
             if result.get("arms"):
-                await emit(result["arms"], query_delta(result))
+                await emit(result["arms"], unit, query_delta(result))
 
     @app.agent(feedback, name="feedback-join")
     async def join(stream: faust.Stream) -> None:
@@ -107,27 +113,32 @@ def register_feedback_agents(app: faust.App, settings: Settings, window_s: float
                     await feedback.send(key=key, value=fb.model_dump_json().encode())
                 continue
             if hit["arms"]:
-                await emit(hit["arms"], feedback_delta(fb))
+                await emit(hit["arms"], hit["unit"], feedback_delta(fb))
 
     @app.agent(deltas, name="arm-metrics")
     async def aggregate(stream: faust.Stream) -> None:
         async for item in stream:
             current = dict(arm_metrics.get(item["key"]) or {f: 0 for f in METRIC_FIELDS})
+            unit = dict(unit_metrics.get(item["unit"]) or {f: 0 for f in UNIT_FIELDS})
             for field, value in item["delta"].items():
                 current[field] = current.get(field, 0) + value
+                if field in UNIT_FIELDS:
+                    unit[field] += value
             arm_metrics[item["key"]] = current
+            unit_metrics[item["unit"]] = unit
 
 
-def metrics_topic(app_id: str) -> str:
-    return f"{app_id}-arm_metrics-changelog"
+def metrics_topic(app_id: str, table: str = "arm_metrics") -> str:
+    return f"{app_id}-{table}-changelog"
 
 
-def read_arm_metrics(bootstrap: str, app_id: str) -> dict[str, dict[str, float]]:
-    """Latest value of every (experiment, arm, window) key from the metrics table's changelog."""
+def read_arm_metrics(bootstrap: str, app_id: str, table: str = "arm_metrics") -> dict[str, dict[str, float]]:
+    """Latest value of every key of a metrics table (``arm_metrics``: experiment|arm|window;
+    ``unit_metrics``: experiment|arm|user) from its changelog."""
     from aislestream.connectors.kafka_io import read_to_end
 
     latest: dict[str, dict[str, float]] = {}
-    for record in read_to_end(bootstrap, metrics_topic(app_id)):
+    for record in read_to_end(bootstrap, metrics_topic(app_id, table)):
         if record.key is None:
             continue
         key = json.loads(record.key)

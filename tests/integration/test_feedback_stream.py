@@ -60,6 +60,11 @@ def test_feedback_is_joined_with_arms_and_bad_feedback_is_dead_lettered(broker, 
     assert sum(report["arms"][a]["ctr"] * report["arms"][a]["queries"] for a in report["arms"]) == \
         pytest.approx(expected_clicks)
     assert report["srm_ok"] and "prf" in report["comparisons"]
+    units = read_arm_metrics(broker, settings.stream.app_id, "unit_metrics")
+    by_user = analyse(experiment, metrics, units=units)
+    assert by_user["test_unit"] == "user (delta method)" and "prf" in by_user["comparisons"]
+    assert sum(v["queries"] for v in units.values()) == 300 + 1
+    assert len(units) == len({r["user_id"] for r in results}) + 1  # users, + the probe's request id
     letters = collect(broker, [settings.topics.name(topics.SEARCH_FEEDBACK_DLQ)], 2, 30)
     reasons = sorted(json.loads(r.value)["reason"] for r in letters)
     assert len(reasons) == 2 and "no served result for never-served" in reasons[0] and "Invalid JSON" in reasons[1]

@@ -8,8 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from aislestream.models.eval.ab import (Comparison, compare_means, compare_proportions, proportion_interval,
-                                        sample_ratio_mismatch)
+import numpy as np
+
+from aislestream.models.eval.ab import (Comparison, compare_means, compare_proportions, compare_ratios,
+                                        proportion_interval, sample_ratio_mismatch)
 from aislestream.streams.experiments.schema import Experiment
 
 # metric -> (kind, numerator field, denominator field); "mean" uses sum and sum of squares
@@ -58,7 +60,28 @@ def compare(control: ArmSummary, treatment: ArmSummary, metric: str, alpha: floa
                          treatment.totals.get(num, 0), treatment.totals.get(den, 0), treatment.queries, alpha)
 
 
-def analyse(experiment: Experiment, metrics: Mapping[str, Mapping[str, float]], alpha: float = 0.05) -> dict:
+def unit_arrays(experiment: Experiment, units: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, np.ndarray]]:
+    """Per arm, per field: one value per user (keys are ``experiment|arm|user``)."""
+    rows: dict[str, list[Mapping[str, float]]] = {a.name: [] for a in experiment.arms}
+    for key, values in units.items():
+        exp_id, arm, _ = key.split("|", 2)
+        if exp_id == experiment.id and arm in rows:
+            rows[arm].append(values)
+    return {arm: {f: np.array([r.get(f, 0.0) for r in rs], dtype=float)
+                  for f in ("queries", "clicked_queries", "converted_queries", "revenue", "zero_results")}
+            for arm, rs in rows.items()}
+
+
+def compare_by_unit(control: Mapping[str, np.ndarray], treatment: Mapping[str, np.ndarray], metric: str,
+                    alpha: float) -> Comparison:
+    numerator = METRICS[metric][1]
+    return compare_ratios(control[numerator], control["queries"], treatment[numerator], treatment["queries"], alpha)
+
+
+def analyse(experiment: Experiment, metrics: Mapping[str, Mapping[str, float]], alpha: float = 0.05,
+            units: Mapping[str, Mapping[str, float]] | None = None) -> dict:
+    """With per-user sums (``units``) every comparison is made at the randomised unit by the
+    delta method; without them, per query (anti-conservative when users repeat queries)."""
     arms = arm_totals(experiment, metrics)
     control, treatments = arms[0], arms[1:]
     result: dict = {
@@ -74,10 +97,16 @@ def analyse(experiment: Experiment, metrics: Mapping[str, Mapping[str, float]], 
             if kind == "proportion":
                 low, high = proportion_interval(int(a.totals.get(num, 0)), a.queries, alpha)
                 result["arms"][a.arm][f"{metric}_ci"] = [low, high]
+    per_unit = unit_arrays(experiment, units) if units else None
+    result["test_unit"] = "user (delta method)" if per_unit else "query"
     for t in treatments:
-        if control.queries < 2 or t.queries < 2:
-            continue
-        result["comparisons"][t.arm] = {m: vars(compare(control, t, m, alpha)) for m in METRICS}
+        if per_unit is not None:
+            if min(len(per_unit[control.arm]["queries"]), len(per_unit[t.arm]["queries"])) < 2:
+                continue
+            result["comparisons"][t.arm] = {m: vars(compare_by_unit(per_unit[control.arm], per_unit[t.arm], m, alpha))
+                                            for m in METRICS}
+        elif control.queries >= 2 and t.queries >= 2:
+            result["comparisons"][t.arm] = {m: vars(compare(control, t, m, alpha)) for m in METRICS}
     result["srm_ok"] = result["srm_p_value"] >= 0.001
     return result
 
@@ -93,7 +122,8 @@ def to_markdown(r: dict) -> str:
                      f"{a['revenue_per_query']:.2f} | {a['zero_result_rate']:.3f} | "
                      f"{(a['mean_latency_ms'] or float('nan')):.1f} |")
     for arm, comparisons in r["comparisons"].items():
-        lines += ["", f"**{arm}** vs control (difference, {1 - r['alpha']:.0%} interval, relative lift, p):", "",
+        lines += ["", f"**{arm}** vs control (difference, {1 - r['alpha']:.0%} interval, relative lift, p; "
+                  f"tested per {r['test_unit']}):", "",
                   "| metric | difference | interval | lift | p | significant |", "|---|---|---|---|---|---|"]
         for metric, c in comparisons.items():
             lift = f"{c['lift']:+.1%}" if c["lift"] is not None else "n/a"

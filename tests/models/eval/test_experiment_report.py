@@ -43,3 +43,17 @@ def test_aa_splits_of_identical_traffic_reject_rarely():
     feedback = {f"r{i}": {"purchases": int(rng.random() < 0.2)} for i in range(20_000)}
     aa = aa_false_positive_rate(results, feedback, n=40)
     assert aa["experiments"] == 40 and aa["aa_false_positive_rate"] <= 0.15
+
+
+def test_with_per_user_sums_the_comparison_is_made_per_user():
+    rng = np.random.default_rng(3)
+    units = {}
+    for arm, p in (("control", 0.2), ("treatment", 0.3)):
+        for u in range(500):
+            q = int(rng.integers(1, 6))
+            units[f"e1|{arm}|u{u}"] = {"queries": q, "converted_queries": int(rng.binomial(q, p)),
+                                       "clicked_queries": q, "revenue": 0.0, "zero_results": 0}
+    metrics = {**windows("control", 1_500, 1_500, 300, 0), **windows("treatment", 1_500, 1_500, 450, 0)}
+    r = analyse(EXP, metrics, units=units)
+    conv = r["comparisons"]["treatment"]["conversion_rate"]
+    assert r["test_unit"] == "user (delta method)" and conv["p_value"] < 0.001 and conv["diff"] > 0.05
