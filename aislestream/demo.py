@@ -252,7 +252,7 @@ def write_demo_results(summary: DemoSummary, settings: Settings, n_queries: int)
 
         write_results("experiments", {**summary.ab, "aa_false_positive_rate": summary.ab["aa"]["aa_false_positive_rate"]},
                       experiments_markdown(summary.ab, summary.messages_in),
-                      f"aisle demo -n {n_queries} --write-results", page="RESULTS.md")
+                      f"aisle demo -n {n_queries} --rate {summary.paced_rate:g} --write-results", page="RESULTS.md")
         return
     k = summary.k
     rows = [f"| {qtype} | {r['queries']} | {r['recall_without']:.3f} | {r['recall_with']:.3f} | "
@@ -271,7 +271,8 @@ def write_demo_results(summary: DemoSummary, settings: Settings, n_queries: int)
         "on; held-out figures are in the LLM section.",
     ])
     write_results(f"search_expansion_{summary.engine}", asdict(summary), markdown,
-                  f"aisle demo -n {n_queries} --expander {summary.engine} --write-results", page="RESULTS.md")
+                  f"aisle demo -n {n_queries} --rate {summary.paced_rate:g} --expander {summary.engine} --no-ab "
+                  "--write-results", page="RESULTS.md")
 
 
 def replay_ad_requests(settings: Settings, worker: WorkerProcess, run_id: str, n: int, timeout_s: float,
