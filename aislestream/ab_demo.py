@@ -30,6 +30,7 @@ from aislestream.streams.shoppers import feedback_batch
 
 GROUND_TRUTH_SESSIONS = 50
 AA_EXPERIMENTS = 20
+AA_PRECISE = 200  # the same check with a standard error of 0.015 instead of 0.049
 
 
 def demo_experiment(settings: Settings) -> Experiment:
@@ -117,8 +118,10 @@ def run_ab(settings: Settings, experiment: Experiment, world: World, labelled: M
                          "significant": bool(c and c["p_value"] < report["alpha"]),
                          "right_direction": bool(c and np.sign(c["diff"]) == np.sign(true_diff))}
     by_id = {k.decode(): json.loads(v) for k, v in feedback}
+    many = aa_false_positive_rate(results, by_id, n=AA_PRECISE)
     return {"experiment": experiment.model_dump(mode="json"), "report": report, "ground_truth": truth,
-            "found": found, "aa": aa_false_positive_rate(results, by_id), "feedback_records": len(feedback)}
+            "found": found, "aa": aa_false_positive_rate(results, by_id), "feedback_records": len(feedback),
+            "aa_precise": many}
 
 
 def experiments_markdown(ab: dict, messages: int) -> str:
@@ -148,5 +151,7 @@ def experiments_markdown(ab: dict, messages: int) -> str:
         f"**{aa['aa_false_positive_rate']:.2f}**. Per query as if independent: "
         f"{aa['false_positives_query_level']} significant ({aa['aa_false_positive_rate_query_level']:.2f}): a user's "
         "repeated queries are correlated, so query-level tests over-reject; the report above therefore tests "
-        f"per {r['test_unit']}, from the worker's per-user table.",
+        f"per {r['test_unit']}, from the worker's per-user table. With {ab['aa_precise']['experiments']} splits "
+        f"(standard error 0.015): per user **{ab['aa_precise']['aa_false_positive_rate']:.3f}**, per query "
+        f"{ab['aa_precise']['aa_false_positive_rate_query_level']:.3f}.",
     ])

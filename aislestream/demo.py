@@ -250,7 +250,8 @@ def write_demo_results(summary: DemoSummary, settings: Settings, n_queries: int)
     if summary.ab:
         from aislestream.ab_demo import experiments_markdown
 
-        write_results("experiments", {**summary.ab, "aa_false_positive_rate": summary.ab["aa"]["aa_false_positive_rate"]},
+        write_results("experiments", {**summary.ab, "aa_false_positive_rate": summary.ab["aa"]["aa_false_positive_rate"],
+                                      "aa_false_positive_rate_200": summary.ab["aa_precise"]["aa_false_positive_rate"]},
                       experiments_markdown(summary.ab, summary.messages_in),
                       f"aisle demo -n {n_queries} --rate {summary.paced_rate:g} --write-results", page="RESULTS.md")
         return
