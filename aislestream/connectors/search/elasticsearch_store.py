@@ -86,6 +86,9 @@ class ElasticsearchStore:
             bounds = {"gte": request.price_min, "lte": request.price_max}
             filters.append({"range": {"price": {k: v for k, v in bounds.items() if v is not None}}})
         query: dict = {"bool": {"filter": filters}}
+        excluded = [{"term": {f"attrs.{k}": v.lower()}} for k, vs in request.exclude.items() for v in vs]
+        if excluded:
+            query["bool"]["must_not"] = excluded
         if should:
             query["bool"].update(should=should, minimum_should_match=1)
         return query

@@ -90,6 +90,10 @@ class SqliteFtsStore:
         for key, value in request.filters.items():
             where.append("p.rowid IN (SELECT rowid FROM product_attrs WHERE key = ? AND value = ?)")
             where_params += [key, value.lower()]
+        for key, values in request.exclude.items():
+            for value in values:
+                where.append("p.rowid NOT IN (SELECT rowid FROM product_attrs WHERE key = ? AND value = ?)")
+                where_params += [key, value.lower()]
         if request.price_min is not None:
             where.append("p.price >= ?")
             where_params.append(request.price_min)

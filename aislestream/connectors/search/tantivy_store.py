@@ -76,13 +76,18 @@ class TantivyStore:
         for key, value in request.filters.items():
             term = tantivy.Query.term_query(self._schema, f"attrs.{key}", value.lower())
             must.append((tantivy.Occur.Must, term))
+        for key, values in request.exclude.items():
+            must += [(tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, f"attrs.{key}", v.lower()))
+                     for v in values]
         if request.price_min is not None or request.price_max is not None:
             must.append((tantivy.Occur.Must, tantivy.Query.range_query(
                 self._schema, "price", tantivy.FieldType.Float,
                 request.price_min, request.price_max,
             )))
-        if not must:
-            return tantivy.Query.empty_query()
+        if not any(occur == tantivy.Occur.Must for occur, _ in must):
+            if not must:
+                return tantivy.Query.empty_query()
+            must.append((tantivy.Occur.Must, tantivy.Query.all_query()))  # only exclusions: all but them
         return tantivy.Query.boolean_query(must)
 
     def search(self, request: SearchRequest) -> list[Hit]:

@@ -97,3 +97,10 @@ def test_search_many_matches_search(store):
 def test_factory_builds_the_configured_backend(tmp_path):
     assert build_search_store(StoreSettings(backend="sqlite"), tmp_path / "s").name == "sqlite"
     assert build_search_store(StoreSettings(backend="tantivy"), tmp_path / "t").name == "tantivy"
+
+
+def test_exclusions_remove_products_with_those_values(store):
+    shoes = SearchRequest("running shoes", filters={"category": "running shoes"})
+    assert sorted(ids(store.search(shoes))) == ["a", "b"]
+    assert ids(store.search(replace(shoes, exclude={"colour": ("red",)}))) == ["b"]
+    assert ids(store.search(replace(shoes, exclude={"colour": ("red", "blue")}))) == []

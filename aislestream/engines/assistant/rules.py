@@ -1,0 +1,80 @@
+"""The lexicon baseline: maps a turn to parameters with the world vocabulary and the training
+phrasings, word for word. It knows every category, colour (and alias) and material by name,
+and only the dimension phrasings it was given; a paraphrase it has not seen passes it by —
+which is what the learned assistant must do better."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+
+from aislestream.connectors.search.base import SearchStore
+from aislestream.engines.assistant.base import Reply, SessionState, clarifying_question, find_products
+from aislestream.models.world.dimensions import (CHEAP, CHEAPER, FEATURE_PHRASES, NOT_COLOUR, NOT_MATERIAL, PREMIUM,
+                                                 Params, features_by_use, price_bounds)
+from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES
+
+NEGATIONS = tuple(p.split("{")[0].strip() for table in (NOT_COLOUR, NOT_MATERIAL) for p in table["train"])
+CORRECTIONS = ("actually", "change the colour", "instead")
+
+
+class RuleAssistant:
+    name = "rules"
+
+    def __init__(self, store: SearchStore | None = None, k: int = 10) -> None:
+        self.store, self.k = store, k
+        self.types = {t.name: t for t in PRODUCT_TYPES}
+        self.nouns = sorted(((w, t.name) for t in PRODUCT_TYPES for w in (t.name, *t.slang)), key=lambda x: -len(x[0]))
+        self.colours = sorted(((alias, c) for c, names in COLOURS.items() for alias in names), key=lambda x: -len(x[0]))
+        self.feature_words = sorted(((p, f) for f, splits in FEATURE_PHRASES.items() for p in splits["train"]),
+                                    key=lambda x: -len(x[0]))
+
+    def respond(self, state: SessionState, user_turn: str) -> tuple[SessionState, Reply]:
+        params = self.update(state.params, user_turn)
+        question = clarifying_question(params)
+        products = tuple(find_products(self.store, params, self.k)) if self.store is not None and not question else ()
+        return SessionState(params, (*state.turns, user_turn)), Reply(params, question, products)
+
+    def update(self, params: Params, turn: str) -> Params:
+        text = f" {turn.lower()} "
+        for noun, category in self.nouns:
+            if _has(text, noun):
+                if category != params.category:
+                    params = Params(category=category)  # a new product: start over
+                break
+        ptype = self.types.get(params.category or "")
+        negated = any(n and n in text for n in NEGATIONS)
+        for alias, colour in self.colours:
+            if _has(text, alias):
+                if negated:
+                    params = replace(params, exclude_colours=(*params.exclude_colours, colour))
+                else:
+                    params = replace(params, colour=colour)
+                break
+        if ptype is not None:
+            for material in ptype.materials:
+                if _has(text, material) and negated:
+                    params = replace(params, exclude_materials=(*params.exclude_materials, material))
+            low, high = price_bounds(ptype)
+            if any(p in text for p in CHEAPER["train"]):
+                params = replace(params, price_max=float(math.floor(0.8 * (params.price_max or low))))
+            elif any(_has(text, w) for w in CHEAP["train"]):
+                params = replace(params, price_max=low)
+            if any(_has(text, w) for w in PREMIUM["train"]):
+                params = replace(params, price_min=high)
+            for use, feature in features_by_use(ptype).items():
+                if use in text:
+                    params = replace(params, feature=feature)
+            for phrase, feature in self.feature_words:
+                if phrase in text and feature in ptype.features:
+                    params = replace(params, feature=feature)
+                    break
+            for feature in ptype.features:
+                if _has(text, feature):
+                    params = replace(params, feature=feature)
+        return params
+
+
+def _has(text: str, phrase: str) -> bool:
+    return re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text) is not None
