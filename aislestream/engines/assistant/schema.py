@@ -1,0 +1,90 @@
+"""The parameter schema the assistant must emit, and decoding constrained to it.
+
+Every value is an enumeration drawn from the world (categories, colours, materials, features,
+the price bounds the dimension world can produce), so the set of outputs is finite and the
+longest is ``max_output_chars()`` characters: decoding with that many new tokens (a token is
+at least one character) and the constraint always ends in a complete, parseable object. On
+torch the constraint is xgrammar's logits processor (the grammar engine vLLM's structured
+outputs use), compiled from the same JSON schema vLLM is given.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+
+from aislestream.errors import AisleError
+from aislestream.models.world.dimensions import Params, price_bounds
+from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES
+
+MAX_EXCLUDED = 3
+
+
+def price_values() -> list[int]:
+    values = set()
+    for ptype in PRODUCT_TYPES:
+        low, high = price_bounds(ptype)
+        values |= {int(low), int(high), int(math.floor(0.8 * low))}
+    return sorted(values)
+
+
+@lru_cache(maxsize=1)
+def params_json_schema() -> dict:
+    colours = sorted(COLOURS)
+    materials = sorted({m for t in PRODUCT_TYPES for m in t.materials})
+    features = sorted({f for t in PRODUCT_TYPES for f in t.features})
+    prices = price_values()
+    return {
+        "type": "object",
+        "properties": {
+            "category": {"enum": [t.name for t in PRODUCT_TYPES]},
+            "colour": {"enum": colours},
+            "material": {"enum": materials},
+            "feature": {"enum": features},
+            "price_max": {"enum": prices},
+            "price_min": {"enum": prices},
+            "exclude_colours": {"type": "array", "items": {"enum": colours}, "maxItems": MAX_EXCLUDED},
+            "exclude_materials": {"type": "array", "items": {"enum": materials}, "maxItems": MAX_EXCLUDED},
+            "question": {"enum": ["What kind of product are you looking for?"]},
+        },
+        "additionalProperties": False,
+    }
+
+
+def max_output_chars() -> int:
+    """Length of the longest compact JSON instance of the schema (keys in schema order)."""
+    def longest(spec: dict) -> str:
+        if "enum" in spec:
+            return max((json.dumps(v) for v in spec["enum"]), key=len)
+        return "[" + ",".join([longest(spec["items"])] * spec["maxItems"]) + "]"
+
+    fields = [f"{json.dumps(k)}:{longest(v)}" for k, v in params_json_schema()["properties"].items()]
+    return len("{" + ",".join(fields) + "}")
+
+
+def parse_params(text: str) -> tuple[Params, str | None]:
+    """The decoded JSON as parameters and an optional clarifying question."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AisleError(f"assistant output is not JSON ({exc.msg}): {text!r}") from exc
+    question = data.pop("question", None)
+    for key in ("price_max", "price_min"):
+        if key in data:
+            data[key] = float(data[key])
+    for key in ("exclude_colours", "exclude_materials"):
+        if key in data:
+            data[key] = tuple(data[key])
+    return Params(**data), question
+
+
+def schema_logits_processor(tokenizer, vocab_size: int):
+    """A transformers logits processor that admits only tokens keeping the output a valid
+    prefix of some schema instance (one per generate call: it holds the matcher state)."""
+    import xgrammar as xgr
+    from xgrammar.contrib.hf import LogitsProcessor
+
+    info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
+    grammar = xgr.GrammarCompiler(info).compile_json_schema(json.dumps(params_json_schema()), any_whitespace=False)
+    return LogitsProcessor(grammar)
