@@ -33,10 +33,10 @@ class SearchRequest:
     query: str
     expansions: tuple[WeightedTerm, ...] = ()
     filters: dict[str, str] = field(default_factory=dict)  # attribute -> exact value
-    exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)  # attribute -> values it must not have
     price_min: float | None = None
     price_max: float | None = None
     k: int = 10
+    exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)  # attribute -> values it must not have
 
 
 @dataclass(frozen=True)
