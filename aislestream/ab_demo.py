@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from aislestream.streams.shoppers import feedback_batch
 
 GROUND_TRUTH_SESSIONS = 50
 AA_EXPERIMENTS = 20
-AA_PRECISE = 200  # the same check with a standard error of 0.015 instead of 0.049
+AA_PRECISE = 200  # splits of the demo's own outcomes: a standard error of 0.015 instead of 0.049
 
 
 def demo_experiment(settings: Settings) -> Experiment:
@@ -62,29 +62,32 @@ def expected_outcomes(results: list[dict], labelled: Mapping[str, LabelledQuery]
     return {arm: {m: float(np.mean(v)) for m, v in acc.items()} for arm, acc in per_arm.items()}
 
 
-def aa_false_positive_rate(results: list[dict], feedback: Mapping[str, dict], n: int = AA_EXPERIMENTS,
-                           alpha: float = 0.05) -> dict:
-    """Split the same served traffic in two by ``n`` fresh salts (the project's own hashing of
-    the user) and test conversion between halves that got identical treatment; ideally
-    ``alpha`` of them come out 'significant'. Tested twice: per user with the delta method (the
-    unit that was randomised) and, for contrast, per query as if queries were independent."""
-    per_unit: dict[str, list[int]] = {}
-    for r in results:
-        fb = feedback.get(r["request_id"])
-        if fb is not None:
-            acc = per_unit.setdefault(r.get("user_id") or r["request_id"], [0, 0])
-            acc[0] += int(fb["purchases"] > 0)
-            acc[1] += 1
-    units = list(per_unit.items())
-    by_unit, by_query = [], []
+def aa_false_positive_rate(results: list[dict], draw_feedback: Callable[[int], Mapping[str, dict]],
+                           n: int = AA_EXPERIMENTS, alpha: float = 0.05) -> dict:
+    """``n`` A/A experiments on the served traffic: experiment i splits users in two by a fresh
+    salt (the project's own hashing) and tests conversion on ``draw_feedback(i)``, shoppers'
+    outcomes for that experiment; ideally ``alpha`` of them come out 'significant'. Tested per
+    user with the delta method (the unit that was randomised) and, for contrast, per query as
+    if queries were independent."""
+    by_unit, by_query, units = [], [], 0
     for i in range(n):
-        half = np.array([bucket(unit, f"aa-{i}") % 2 for unit, _ in units])
-        x = np.array([c for _, (c, _) in units])
-        y = np.array([q for _, (_, q) in units])
+        feedback = draw_feedback(i)
+        per_unit: dict[str, list[int]] = {}
+        for r in results:
+            fb = feedback.get(r["request_id"])
+            if fb is not None:
+                acc = per_unit.setdefault(r.get("user_id") or r["request_id"], [0, 0])
+                acc[0] += int(fb["purchases"] > 0)
+                acc[1] += 1
+        names = list(per_unit)
+        half = np.array([bucket(unit, f"aa-{i}") % 2 for unit in names])
+        x = np.array([per_unit[u][0] for u in names])
+        y = np.array([per_unit[u][1] for u in names])
         by_unit.append(compare_ratios(x[half == 0], y[half == 0], x[half == 1], y[half == 1], alpha).significant(alpha))
         by_query.append(compare_proportions(int(x[half == 0].sum()), int(y[half == 0].sum()),
                                             int(x[half == 1].sum()), int(y[half == 1].sum()), alpha).significant(alpha))
-    return {"experiments": n, "alpha": alpha, "units": len(units), "queries": int(sum(q for _, (_, q) in units)),
+        units = len(names)
+    return {"experiments": n, "alpha": alpha, "units": units, "queries": len(results),
             "false_positives": int(sum(by_unit)), "aa_false_positive_rate": float(np.mean(by_unit)),
             "false_positives_query_level": int(sum(by_query)),
             "aa_false_positive_rate_query_level": float(np.mean(by_query))}
@@ -118,10 +121,15 @@ def run_ab(settings: Settings, experiment: Experiment, world: World, labelled: M
                          "significant": bool(c and c["p_value"] < report["alpha"]),
                          "right_direction": bool(c and np.sign(c["diff"]) == np.sign(true_diff))}
     by_id = {k.decode(): json.loads(v) for k, v in feedback}
-    many = aa_false_positive_rate(results, by_id, n=AA_PRECISE)
+    products, users = {p.id: p for p in world.products}, {u.id: u for u in world.users}
+
+    def fresh_outcomes(i: int) -> dict[str, dict]:  # experiment i's own shoppers' outcomes
+        draws = feedback_batch(results, labelled, BehaviourSimulator(products, users, seed=10_000 + i))
+        return {k.decode(): json.loads(v) for k, v in draws}
+
     return {"experiment": experiment.model_dump(mode="json"), "report": report, "ground_truth": truth,
-            "found": found, "aa": aa_false_positive_rate(results, by_id), "feedback_records": len(feedback),
-            "aa_precise": many}
+            "found": found, "aa": aa_false_positive_rate(results, fresh_outcomes), "feedback_records": len(feedback),
+            "aa_precise": aa_false_positive_rate(results, lambda i: by_id, n=AA_PRECISE)}
 
 
 def experiments_markdown(ab: dict, messages: int) -> str:
@@ -145,13 +153,14 @@ def experiments_markdown(ab: dict, messages: int) -> str:
         "|---|---|---|---|---|---|---|", *rows, "",
         "| metric | true difference | reported difference | p | significant | right direction |",
         "|---|---|---|---|---|---|", *found, "",
-        f"A/A: {aa['experiments']} splits of the same traffic ({aa['units']:,} users, {aa['queries']:,} queries) "
-        f"by fresh salts, conversion compared at alpha {aa['alpha']}. Per user with the delta method (the "
+        f"A/A: {aa['experiments']} experiments on the served traffic ({aa['units']:,} users, {aa['queries']:,} queries), "
+        "each with a fresh salt and its own simulated shoppers' outcomes, conversion compared at alpha "
+        f"{aa['alpha']}. Per user with the delta method (the "
         f"randomised unit): {aa['false_positives']} significant, false-positive rate "
         f"**{aa['aa_false_positive_rate']:.2f}**. Per query as if independent: "
         f"{aa['false_positives_query_level']} significant ({aa['aa_false_positive_rate_query_level']:.2f}): a user's "
         "repeated queries are correlated, so query-level tests over-reject; the report above therefore tests "
-        f"per {r['test_unit']}, from the worker's per-user table. With {ab['aa_precise']['experiments']} splits "
-        f"(standard error 0.015): per user **{ab['aa_precise']['aa_false_positive_rate']:.3f}**, per query "
+        f"per {r['test_unit']}, from the worker's per-user table. {ab['aa_precise']['experiments']} salts over the "
+        f"demo's own outcomes (standard error 0.015): per user **{ab['aa_precise']['aa_false_positive_rate']:.3f}**, per query "
         f"{ab['aa_precise']['aa_false_positive_rate_query_level']:.3f}.",
     ])

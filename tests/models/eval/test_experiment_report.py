@@ -39,10 +39,10 @@ def test_a_skewed_split_fails_the_sample_ratio_check():
 
 def test_aa_splits_of_identical_traffic_reject_rarely():
     rng = np.random.default_rng(0)
-    results = [{"request_id": f"r{i}", "user_id": f"u{i}"} for i in range(20_000)]
-    feedback = {f"r{i}": {"purchases": int(rng.random() < 0.2)} for i in range(20_000)}
-    aa = aa_false_positive_rate(results, feedback, n=40)
-    assert aa["experiments"] == 40 and aa["aa_false_positive_rate"] <= 0.15
+    results = [{"request_id": f"r{i}", "user_id": f"u{i % 5_000}"} for i in range(20_000)]  # 4 queries a user
+    draw = lambda _: {f"r{i}": {"purchases": int(rng.random() < 0.2)} for i in range(20_000)}  # noqa: E731
+    aa = aa_false_positive_rate(results, draw, n=40)
+    assert aa["experiments"] == 40 and aa["units"] == 5_000 and aa["aa_false_positive_rate"] <= 0.15
 
 
 def test_with_per_user_sums_the_comparison_is_made_per_user():
