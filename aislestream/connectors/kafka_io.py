@@ -7,9 +7,13 @@ group (partitions assigned directly), which works on any Kafka-compatible broker
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 
 def produce(bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes | None]],
@@ -120,3 +124,27 @@ async def read_to_end_async(bootstrap: str, topic: str, timeout_s: float = 15.0)
 def read_to_end(bootstrap: str, topic: str, timeout_s: float = 15.0) -> list[Received]:
     return asyncio.run(read_to_end_async(bootstrap, topic, timeout_s))
 
+
+
+def apply_changelog(table: dict, key: bytes | None, value: bytes | None) -> None:
+    """One record of a table changelog (faust's convention: JSON key, JSON value, a tombstone
+    deletes) applied to ``table``. Keyless records carry no table entry. Raises ValueError on
+    a key or value that is not JSON."""
+    if key is None:
+        return
+    name = json.loads(key)
+    if value is None:
+        table.pop(name, None)
+    else:
+        table[name] = json.loads(value)
+
+
+def read_changelog(bootstrap: str, topic: str) -> dict:
+    """The latest value of every key of a table changelog, unreadable records logged and skipped."""
+    table: dict = {}
+    for record in read_to_end(bootstrap, topic):
+        try:
+            apply_changelog(table, record.key, record.value)
+        except ValueError as exc:
+            log.error("unreadable record on %s (%s); skipped", topic, exc)
+    return table

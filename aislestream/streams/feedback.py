@@ -135,15 +135,6 @@ def metrics_topic(app_id: str, table: str = "arm_metrics") -> str:
 def read_arm_metrics(bootstrap: str, app_id: str, table: str = "arm_metrics") -> dict[str, dict[str, float]]:
     """Latest value of every key of a metrics table (``arm_metrics``: experiment|arm|window;
     ``unit_metrics``: experiment|arm|user) from its changelog."""
-    from aislestream.connectors.kafka_io import read_to_end
+    from aislestream.connectors.kafka_io import read_changelog
 
-    latest: dict[str, dict[str, float]] = {}
-    for record in read_to_end(bootstrap, metrics_topic(app_id, table)):
-        if record.key is None:
-            continue
-        key = json.loads(record.key)
-        if record.value is None:
-            latest.pop(key, None)
-        else:
-            latest[key] = json.loads(record.value)
-    return latest
+    return read_changelog(bootstrap, metrics_topic(app_id, table))

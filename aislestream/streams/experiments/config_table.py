@@ -20,9 +20,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 
 import faust
 
+from aislestream.connectors.kafka_io import apply_changelog
 from aislestream.errors import ConfigError
 from aislestream.settings import TopicSettings
 from aislestream.streams.experiments.schema import Experiment, parse_experiment
@@ -48,20 +50,11 @@ class ExperimentRegistry:
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         try:
-            exp_id = json.loads(key) if key is not None else None
-            if value is None:
-                self.table.pop(exp_id, None)
-            else:
-                self.table[exp_id] = json.loads(value)
-        except (ValueError, TypeError) as exc:
+            apply_changelog(self.table, key, value)
+        except ValueError as exc:
             log.error("unreadable record on %s (%s); ignored", self.topic, exc)
             return
-        parsed = []
-        for name, definition in sorted(self.table.items()):
-            try:
-                parsed.append(parse_experiment(definition, f"experiment {name!r} on {self.topic}"))
-            except ConfigError as exc:
-                log.error("%s; not serving it", exc)
+        parsed = list(parsed_experiments(self.table, self.topic).values())
         self._parsed = parsed
         log.info("serving experiments: %s", ", ".join(f"{e.id} ({e.layer})" for e in parsed) or "none")
 
@@ -115,18 +108,20 @@ def publish(bootstrap: str, app_id: str, settings: TopicSettings, experiments: l
     return produce(bootstrap, topic, ((json.dumps(e.id).encode(), e.model_dump_json().encode()) for e in experiments))
 
 
+def parsed_experiments(table: Mapping[str, object], topic: str) -> dict[str, Experiment]:
+    """The definitions that validate, by id; the others logged, never served."""
+    parsed = {}
+    for name, definition in sorted(table.items()):
+        try:
+            parsed[name] = parse_experiment(definition, f"experiment {name!r} on {topic}")
+        except ConfigError as exc:
+            log.error("%s; not serving it", exc)
+    return parsed
+
+
 def published(bootstrap: str, app_id: str) -> dict[str, Experiment]:
     """The latest definition of every experiment on the config topic."""
-    from aislestream.connectors.kafka_io import read_to_end
+    from aislestream.connectors.kafka_io import read_changelog
 
-    latest: dict[str, Experiment] = {}
-    for record in read_to_end(bootstrap, config_topic(app_id)):
-        key = json.loads(record.key) if record.key else None
-        if record.value is None:
-            latest.pop(key, None)
-            continue
-        try:
-            latest[key] = parse_experiment(json.loads(record.value), f"experiment {key!r}")
-        except (ConfigError, ValueError) as exc:
-            log.error("unreadable experiment record: %s", exc)
-    return latest
+    topic = config_topic(app_id)
+    return parsed_experiments(read_changelog(bootstrap, topic), topic)

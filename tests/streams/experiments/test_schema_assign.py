@@ -98,3 +98,16 @@ def test_reward_threshold_must_be_a_probability():
     arms = [{"name": "a", "share": 1, "params": {"reward_threshold": 1.5}}]
     with pytest.raises(ConfigError, match=r"reward_threshold must be a probability in \(0, 1\), got 1.5"):
         parse_experiment({"id": "t", "layer": "ads.generation", "salt": "x", "arms": arms})
+
+
+def test_changelog_records_apply_as_a_table_with_tombstones_and_bad_records_rejected():
+    from aislestream.connectors.kafka_io import apply_changelog
+
+    table: dict = {}
+    apply_changelog(table, b'"a"', b'{"x": 1}')
+    apply_changelog(table, None, b'{"ignored": true}')
+    assert table == {"a": {"x": 1}}
+    apply_changelog(table, b'"a"', None)
+    assert table == {}
+    with pytest.raises(ValueError):
+        apply_changelog(table, b"not json", b"{}")
