@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aislestream.errors import ConfigError
@@ -33,6 +33,9 @@ class Target:
     source: Path  # the trained checkpoint pruning starts from
     root: Path  # where pruning artifacts go
     settings: Settings
+    # what every variant of this target shares and is costly to make (the LLM's distillation
+    # sequences: rebuilding the world and decoding 2,048 prompts); filled on first use
+    shared: dict = field(default_factory=dict, compare=False, repr=False)
 
     def variant_dir(self, selection: Selection) -> Path:
         return self.root / f"{selection.method}-n{len(selection.drop)}"
@@ -152,8 +155,11 @@ def heal(t: Target, selection: Selection, steps: int,
 
         student, tokenizer = load_checkpoint(raw)
         teacher, _ = _load(t)
-        prompts = [expand_prompt(q) for q in calibration_queries(t, 2_048)]
-        rows = with_completions(teacher, tokenizer, prompts, get_preset(t.preset).max_new_tokens)
+        if "healing_rows" not in t.shared:  # greedy teacher completions: the same for every variant
+            prompts = [expand_prompt(q) for q in calibration_queries(t, 2_048)]
+            t.shared["healing_rows"] = with_completions(teacher, tokenizer, prompts,
+                                                        get_preset(t.preset).max_new_tokens)
+        rows = t.shared["healing_rows"]
         heal_lm(student, teacher, tokenizer.pad_token_id, rows, steps, progress=progress)
         student.save_pretrained(out)
         tokenizer.save_pretrained(out)
