@@ -54,11 +54,11 @@ def expected_outcomes(results: list[dict], labelled: Mapping[str, LabelledQuery]
         if q is None or not r["arms"]:
             continue
         ranked = [h["id"] for h in r["hits"]]
-        sessions = [simulator.session(r.get("user_id") or "", ranked, q.relevance) for _ in range(GROUND_TRUTH_SESSIONS)]
+        expected = simulator.expected(r.get("user_id") or "", ranked, q.relevance, GROUND_TRUTH_SESSIONS)
         arm = next(iter(r["arms"].values()))
         acc = per_arm.setdefault(arm, {"ctr": [], "conversion_rate": []})
-        acc["ctr"].append(np.mean([bool(s.clicks) for s in sessions]))
-        acc["conversion_rate"].append(np.mean([s.converted for s in sessions]))
+        acc["ctr"].append(expected.click_rate)
+        acc["conversion_rate"].append(expected.conversion_rate)
     return {arm: {m: float(np.mean(v)) for m, v in acc.items()} for arm, acc in per_arm.items()}
 
 

@@ -100,12 +100,11 @@ def evaluate_chain(store: SearchStore, world: World, queries: Sequence[LabelledQ
         right, drifted, added = judge.judge(q, [t.term for t in e.terms])
         top = ids[:k]
         relevant = q.relevant_ids()
-        sessions = [simulator.session(q.user_id, top, q.relevance) for _ in range(SESSIONS)]
         row = {"query_type": q.query_type, "typed_right": typer(q.text) == q.query_type,
                "terms": added, "right_terms": right, "drifted": drifted > 0,
                "recall100": recall_at_k(ids, q.relevance, 100), "ndcg10": ndcg_at_k(ids, q.relevance, k),
                "precision10": sum(pid in relevant for pid in top) / k,
-               "conversion": float(np.mean([s.converted for s in sessions]))}
+               "conversion": simulator.expected(q.user_id, top, q.relevance, SESSIONS).conversion_rate}
         row["failed"] = not any(pid in relevant for pid in top)
         row["stage"] = first_failed_stage(row) if row["failed"] else None
         rows.append(row)

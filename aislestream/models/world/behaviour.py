@@ -61,6 +61,12 @@ class SessionOutcome:
         return bool(self.purchases)
 
 
+@dataclass(frozen=True)
+class ExpectedOutcome:
+    click_rate: float  # share of sessions with at least one click
+    conversion_rate: float  # share of sessions with a purchase
+
+
 class BehaviourSimulator:
     """Plays one shopper looking at one ranked result list."""
 
@@ -106,3 +112,11 @@ class BehaviourSimulator:
                 out.purchases.append(pid)
                 out.revenue += product.price if product is not None else 0.0
         return out
+
+    def expected(self, user_id: str, ranked_ids: list[str], relevance: dict[str, int],
+                 sessions: int) -> ExpectedOutcome:
+        """What a list is worth, estimated by replaying it ``sessions`` times: the ground truth
+        that evaluations and A/B checks compare against."""
+        outcomes = [self.session(user_id, ranked_ids, relevance) for _ in range(sessions)]
+        return ExpectedOutcome(float(np.mean([bool(o.clicks) for o in outcomes])),
+                               float(np.mean([o.converted for o in outcomes])))
