@@ -13,7 +13,7 @@ from aislestream.streams import topics
 from aislestream.streams.experiments.assign import arm_for
 from aislestream.streams.experiments.config_table import publish, published
 from aislestream.streams.experiments.schema import parse_experiment
-from tests.integration.test_search_stream import started_worker, worker_settings  # noqa: F401
+from tests.integration.test_search_stream import worker_settings
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,7 @@ def send_and_collect(settings, run: str, users: list[str], worker) -> list[dict]
     return [json.loads(r.value) for r in got if r.key in wanted]
 
 
-def test_a_changed_share_takes_effect_live(broker, tantivy_store, started_worker, tmp_path):  # noqa: F811
+def test_a_changed_share_takes_effect_live(broker, tantivy_store, started_worker, tmp_path):
     settings = worker_settings(broker, tantivy_store.path, tmp_path, engine="identity")
     before, after = experiment(0.9), experiment(0.1)
     publish(broker, settings.stream.app_id, settings.topics, [before])

@@ -17,13 +17,13 @@ from aislestream.streams.experiments.schema import parse_experiment
 from aislestream.streams.feedback import read_arm_metrics
 from aislestream.streams.replay import replay_messages
 from aislestream.streams.shoppers import feedback_batch
-from tests.integration.test_search_stream import started_worker, worker_settings  # noqa: F401
+from tests.integration.test_search_stream import worker_settings
 
 pytestmark = pytest.mark.integration
 
 
 def test_feedback_is_joined_with_arms_and_bad_feedback_is_dead_lettered(broker, tantivy_store, small_world,
-                                                                         started_worker, tmp_path):  # noqa: F811
+                                                                         started_worker, tmp_path):
     settings = worker_settings(broker, tantivy_store.path, tmp_path, engine="identity")
     experiment = parse_experiment({"id": "fb", "layer": "search.expansion", "salt": "fb", "arms": [
         {"name": "control", "share": 0.5, "params": {"expander": "identity"}},

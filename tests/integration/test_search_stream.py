@@ -9,13 +9,10 @@ from collections import Counter
 
 import pytest
 
-from aislestream.connectors.broker import ensure_topics
 from aislestream.connectors.kafka_io import collect, produce
-from aislestream.runtime import WorkerProcess
 from aislestream.settings import Settings, load_settings
 from aislestream.streams import topics
 from aislestream.streams.replay import replay_messages
-from aislestream.streams.topics import topic_specs
 
 pytestmark = pytest.mark.integration
 
@@ -33,22 +30,6 @@ def worker_settings(broker: str, store_path, tmp_path, engine: str = "identity")
 
 def outputs(settings: Settings) -> list[str]:
     return [settings.topics.name(topics.SEARCH_RESULTS), settings.topics.name(topics.SEARCH_DLQ)]
-
-
-@pytest.fixture
-def started_worker(broker, tantivy_store, tmp_path):
-    workers: list[WorkerProcess] = []
-
-    def start(settings: Settings) -> WorkerProcess:
-        ensure_topics(broker, topic_specs(settings.topics))
-        worker = WorkerProcess(settings, tmp_path / f"worker-{len(workers)}.log").start()
-        workers.append(worker)
-        worker.wait_until_serving(timeout_s=120)
-        return worker
-
-    yield start
-    for worker in workers:
-        worker.stop()
 
 
 def test_valid_queries_become_results_and_bad_ones_dead_letters(broker, tantivy_store, small_world,
