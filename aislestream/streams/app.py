@@ -76,8 +76,10 @@ async def deliver(send: Callable[[Output], Awaitable[Awaitable[object]]], output
 
 def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[str, str],
                          process: Callable[[list[RawMessage]], Awaitable[list[Output]]],
-                         stream_settings: StreamSettings) -> None:
-    """An agent that reads ``source`` in bounded batches and publishes one output per message."""
+                         stream_settings: StreamSettings,
+                         ready: Callable[[], Awaitable[object]] | None = None) -> None:
+    """An agent that reads ``source`` in bounded batches and publishes one output per message.
+    ``ready`` is awaited before each batch (the experiment config has been read once)."""
     raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
     topic = app.topic(source, **raw)
     for out in outputs.values():
@@ -95,6 +97,8 @@ def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[s
                            e.message.key, e.message.value)
                 for e in events
             ]
+            if ready is not None:
+                await ready()
             try:
                 produced = await process(batch)
                 await deliver(send, produced, stream_settings.delivery_attempts)
@@ -113,18 +117,11 @@ def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[s
 
 def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPipeline,
                           ready: Callable[[], Awaitable[object]] | None = None) -> None:
-    """``ready``: awaited before each batch (the experiment config has been read once)."""
     t = settings.topics
-
-    async def process(batch: list[RawMessage]) -> list[Output]:
-        if ready is not None:
-            await ready()
-        return await pipeline.process(batch)
-
     register_batch_agent(
         app, "search-augment", t.name(topics.SEARCH_QUERIES),
         {"result": t.name(topics.SEARCH_RESULTS), "dead_letter": t.name(topics.SEARCH_DLQ)},
-        process, settings.stream)
+        pipeline.process, settings.stream, ready)
 
     @app.timer(interval=10.0)
     async def report() -> None:
@@ -139,12 +136,10 @@ def register_ads_agent(app: faust.App, settings: Settings, pipeline: "AdsPipelin
     t = settings.topics
 
     async def process(batch: list[RawMessage]) -> list[Output]:
-        if ready is not None:
-            await ready()
         return await asyncio.get_running_loop().run_in_executor(None, pipeline.process, batch)
 
     ads_stream = settings.stream.model_copy(update={"batch_size": settings.ads.batch_size})
     register_batch_agent(
         app, "ads-creatives", t.name(topics.ADS_REQUESTS),
         {"result": t.name(topics.ADS_CREATIVES), "dead_letter": t.name(topics.ADS_DLQ)},
-        process, ads_stream)
+        process, ads_stream, ready)
