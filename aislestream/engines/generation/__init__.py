@@ -69,16 +69,19 @@ class CreativeServicePool:
         if name not in self._built:
             if name not in self.variants:
                 raise ConfigError(f"unknown generator variant {name!r}; known: {', '.join(self.variants) or 'none'}")
-            config = replace(self.default.config, model_path=self.variants[name])
-            self._built[name] = CreativeService(load_pipeline(config.model_path), self.default.reward, config)
+            # variants are generator checkpoints (`base`, `rl`, pruned ones), served with torch
+            config = replace(self.default.config, model_path=self.variants[name], backend="torch")
+            self._built[name] = CreativeService(load_generator(config), self.default.reward, config)
         return self._built[name]
 
 
-def build_creative_service(config: GenerationConfig) -> CreativeService:
+def load_generator(config: GenerationConfig) -> AdCreativePipeline | OnnxCreativePipeline:
     if config.backend == "onnx":
         from aislestream.engines.generation.onnx_backend import OnnxCreativePipeline
 
-        pipeline: AdCreativePipeline | OnnxCreativePipeline = OnnxCreativePipeline(config.model_path)
-    else:
-        pipeline = load_pipeline(config.model_path)
-    return CreativeService(pipeline, build_reward(config.reward_path), config)
+        return OnnxCreativePipeline(config.model_path)
+    return load_pipeline(config.model_path)
+
+
+def build_creative_service(config: GenerationConfig) -> CreativeService:
+    return CreativeService(load_generator(config), build_reward(config.reward_path), config)
