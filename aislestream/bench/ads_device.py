@@ -20,8 +20,8 @@ import torch
 
 from aislestream.bench.report import write_results
 from aislestream.models.ads.generator import GENERATOR_PRESETS, AdCreativePipeline, GeneratorPreset, train_generator
-from aislestream.models.ads.oracle import judge
-from aislestream.models.ads.spec import ALL_SPECS, ASPECTS
+from aislestream.models.ads.oracle import judge_all, rates
+from aislestream.models.ads.spec import ALL_SPECS
 
 PROBE_STEPS = 40
 
@@ -53,9 +53,7 @@ def seconds_per_step(preset: GeneratorPreset, device: str, workers: int) -> floa
 def usable_rate(pipeline: AdCreativePipeline, steps: int, reps: int) -> dict[str, float]:
     specs = ALL_SPECS * reps
     images = np.concatenate([pipeline.generate(specs[i:i + 256], steps, seed=i) for i in range(0, len(specs), 256)])
-    verdicts = [judge(image, spec) for image, spec in zip(images, specs)]
-    rates = {a: float(np.mean([v.aspects()[a] for v in verdicts])) for a in ASPECTS}
-    return {"usable": float(np.mean([v.usable for v in verdicts])), **{f"{a}_ok": r for a, r in rates.items()}}
+    return rates(judge_all(images, specs))
 
 
 def images_per_s(pipeline: AdCreativePipeline, steps: int, batch: int, seconds: float) -> float:

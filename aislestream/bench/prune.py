@@ -84,9 +84,9 @@ def _mean_by_method(rows: list[dict], key: str) -> dict[str, float]:
 def generator_bench(settings: Settings, config: PruneBenchConfig, console: Console) -> dict:
     from aislestream.engines.generation.onnx_backend import OnnxCreativePipeline, export_generator_onnx
     from aislestream.models.ads.generator import load_pipeline
-    from aislestream.models.ads.oracle import judge
+    from aislestream.models.ads.oracle import judge_all, rates
     from aislestream.models.ads.run import get_ads_preset
-    from aislestream.models.ads.spec import ALL_SPECS, ASPECTS
+    from aislestream.models.ads.spec import ALL_SPECS
 
     t = target(settings, "generator", config.preset)
     steps = get_ads_preset(config.preset).generator.inference_steps
@@ -98,11 +98,8 @@ def generator_bench(settings: Settings, config: PruneBenchConfig, console: Conso
     full_images = full.generate(specs, steps, seed=0)
 
     def quality(images: np.ndarray) -> dict[str, float]:
-        verdicts = [judge(image, spec) for image, spec in zip(images, specs)]
         mse = np.mean((images.astype(np.float64) - full_images.astype(np.float64)) ** 2)
-        return {"usable": float(np.mean([v.usable for v in verdicts])),
-                **{f"{a}_ok": float(np.mean([v.aspects()[a] for v in verdicts])) for a in ASPECTS},
-                "psnr_vs_full": float(10 * np.log10(255 ** 2 / max(mse, 1e-9)))}
+        return {**rates(judge_all(images, specs)), "psnr_vs_full": float(10 * np.log10(255 ** 2 / max(mse, 1e-9)))}
 
     rows, healed_dirs = sweep(t, config, depth, config.generator_blocks, config.heal_steps_generator,
                               lambda d: quality(load_pipeline(d).generate(specs, steps, seed=0)), console)

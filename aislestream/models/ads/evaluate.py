@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 
 from aislestream.models.ads.generator import AdCreativePipeline
-from aislestream.models.ads.oracle import OracleVerdict, judge
+from aislestream.models.ads.oracle import OracleVerdict, judge_all, rates
 from aislestream.models.ads.recurrent import generate_until_usable
 from aislestream.models.ads.reward_models import RewardEnsemble
 from aislestream.models.ads.spec import ALL_SPECS, AdSpec
 
 
 def oracle_rate(images: np.ndarray, specs: list[AdSpec]) -> tuple[float, list[OracleVerdict]]:
-    verdicts = [judge(img, spec) for img, spec in zip(images, specs)]
-    return float(np.mean([v.usable for v in verdicts])), verdicts
+    verdicts = judge_all(images, specs)
+    return rates(verdicts)["usable"], verdicts
 
 
 def evaluate(base: AdCreativePipeline, ensemble: RewardEnsemble, rl: AdCreativePipeline | None,

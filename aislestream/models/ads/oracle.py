@@ -12,12 +12,13 @@ models cannot hide reward hacking. Checks:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from aislestream.models.ads.renderer import shape_mask
-from aislestream.models.ads.spec import COLOURS, LAYOUTS, LOGO, PALETTES, SAFE_ROWS, SHAPES, SIZE, AdSpec
+from aislestream.models.ads.spec import ASPECTS, COLOURS, LAYOUTS, LOGO, PALETTES, SAFE_ROWS, SHAPES, SIZE, AdSpec
 
 @dataclass(frozen=True)
 class OracleVerdict:
@@ -123,3 +124,14 @@ def judge(image: np.ndarray, spec: AdSpec, config: OracleConfig = OracleConfig()
     if palette != spec.palette:
         colour, reasons = False, reasons + [f"background is {palette}, asked {spec.palette}"]
     return OracleVerdict(shape, placement, colour, tuple(reasons))
+
+
+def judge_all(images: Sequence[np.ndarray], specs: Sequence[AdSpec],
+              config: OracleConfig = OracleConfig()) -> list[OracleVerdict]:
+    return [judge(image, spec, config) for image, spec in zip(images, specs)]
+
+
+def rates(verdicts: Sequence[OracleVerdict]) -> dict[str, float]:
+    """The usable share and, per aspect, the share judged right: how every report states it."""
+    return {"usable": float(np.mean([v.usable for v in verdicts])),
+            **{f"{a}_ok": float(np.mean([v.aspects()[a] for v in verdicts])) for a in ASPECTS}}

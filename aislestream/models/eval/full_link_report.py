@@ -57,17 +57,12 @@ def ads_adherence(settings: Settings) -> dict | None:
     path = ads_dir(settings, ads) / "generator"
     if not (path / "model_index.json").exists():
         return None
-    import numpy as np
-
     from aislestream.models.ads.generator import load_pipeline
-    from aislestream.models.ads.oracle import judge
-    from aislestream.models.ads.spec import ALL_SPECS, ASPECTS
+    from aislestream.models.ads.oracle import judge_all, rates
+    from aislestream.models.ads.spec import ALL_SPECS
 
     images = load_pipeline(path).generate(ALL_SPECS, ads.generator.inference_steps, seed=0)
-    verdicts = [judge(img, spec) for img, spec in zip(images, ALL_SPECS)]
-    return {"preset": ads.name, "specs": len(ALL_SPECS),
-            **{f"{a}_ok": float(np.mean([v.aspects()[a] for v in verdicts])) for a in ASPECTS},
-            "usable": float(np.mean([v.usable for v in verdicts]))}
+    return {"preset": ads.name, "specs": len(ALL_SPECS), **rates(judge_all(images, ALL_SPECS))}
 
 
 def _print(tables: dict, console: Console) -> None:
