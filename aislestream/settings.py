@@ -129,6 +129,19 @@ class AdsSettings(BaseModel):
     store_path: Path | None = Field(default=None, description="SQLite file + images; default <data_dir>/adstore")
 
 
+class AssistantSettings(BaseModel):
+    enabled: bool = Field(default=True, description="Run the shopping-assistant agent")
+    engine: Literal["auto", "rules", "model"] = Field(
+        default="auto", description="auto: the trained model when `aisle train assistant` has run, else rules")
+    preset: str = "tiny"
+    model_path: Path | None = Field(default=None, description="Serve this checkpoint (default: the preset's rl, "
+                                    "else sft)")
+    backend: Literal["torch", "vllm"] = "torch"
+    session_ttl_s: float = Field(default=1_800.0, gt=0, description="Idle time after which a session expires")
+    max_turn_chars: int = Field(default=300, ge=8)
+    k: int = Field(default=10, ge=1, le=100)
+
+
 class WorldSettings(BaseModel):
     seed: int = 7
     n_products: int = Field(default=50_000, ge=100)
@@ -151,6 +164,7 @@ class Settings(BaseSettings):
     stream: StreamSettings = StreamSettings()
     world: WorldSettings = WorldSettings()
     ads: AdsSettings = AdsSettings()
+    assistant: AssistantSettings = AssistantSettings()
 
     @model_validator(mode="after")
     def _llm_defaults(self) -> "Settings":

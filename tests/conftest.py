@@ -57,3 +57,15 @@ def micro_ads(tmp_path_factory):
     settings = load_settings(data_dir=tmp_path_factory.mktemp("ads-data"))
     root = train_ads(settings, get_ads_preset("micro"), STAGES, log=lambda _: None)
     return settings, root
+
+
+@pytest.fixture(scope="session")
+def micro_assistant(tmp_path_factory):
+    """Assistant artifacts from the micro preset (its LLM stage 1, then adapt, SFT and GRPO)."""
+    from aislestream.models.assistant.presets import get_assistant_preset
+    from aislestream.models.assistant.run import train
+    from aislestream.models.assistant.train import STAGES
+    from aislestream.settings import load_settings
+
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("assistant-data"), world={"n_users": 50})
+    return settings, train(settings, get_assistant_preset("micro"), STAGES)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from aislestream.cli.assistant import chat, eval_assistant, train_assistant
 from aislestream.cli.common import console, settings_from
 from aislestream.cli.experiments import experiments
 from aislestream.cli.prune import bench_prune, prune
@@ -247,7 +248,7 @@ def bench_stores(ctx: click.Context, n_queries: int, n_products: int, write: boo
 
 @cli.group()
 def train() -> None:
-    """Offline training (artifacts under <data-dir>/lm/<preset>)."""
+    """Offline training (artifacts under <data-dir>/<model>/<preset>)."""
 
 
 @train.command("lm")
@@ -386,6 +387,9 @@ def bench_ads(ctx: click.Context, preset: str, images: int, write: bool) -> None
 
 
 cli.add_command(prune)
+cli.add_command(chat)
+train.add_command(train_assistant)
+eval_group.add_command(eval_assistant)
 cli.add_command(experiments)
 bench.add_command(bench_prune)
 

@@ -14,9 +14,14 @@ ADS_DLQ = "ads.requests.dlq"
 SEARCH_FEEDBACK = "search.feedback"  # what shoppers did with each result list, keyed by request id
 SEARCH_FEEDBACK_DLQ = "search.feedback.dlq"
 ARM_DELTAS = "experiments.arm-deltas"  # internal: metric increments keyed by experiment|arm
+ASSISTANT_TURNS = "assistant.turns"  # shopper turns, keyed by session id
+ASSISTANT_REPLIES = "assistant.replies"
+ASSISTANT_DLQ = "assistant.turns.dlq"
+ASSISTANT_EXPIRY = "assistant.expiry"  # internal: idle session ids to drop, keyed by session id
 
 ALL = (SEARCH_QUERIES, SEARCH_RESULTS, SEARCH_DLQ, ADS_REQUESTS, ADS_CREATIVES, ADS_DLQ,
-       SEARCH_FEEDBACK, SEARCH_FEEDBACK_DLQ, ARM_DELTAS)
+       SEARCH_FEEDBACK, SEARCH_FEEDBACK_DLQ, ARM_DELTAS, ASSISTANT_TURNS, ASSISTANT_REPLIES, ASSISTANT_DLQ,
+       ASSISTANT_EXPIRY)
 
 
 def topic_specs(settings: TopicSettings) -> dict[str, TopicSpec]:

@@ -39,6 +39,11 @@ def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
     pipeline.experiments = registry
     register_search_agent(app, settings, pipeline, ready=registry.loaded.wait)
     register_feedback_agents(app, settings)
+    if settings.assistant.enabled:
+        from aislestream.engines.assistant.factory import build_assistant
+        from aislestream.streams.assistant import register_assistant_agent
+
+        register_assistant_agent(app, settings, build_assistant(settings.assistant, store, settings.data_dir))
     if settings.ads.enabled:
         register_ads_agent(app, settings, build_ads_pipeline(settings, registry), ready=registry.loaded.wait)
     return app

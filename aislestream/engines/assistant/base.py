@@ -30,15 +30,19 @@ class Assistant(Protocol):
         """The new session state and the reply to one shopper turn."""
 
 
-def find_products(store: SearchStore, params: Params, k: int = 10) -> list[Hit]:
+def products_request(params: Params, k: int = 10) -> SearchRequest:
     """Hard constraints and exclusions as store filters, the wanted feature as query text."""
     filters = {name: value for name in ("category", "colour", "material")
                if (value := getattr(params, name)) is not None}
     exclude = {key: values for key, values in (("colour", params.exclude_colours),
                                                ("material", params.exclude_materials)) if values}
     text = " ".join(v for v in (params.feature, params.category) if v)
-    return store.search(SearchRequest(text, filters=filters, exclude=exclude, price_min=params.price_min,
-                                      price_max=params.price_max, k=k))
+    return SearchRequest(text, filters=filters, exclude=exclude, price_min=params.price_min,
+                         price_max=params.price_max, k=k)
+
+
+def find_products(store: SearchStore, params: Params, k: int = 10) -> list[Hit]:
+    return store.search(products_request(params, k))
 
 
 def clarifying_question(params: Params) -> str | None:

@@ -64,11 +64,23 @@ def max_output_chars() -> int:
 
 
 def parse_params(text: str) -> tuple[Params, str | None]:
-    """The decoded JSON as parameters and an optional clarifying question."""
+    """The decoded JSON, checked against the schema, as parameters and an optional question."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise AisleError(f"assistant output is not JSON ({exc.msg}): {text!r}") from exc
+    if not isinstance(data, dict):
+        raise AisleError(f"assistant output is not a JSON object: {text!r}")
+    properties = params_json_schema()["properties"]
+    for key, value in data.items():
+        spec = properties.get(key)
+        if spec is None:
+            raise AisleError(f"assistant output has an unknown key {key!r}: {text!r}")
+        if "enum" in spec and value not in spec["enum"]:
+            raise AisleError(f"assistant output {key}={value!r} is not an allowed value")
+        if "items" in spec and (not isinstance(value, list) or len(value) > spec["maxItems"]
+                                or any(v not in spec["items"]["enum"] for v in value)):
+            raise AisleError(f"assistant output {key}={value!r} is not a list of allowed values")
     question = data.pop("question", None)
     for key in ("price_max", "price_min"):
         if key in data:
@@ -79,12 +91,18 @@ def parse_params(text: str) -> tuple[Params, str | None]:
     return Params(**data), question
 
 
+def compiled_schema(tokenizer, vocab_size: int):
+    """The schema compiled for one tokenizer by xgrammar (the grammar engine behind vLLM's
+    structured outputs); compile once per model, then one matcher per generate call."""
+    import xgrammar as xgr
+
+    info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
+    return xgr.GrammarCompiler(info).compile_json_schema(json.dumps(params_json_schema()), any_whitespace=False)
+
+
 def schema_logits_processor(tokenizer, vocab_size: int):
     """A transformers logits processor that admits only tokens keeping the output a valid
     prefix of some schema instance (one per generate call: it holds the matcher state)."""
-    import xgrammar as xgr
     from xgrammar.contrib.hf import LogitsProcessor
 
-    info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
-    grammar = xgr.GrammarCompiler(info).compile_json_schema(json.dumps(params_json_schema()), any_whitespace=False)
-    return LogitsProcessor(grammar)
+    return LogitsProcessor(compiled_schema(tokenizer, vocab_size))

@@ -13,6 +13,7 @@ from aislestream.engines.assistant.schema import params_json_schema
 from aislestream.models.world.dimensions import Dialogue, Params
 
 TURN_SEPARATOR = " | "
+MAX_TURNS = 8  # the longest dialogue the world writes is 7 turns
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,10 @@ class Example:
     completion: str
     dialogue_id: str
     turn: int
+    gold: Params
 
 
-def assistant_prompt(turns: Sequence[str], max_turns: int = 6) -> str:
+def assistant_prompt(turns: Sequence[str], max_turns: int = MAX_TURNS) -> str:
     """The multi-turn form of the attribute-extraction task the LLM already knows (`<attrs>`);
     only the last ``max_turns`` turns are kept, so prompts stay within the model's positions."""
     return f"<attrs> {TURN_SEPARATOR.join(t.strip().lower() for t in turns[-max_turns:])} <sep>"
@@ -38,11 +40,11 @@ def target_json(params: Params) -> str:
     return json.dumps(ordered, separators=(",", ":"))
 
 
-def sft_examples(dialogues: Iterable[Dialogue], max_turns: int = 6) -> list[Example]:
+def sft_examples(dialogues: Iterable[Dialogue], max_turns: int = MAX_TURNS) -> list[Example]:
     """One example per turn: what the assistant should hold after hearing it."""
     out = []
     for d in dialogues:
         texts = [t.text for t in d.turns]
         for i, turn in enumerate(d.turns):
-            out.append(Example(assistant_prompt(texts[:i + 1], max_turns), target_json(turn.gold), d.id, i))
+            out.append(Example(assistant_prompt(texts[:i + 1], max_turns), target_json(turn.gold), d.id, i, turn.gold))
     return out

@@ -66,11 +66,26 @@ def _record(out: Path, stage: str, started: float, **metrics: object) -> None:
                                                 **metrics}, indent=2))
 
 
-def run_pretrain(ctx: StageContext) -> Path:
-    """Stage 1: train the tokenizer, then a Llama from scratch on product and behaviour text."""
+def fit_causal_lm(model, tokenizer, texts: list[str], max_length: int, args: dict[str, object], seed: int = 0):
+    """Next-token training on plain texts (stage 1, and any continued pre-training)."""
     from datasets import Dataset
     from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments
 
+    bos, eos = tokenizer.bos_token, tokenizer.eos_token
+    dataset = Dataset.from_dict({"text": [f"{bos}{t}{eos}" for t in texts]}).map(
+        lambda batch: tokenizer(batch["text"], truncation=True, max_length=max_length),
+        batched=True, remove_columns=["text"])
+    tokenizer.padding_side = "right"  # training pads on the right; generation switches back
+    trainer = Trainer(model=model, train_dataset=dataset.shuffle(seed=seed),
+                      data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
+                      args=TrainingArguments(**args))
+    result = trainer.train()
+    tokenizer.padding_side = "left"
+    return result
+
+
+def run_pretrain(ctx: StageContext) -> Path:
+    """Stage 1: train the tokenizer, then a Llama from scratch on product and behaviour text."""
     from aislestream.models.lm.model import build_model
     from aislestream.models.lm.tokenizer import train_tokenizer
 
@@ -80,19 +95,9 @@ def run_pretrain(ctx: StageContext) -> Path:
     # The tokenizer must know the prompt vocabulary too (queries are short and colloquial).
     tokenizer = train_tokenizer(texts + [expand_prompt(q.text) for q in ctx.train], ctx.preset.vocab_size)
     model = build_model(ctx.preset, tokenizer, ctx.seed)
-    bos, eos = tokenizer.bos_token, tokenizer.eos_token
-    dataset = Dataset.from_dict({"text": [f"{bos}{t}{eos}" for t in texts]}).map(
-        lambda batch: tokenizer(batch["text"], truncation=True, max_length=ctx.preset.max_length),
-        batched=True, remove_columns=["text"])
-    tokenizer.padding_side = "right"  # training pads on the right; generation switches back
-    trainer = Trainer(
-        model=model, train_dataset=dataset.shuffle(seed=ctx.seed),
-        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
-        args=TrainingArguments(**_args(ctx.preset.pretrain_lr, ctx.preset.pretrain_steps,
-                                       ctx.preset.pretrain_batch, out, ctx.seed)),
-    )
-    result = trainer.train()
-    tokenizer.padding_side = "left"
+    result = fit_causal_lm(model, tokenizer, texts, ctx.preset.max_length,
+                           _args(ctx.preset.pretrain_lr, ctx.preset.pretrain_steps, ctx.preset.pretrain_batch,
+                                 out, ctx.seed), ctx.seed)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     _record(out, "pretrain", started, texts=len(texts), train_loss=result.training_loss,

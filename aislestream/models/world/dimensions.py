@@ -25,20 +25,38 @@ PRICE_LOW, PRICE_HIGH = 0.35, 0.65  # "cheap" = below this share of the category
 CHEAP = {"train": ("cheap", "budget", "affordable", "inexpensive"), "held_out": ("wallet-friendly", "low-cost")}
 PREMIUM = {"train": ("premium", "high-end", "top quality"), "held_out": ("luxury", "top of the range")}
 CHEAPER = {"train": ("a bit cheaper", "something less expensive"), "held_out": ("lower the price a little",)}
+# Feature phrasings are whole clauses; features without one are named ("with {f}").
 FEATURE_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
-    "waterproof": {"train": ("keeps the rain out", "waterproof"), "held_out": ("won't let water in",)},
-    "lightweight": {"train": ("light enough to carry all day", "lightweight"), "held_out": ("barely weighs anything",)},
-    "cushioned": {"train": ("soft to walk in", "cushioned"), "held_out": ("comfy underfoot",)},
-    "insulated": {"train": ("keeps me warm", "insulated"), "held_out": ("good in the freezing cold",)},
-    "breathable": {"train": ("doesn't get sweaty", "breathable"), "held_out": ("lets my skin breathe",)},
+    "waterproof": {"train": ("it should keep the rain out", "it must be waterproof"), "held_out": ("it can't let water in",)},
+    "lightweight": {"train": ("light enough to carry all day", "it must be lightweight"),
+                    "held_out": ("it should barely weigh anything",)},
+    "cushioned": {"train": ("soft to walk in", "it must be cushioned"), "held_out": ("comfy underfoot",)},
+    "insulated": {"train": ("it should keep me warm", "it must be insulated"), "held_out": ("good in the freezing cold",)},
+    "breathable": {"train": ("it shouldn't get sweaty", "it must be breathable"),
+                   "held_out": ("it should let my skin breathe",)},
 }
+# Wrappers: how a value is put into a turn. Held-out dialogues use wrappers training never saw.
+FEATURE_WRAP = {"train": ("with {f}", "it needs {f}"), "held_out": ("must have {f}",)}
+COLOUR_WRAP = {"train": ("in {c}", "{c} please"), "held_out": ("the {c} one",)}
+USE_WRAP = {"train": ("it's for {u}", "I'll need it for {u}"), "held_out": ("mainly for {u}",)}
+CHEAP_WRAP = {"train": ("something {w}", "make it {w}"), "held_out": ("I'd like a {w} one",)}
+PREMIUM_WRAP = {"train": ("I want {w}", "something {w}"), "held_out": ("only {w} please",)}
 NOT_COLOUR = {"train": ("anything but {c}", "not {c}"), "held_out": ("please no {c}",)}
 NOT_MATERIAL = {"train": ("no {m}", "not made of {m}"), "held_out": ("I avoid {m}",)}
 OPENERS = {"train": ("I'm looking for {noun}", "I need {noun}", "do you have {noun}"),
            "held_out": ("show me {noun}", "searching for {noun}")}
+# An opening that names no product: the assistant must ask, and the answer names it.
+VAGUE = {"train": ("I'm looking for something", "can you help me find something"), "held_out": ("I need a present",)}
+ANSWERS = {"train": ("{noun}", "a {noun} please"), "held_out": ("maybe {noun}",)}
 CHATTER = {"train": ("my friend recommended this shop", "it's for a trip next week"),
            "held_out": ("the weather is lovely today",)}
 CORRECT_COLOUR = {"train": ("actually, make it {c}", "change the colour to {c}"), "held_out": ("on second thought, {c}",)}
+PHRASINGS = {"cheap": CHEAP, "premium": PREMIUM, "cheaper": CHEAPER, "feature_wrap": FEATURE_WRAP,
+             "colour_wrap": COLOUR_WRAP, "use_wrap": USE_WRAP, "cheap_wrap": CHEAP_WRAP, "premium_wrap": PREMIUM_WRAP,
+             "not_colour": NOT_COLOUR, "not_material": NOT_MATERIAL, "openers": OPENERS, "vague": VAGUE,
+             "answers": ANSWERS, "chatter": CHATTER, "correct_colour": CORRECT_COLOUR,
+             **{f"feature:{f}": table for f, table in FEATURE_PHRASES.items()}}
+VAGUE_SHARE = 0.15
 
 
 @dataclass(frozen=True)
@@ -67,11 +85,22 @@ class Params:
     def to_json(self) -> dict[str, object]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, ())}
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Params:
+        values = dict(data)
+        for key in ("exclude_colours", "exclude_materials"):
+            if key in values:
+                values[key] = tuple(values[key])  # type: ignore[arg-type]
+        for key in ("price_max", "price_min"):
+            if values.get(key) is not None:
+                values[key] = float(values[key])  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
 
 @dataclass(frozen=True)
 class Turn:
     text: str
-    kind: str  # open, add, refine, correct, negate, chatter
+    kind: str  # open, vague, answer, add, refine, correct, negate, chatter
     gold: Params  # the parameters after this turn
 
 
@@ -98,15 +127,20 @@ def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
 
 
 def generate_dialogue(index: int, split: str, rng: np.random.Generator) -> Dialogue:
-    """One conversation: an opening, two to four more turns (added needs, a refinement, a
-    correction, a negation, chatter), the gold parameters after every turn."""
+    """One conversation: an opening (sometimes one that names no product, answered after the
+    assistant asks), two to four more turns (added needs, a refinement, a correction, a
+    negation, chatter), the gold parameters after every turn."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     ptype = PRODUCT_TYPES[int(rng.integers(len(PRODUCT_TYPES)))]
     low, high = price_bounds(ptype)
     noun = ptype.name if rng.random() < 0.5 else _pick(rng, ptype.slang)
     params = Params(category=ptype.name)
-    turns = [Turn(_pick(rng, OPENERS[split]).format(noun=noun), "open", params)]
+    if rng.random() < VAGUE_SHARE:
+        turns = [Turn(_pick(rng, VAGUE[split]), "vague", Params()),
+                 Turn(_pick(rng, ANSWERS[split]).format(noun=noun), "answer", params)]
+    else:
+        turns = [Turn(_pick(rng, OPENERS[split]).format(noun=noun), "open", params)]
     moves = ["colour", "price", "feature", "use", "negate_colour", "negate_material", "chatter"]
     chosen = [str(m) for m in rng.choice(moves, size=int(rng.integers(2, 5)), replace=False)]
     colours = list(COLOURS)
@@ -115,27 +149,28 @@ def generate_dialogue(index: int, split: str, rng: np.random.Generator) -> Dialo
             colour = _pick(rng, colours)
             word = colour if rng.random() < 0.6 else _pick(rng, COLOURS[colour][1:] or (colour,))
             params = replace(params, colour=colour)
-            turns.append(Turn(f"in {word}", "add", params))
+            turns.append(Turn(_pick(rng, COLOUR_WRAP[split]).format(c=word), "add", params))
         elif move == "price":
             if rng.random() < 0.6:
                 params = replace(params, price_max=low)
-                turns.append(Turn(f"something {_pick(rng, CHEAP[split])}", "add", params))
+                turns.append(Turn(_pick(rng, CHEAP_WRAP[split]).format(w=_pick(rng, CHEAP[split])), "add", params))
                 if rng.random() < 0.5:
                     params = replace(params, price_max=float(math.floor(0.8 * low)))
                     turns.append(Turn(_pick(rng, CHEAPER[split]), "refine", params))
             else:
                 params = replace(params, price_min=high)
-                turns.append(Turn(f"I want {_pick(rng, PREMIUM[split])}", "add", params))
+                turns.append(Turn(_pick(rng, PREMIUM_WRAP[split]).format(w=_pick(rng, PREMIUM[split])), "add", params))
         elif move == "feature":
             known = [f for f in ptype.features if f in FEATURE_PHRASES]
             feature = _pick(rng, known) if known else _pick(rng, ptype.features)
-            phrase = _pick(rng, FEATURE_PHRASES[feature][split]) if feature in FEATURE_PHRASES else f"with {feature}"
+            phrase = (_pick(rng, FEATURE_PHRASES[feature][split]) if feature in FEATURE_PHRASES
+                      else _pick(rng, FEATURE_WRAP[split]).format(f=feature))
             params = replace(params, feature=feature)
-            turns.append(Turn(f"it should be {phrase}" if feature in FEATURE_PHRASES else phrase, "add", params))
+            turns.append(Turn(phrase, "add", params))
         elif move == "use":
             use, feature = list(features_by_use(ptype).items())[int(rng.integers(len(ptype.uses)))]
             params = replace(params, feature=feature)
-            turns.append(Turn(f"it's for {use}", "add", params))
+            turns.append(Turn(_pick(rng, USE_WRAP[split]).format(u=use), "add", params))
         elif move == "negate_colour":
             colour = _pick(rng, [c for c in colours if c != params.colour])
             params = replace(params, exclude_colours=params.exclude_colours + (colour,))

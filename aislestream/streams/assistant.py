@@ -1,0 +1,226 @@
+"""The assistant stream: shopper turns keyed by session id in, one reply per turn out.
+
+Session state lives in the faust Table ``assistant_sessions`` (session id -> parameters,
+recent turns, next expected turn, last reply, last activity). Turns are keyed by session, so
+a session's turns arrive in order on one partition, the table's changelog is co-partitioned
+with them, and a restarted or rebalanced worker recovers every session from the changelog.
+
+Every turn gets exactly one reply (a record that is not a turn at all goes to the dead-letter
+topic with the reason):
+
+* a reply with the parameters, a clarifying question or products;
+* an error reply with ``error_type`` for a turn that cannot be answered: ``empty_turn``,
+  ``oversized_turn``, ``unknown_session`` (not turn 0 and no live session: it expired or never
+  started), ``out_of_order`` (a turn was skipped);
+* a redelivered turn (the worker stopped after replying, before committing) gets its stored
+  reply again, so replies are idempotent by (session, turn).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import time
+from dataclasses import dataclass
+
+import faust
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aislestream.errors import MessageRejected, describe_validation_error
+from aislestream.models.world.dimensions import Params
+from aislestream.engines.assistant.base import Reply, SessionState
+from aislestream.settings import AssistantSettings, Settings
+from aislestream.streams import topics
+from aislestream.streams.records import DeadLetter, dead_letter
+
+log = logging.getLogger(__name__)
+MAX_TURN_BYTES = 16_384
+KEPT_TURNS = 16  # history a session keeps (the model reads the last 8)
+
+
+class AssistantTurn(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    session_id: str = Field(min_length=1, max_length=128)
+    turn: int = Field(ge=0, description="0 opens a session; then 1, 2, ...")
+    text: str
+    user_id: str | None = Field(default=None, max_length=128)
+    sent_at: float | None = None
+
+
+class AssistantReply(BaseModel):
+    session_id: str
+    turn: int
+    params: dict[str, object] = Field(default_factory=dict)
+    question: str | None = None
+    products: list[dict[str, object]] = Field(default_factory=list)
+    error_type: str | None = None
+    error: str | None = None
+    engine: str
+    latency_ms: float
+    processed_at: float
+    worker: str
+
+
+def decode_turn(raw: bytes | None) -> AssistantTurn:
+    if raw is None:
+        raise MessageRejected("message has no value (tombstone)", "empty")
+    if len(raw) > MAX_TURN_BYTES:
+        raise MessageRejected(f"message is {len(raw)} bytes, limit is {MAX_TURN_BYTES}", "oversized")
+    try:
+        return AssistantTurn.model_validate_json(raw)
+    except ValidationError as exc:
+        kinds = {e["type"] for e in exc.errors()}
+        error_type = "not_json" if kinds & {"json_invalid", "json_type"} else "invalid_field"
+        raise MessageRejected(describe_validation_error(exc), error_type) from exc
+
+
+@dataclass(frozen=True)
+class Session:
+    """One table entry."""
+
+    params: Params
+    turns: tuple[str, ...]
+    next_turn: int
+    last_seen: float
+    last_reply: dict | None = None
+
+    def to_json(self) -> dict:
+        return {"params": self.params.to_json(), "turns": list(self.turns), "next_turn": self.next_turn,
+                "last_seen": self.last_seen, "last_reply": self.last_reply}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Session:
+        return cls(Params.from_json(data["params"]), tuple(data["turns"]), int(data["next_turn"]),
+                   float(data["last_seen"]), data.get("last_reply"))
+
+
+def check_turn(turn: AssistantTurn, session: Session | None, settings: AssistantSettings
+               ) -> tuple[str, str] | None:
+    """Why a turn cannot be answered (error type, message), or None."""
+    if not turn.text.strip():
+        return "empty_turn", "the turn is empty; say what you are looking for"
+    if len(turn.text) > settings.max_turn_chars:
+        return "oversized_turn", f"the turn is {len(turn.text)} characters, the limit is {settings.max_turn_chars}"
+    if turn.turn > 0 and session is None:
+        return "unknown_session", (f"no live session {turn.session_id!r} (sessions expire after "
+                                   f"{settings.session_ttl_s:.0f} s idle); start a new one with turn 0")
+    if session is not None and turn.turn > session.next_turn:
+        return "out_of_order", f"expected turn {session.next_turn}, got {turn.turn}"
+    return None
+
+
+def live_session(raw: dict | None, settings: AssistantSettings, now: float) -> Session | None:
+    if raw is None:
+        return None
+    session = Session.from_json(raw)
+    return session if now - session.last_seen <= settings.session_ttl_s else None
+
+
+class AssistantProcessor:
+    """The agent's logic without faust: the table is any mutable mapping (a dict in unit tests)."""
+
+    def __init__(self, assistant, settings: AssistantSettings, sessions, worker_id: str | None = None) -> None:
+        self.assistant, self.settings, self.sessions = assistant, settings, sessions
+        self.worker = worker_id or socket.gethostname()
+        self.counts: dict[str, int] = {}
+
+    def _count(self, name: str) -> None:
+        self.counts[name] = self.counts.get(name, 0) + 1
+
+    def reply(self, turn: AssistantTurn, started: float, **fields: object) -> dict:
+        return AssistantReply(session_id=turn.session_id, turn=turn.turn, engine=self.assistant.name,
+                              latency_ms=round((time.perf_counter() - started) * 1e3, 2),
+                              processed_at=time.time(), worker=self.worker, **fields).model_dump()
+
+    async def handle(self, turn: AssistantTurn) -> dict:
+        started, now = time.perf_counter(), time.time()
+        session = live_session(self.sessions.get(turn.session_id), self.settings, now)
+        if session is not None and turn.turn < session.next_turn:
+            last = session.last_reply
+            if last is not None and last["turn"] == turn.turn and session.turns and session.turns[-1] == turn.text:
+                self._count("redelivered")
+                return last
+            if turn.turn == 0:
+                session = None  # turn 0 again: the shopper starts over
+            else:
+                self._count("stale_turn")
+                return self.reply(turn, started, error_type="stale_turn",
+                                  error=f"turn {turn.turn} was answered before; the session is at turn "
+                                        f"{session.next_turn}")
+        problem = check_turn(turn, session, self.settings)
+        if problem is not None:
+            self._count(problem[0])
+            return self.reply(turn, started, error_type=problem[0], error=problem[1])
+        state = SessionState(session.params, session.turns) if session else SessionState()
+        new_state, answer = await asyncio.to_thread(self.assistant.respond, state, turn.text)
+        out = self.reply(turn, started, **reply_fields(answer))
+        self.sessions[turn.session_id] = Session(new_state.params, new_state.turns[-KEPT_TURNS:], turn.turn + 1,
+                                                 now, out).to_json()
+        self._count("replies")
+        return out
+
+    def stale(self, now: float) -> list[str]:
+        return [k for k, v in list(self.sessions.items())
+                if v is not None and now - float(v["last_seen"]) > self.settings.session_ttl_s]
+
+    def expire(self, session_id: str, now: float) -> bool:
+        """Drop a session that is still idle past the TTL (it may have woken up since it was listed)."""
+        value = self.sessions.get(session_id)
+        if value is not None and now - float(value["last_seen"]) > self.settings.session_ttl_s:
+            del self.sessions[session_id]
+            return True
+        return False
+
+
+def reply_fields(answer: Reply) -> dict[str, object]:
+    return {"params": answer.params.to_json(), "question": answer.question,
+            "products": [{"id": h.id, "title": h.title, "score": round(h.score, 4)} for h in answer.products]}
+
+
+def register_assistant_agent(app: faust.App, settings: Settings, assistant) -> AssistantProcessor:
+    t = settings.topics
+    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+    turns = app.topic(t.name(topics.ASSISTANT_TURNS), **raw)
+    replies = app.topic(t.name(topics.ASSISTANT_REPLIES), **raw)
+    dlq = app.topic(t.name(topics.ASSISTANT_DLQ), **raw)
+    expiry = app.topic(t.name(topics.ASSISTANT_EXPIRY), **raw)
+    sessions = app.Table("assistant_sessions", default=None, partitions=t.partitions)
+    processor = AssistantProcessor(assistant, settings.assistant, sessions)
+
+    @app.agent(turns, name="assistant")
+    async def serve(stream: faust.Stream) -> None:
+        async for event in stream.events():
+            msg = event.message
+            try:
+                turn = decode_turn(event.value)
+            except MessageRejected as error:
+                processor._count("dead_letters")
+                letter: DeadLetter = dead_letter(msg.topic, msg.partition, msg.offset, event.key, event.value, error)
+                await (await dlq.send(key=event.key or f"{msg.topic}:{msg.offset}".encode(),
+                                      value=letter.model_dump_json().encode()))
+                continue
+            out = await processor.handle(turn)
+            # awaited: the reply is on the broker before this turn's offset can be committed
+            await (await replies.send(key=turn.session_id.encode(), value=json.dumps(out).encode()))
+
+    @app.agent(expiry, name="assistant-expiry")
+    async def expire(stream: faust.Stream) -> None:
+        async for session_id in stream:
+            if processor.expire(session_id.decode(), time.time()):
+                processor._count("expired")
+
+    @app.timer(interval=max(1.0, settings.assistant.session_ttl_s / 4))
+    async def sweep() -> None:
+        # Table writes must happen on the key's partition, inside a stream: the sweep only asks.
+        for key in processor.stale(time.time()):
+            await expiry.send(key=key.encode(), value=key.encode())
+
+    @app.timer(interval=10.0)
+    async def report() -> None:
+        if processor.counts:
+            log.info("assistant counts: %s", processor.counts)
+
+    return processor

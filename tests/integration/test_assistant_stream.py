@@ -1,0 +1,73 @@
+"""The assistant stream on a real broker: sessions in a faust Table survive a worker restart,
+bad turns get error replies, records that are not turns are dead-lettered, ``aisle chat`` talks to it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aislestream.connectors.kafka_io import collect, produce
+from aislestream.streams import topics
+from aislestream.streams.chat import ChatClient
+from tests.integration.test_search_stream import worker_settings
+
+pytestmark = pytest.mark.integration
+
+
+def turn(session: str, n: int, text: str) -> tuple[bytes, bytes]:
+    return session.encode(), json.dumps({"session_id": session, "turn": n, "text": text}).encode()
+
+
+def replies_for(broker, settings, wanted: set[tuple[str, int]], worker, timeout_s: float = 90) -> dict:
+    got = collect(broker, [settings.topics.name(topics.ASSISTANT_REPLIES)], 10**9, timeout_s,
+                  stop=lambda rs: wanted <= {(json.loads(r.value)["session_id"], json.loads(r.value)["turn"])
+                                             for r in rs} or worker.check_alive())
+    out = {}
+    for r in got:
+        reply = json.loads(r.value)
+        out[(reply["session_id"], reply["turn"])] = reply
+    return out
+
+
+def test_sessions_survive_a_worker_restart_and_bad_turns_get_error_replies(broker, tantivy_store, started_worker,
+                                                                           tmp_path):
+    settings = worker_settings(broker, tantivy_store.path, tmp_path)
+    worker = started_worker(settings)
+    turns_topic = settings.topics.name(topics.ASSISTANT_TURNS)
+    sessions = [f"s{i}" for i in range(6)]
+    produce(broker, turns_topic, [turn(s, 0, "I'm looking for sandals") for s in sessions]
+            + [turn(s, 1, "in red") for s in sessions]
+            + [turn("s0", 2, ""), turn("s1", 2, "x" * 400), turn("ghost", 3, "in red"), turn("s2", 5, "in blue"),
+               (b"junk", b"{not json")])
+    before = replies_for(broker, settings, {(s, t) for s in sessions for t in (0, 1)} | {("ghost", 3), ("s2", 5)},
+                         worker)
+    assert all(before[(s, 1)]["params"] == {"category": "sandals", "colour": "red"} for s in sessions)
+    assert before[("s0", 2)]["error_type"] == "empty_turn" and before[("s1", 2)]["error_type"] == "oversized_turn"
+    assert before[("ghost", 3)]["error_type"] == "unknown_session" and before[("s2", 5)]["error_type"] == "out_of_order"
+    dead = collect(broker, [settings.topics.name(topics.ASSISTANT_DLQ)], 1, 30)
+    assert json.loads(dead[0].value)["error_type"] == "not_json"
+
+    worker.stop()  # the sessions live on only in the table's changelog
+    worker = started_worker(settings)
+    produce(broker, turns_topic, [turn(s, 2, "something cheap") for s in sessions])
+    after = replies_for(broker, settings, {(s, 2) for s in sessions}, worker)
+    for s in sessions:
+        params = after[(s, 2)]["params"]
+        assert params["category"] == "sandals" and params["colour"] == "red" and "price_max" in params, params
+        assert after[(s, 2)]["products"]
+
+
+def test_chat_client_holds_a_conversation(broker, tantivy_store, started_worker, tmp_path):
+    settings = worker_settings(broker, tantivy_store.path, tmp_path)
+    started_worker(settings)
+    client = ChatClient(broker, settings.topics, timeout_s=60)
+    try:
+        first = client.say("can you help me find something")
+        assert first["question"] and not first["products"]
+        empty = client.say("  ")
+        assert empty["error_type"] == "empty_turn" and client.turn == 1  # a rejected turn can be said again
+        second = client.say("a kettle please")
+        assert second["params"]["category"] == "kettle" and second["products"] and client.turn == 2
+    finally:
+        client.close()

@@ -1,0 +1,34 @@
+import json
+
+from aislestream.engines.assistant.model import ModelAssistant, build_decoder
+from aislestream.engines.assistant.schema import parse_params
+from aislestream.models.assistant.evaluate import play, summarise
+from aislestream.models.assistant.train import STAGES
+from aislestream.models.lm.model import load_checkpoint
+from aislestream.models.world.dimensions import generate_dialogues
+
+
+def test_every_stage_writes_a_checkpoint_with_room_for_a_dialogue(micro_assistant):
+    _, ctx = micro_assistant
+    for stage in STAGES:
+        model, _ = load_checkpoint(ctx.out_dir / stage)
+        assert model.config.max_position_embeddings == ctx.preset.max_positions
+        record = json.loads((ctx.out_dir / stage / "stage.json").read_text())
+        assert record["stage"] == stage and record["seconds"] >= 0
+    adapt = json.loads((ctx.out_dir / "adapt" / "stage.json").read_text())
+    assert adapt["posts"] == ctx.preset.forum_posts and adapt["base"].endswith("pretrain")
+    rl = json.loads((ctx.out_dir / "rl" / "stage.json").read_text())
+    assert len(rl["reward_history"]) == ctx.preset.rl_steps and -1.0 <= rl["reward_last_quarter"] <= 2.0
+
+
+def test_constrained_decoding_always_parses_even_for_a_barely_trained_model(micro_assistant):
+    _, ctx = micro_assistant
+    decoder = build_decoder(ctx.out_dir / "rl", "torch")
+    assistant = ModelAssistant(decoder, ctx.store, name="rl")
+    dialogues = generate_dialogues(12, "held_out", seed=3)
+    outcomes = play(assistant, dialogues, ctx.judge())
+    assert assistant.outputs == sum(len(d.turns) for d in dialogues) and assistant.parse_failures == 0
+    for text in decoder.decode(["<attrs> i need sandals <sep>", "<attrs> anything but red | kicks <sep>"]):
+        parse_params(text)  # raises on anything outside the schema
+    summary = summarise(outcomes)
+    assert summary["dialogues"] == 12 and 0 <= summary["slot_f1"] <= 1 and 0 <= summary["conversion"] <= 1
