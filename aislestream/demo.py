@@ -53,6 +53,7 @@ class DemoSummary:
     ads: dict[str, float] = field(default_factory=dict)
     retrieval: dict[str, dict[str, float]] = field(default_factory=dict)
     ab: dict = field(default_factory=dict)
+    assistant: dict = field(default_factory=dict)
 
 
 def _progress(console: Console) -> Progress:
@@ -156,7 +157,7 @@ def print_ab(ab: dict, console: Console) -> None:
 
 def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: float = 0.02,
              timeout_s: float = 300.0, console: Console | None = None, rate: float = 0.0,
-             ad_requests: int = 48, ab: bool = True) -> DemoSummary:
+             ad_requests: int = 48, ab: bool = True, dialogues: int = 40) -> DemoSummary:
     console = console or Console()
     run_id = uuid.uuid4().hex[:8]
     settings = settings.model_copy(deep=True)
@@ -194,6 +195,11 @@ def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: flo
                                           malformed_fraction, timeout_s, console, rate, experiment)
             if settings.ads.enabled:
                 summary.ads = replay_ad_requests(settings, worker, run_id, ad_requests, timeout_s, console)
+            if settings.assistant.enabled and dialogues:
+                from aislestream.assistant_demo import replay_dialogues
+
+                summary.assistant = replay_dialogues(settings, worker, world, store, run_id, dialogues, timeout_s,
+                                                     console)
             return summary
         finally:
             worker.stop()

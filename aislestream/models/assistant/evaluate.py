@@ -71,6 +71,8 @@ def summarise(outcomes: Sequence[DialogueOutcome]) -> dict[str, object]:
             c = counts[slot[0]]
             c[0 if slot in predicted and slot in gold else 1 if slot in predicted else 2] += 1
     turns = [o.success_turn for o in outcomes if o.success_turn is not None]
+    failed = [o for o in outcomes if o.success_turn is None]
+    misunderstood = sum(o.final != o.needs for o in failed)
     return {
         "dialogues": len(outcomes),
         "slot_f1": round(float(np.mean([s.f1 for s in scores])), 4),
@@ -82,4 +84,7 @@ def summarise(outcomes: Sequence[DialogueOutcome]) -> dict[str, object]:
         "questions_per_dialogue": round(float(np.mean([o.questions for o in outcomes])), 3),
         "wrong_question_rate": round(float(np.mean([o.wrong_questions > 0 for o in outcomes])), 4),
         "slot_f1_by_type": {name: round(_f1(*counts[name]), 4) for name in SLOT_TYPES if name in counts},
+        # a dialogue that never showed a satisfying product: the parameters were wrong, or they
+        # were right and search found nothing that satisfies them (the catalog may have none)
+        "failures": {"understanding": misunderstood, "retrieval": len(failed) - misunderstood},
     }

@@ -38,13 +38,13 @@ def assistants(settings: Settings, preset: AssistantPreset, store, backend: str 
 
 def run_assistant_eval(settings: Settings, preset: AssistantPreset, write: bool, console: Console,
                        backend: str = "torch", n_dialogues: int | None = None) -> dict:
+    if not any((assistant_dir(settings, preset) / s / "config.json").exists() for s in ("sft", "rl")):
+        raise ConfigError(f"no trained assistant under {assistant_dir(settings, preset)}: run "
+                          f"`aisle train assistant --preset {preset.name}` first")
     with console.status("world, catalog store and judge"):
         ctx = prepare(settings, preset)
         judge = ctx.judge()
     methods = assistants(settings, preset, ctx.store, backend)
-    if len(methods) == 1:
-        raise ConfigError(f"no trained assistant under {assistant_dir(settings, preset)}: run "
-                          f"`aisle train assistant --preset {preset.name}` first")
     n = n_dialogues or preset.eval_dialogues
     splits = {"held_out": generate_dialogues(n, "held_out", seed=settings.world.seed),
               "train_phrasings": generate_dialogues(n, "train", seed=settings.world.seed + 1_000)}

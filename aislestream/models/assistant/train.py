@@ -47,6 +47,30 @@ class AssistantContext:
         return sft_examples(generate_dialogues(self.preset.n_dialogues, "train", seed=self.seed))
 
 
+def add_schema_tokens(model, tokenizer) -> int:
+    """Give the schema's keys and values tokens of their own, initialised from the words they
+    name (``"running shoes"`` from `` running shoes``), so fine-tuning starts from meaning.
+
+    Byte-level pre-tokenisation stops adding a leading space to every segment: between added
+    tokens that would put a space inside the JSON. Prompts keep their spaces (they start with
+    a task token and a space), so nothing else changes."""
+    import torch
+    from tokenizers import pre_tokenizers
+
+    from aislestream.engines.assistant.schema import schema_tokens
+
+    tokenizer.backend_tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    new = [t for t in schema_tokens() if t not in tokenizer.get_vocab()]
+    words = [tokenizer(" " + t.strip('":').replace("_", " "), add_special_tokens=False)["input_ids"] for t in new]
+    tokenizer.add_tokens(new)
+    model.resize_token_embeddings(len(tokenizer))
+    weights = model.get_input_embeddings().weight
+    with torch.no_grad():
+        for token, ids in zip(new, words):
+            weights[tokenizer.convert_tokens_to_ids(token)] = weights[ids].mean(0)
+    return len(new)
+
+
 def run_adapt(ctx: AssistantContext) -> Path:
     """Continued pre-training: forum posts (every phrasing, training and held-out, in the same
     contexts) mixed with product text so the catalog is not forgotten."""
@@ -56,6 +80,7 @@ def run_adapt(ctx: AssistantContext) -> Path:
     out = ctx.out_dir / "adapt"
     model, tokenizer = load_checkpoint(ctx.base)
     model.config.max_position_embeddings = ctx.preset.max_positions  # RoPE: no learned positions
+    added = add_schema_tokens(model, tokenizer)
     rng = np.random.default_rng(ctx.seed)
     posts = forum_posts(ctx.world.products, ctx.preset.forum_posts, ctx.seed)
     picks = rng.choice(len(ctx.world.products), size=min(len(posts) // 2, len(ctx.world.products)), replace=False)
@@ -65,7 +90,8 @@ def run_adapt(ctx: AssistantContext) -> Path:
                            ctx.seed)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    _record(out, "adapt", started, posts=len(posts), product_texts=len(picks), train_loss=result.training_loss,
+    _record(out, "adapt", started, posts=len(posts), product_texts=len(picks), schema_tokens=added,
+            train_loss=result.training_loss,
             base=str(ctx.base), preset=asdict(p))
     return out
 

@@ -38,7 +38,10 @@ def run_full_link(settings: Settings, preset: LMPreset, write: bool, console: Co
     for name, expander in methods.items():
         with console.status(f"full chain with {name} on {len(queries):,} held-out queries"):
             tables[name] = evaluate_chain(store, world, queries, expander, seed=settings.world.seed)
-    result = {"preset": preset.name, "queries": len(queries), "methods": tables, "ads": ads_adherence(settings)}
+    with console.status("the assistant on held-out dialogues"):
+        assistant = assistant_chain(settings)
+    result = {"preset": preset.name, "queries": len(queries), "methods": tables, "ads": ads_adherence(settings),
+              "assistant": assistant}
     _print(tables, console)
     if write:
         from aislestream.bench.report import write_results
@@ -63,6 +66,23 @@ def ads_adherence(settings: Settings) -> dict | None:
 
     images = load_pipeline(path).generate(ALL_SPECS, ads.generator.inference_steps, seed=0)
     return {"preset": ads.name, "specs": len(ALL_SPECS), **rates(judge_all(images, ALL_SPECS))}
+
+
+def assistant_chain(settings: Settings, n_dialogues: int = 200) -> dict | None:
+    """The assistant a worker would serve (settings.assistant), locally (slot F1 by slot type)
+    and end to end (the shopper finds a satisfying product within the dialogue), when trained."""
+    from aislestream.engines.assistant.factory import build_assistant, trained_model
+    from aislestream.models.assistant.evaluate import play, summarise
+    from aislestream.models.assistant.presets import get_assistant_preset
+    from aislestream.models.assistant.run import prepare
+    from aislestream.models.world.dimensions import generate_dialogues
+
+    if trained_model(settings.data_dir, settings.assistant.preset) is None and settings.assistant.model_path is None:
+        return None
+    ctx = prepare(settings, get_assistant_preset(settings.assistant.preset))
+    assistant = build_assistant(settings.assistant, ctx.store, settings.data_dir)
+    outcomes = play(assistant, generate_dialogues(n_dialogues, "held_out", seed=settings.world.seed), ctx.judge())
+    return {"engine": assistant.name, **summarise(outcomes)}
 
 
 def _print(tables: dict, console: Console) -> None:
@@ -128,5 +148,12 @@ def _markdown(r: dict, plot: Path) -> str:
         lines += [f"Ads chain, local (oracle on one first try per spec, {a['specs']} specs, preset `{a['preset']}`): "
                   f"shape {a['shape_ok']:.1%}, placement {a['placement_ok']:.1%}, colour {a['colour_ok']:.1%}, "
                   f"usable {a['usable']:.1%}.", ""]
+    if r.get("assistant"):
+        a = r["assistant"]
+        by_type = ", ".join(f"{k} {v:.3f}" for k, v in a["slot_f1_by_type"].items())
+        lines += [f"Assistant chain (`{a['engine']}`, {a['dialogues']} held-out dialogues): local — final-turn slot F1 "
+                  f"{a['slot_f1']:.3f} ({by_type}); end to end — conversion {a['conversion']:.3f} in "
+                  f"{a['mean_turns_to_success']} turns on average; failures blamed on understanding "
+                  f"{a['failures']['understanding']}, on retrieval {a['failures']['retrieval']}.", ""]
     lines.append(f"![failures by stage]({plot.relative_to('docs')})")
     return "\n".join(lines)

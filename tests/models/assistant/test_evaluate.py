@@ -12,6 +12,7 @@ def test_summary_counts_slots_by_type_conversion_and_turns():
     assert s["slot_f1"] == 0.75 and s["exact_match"] == 0.5 and s["conversion"] == 0.5
     assert s["mean_turns_to_success"] == 2 and s["wrong_question_rate"] == 0.5
     assert s["slot_f1_by_type"] == {"category": 1.0, "colour": 0.5}
+    assert s["failures"] == {"understanding": 1, "retrieval": 0}
 
 
 def test_playing_dialogues_turn_by_turn(small_world, tantivy_store):
