@@ -15,8 +15,7 @@ from aislestream.models.world.dimensions import (CHEAP, CHEAPER, FEATURE_PHRASES
                                                  Params, features_by_use, price_bounds)
 from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES
 
-NEGATIONS = tuple(p.split("{")[0].strip() for table in (NOT_COLOUR, NOT_MATERIAL) for p in table["train"])
-CORRECTIONS = ("actually", "change the colour", "instead")
+NEGATIONS = tuple(p.split("{")[0].strip().lower() for table in (NOT_COLOUR, NOT_MATERIAL) for p in table["train"])
 
 
 class RuleAssistant:

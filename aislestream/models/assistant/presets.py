@@ -31,6 +31,8 @@ class AssistantPreset:
     rl_max_new_tokens: int
     max_positions: int = 512  # prompt (<= 8 turns) + the schema's longest output
     eval_dialogues: int = 400
+    sft_freeze_vocab: bool = False  # keep the LLM's own token embeddings (only schema tokens learn)
+    noise: float = 0.0  # share of training turns given neutral words (see models.assistant.data.augment)
 
 
 PRESETS: dict[str, AssistantPreset] = {

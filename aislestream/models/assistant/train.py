@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from aislestream.connectors.search.base import SearchStore
-from aislestream.models.assistant.data import Example, sft_examples
+from aislestream.models.assistant.data import Example, augment, sft_examples
 from aislestream.models.assistant.judge import Judge
 from aislestream.models.assistant.presets import AssistantPreset
 from aislestream.models.lm.data import product_text
@@ -44,7 +44,11 @@ class AssistantContext:
         return Judge(self.store, {p.id: p for p in self.world.products})
 
     def examples(self) -> list[Example]:
-        return sft_examples(generate_dialogues(self.preset.n_dialogues, "train", seed=self.seed))
+        dialogues = generate_dialogues(self.preset.n_dialogues, "train", seed=self.seed)
+        if self.preset.noise > 0:
+            rng = np.random.default_rng([self.seed, 1])
+            dialogues = [augment(d, rng, self.preset.noise) for d in dialogues]
+        return sft_examples(dialogues)
 
 
 def add_schema_tokens(model, tokenizer) -> int:
@@ -69,6 +73,16 @@ def add_schema_tokens(model, tokenizer) -> int:
         for token, ids in zip(new, words):
             weights[tokenizer.convert_tokens_to_ids(token)] = weights[ids].mean(0)
     return len(new)
+
+
+def freeze_vocab(model, learn: set[int]) -> None:
+    """Only the embeddings of tokens the outputs use (schema tokens, digits, punctuation) learn
+    in fine-tuning: words the fine-tuning data never shows (held-out phrasings) keep their place
+    next to the words adaptation put them beside."""
+    weights = model.get_input_embeddings().weight
+    mask = weights.new_zeros(weights.shape[0], 1)
+    mask[sorted(learn)] = 1.0
+    weights.register_hook(lambda grad: grad * mask)
 
 
 def run_adapt(ctx: AssistantContext) -> Path:
@@ -107,6 +121,9 @@ def run_sft(ctx: AssistantContext) -> Path:
     out = ctx.out_dir / "sft"
     model, tokenizer = load_checkpoint(ctx.out_dir / "adapt")
     examples = ctx.examples()
+    if ctx.preset.sft_freeze_vocab:
+        freeze_vocab(model, {i for e in examples for i in tokenizer(e.completion)["input_ids"]}
+                     | {tokenizer.eos_token_id})
     dataset = Dataset.from_dict({"prompt": [e.prompt for e in examples],
                                  "completion": [e.completion for e in examples]})
     lengths = [len(tokenizer(e.prompt + e.completion)["input_ids"]) for e in examples[:500]]

@@ -36,21 +36,29 @@ FEATURE_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
                    "held_out": ("it should let my skin breathe",)},
 }
 # Wrappers: how a value is put into a turn. Held-out dialogues use wrappers training never saw.
-FEATURE_WRAP = {"train": ("with {f}", "it needs {f}"), "held_out": ("must have {f}",)}
-COLOUR_WRAP = {"train": ("in {c}", "{c} please"), "held_out": ("the {c} one",)}
-USE_WRAP = {"train": ("it's for {u}", "I'll need it for {u}"), "held_out": ("mainly for {u}",)}
-CHEAP_WRAP = {"train": ("something {w}", "make it {w}"), "held_out": ("I'd like a {w} one",)}
-PREMIUM_WRAP = {"train": ("I want {w}", "something {w}"), "held_out": ("only {w} please",)}
-NOT_COLOUR = {"train": ("anything but {c}", "not {c}"), "held_out": ("please no {c}",)}
-NOT_MATERIAL = {"train": ("no {m}", "not made of {m}"), "held_out": ("I avoid {m}",)}
-OPENERS = {"train": ("I'm looking for {noun}", "I need {noun}", "do you have {noun}"),
+FEATURE_WRAP = {"train": ("with {f}", "it needs {f}", "needs to have {f}", "ideally {f}"), "held_out": ("must have {f}",)}
+COLOUR_WRAP = {"train": ("in {c}", "{c} please", "I'd prefer {c}", "ideally {c}"), "held_out": ("the {c} one",)}
+USE_WRAP = {"train": ("it's for {u}", "I'll need it for {u}", "to use for {u}", "we want it for {u}"),
+            "held_out": ("mainly for {u}",)}
+CHEAP_WRAP = {"train": ("something {w}", "make it {w}", "I'd prefer {w}", "ideally {w}"),
+              "held_out": ("I'd like a {w} one",)}
+PREMIUM_WRAP = {"train": ("I want {w}", "something {w}", "I'd prefer {w}", "ideally {w}"),
+                "held_out": ("only {w} please",)}
+NOT_COLOUR = {"train": ("anything but {c}", "not {c}", "I don't want {c}", "except {c}"), "held_out": ("please no {c}",)}
+NOT_MATERIAL = {"train": ("no {m}", "not made of {m}", "I don't want {m}", "nothing in {m}"),
+                "held_out": ("I avoid {m}",)}
+OPENERS = {"train": ("I'm looking for {noun}", "I need {noun}", "do you have {noun}", "I want {noun}",
+                     "got any {noun}"),
            "held_out": ("show me {noun}", "searching for {noun}")}
 # An opening that names no product: the assistant must ask, and the answer names it.
-VAGUE = {"train": ("I'm looking for something", "can you help me find something"), "held_out": ("I need a present",)}
-ANSWERS = {"train": ("{noun}", "a {noun} please"), "held_out": ("maybe {noun}",)}
-CHATTER = {"train": ("my friend recommended this shop", "it's for a trip next week"),
+VAGUE = {"train": ("I'm looking for something", "can you help me find something", "I want to buy something",
+                   "any suggestions?"), "held_out": ("I need a present",)}
+ANSWERS = {"train": ("{noun}", "a {noun} please", "I think {noun}", "{noun} I guess"), "held_out": ("maybe {noun}",)}
+CHATTER = {"train": ("my friend recommended this shop", "it's for a trip next week", "I had a long day",
+                     "thanks for your help"),
            "held_out": ("the weather is lovely today",)}
-CORRECT_COLOUR = {"train": ("actually, make it {c}", "change the colour to {c}"), "held_out": ("on second thought, {c}",)}
+CORRECT_COLOUR = {"train": ("actually, make it {c}", "change the colour to {c}", "wait, {c} instead", "rather {c}"),
+                  "held_out": ("on second thought, {c}",)}
 PHRASINGS = {"cheap": CHEAP, "premium": PREMIUM, "cheaper": CHEAPER, "feature_wrap": FEATURE_WRAP,
              "colour_wrap": COLOUR_WRAP, "use_wrap": USE_WRAP, "cheap_wrap": CHEAP_WRAP, "premium_wrap": PREMIUM_WRAP,
              "not_colour": NOT_COLOUR, "not_material": NOT_MATERIAL, "openers": OPENERS, "vague": VAGUE,

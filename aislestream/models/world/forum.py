@@ -21,7 +21,7 @@ from aislestream.models.world.dimensions import (ANSWERS, CHATTER, CHEAP, CHEAP_
                                                  CORRECT_COLOUR, FEATURE_PHRASES, FEATURE_WRAP, NOT_COLOUR,
                                                  NOT_MATERIAL, OPENERS, PREMIUM, PREMIUM_WRAP, USE_WRAP, VAGUE,
                                                  features_by_use, price_bounds)
-from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES
+from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES, ProductType
 
 
 def _all(table: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
@@ -32,16 +32,14 @@ def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
     return str(options[int(rng.integers(len(options)))])
 
 
-def forum_post(product: Product, rng: np.random.Generator) -> str | None:
-    """One post about ``product``: a way of asking that it answers, then the purchase."""
-    ptype = next((t for t in PRODUCT_TYPES if t.name == product.category), None)
-    if ptype is None:
-        return None
+KINDS = ("price", "feature", "use", "colour", "not_colour", "not_material", "open", "vague", "correct", "chatter")
+RESTATED = ("price", "feature", "use", "colour", "open")  # kinds whose value the product fixes
+
+
+def _said(kind: str, product: Product, ptype: ProductType, rng: np.random.Generator) -> str | None:
+    """A way of asking, of one kind, that ``product`` answers (phrasings of every split)."""
     low, high = price_bounds(ptype)
     noun = _pick(rng, (ptype.name, *ptype.slang))
-    bought = f"bought {product.title} for {round(product.price)}"
-    kind = _pick(rng, ("price", "feature", "use", "colour", "not_colour", "not_material", "open", "vague",
-                       "correct", "chatter"))
     if kind == "price":
         if product.price <= math.floor(0.8 * low):
             said = f"{_pick(rng, _all(CHEAP_WRAP)).format(w=_pick(rng, _all(CHEAP)))} . {_pick(rng, _all(CHEAPER))}"
@@ -78,7 +76,24 @@ def forum_post(product: Product, rng: np.random.Generator) -> str | None:
         said = f"{_pick(rng, _all(COLOUR_WRAP)).format(c=first)} . {_pick(rng, _all(CORRECT_COLOUR)).format(c=product.colour)}"
     else:
         said = f"{_pick(rng, _all(CHATTER))} . {_pick(rng, _all(OPENERS)).format(noun=noun)}"
-    return f"shopper : {said.lower()} . {bought} ."
+    return said
+
+
+def forum_post(product: Product, rng: np.random.Generator, restate: float = 0.3) -> str | None:
+    """One post about ``product``: a way of asking that it answers, sometimes said twice in
+    different words ("..., i mean ..."), then the purchase."""
+    ptype = next((t for t in PRODUCT_TYPES if t.name == product.category), None)
+    if ptype is None:
+        return None
+    kind = _pick(rng, KINDS)
+    said = _said(kind, product, ptype, rng)
+    if said is None:
+        return None
+    if kind in RESTATED and rng.random() < restate:
+        again = _said(kind, product, ptype, rng)
+        if again is not None and again != said:
+            said = f"{said} . i mean {again}"
+    return f"shopper : {said.lower()} . bought {product.title} for {round(product.price)} ."
 
 
 def forum_posts(products: Sequence[Product], n: int, seed: int = 0) -> list[str]:

@@ -25,3 +25,21 @@ def test_prompts_carry_the_recent_turns_and_unknown_categories_get_the_question(
     assert prompt == "<attrs> in red | something cheap <sep>"
     params, question = parse_params(target_json(Params(colour="red")))
     assert question and params == Params(colour="red")  # what it heard is kept while it asks
+
+
+def test_noise_changes_no_parameter_and_uses_no_phrasing_word():
+    import re
+
+    import numpy as np
+
+    from aislestream.models.assistant.data import augment, neutral_words
+    from aislestream.models.world.dimensions import PHRASINGS
+
+    phrasing_words = {w for table in PHRASINGS.values() for split in table.values() for p in split
+                      for w in re.findall(r"[a-z'-]+", p.lower())}
+    assert neutral_words() and not set(neutral_words()) & phrasing_words
+    rng = np.random.default_rng(0)
+    for d in generate_dialogues(200, "train", seed=5):
+        noisy = augment(d, rng, rate=0.8)
+        assert noisy.turns[-1].gold == d.needs and len(noisy.turns) >= len(d.turns)
+        assert [t.gold for t in noisy.turns if t.kind != "chatter"] == [t.gold for t in d.turns if t.kind != "chatter"]

@@ -31,3 +31,17 @@ def test_price_words_are_said_about_products_in_their_range(small_world):
             assert product.price >= high
             checked += 1
     assert checked > 50
+
+
+def test_restatements_say_the_same_thing_twice(small_world):
+    from aislestream.models.world.vocab import COLOURS
+
+    restated = [p for p in forum_posts(small_world.products, 3_000, seed=4) if " . i mean " in p]
+    assert len(restated) > 200
+    products = {(p.title, round(p.price)): p for p in small_world.products}
+    for post in restated:
+        match = re.search(r"shopper : (.+) \. i mean (.+) \. bought (.+) for (\d+) \.$", post)
+        product = products[(match.group(3), int(match.group(4)))]
+        first, second = match.group(1), match.group(2)
+        if any(w in first for w in COLOURS[product.colour]) and "one" not in second.split()[:1]:
+            assert any(w in second for w in COLOURS[product.colour]), post
