@@ -5,6 +5,10 @@ stage's directory and writes its own, like the expansion LLM's stages:
                  and product text, with positions extended to hold a dialogue and its JSON
     <out>/sft    SFT (TRL) on training dialogues: the conversation so far -> parameter JSON
     <out>/rl     GRPO (TRL) with the judge's reward, KL to the SFT policy
+
+Fine-tuning sees training phrasings only; presets add neutral-word noise to its turns and
+freeze the embeddings of tokens outputs never use, which is what lets phrasings met only in the
+forum posts keep their meaning (docs/ARCHITECTURE.md, "Shopping assistant").
 """
 
 from __future__ import annotations
@@ -75,7 +79,7 @@ def add_schema_tokens(model, tokenizer) -> int:
     return len(new)
 
 
-def freeze_vocab(model, learn: set[int]) -> None:
+def freeze_embeddings_except(model, learn: set[int]) -> None:
     """Only the embeddings of tokens the outputs use (schema tokens, digits, punctuation) learn
     in fine-tuning: words the fine-tuning data never shows (held-out phrasings) keep their place
     next to the words adaptation put them beside."""
@@ -83,6 +87,10 @@ def freeze_vocab(model, learn: set[int]) -> None:
     mask = weights.new_zeros(weights.shape[0], 1)
     mask[sorted(learn)] = 1.0
     weights.register_hook(lambda grad: grad * mask)
+
+
+def output_tokens(examples: list[Example], tokenizer) -> set[int]:
+    return {i for e in examples for i in tokenizer(e.completion)["input_ids"]} | {tokenizer.eos_token_id}
 
 
 def run_adapt(ctx: AssistantContext) -> Path:
@@ -121,9 +129,8 @@ def run_sft(ctx: AssistantContext) -> Path:
     out = ctx.out_dir / "sft"
     model, tokenizer = load_checkpoint(ctx.out_dir / "adapt")
     examples = ctx.examples()
-    if ctx.preset.sft_freeze_vocab:
-        freeze_vocab(model, {i for e in examples for i in tokenizer(e.completion)["input_ids"]}
-                     | {tokenizer.eos_token_id})
+    if ctx.preset.freeze_vocab:
+        freeze_embeddings_except(model, output_tokens(examples, tokenizer))
     dataset = Dataset.from_dict({"prompt": [e.prompt for e in examples],
                                  "completion": [e.completion for e in examples]})
     lengths = [len(tokenizer(e.prompt + e.completion)["input_ids"]) for e in examples[:500]]
@@ -164,6 +171,8 @@ def run_rl(ctx: AssistantContext) -> Path:
         return values
 
     examples = ctx.examples()
+    if ctx.preset.freeze_vocab:
+        freeze_embeddings_except(model, output_tokens(examples, tokenizer))
     dataset = Dataset.from_dict({"prompt": [e.prompt for e in examples],
                                  "gold": [json.dumps(e.gold.to_json()) for e in examples]})
     p = ctx.preset

@@ -29,4 +29,4 @@ def test_schema_values_come_from_the_world():
     assert "sandals" in schema["properties"]["category"]["enum"] and schema["additionalProperties"] is False
     params, question = parse_params(json.dumps({"category": "sandals", "price_max": 40, "exclude_colours": ["red"]}))
     assert params == Params(category="sandals", price_max=40.0, exclude_colours=("red",)) and question is None
-    assert 300 < max_output_chars() < 1_000
+    assert 200 < max_output_chars() < 1_000

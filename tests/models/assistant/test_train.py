@@ -32,3 +32,15 @@ def test_constrained_decoding_always_parses_even_for_a_barely_trained_model(micr
         parse_params(text)  # raises on anything outside the schema
     summary = summarise(outcomes)
     assert summary["dialogues"] == 12 and 0 <= summary["slot_f1"] <= 1 and 0 <= summary["conversion"] <= 1
+
+
+def test_fine_tuning_keeps_the_embeddings_of_words_outputs_never_use(micro_assistant):
+    import torch
+
+    _, ctx = micro_assistant
+    adapt, tokenizer = load_checkpoint(ctx.out_dir / "adapt")
+    tuned, _ = load_checkpoint(ctx.out_dir / "rl")
+    before, after = adapt.get_input_embeddings().weight, tuned.get_input_embeddings().weight
+    word = tokenizer(" wallet", add_special_tokens=False)["input_ids"][0]  # only in forum posts
+    schema = tokenizer.convert_tokens_to_ids('"category":')
+    assert torch.equal(before[word], after[word]) and not torch.equal(before[schema], after[schema])
