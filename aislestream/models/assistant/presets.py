@@ -32,6 +32,7 @@ class AssistantPreset:
     max_positions: int = 512  # prompt (<= 8 turns) + the schema's longest output
     eval_dialogues: int = 400
     freeze_vocab: bool = False  # SFT and RL train only the embeddings of tokens the outputs use
+    forum_restate: float = 0.3  # share of forum posts that say the same thing twice in other words
     noise: float = 0.0  # share of training turns given neutral words (see models.assistant.data.augment)
 
 

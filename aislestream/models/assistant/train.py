@@ -104,7 +104,7 @@ def run_adapt(ctx: AssistantContext) -> Path:
     model.config.max_position_embeddings = ctx.preset.max_positions  # RoPE: no learned positions
     added = add_schema_tokens(model, tokenizer)
     rng = np.random.default_rng(ctx.seed)
-    posts = forum_posts(ctx.world.products, ctx.preset.forum_posts, ctx.seed)
+    posts = forum_posts(ctx.world.products, ctx.preset.forum_posts, ctx.seed, ctx.preset.forum_restate)
     picks = rng.choice(len(ctx.world.products), size=min(len(posts) // 2, len(ctx.world.products)), replace=False)
     texts = posts + [product_text(ctx.world.products[int(i)]) for i in picks]
     p = ctx.preset

@@ -96,12 +96,12 @@ def forum_post(product: Product, rng: np.random.Generator, restate: float = 0.3)
     return f"shopper : {said.lower()} . bought {product.title} for {round(product.price)} ."
 
 
-def forum_posts(products: Sequence[Product], n: int, seed: int = 0) -> list[str]:
+def forum_posts(products: Sequence[Product], n: int, seed: int = 0, restate: float = 0.3) -> list[str]:
     """``n`` posts about products drawn uniformly from the catalog."""
     rng = np.random.default_rng([seed, 7])
     posts: list[str] = []
     while len(posts) < n:
-        post = forum_post(products[int(rng.integers(len(products)))], rng)
+        post = forum_post(products[int(rng.integers(len(products)))], rng, restate)
         if post is not None:
             posts.append(post)
     return posts
