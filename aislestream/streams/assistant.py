@@ -11,7 +11,8 @@ topic with the reason):
 * a reply with the parameters, a clarifying question or products;
 * an error reply with ``error_type`` for a turn that cannot be answered: ``empty_turn``,
   ``oversized_turn``, ``unknown_session`` (not turn 0 and no live session: it expired or never
-  started), ``out_of_order`` (a turn was skipped);
+  started), ``out_of_order`` (a turn was skipped), ``stale_turn`` (an earlier turn number with
+  new text), ``engine_error`` (the assistant raised; the session is left as it was);
 * a redelivered turn (the worker stopped after replying, before committing) gets its stored
   reply again, so replies are idempotent by (session, turn).
 """
@@ -28,9 +29,9 @@ from dataclasses import dataclass
 import faust
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from aislestream.engines.assistant.base import Reply, SessionState
 from aislestream.errors import MessageRejected, describe_validation_error
 from aislestream.models.world.dimensions import Params
-from aislestream.engines.assistant.base import Reply, SessionState
 from aislestream.settings import AssistantSettings, Settings
 from aislestream.streams import topics
 from aislestream.streams.records import DeadLetter, dead_letter
@@ -127,7 +128,7 @@ class AssistantProcessor:
         self.worker = worker_id or socket.gethostname()
         self.counts: dict[str, int] = {}
 
-    def _count(self, name: str) -> None:
+    def count(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
 
     def reply(self, turn: AssistantTurn, started: float, **fields: object) -> dict:
@@ -141,25 +142,30 @@ class AssistantProcessor:
         if session is not None and turn.turn < session.next_turn:
             last = session.last_reply
             if last is not None and last["turn"] == turn.turn and session.turns and session.turns[-1] == turn.text:
-                self._count("redelivered")
+                self.count("redelivered")
                 return last
             if turn.turn == 0:
                 session = None  # turn 0 again: the shopper starts over
             else:
-                self._count("stale_turn")
+                self.count("stale_turn")
                 return self.reply(turn, started, error_type="stale_turn",
                                   error=f"turn {turn.turn} was answered before; the session is at turn "
                                         f"{session.next_turn}")
         problem = check_turn(turn, session, self.settings)
         if problem is not None:
-            self._count(problem[0])
+            self.count(problem[0])
             return self.reply(turn, started, error_type=problem[0], error=problem[1])
         state = SessionState(session.params, session.turns) if session else SessionState()
-        new_state, answer = await asyncio.to_thread(self.assistant.respond, state, turn.text)
+        try:
+            new_state, answer = await asyncio.to_thread(self.assistant.respond, state, turn.text)
+        except Exception as exc:  # a failing engine answers this turn with an error, the stream goes on
+            log.exception("assistant %s failed on session %s turn %d", self.assistant.name, turn.session_id, turn.turn)
+            self.count("engine_error")
+            return self.reply(turn, started, error_type="engine_error", error=f"{type(exc).__name__}: {exc}")
         out = self.reply(turn, started, **reply_fields(answer))
         self.sessions[turn.session_id] = Session(new_state.params, new_state.turns[-KEPT_TURNS:], turn.turn + 1,
                                                  now, out).to_json()
-        self._count("replies")
+        self.count("replies")
         return out
 
     def stale(self, now: float) -> list[str]:
@@ -197,7 +203,7 @@ def register_assistant_agent(app: faust.App, settings: Settings, assistant) -> A
             try:
                 turn = decode_turn(event.value)
             except MessageRejected as error:
-                processor._count("dead_letters")
+                processor.count("dead_letters")
                 letter: DeadLetter = dead_letter(msg.topic, msg.partition, msg.offset, event.key, event.value, error)
                 await (await dlq.send(key=event.key or f"{msg.topic}:{msg.offset}".encode(),
                                       value=letter.model_dump_json().encode()))
@@ -210,7 +216,7 @@ def register_assistant_agent(app: faust.App, settings: Settings, assistant) -> A
     async def expire(stream: faust.Stream) -> None:
         async for session_id in stream:
             if processor.expire(session_id.decode(), time.time()):
-                processor._count("expired")
+                processor.count("expired")
 
     @app.timer(interval=max(1.0, settings.assistant.session_ttl_s / 4))
     async def sweep() -> None:

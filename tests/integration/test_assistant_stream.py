@@ -7,6 +7,9 @@ import json
 
 import pytest
 
+from click.testing import CliRunner
+
+from aislestream.cli.main import cli
 from aislestream.connectors.kafka_io import collect, produce
 from aislestream.streams import topics
 from aislestream.streams.chat import ChatClient
@@ -71,3 +74,7 @@ def test_chat_client_holds_a_conversation(broker, tantivy_store, started_worker,
         assert second["params"]["category"] == "kettle" and second["products"] and client.turn == 2
     finally:
         client.close()
+    env = {"AISLE_BROKER__BOOTSTRAP_SERVERS": broker, "AISLE_TOPICS__PREFIX": settings.topics.prefix}
+    scripted = CliRunner().invoke(cli, ["chat", "--say", "do you have a kettle", "--say", "in red"], env=env)
+    assert scripted.exit_code == 0, scripted.output
+    assert "category=kettle" in scripted.output and "colour=red" in scripted.output

@@ -68,3 +68,16 @@ def test_records_that_are_not_turns_are_rejected_with_a_reason(raw, error_type):
     with pytest.raises(MessageRejected) as err:
         decode_turn(raw)
     assert err.value.error_type == error_type and err.value.reason
+
+
+def test_an_engine_failure_is_an_error_reply_not_a_crash(processor):
+    class Broken:
+        name = "broken"
+
+        def respond(self, state, text):
+            raise RuntimeError("store unreachable")
+
+    processor.assistant = Broken()
+    reply, = say(processor, turn("s", 0, "I need sandals"))
+    assert reply["error_type"] == "engine_error" and "store unreachable" in reply["error"]
+    assert "s" not in processor.sessions
