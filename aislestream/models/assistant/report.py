@@ -53,10 +53,12 @@ def run_assistant_eval(settings: Settings, preset: AssistantPreset, write: bool,
         for name, assistant in methods.items():
             for split, dialogues in splits.items():
                 task = progress.add_task(f"{name} on {split}", total=sum(len(d.turns) for d in dialogues))
+                before = (getattr(assistant, "outputs", 0), getattr(assistant, "parse_failures", 0))
                 summary = summarise(play(assistant, dialogues, judge, lambda k: progress.advance(task, k)))
                 if hasattr(assistant, "outputs"):
-                    summary["parse_rate"] = round(1 - assistant.parse_failures / max(1, assistant.outputs), 4)
-                    summary["outputs"] = assistant.outputs
+                    outputs, failures = assistant.outputs - before[0], assistant.parse_failures - before[1]
+                    summary["parse_rate"] = round(1 - failures / max(1, outputs), 4)
+                    summary["outputs"] = outputs
                 tables.setdefault(name, {})[split] = summary
     result = headline(tables) | {"preset": preset.name, "backend": backend, "dialogues_per_split": n,
                                  "goal_slot_f1": GOAL_SLOT_F1, "methods": tables}

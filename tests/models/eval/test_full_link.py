@@ -29,3 +29,17 @@ def test_failures_are_attributed_to_the_first_failing_stage(small_world, tantivy
         row = table["all"]
         assert sum(row["failures_by_stage"].values()) == round(row["failure_rate"] * 150)
         assert 0 <= row["expected_conversion"] <= 1
+
+
+def test_the_full_link_scores_the_assistant_locally_and_end_to_end_once_trained(micro_assistant, tmp_path):
+    from aislestream.models.eval.full_link_report import assistant_chain
+    from aislestream.settings import load_settings
+
+    assert assistant_chain(load_settings(data_dir=tmp_path)) is None
+    settings, _ = micro_assistant
+    settings = settings.model_copy(deep=True)
+    settings.assistant.preset = "micro"
+    out = assistant_chain(settings, n_dialogues=10)
+    assert out["engine"] == "model-rl" and out["dialogues"] == 10
+    assert "category" in out["slot_f1_by_type"] and 0 <= out["conversion"] <= 1
+    assert sum(out["failures"].values()) == round(10 * (1 - out["conversion"]))
