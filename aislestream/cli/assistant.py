@@ -51,7 +51,10 @@ def eval_assistant(ctx: click.Context, preset: str, backend: str, dialogues: int
 @click.option("--timeout", "timeout_s", default=60.0, show_default=True, help="Seconds to wait for each reply.")
 @click.pass_context
 def chat(ctx: click.Context, lines: tuple[str, ...], session_id: str | None, timeout_s: float) -> None:
-    """Talk to the shopping assistant of the running stack (`aisle up`); Ctrl-D ends."""
+    """Talk to the shopping assistant of the running stack; Ctrl-D ends.
+
+    Start the stack with `aisle up` and export the broker address it prints
+    (AISLE_BROKER__BOOTSTRAP_SERVERS) in this shell first."""
     from aislestream.streams.chat import ChatClient
 
     settings = settings_from(ctx)

@@ -70,7 +70,8 @@ def up(ctx: click.Context, worker: bool, expander: str | None) -> None:
             with console.status("starting the worker"):
                 process.wait_until_serving(settings.broker.connect_timeout_s * 4)
             console.print(f"worker serving ({settings.expansion.engine}); log {process.log_path}")
-        console.print("send queries with `aisle replay`; Ctrl-C stops everything")
+        console.print("send queries with `aisle replay`, talk to the assistant with `aisle chat`; "
+                      "Ctrl-C stops everything")
         try:
             while True:
                 if process is not None:
