@@ -3,11 +3,14 @@ found with the parameters as filters."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
-from aislestream.connectors.search.base import Hit, SearchRequest, SearchStore
-from aislestream.models.world.dimensions import Params
+from aislestream.connectors.search.base import Hit, SearchRequest, SearchStore, tokenize
+from aislestream.models.world.dimensions import PHRASINGS, Params
+from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES, STOPWORDS
 
 
 @dataclass(frozen=True)
@@ -30,19 +33,35 @@ class Assistant(Protocol):
         """The new session state and the reply to one shopper turn."""
 
 
-def products_request(params: Params, k: int = 10) -> SearchRequest:
-    """Hard constraints and exclusions as store filters, the wanted feature as query text."""
+@lru_cache(maxsize=1)
+def dimension_words() -> frozenset[str]:
+    """Words a slot can explain: attribute values and the training phrasings, plus stopwords."""
+    texts = [p for table in PHRASINGS.values() for p in table["train"]]
+    texts += [v for t in PRODUCT_TYPES for v in (t.name, *t.slang, *t.materials, *t.features, *t.uses)]
+    texts += [a for aliases in COLOURS.values() for a in aliases]
+    return frozenset(w for t in texts for w in tokenize(t)) | STOPWORDS
+
+
+def free_text_remainder(turns: Sequence[str]) -> str:
+    """What the shopper said that no slot explains (a brand, a detail), in order, once each."""
+    known = dimension_words()
+    return " ".join(dict.fromkeys(w for t in turns for w in tokenize(t) if w not in known and not w.isdigit()))
+
+
+def products_request(params: Params, k: int = 10, remainder: str = "") -> SearchRequest:
+    """Hard constraints and exclusions as store filters; the wanted feature, the category and
+    the free-text remainder as query text (they rank, they do not filter)."""
     filters = {name: value for name in ("category", "colour", "material")
                if (value := getattr(params, name)) is not None}
     exclude = {key: values for key, values in (("colour", params.exclude_colours),
                                                ("material", params.exclude_materials)) if values}
-    text = " ".join(v for v in (params.feature, params.category) if v)
+    text = " ".join(v for v in (params.feature, params.category, remainder) if v)
     return SearchRequest(text, filters=filters, exclude=exclude, price_min=params.price_min,
                          price_max=params.price_max, k=k)
 
 
-def find_products(store: SearchStore, params: Params, k: int = 10) -> list[Hit]:
-    return store.search(products_request(params, k))
+def find_products(store: SearchStore, params: Params, k: int = 10, turns: Sequence[str] = ()) -> list[Hit]:
+    return store.search(products_request(params, k, free_text_remainder(turns)))
 
 
 QUESTIONS = {"category": "What kind of product are you looking for?"}

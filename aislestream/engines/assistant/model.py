@@ -118,7 +118,7 @@ class ModelAssistant:
                 self.parse_failures += 1
                 log.error("assistant output did not parse, keeping the previous parameters: %s", exc)
                 params, question = state.params, None
-            products = (tuple(find_products(self.store, params, self.k))
+            products = (tuple(find_products(self.store, params, self.k, history))
                         if self.store is not None and question is None and params.category else ())
             out.append((SessionState(params, history), Reply(params, question, products)))
         return out

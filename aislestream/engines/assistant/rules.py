@@ -32,8 +32,9 @@ class RuleAssistant:
     def respond(self, state: SessionState, user_turn: str) -> tuple[SessionState, Reply]:
         params = self.update(state.params, user_turn)
         question = clarifying_question(params)
-        products = tuple(find_products(self.store, params, self.k)) if self.store is not None and not question else ()
-        return SessionState(params, (*state.turns, user_turn)), Reply(params, question, products)
+        turns = (*state.turns, user_turn)
+        products = tuple(find_products(self.store, params, self.k, turns)) if self.store is not None and not question else ()
+        return SessionState(params, turns), Reply(params, question, products)
 
     def update(self, params: Params, turn: str) -> Params:
         text = f" {turn.lower()} "

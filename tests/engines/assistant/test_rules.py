@@ -47,3 +47,15 @@ def test_products_found_with_the_parameters_meet_the_hard_constraints(small_worl
             checked += 1
     assert checked > 50
 
+
+
+def test_words_no_slot_explains_rank_products_as_free_text(small_world, tantivy_store):
+    from aislestream.engines.assistant.base import free_text_remainder
+
+    assert free_text_remainder(["I need kicks", "in red", "ideally from fitcore", "something cheap"]) == "fitcore"
+    shoes = next(p for p in small_world.products if p.category == "running shoes")
+    brand = shoes.brand.split()[0]
+    state, _ = RuleAssistant(tantivy_store).respond(SessionState(), "I need running shoes")
+    _, reply = RuleAssistant(tantivy_store).respond(state, f"preferably {brand}")
+    products = {p.id: p for p in small_world.products}
+    assert reply.products and brand.lower() in products[reply.products[0].id].brand.lower()
