@@ -78,7 +78,8 @@ def test_killed_worker_loses_no_query_after_restart(broker, tantivy_store, small
     received = collect(broker, outputs(settings), 10**9, 180,
                        stop=lambda got: sent <= {r.key for r in got} or second.check_alive())
     results = Counter(r.key for r in received if not second.is_probe(r))
-    assert sent <= set(results), f"{len(sent - set(results))} queries lost"
+    assert sent <= set(results), (f"{len(sent - set(results))} queries lost; the restarted worker's log ends with:\n"
+                                  f"{second.log_tail()}")
     # at-least-once: re-processing after the kill may duplicate, and the keys let consumers de-duplicate
     assert all(count >= 1 for count in results.values())
 

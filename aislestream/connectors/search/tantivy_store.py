@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -60,7 +62,9 @@ class TantivyStore:
         return written
 
     def _text_query(self, text: str, boost: float) -> tantivy.Query | None:
-        tokens = tokenize(text)
+        # tantivy's parser rejects a bare apostrophe ("men's"); its tokenizer splits words there
+        # and at dots when indexing, so the query splits them the same way.
+        tokens = [part for token in tokenize(text) for part in re.split(r"[.']", token) if part]
         if not tokens:
             return None
         query = self._index.parse_query(" ".join(tokens), _TEXT_FIELDS, field_boosts=_FIELD_BOOSTS)

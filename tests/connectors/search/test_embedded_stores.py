@@ -65,6 +65,8 @@ def test_query_syntax_characters_are_plain_text(store):
     for text in ['running AND (shoes', 'title:"kettle', "*", "^2 ~ -", "   "]:
         store.search(SearchRequest(text))  # must not raise
     assert store.search(SearchRequest("")) == []
+    # apostrophes and dots inside words (tantivy's parser rejected "men's" outright)
+    assert [h.id for h in store.search(SearchRequest("men's kettle 1.7 can't", k=1))] == ["c"]
 
 
 def test_k_limits_hits(store):
