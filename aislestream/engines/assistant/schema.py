@@ -96,14 +96,7 @@ def parse_params(text: str) -> tuple[Params, str | None]:
                                 or any(v not in spec["items"]["enum"] for v in value)):
             raise AisleError(f"assistant output {key}={value!r} is not a list of allowed values")
     ask = data.pop("ask", None)
-    question = QUESTIONS[ask] if ask is not None else None
-    for key in ("price_max", "price_min"):
-        if key in data:
-            data[key] = float(data[key])
-    for key in ("exclude_colours", "exclude_materials"):
-        if key in data:
-            data[key] = tuple(data[key])
-    return Params(**data), question
+    return Params.from_json(data), QUESTIONS[ask] if ask is not None else None
 
 
 def compiled_schema(tokenizer, vocab_size: int):
@@ -115,10 +108,3 @@ def compiled_schema(tokenizer, vocab_size: int):
     return xgr.GrammarCompiler(info).compile_json_schema(json.dumps(params_json_schema()), any_whitespace=False,
                                                          separators=(",", ":"))
 
-
-def schema_logits_processor(tokenizer, vocab_size: int):
-    """A transformers logits processor that admits only tokens keeping the output a valid
-    prefix of some schema instance (one per generate call: it holds the matcher state)."""
-    from xgrammar.contrib.hf import LogitsProcessor
-
-    return LogitsProcessor(compiled_schema(tokenizer, vocab_size))
