@@ -34,7 +34,7 @@ from aislestream.errors import MessageRejected, describe_validation_error
 from aislestream.models.world.dimensions import Params
 from aislestream.settings import AssistantSettings, Settings
 from aislestream.streams import topics
-from aislestream.streams.records import DeadLetter, dead_letter
+from aislestream.streams.pipeline import RawMessage, dead_letter_output
 
 log = logging.getLogger(__name__)
 MAX_TURN_BYTES = 16_384
@@ -63,6 +63,12 @@ class AssistantReply(BaseModel):
     latency_ms: float
     processed_at: float
     worker: str
+
+
+def encode_turn(session_id: str, turn: int, text: str) -> tuple[bytes, bytes]:
+    """A shopper turn as the front end publishes it: (key, value) for ``assistant.turns``."""
+    return session_id.encode(), json.dumps({"session_id": session_id, "turn": turn, "text": text,
+                                            "sent_at": time.time()}).encode()
 
 
 def decode_turn(raw: bytes | None) -> AssistantTurn:
@@ -113,11 +119,12 @@ def check_turn(turn: AssistantTurn, session: Session | None, settings: Assistant
     return None
 
 
+def idle_past_ttl(raw: dict, settings: AssistantSettings, now: float) -> bool:
+    return now - float(raw["last_seen"]) > settings.session_ttl_s
+
+
 def live_session(raw: dict | None, settings: AssistantSettings, now: float) -> Session | None:
-    if raw is None:
-        return None
-    session = Session.from_json(raw)
-    return session if now - session.last_seen <= settings.session_ttl_s else None
+    return None if raw is None or idle_past_ttl(raw, settings, now) else Session.from_json(raw)
 
 
 class AssistantProcessor:
@@ -169,13 +176,12 @@ class AssistantProcessor:
         return out
 
     def stale(self, now: float) -> list[str]:
-        return [k for k, v in list(self.sessions.items())
-                if v is not None and now - float(v["last_seen"]) > self.settings.session_ttl_s]
+        return [k for k, v in list(self.sessions.items()) if v is not None and idle_past_ttl(v, self.settings, now)]
 
     def expire(self, session_id: str, now: float) -> bool:
         """Drop a session that is still idle past the TTL (it may have woken up since it was listed)."""
         value = self.sessions.get(session_id)
-        if value is not None and now - float(value["last_seen"]) > self.settings.session_ttl_s:
+        if value is not None and idle_past_ttl(value, self.settings, now):
             del self.sessions[session_id]
             return True
         return False
@@ -199,14 +205,13 @@ def register_assistant_agent(app: faust.App, settings: Settings, assistant) -> A
     @app.agent(turns, name="assistant")
     async def serve(stream: faust.Stream) -> None:
         async for event in stream.events():
-            msg = event.message
             try:
                 turn = decode_turn(event.value)
             except MessageRejected as error:
                 processor.count("dead_letters")
-                letter: DeadLetter = dead_letter(msg.topic, msg.partition, msg.offset, event.key, event.value, error)
-                await (await dlq.send(key=event.key or f"{msg.topic}:{msg.offset}".encode(),
-                                      value=letter.model_dump_json().encode()))
+                m = event.message
+                letter = dead_letter_output(RawMessage(m.topic, m.partition, m.offset, m.key, m.value), error)
+                await (await dlq.send(key=letter.key, value=letter.value))
                 continue
             out = await processor.handle(turn)
             # awaited: the reply is on the broker before this turn's offset can be committed

@@ -9,6 +9,7 @@ import uuid
 from aislestream.errors import AisleError
 from aislestream.settings import TopicSettings
 from aislestream.streams import topics
+from aislestream.streams.assistant import encode_turn
 
 
 class ChatClient:
@@ -36,8 +37,8 @@ class ChatClient:
 
     def say(self, text: str) -> dict:
         turn = self.turn
-        self.producer.send(self.turns_topic, key=self.session_id.encode(), value=json.dumps(
-            {"session_id": self.session_id, "turn": turn, "text": text, "sent_at": time.time()}).encode())
+        key, value = encode_turn(self.session_id, turn, text)
+        self.producer.send(self.turns_topic, key=key, value=value)
         self.producer.flush(timeout=10)
         deadline = time.monotonic() + self.timeout_s
         while time.monotonic() < deadline:

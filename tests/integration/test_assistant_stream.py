@@ -9,28 +9,15 @@ import pytest
 
 from click.testing import CliRunner
 
+from aislestream.assistant_demo import await_replies
 from aislestream.cli.main import cli
 from aislestream.connectors.kafka_io import collect, produce
 from aislestream.streams import topics
+from aislestream.streams.assistant import encode_turn
 from aislestream.streams.chat import ChatClient
 from tests.integration.test_search_stream import worker_settings
 
 pytestmark = pytest.mark.integration
-
-
-def turn(session: str, n: int, text: str) -> tuple[bytes, bytes]:
-    return session.encode(), json.dumps({"session_id": session, "turn": n, "text": text}).encode()
-
-
-def replies_for(broker, settings, wanted: set[tuple[str, int]], worker, timeout_s: float = 90) -> dict:
-    got = collect(broker, [settings.topics.name(topics.ASSISTANT_REPLIES)], 10**9, timeout_s,
-                  stop=lambda rs: wanted <= {(json.loads(r.value)["session_id"], json.loads(r.value)["turn"])
-                                             for r in rs} or worker.check_alive())
-    out = {}
-    for r in got:
-        reply = json.loads(r.value)
-        out[(reply["session_id"], reply["turn"])] = reply
-    return out
 
 
 def test_sessions_survive_a_worker_restart_and_bad_turns_get_error_replies(broker, tantivy_store, started_worker,
@@ -39,12 +26,13 @@ def test_sessions_survive_a_worker_restart_and_bad_turns_get_error_replies(broke
     worker = started_worker(settings)
     turns_topic = settings.topics.name(topics.ASSISTANT_TURNS)
     sessions = [f"s{i}" for i in range(6)]
-    produce(broker, turns_topic, [turn(s, 0, "I'm looking for sandals") for s in sessions]
-            + [turn(s, 1, "in red") for s in sessions]
-            + [turn("s0", 2, ""), turn("s1", 2, "x" * 400), turn("ghost", 3, "in red"), turn("s2", 5, "in blue"),
+    produce(broker, turns_topic, [encode_turn(s, 0, "I'm looking for sandals") for s in sessions]
+            + [encode_turn(s, 1, "in red") for s in sessions]
+            + [encode_turn("s0", 2, ""), encode_turn("s1", 2, "x" * 400), encode_turn("ghost", 3, "in red"),
+               encode_turn("s2", 5, "in blue"),
                (b"junk", b"{not json")])
-    before = replies_for(broker, settings, {(s, t) for s in sessions for t in (0, 1)} | {("ghost", 3), ("s2", 5)},
-                         worker)
+    bad = {("s0", 2), ("s1", 2), ("ghost", 3), ("s2", 5)}
+    before = await_replies(settings, worker, {(s, t) for s in sessions for t in (0, 1)} | bad, 90)
     assert all(before[(s, 1)]["params"] == {"category": "sandals", "colour": "red"} for s in sessions)
     assert before[("s0", 2)]["error_type"] == "empty_turn" and before[("s1", 2)]["error_type"] == "oversized_turn"
     assert before[("ghost", 3)]["error_type"] == "unknown_session" and before[("s2", 5)]["error_type"] == "out_of_order"
@@ -53,8 +41,8 @@ def test_sessions_survive_a_worker_restart_and_bad_turns_get_error_replies(broke
 
     worker.stop()  # the sessions live on only in the table's changelog
     worker = started_worker(settings)
-    produce(broker, turns_topic, [turn(s, 2, "something cheap") for s in sessions])
-    after = replies_for(broker, settings, {(s, 2) for s in sessions}, worker)
+    produce(broker, turns_topic, [encode_turn(s, 2, "something cheap") for s in sessions])
+    after = await_replies(settings, worker, {(s, 2) for s in sessions}, 90)
     for s in sessions:
         params = after[(s, 2)]["params"]
         assert params["category"] == "sandals" and params["colour"] == "red" and "price_max" in params, params

@@ -9,8 +9,8 @@ from functools import lru_cache
 from typing import Protocol
 
 from aislestream.connectors.search.base import Hit, SearchRequest, SearchStore, tokenize
-from aislestream.models.world.dimensions import PHRASINGS, Params
-from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES, STOPWORDS
+from aislestream.models.world.dimensions import PHRASINGS, Params, attribute_phrases
+from aislestream.models.world.vocab import STOPWORDS
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,7 @@ class Assistant(Protocol):
 @lru_cache(maxsize=1)
 def dimension_words() -> frozenset[str]:
     """Words a slot can explain: attribute values and the training phrasings, plus stopwords."""
-    texts = [p for table in PHRASINGS.values() for p in table["train"]]
-    texts += [v for t in PRODUCT_TYPES for v in (t.name, *t.slang, *t.materials, *t.features, *t.uses)]
-    texts += [a for aliases in COLOURS.values() for a in aliases]
+    texts = [p for table in PHRASINGS.values() for p in table["train"]] + attribute_phrases()
     return frozenset(w for t in texts for w in tokenize(t)) | STOPWORDS
 
 

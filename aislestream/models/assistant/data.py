@@ -14,8 +14,8 @@ import numpy as np
 
 from aislestream.engines.assistant.base import missing_dimension
 from aislestream.engines.assistant.schema import params_json_schema
-from aislestream.models.world.dimensions import PHRASINGS, Dialogue, Params, Turn
-from aislestream.models.world.vocab import BRANDS, COLLOQUIAL_FILLERS, COLOURS, PRODUCT_TYPES
+from aislestream.models.world.dimensions import PHRASINGS, Dialogue, Params, Turn, attribute_phrases
+from aislestream.models.world.vocab import BRANDS, COLLOQUIAL_FILLERS
 
 TURN_SEPARATOR = " | "
 MAX_TURNS = 8  # the longest dialogue the world writes is 7 turns
@@ -53,8 +53,7 @@ def neutral_words() -> tuple[str, ...]:
         return {w for t in texts for w in re.findall(r"[a-z0-9'&-]+", t.lower())}
 
     taken = words(p for table in PHRASINGS.values() for split in table.values() for p in split)
-    taken |= words(v for t in PRODUCT_TYPES for v in (t.name, *t.slang, *t.materials, *t.features, *t.uses))
-    taken |= words(a for aliases in COLOURS.values() for a in aliases)
+    taken |= words(attribute_phrases())
     candidates = [b for names in BRANDS.values() for b in names] + list(COLLOQUIAL_FILLERS)
     candidates += ["ok", "well", "hmm", "thanks", "right", "sure", "so", "yes", "maybe", "really", "honestly"]
     return tuple(sorted(w for w in dict.fromkeys(candidates) if not words([w]) & taken))

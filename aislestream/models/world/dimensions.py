@@ -120,6 +120,13 @@ class Dialogue:
     turns: tuple[Turn, ...] = field(default_factory=tuple)
 
 
+def attribute_phrases() -> list[str]:
+    """Every attribute value a shopper can name: categories and their slang, materials,
+    features, use cases and colour aliases."""
+    phrases = [v for t in PRODUCT_TYPES for v in (t.name, *t.slang, *t.materials, *t.features, *t.uses)]
+    return phrases + [alias for aliases in COLOURS.values() for alias in aliases]
+
+
 def price_bounds(ptype: ProductType) -> tuple[float, float]:
     low, high = ptype.price
     return (float(math.floor(low + PRICE_LOW * (high - low))), float(math.ceil(low + PRICE_HIGH * (high - low))))
