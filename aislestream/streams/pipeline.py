@@ -73,8 +73,7 @@ class SearchPipeline:
         for name, idx in groups.items():
             try:
                 expander = self.expanders.get(name)
-            except AisleError as exc:  # an experiment names a variant this worker cannot build
-                log.warning("%s; searching the original queries", exc)
+            except AisleError as exc:  # a variant this worker cannot build (logged by the pool)
                 for i in idx:
                     out[i] = Expansion(queries[i].query, (), "none", str(name), fallback=f"variant unavailable: {exc}")
                 continue

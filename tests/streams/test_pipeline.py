@@ -112,6 +112,21 @@ def test_an_arm_naming_an_unknown_variant_searches_the_original_query(tantivy_st
     assert result["arms"] == {"exp2": "broken"}
 
 
+def test_an_arm_naming_a_variant_with_a_corrupt_checkpoint_searches_the_original_query(tantivy_store, tmp_path):
+    (tmp_path / "pruned").mkdir()
+    (tmp_path / "pruned" / "config.json").write_text("{half a file")
+    experiment = parse_experiment({"id": "exp3", "layer": "search.expansion", "salt": "s", "arms": [
+        {"name": "pruned", "share": 1.0, "params": {"expander": "llm-pruned"}}]})
+    variants = {"llm-pruned": {"engine": "llm", "model_path": str(tmp_path / "pruned")}}
+    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0), tantivy_store, variants=variants),
+                              tantivy_store, StreamSettings(), experiments=lambda: [experiment])
+    for batch in range(2):  # the failure is remembered, never raised out of the batch
+        (out,) = run(pipeline, [msg(batch, query(f"r{batch}", "red shoes", user_id="u"))])
+        result = json.loads(out.value)
+        assert out.kind == "result" and result["hits"]
+        assert "variant 'llm-pruned' failed to build: OSError" in result["fallback"]
+
+
 def test_engine_variants_get_the_llm_defaults_and_declared_variants_their_overrides(tmp_path):
     pool = ExpanderPool(ExpansionSettings(engine="prf", variants={"llm-pruned": {"engine": "llm",
                                                                                  "model_path": str(tmp_path / "p")}}),

@@ -7,16 +7,15 @@ overrides (a pruned LLM: ``{"llm-pruned": {"engine": "llm", "model_path": "..."}
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from aislestream.connectors.search.base import SearchStore
 from aislestream.engines.expansion import build_expander
 from aislestream.engines.expansion.guard import GuardedExpander
+from aislestream.engines.variants import Variants
 from aislestream.errors import ConfigError
 from aislestream.settings import ExpansionSettings, apply_llm_defaults
 
-log = logging.getLogger(__name__)
 ENGINES = ("identity", "prf", "llm")
 
 
@@ -27,7 +26,7 @@ class ExpanderPool:
         self.store = store
         self.data_dir = data_dir
         self.default = default or build_expander(settings, store)
-        self._built: dict[str, GuardedExpander] = {}
+        self._variants = Variants(lambda name: build_expander(self.variant_settings(name), store), "expander")
 
     def variant_settings(self, name: str) -> ExpansionSettings:
         if name in self.settings.variants:
@@ -45,10 +44,6 @@ class ExpanderPool:
         raise ConfigError(f"unknown expander variant {name!r}; known: {known}")
 
     def get(self, name: str | None) -> GuardedExpander:
-        """The named variant (built now if it is new); the default for None."""
-        if name is None:
-            return self.default
-        if name not in self._built:
-            log.info("building expander variant %r", name)
-            self._built[name] = build_expander(self.variant_settings(name), self.store)
-        return self._built[name]
+        """The named variant (built now if it is new); the default for None. A variant that
+        cannot be built raises ``ConfigError``."""
+        return self.default if name is None else self._variants.get(name)

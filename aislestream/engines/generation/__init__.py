@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aislestream.engines.reward import RewardEnsemble, build_reward
+from aislestream.engines.variants import Variants
 from aislestream.errors import ConfigError
 from aislestream.models.ads.generator import AdCreativePipeline, load_pipeline
 from aislestream.models.ads.recurrent import Outcome, generate_until_usable
@@ -61,18 +62,19 @@ class CreativeServicePool:
     def __init__(self, default: CreativeService, variants: Mapping[str, Path]) -> None:
         self.default = default
         self.variants = dict(variants)
-        self._built: dict[str, CreativeService] = {}
+        self._built = Variants(self._build, "generator")
 
     def get(self, name: str | None) -> CreativeService:
-        if name is None:
-            return self.default
-        if name not in self._built:
-            if name not in self.variants:
-                raise ConfigError(f"unknown generator variant {name!r}; known: {', '.join(self.variants) or 'none'}")
-            # variants are generator checkpoints (`base`, `rl`, pruned ones), served with torch
-            config = replace(self.default.config, model_path=self.variants[name], backend="torch")
-            self._built[name] = CreativeService(load_generator(config), self.default.reward, config)
-        return self._built[name]
+        """The named variant (built now if it is new); the default for None. A variant that
+        cannot be built raises ``ConfigError``."""
+        return self.default if name is None else self._built.get(name)
+
+    def _build(self, name: str) -> CreativeService:
+        if name not in self.variants:
+            raise ConfigError(f"unknown generator variant {name!r}; known: {', '.join(self.variants) or 'none'}")
+        # variants are generator checkpoints (`base`, `rl`, pruned ones), served with torch
+        config = replace(self.default.config, model_path=self.variants[name], backend="torch")
+        return CreativeService(load_generator(config), self.default.reward, config)
 
 
 def load_generator(config: GenerationConfig) -> AdCreativePipeline | OnnxCreativePipeline:
