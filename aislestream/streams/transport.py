@@ -63,9 +63,13 @@ class Consumer(driver.Consumer):
 
     async def perform_seek(self) -> None:
         held = self._held  # only a seek that starts after the hold may release it
-        await super().perform_seek()
-        self._held -= held
-        super().resume_partitions(held & self.assignment())  # a rebalance may have revoked some
+        try:
+            await super().perform_seek()
+        finally:
+            # Even a failed seek releases them, at the positions aiokafka took from the committed
+            # offsets on assignment: a partition left paused would be a silent outage.
+            self._held -= held
+            super().resume_partitions(held & self.assignment())  # a rebalance may have revoked some
 
 
 class Transport(driver.Transport):

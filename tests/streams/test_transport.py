@@ -4,6 +4,7 @@ tests/integration/test_search_stream.py; these pin the mechanism without timing 
 
 import asyncio
 
+import pytest
 from faust.types import TP
 
 from aislestream.settings import load_settings
@@ -61,6 +62,21 @@ def test_a_partition_revoked_while_held_is_not_resumed(tmp_path):
     c.resume_partitions({*QUERIES, TP("t.search.queries", 9)})
     asyncio.run(c.perform_seek())
     assert c._get_active_partitions() == set(QUERIES)
+
+
+def test_a_failed_seek_still_resumes_the_held_partitions(tmp_path):
+    c = consumer(tmp_path)
+
+    class UnreachableBroker(RecordingThread):
+        async def seek_to_committed(self):
+            raise ConnectionError("broker went away")
+
+    c._thread = UnreachableBroker()
+    c._set_active_tps(set())
+    c.resume_partitions(set(QUERIES))
+    with pytest.raises(ConnectionError):
+        asyncio.run(c.perform_seek())
+    assert c._get_active_partitions() == set(QUERIES)  # never a silent stall
 
 
 def test_the_consumer_thread_gets_a_snapshot_of_the_active_partitions(tmp_path):
