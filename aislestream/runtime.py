@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -32,6 +33,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+READY_LINE = "[^Worker]: Ready"  # faust logs it once the worker has joined and recovered
+
+
 class WorkerProcess:
     """``aisle worker`` in a child process; killable to test recovery."""
 
@@ -39,12 +43,14 @@ class WorkerProcess:
         self.settings = settings
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
 
     def start(self) -> "WorkerProcess":
         env = {k: v for k, v in os.environ.items() if not k.startswith("AISLE_")}
         env.update(settings_env(self.settings))
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log_file:
+            self._log_start = log_file.tell()  # the log may hold earlier runs' lines
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "aislestream.cli.main", "--log-level", "info", "worker"],
                 env=env, stdout=log_file, stderr=subprocess.STDOUT,
@@ -79,7 +85,15 @@ class WorkerProcess:
         return record.key is not None and record.key.startswith(b"probe-")
 
     def wait_until_serving(self, timeout_s: float = 120.0) -> None:
-        """Send one probe query and wait for its result: the worker has joined and is serving."""
+        """Wait until this worker has joined its group (its own log says faust is ready), then
+        until the group answers a probe query. The probe alone is not enough: with another worker
+        in the group, that one may answer before this one has even joined."""
+        deadline = time.monotonic() + timeout_s
+        while READY_LINE not in self._log_since_start():
+            self.check_alive()
+            if time.monotonic() > deadline:
+                raise AisleError(f"the worker did not join its group within {timeout_s:.0f}s; log: {self.log_path}")
+            time.sleep(0.2)
         bootstrap = self.settings.broker.bootstrap_servers or ""
         key = f"probe-{uuid.uuid4().hex[:8]}".encode()
         produce(bootstrap, self.settings.topics.name(topics.SEARCH_QUERIES),
@@ -93,6 +107,11 @@ class WorkerProcess:
         if not any(r.key == key for r in got):
             raise AisleError(f"the worker did not answer a probe query within {timeout_s:.0f}s; "
                              f"log: {self.log_path}")
+
+    def _log_since_start(self) -> str:
+        with self.log_path.open("rb") as f:
+            f.seek(self._log_start)
+            return f.read().decode(errors="replace")
 
     def log_tail(self, lines: int = 30) -> str:
         if not self.log_path.exists():

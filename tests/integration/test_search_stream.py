@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 import uuid
 from collections import Counter
 
@@ -82,6 +84,31 @@ def test_killed_worker_loses_no_query_after_restart(broker, tantivy_store, small
                                   f"{second.log_tail()}")
     # at-least-once: re-processing after the kill may duplicate, and the keys let consumers de-duplicate
     assert all(count >= 1 for count in results.values())
+
+
+def test_workers_joining_and_leaving_mid_stream_lose_no_query(broker, tantivy_store, small_world,
+                                                             started_worker, tmp_path):
+    """Scale out, then in, while queries keep arriving: two rebalances with batches in flight."""
+    settings = worker_settings(broker, tantivy_store.path, tmp_path, engine="prf")
+    first = started_worker(settings)
+    messages = list(replay_messages(small_world.queries, 6000, seed=3, run_id="scale"))
+    source = settings.topics.name(topics.SEARCH_QUERIES)
+
+    def trickle() -> None:  # about 500 queries a second, so every rebalance meets a live stream
+        for start in range(0, len(messages), 100):
+            produce(broker, source, ((k, v) for k, v, _ in messages[start:start + 100]))
+            time.sleep(0.2)
+
+    producer = threading.Thread(target=trickle)
+    producer.start()
+    second = started_worker(settings)  # joins: the group rebalances under load
+    first.stop()  # leaves gracefully: a second rebalance, the second worker takes every partition
+    producer.join()
+    sent = {k for k, _, _ in messages}
+    received = collect(broker, outputs(settings), 10**9, 180,
+                       stop=lambda got: sent <= {r.key for r in got} or second.check_alive())
+    lost = sent - {r.key for r in received}
+    assert not lost, f"{len(lost)} queries lost; the remaining worker's log ends with:\n{second.log_tail()}"
 
 
 def test_worker_serves_the_llm_expander_by_config(broker, tantivy_store, small_world, micro_run,
