@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import pytest
 
@@ -72,3 +73,20 @@ def test_arms_choose_generator_and_accept_level_and_are_recorded(micro_ads, tmp_
             assert creative["arms"] == {"ads1": "strict"} and creative["model_version"].endswith("/rl")
             assert creative["status"] == "rejected" and "accept level 1.00" in creative["reasons"][0]
     assert {arm_for(experiment, p).name for p in products} == {"strict", "missing"}
+
+
+def test_an_arm_naming_a_corrupt_generator_checkpoint_dead_letters_its_requests(micro_ads, tmp_path):
+    _, root = micro_ads
+    service = build_creative_service(GenerationConfig(root / "generator", root / "reward" / "specialized",
+                                                      inference_steps=2, candidates=1, max_attempts=1))
+    shutil.copytree(root / "generator", tmp_path / "broken")
+    (tmp_path / "broken" / "model_index.json").write_text("{half a file")  # a copy cut short
+    experiment = parse_experiment({"id": "ads2", "layer": "ads.generation", "salt": "s", "arms": [
+        {"name": "broken", "share": 1.0, "params": {"generator": "broken"}}]})
+    pipeline = AdsPipeline(CreativeServicePool(service, {"broken": tmp_path / "broken"}),
+                           SqliteAdStore(tmp_path / "store"), StreamSettings(), experiments=lambda: [experiment])
+    for offset in range(2):  # the failure is remembered, never raised out of the batch
+        (out,) = pipeline.process([RawMessage("ads.requests", 0, offset, None, request(request_id=f"a{offset}"))])
+        letter = json.loads(out.value)
+        assert out.kind == "dead_letter" and letter["error_type"] == "unavailable_variant"
+        assert "generator variant 'broken' failed to build" in letter["reason"]
