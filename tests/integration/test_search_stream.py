@@ -7,11 +7,11 @@ import json
 import threading
 import time
 import uuid
-from collections import Counter
 
 import pytest
 
 from aislestream.connectors.kafka_io import collect, produce
+from aislestream.runtime import WorkerProcess
 from aislestream.settings import Settings, load_settings
 from aislestream.streams import topics
 from aislestream.streams.replay import replay_messages
@@ -32,6 +32,16 @@ def worker_settings(broker: str, store_path, tmp_path, engine: str = "identity")
 
 def outputs(settings: Settings) -> list[str]:
     return [settings.topics.name(topics.SEARCH_RESULTS), settings.topics.name(topics.SEARCH_DLQ)]
+
+
+def assert_every_query_answered(broker: str, settings: Settings, messages, worker: WorkerProcess) -> None:
+    """Every sent query has an output (result or dead letter) within 180 s; on a loss, the
+    serving worker's log says what it did."""
+    sent = {k for k, _, _ in messages}
+    received = collect(broker, outputs(settings), 10**9, 180,
+                       stop=lambda got: sent <= {r.key for r in got} or worker.check_alive())
+    lost = sent - {r.key for r in received}
+    assert not lost, f"{len(lost)} queries lost; the serving worker's log ends with:\n{worker.log_tail()}"
 
 
 def test_valid_queries_become_results_and_bad_ones_dead_letters(broker, tantivy_store, small_world,
@@ -75,15 +85,8 @@ def test_killed_worker_loses_no_query_after_restart(broker, tantivy_store, small
     done_before_kill = {r.key for r in before if not first.is_probe(r)}
     assert 0 < len(done_before_kill) < len(messages), "the kill must land mid-stream"
 
-    second = started_worker(settings)
-    sent = {k for k, _, _ in messages}
-    received = collect(broker, outputs(settings), 10**9, 180,
-                       stop=lambda got: sent <= {r.key for r in got} or second.check_alive())
-    results = Counter(r.key for r in received if not second.is_probe(r))
-    assert sent <= set(results), (f"{len(sent - set(results))} queries lost; the restarted worker's log ends with:\n"
-                                  f"{second.log_tail()}")
     # at-least-once: re-processing after the kill may duplicate, and the keys let consumers de-duplicate
-    assert all(count >= 1 for count in results.values())
+    assert_every_query_answered(broker, settings, messages, started_worker(settings))
 
 
 def test_workers_joining_and_leaving_mid_stream_lose_no_query(broker, tantivy_store, small_world,
@@ -104,11 +107,7 @@ def test_workers_joining_and_leaving_mid_stream_lose_no_query(broker, tantivy_st
     second = started_worker(settings)  # joins: the group rebalances under load
     first.stop()  # leaves gracefully: a second rebalance, the second worker takes every partition
     producer.join()
-    sent = {k for k, _, _ in messages}
-    received = collect(broker, outputs(settings), 10**9, 180,
-                       stop=lambda got: sent <= {r.key for r in got} or second.check_alive())
-    lost = sent - {r.key for r in received}
-    assert not lost, f"{len(lost)} queries lost; the remaining worker's log ends with:\n{second.log_tail()}"
+    assert_every_query_answered(broker, settings, messages, second)
 
 
 def test_worker_serves_the_llm_expander_by_config(broker, tantivy_store, small_world, micro_run,

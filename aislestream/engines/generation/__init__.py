@@ -62,12 +62,12 @@ class CreativeServicePool:
     def __init__(self, default: CreativeService, variants: Mapping[str, Path]) -> None:
         self.default = default
         self.variants = dict(variants)
-        self._built = Variants(self._build, "generator")
+        self._variants = Variants(self._build, "generator")
 
     def get(self, name: str | None) -> CreativeService:
         """The named variant (built now if it is new); the default for None. A variant that
         cannot be built raises ``ConfigError``."""
-        return self.default if name is None else self._built.get(name)
+        return self.default if name is None else self._variants.get(name)
 
     def _build(self, name: str) -> CreativeService:
         if name not in self.variants:
