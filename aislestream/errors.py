@@ -43,3 +43,8 @@ class MessageRejected(AisleError):
         super().__init__(reason)
         self.reason = reason
         self.error_type = error_type
+
+
+class StoreUnavailable(RetryableError):
+    """A store cannot be reached right now (connection lost, server down); the request that met it
+    is not at fault and should be retried once the store is back, not dead-lettered."""

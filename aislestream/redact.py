@@ -1,0 +1,65 @@
+"""Credentials never leave the process in text: every DSN or URL printed is redacted first.
+
+Operators paste error lines and logs into tickets and chat; a password in
+``cannot reach PostgreSQL at postgresql://app:s3cret@db/...`` is a leaked password. Two layers:
+code that formats a DSN into a message calls :func:`redact_url`; a logging filter installed by
+the CLI (:func:`install_log_filter`) scrubs whatever else reaches a handler, including
+tracebacks and third-party messages that quote a URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+MASK = "***"
+# scheme://user:password@host  or  scheme://:password@host  (redis)  -> keep the user, mask the rest
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<secret>[^@\s/]+)@")
+# key=value secrets in libpq-style DSNs and query strings
+_KEYVALUE = re.compile(r"(?i)\b(?P<key>password|passwd|pwd|api_key|apikey|token|secret|sasl_plain_password)"
+                       r"(?P<sep>\s*[=:]\s*)(?P<value>'[^']*'|\"[^\"]*\"|[^\s&;,'\"]+)")
+
+
+def redact(text: str) -> str:
+    """``text`` with the secret parts of every URL userinfo and ``password=...`` pair masked."""
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    return _KEYVALUE.sub(lambda m: f"{m['key']}{m['sep']}{MASK}", text)
+
+
+def redact_url(url: str | None) -> str:
+    """A URL or DSN safe to print: the password masked, everything else (host, port, db) kept."""
+    if not url:
+        return str(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact(url)
+    if parts.password is None:
+        return redact(url)
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:{MASK}@{host}" + (f":{parts.port}" if parts.port else "")
+    return redact(urlunsplit(parts._replace(netloc=netloc)))
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message (arguments merged) and traceback text before formatting."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+def install_log_filter() -> None:
+    """Attach the filter to every handler of the root logger (filters on loggers do not apply to
+    records propagated from child loggers; handler filters see them all)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
