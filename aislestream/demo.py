@@ -69,7 +69,7 @@ def summarize(world_queries: dict[str, LabelledQuery], sent: int, received: list
     received_at = {result.get("request_id"): at for result, at in arrivals}
     unique = {r["request_id"]: r for r in results}  # at-least-once: de-duplicate by id
     e2e = [(received_at[rid] - r["sent_at"]) * 1000 for rid, r in unique.items() if r.get("sent_at")]
-    processing = [r["latency_ms"]["total_ms"] for r in unique.values()]
+    processing = [r["latency_ms"]["message_ms"] for r in unique.values()]
     first_sent = min((r["sent_at"] for r in unique.values() if r.get("sent_at")), default=0.0)
     last_done = max((r["processed_at"] for r in unique.values()), default=first_sent)
     by_type: dict[str, int] = {}

@@ -99,6 +99,11 @@ class StreamSettings(BaseModel):
     session_timeout_s: float = Field(default=10.0, gt=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
     delivery_attempts: int = Field(default=5, ge=1, description="Tries to publish a batch's outputs")
+    served_ttl_s: float = Field(
+        default=3_600.0, gt=0, description="How long a served result can be joined with its feedback")
+    quarantine_after_crashes: int = Field(
+        default=3, ge=1, description="A message in flight in this many worker crashes is dead-lettered "
+        "as `quarantined` instead of processed again")
     fetch_max_wait_ms: int = Field(
         default=100, ge=1, description="Consumer long-poll wait; bounds live-tail latency"
     )

@@ -8,21 +8,24 @@ crash overwrites rather than duplicates.
 
 from __future__ import annotations
 
-import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from aislestream.connectors.adstore import AdStore, CreativeRow
 from aislestream.engines.generation import CreativeService, CreativeServicePool
-from aislestream.errors import AisleError, MessageRejected, describe_validation_error
+from aislestream.errors import AisleError, MessageRejected, RetryableError, StoreError
 from aislestream.models.ads.spec import AdSpec
 from aislestream.settings import StreamSettings
+from aislestream.streams.decoding import Identifier, decode_model
 from aislestream.streams.experiments.assign import Assignment, assign
 from aislestream.streams.experiments.schema import Experiment
-from aislestream.streams.pipeline import Output, RawMessage, dead_letter_output
+from aislestream.streams.pipeline import Output, RawMessage, dead_letter_output, internal_error
+
+log = logging.getLogger(__name__)
 
 Shape = Literal["bottle", "box", "shoe", "phone", "can", "ball"]
 Colour = Literal["red", "green", "blue", "yellow", "purple", "orange"]
@@ -31,8 +34,8 @@ Colour = Literal["red", "green", "blue", "yellow", "purple", "orange"]
 class AdRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
 
-    request_id: str = Field(min_length=1, max_length=128)
-    product_id: str = Field(min_length=1, max_length=128)
+    request_id: Identifier
+    product_id: Identifier
     shape: Shape
     colour: Colour
     palette: Literal["light", "dark"] = "light"
@@ -57,20 +60,7 @@ class AdCreative(BaseModel):
 
 
 def decode_request(raw: bytes | None, settings: StreamSettings) -> AdRequest:
-    if raw is None:
-        raise MessageRejected("message has no value (tombstone)", "empty")
-    if len(raw) > settings.max_message_bytes:
-        raise MessageRejected(f"message is {len(raw)} bytes, limit is {settings.max_message_bytes}", "oversized")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MessageRejected(f"value is not UTF-8 JSON: {exc}", "not_json") from exc
-    if not isinstance(data, dict):
-        raise MessageRejected(f"value must be a JSON object, got {type(data).__name__}", "not_object")
-    try:
-        return AdRequest.model_validate(data)
-    except ValidationError as exc:
-        raise MessageRejected(describe_validation_error(exc), "invalid_field") from exc
+    return decode_model(raw, AdRequest, settings.max_message_bytes)
 
 
 class AdsPipeline:
@@ -96,6 +86,9 @@ class AdsPipeline:
             except MessageRejected as error:
                 outputs[i] = dead_letter_output(msg, error)
                 continue
+            except Exception as exc:  # a decoder bug costs this message, not the batch
+                outputs[i] = dead_letter_output(msg, internal_error(exc))
+                continue
             valid.append((i, request, assign(experiments, request.product_id)))
         groups: dict[tuple[str | None, float | None], list[tuple[int, AdRequest, Assignment]]] = {}
         for item in valid:
@@ -115,7 +108,16 @@ class AdsPipeline:
             outcomes = service.create([r.spec() for _, r, _ in items], seed=seed, accept_level=level)
             latency = (time.perf_counter() - started) * 1000 / len(valid)
             for (i, request, assignment), outcome in zip(items, outcomes):
-                outputs[i] = self._record(request, outcome, service, level, assignment, latency)
+                try:
+                    outputs[i] = self._record(request, outcome, service, level, assignment, latency)
+                except RetryableError:
+                    raise  # the store is down: the whole batch waits for it (streams/app.py)
+                except StoreError as error:  # the store refused this request's row or file
+                    log.warning("ad store refused %r: %s", request.request_id, error)
+                    outputs[i] = dead_letter_output(messages[i], MessageRejected(str(error), "store_refused"))
+                except Exception as exc:
+                    log.exception("ad request %r failed", request.request_id)
+                    outputs[i] = dead_letter_output(messages[i], internal_error(exc))
         return outputs  # type: ignore[return-value]
 
     def _record(self, request: AdRequest, outcome, service: CreativeService, level: float | None,

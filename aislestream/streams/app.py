@@ -12,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import faust
 
+from aislestream.errors import StoreUnavailable
 from aislestream.settings import Settings, StreamSettings
 from aislestream.streams import topics, transport
+from aislestream.streams.isolation import CrashJournal, IsolatingProcessor
 from aislestream.streams.pipeline import Output, RawMessage, SearchPipeline
 
 if TYPE_CHECKING:
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 EXIT_UNDELIVERED = 75  # EX_TEMPFAIL: the worker may be restarted as is
+STORE_RETRY_FIRST_S, STORE_RETRY_MAX_S = 1.0, 30.0
 
 
 def broker_url(bootstrap: str) -> str:
@@ -74,16 +78,38 @@ async def deliver(send: Callable[[Output], Awaitable[Awaitable[object]]], output
             delay = min(delay * 2, 5.0)
 
 
+async def deliver_or_stop(name: str, send: Callable[[Output], Awaitable[Awaitable[object]]],
+                          outputs: Sequence[Output], attempts: int) -> None:
+    """Deliver, or stop the worker uncommitted: the one failure that is not per message.
+
+    faust acknowledges events when the agent leaves them, even by an exception, and acknowledged
+    offsets get committed. Outputs that were not delivered must never be committed, so the worker
+    stops at once, skipping faust's shutdown (which would commit); its supervisor restarts it and
+    the messages are read again."""
+    try:
+        await deliver(send, outputs, attempts)
+    except Exception:
+        log.critical("%s: %d outputs not delivered; stopping the worker uncommitted", name, len(outputs),
+                     exc_info=True)
+        logging.shutdown()
+        os._exit(EXIT_UNDELIVERED)
+
+
 def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[str, str],
                          process: Callable[[list[RawMessage]], Awaitable[list[Output]]],
                          stream_settings: StreamSettings,
-                         ready: Callable[[], Awaitable[object]] | None = None) -> None:
+                         ready: Callable[[], Awaitable[object]] | None = None) -> IsolatingProcessor:
     """An agent that reads ``source`` in bounded batches and publishes one output per message.
-    ``ready`` is awaited before each batch (the experiment config has been read once)."""
-    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
-    topic = app.topic(source, **raw)
+    ``ready`` is awaited before each batch (the experiment config has been read once).
+
+    ``process`` runs behind an :class:`IsolatingProcessor`: a message that raises or crashes the
+    worker costs only its own output (a dead letter). The only failure that stops the worker is
+    the broker refusing the outputs."""
+    topic = app.topic(source, **topics.RAW_BYTES)
     for out in outputs.values():
-        app.topic(out, **raw)  # declared so faust knows them; sends go straight to the producer
+        app.topic(out, **topics.RAW_BYTES)  # declared so faust knows them; sends go straight to the producer
+    journal = CrashJournal(Path(app.conf.datadir) / f"inflight-{name}.json")
+    isolated = IsolatingProcessor(name, process, journal, stream_settings.quarantine_after_crashes)
 
     async def send(output: Output) -> Awaitable[object]:
         # Values are already bytes, so the producer is used directly: faust's Topic.send wrapper
@@ -92,27 +118,18 @@ def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[s
 
     async def agent(stream: faust.Stream) -> None:
         async for events in stream.take_events(stream_settings.batch_size, stream_settings.batch_within_s):
+            received = time.perf_counter()
             batch = [
                 RawMessage(e.message.topic, e.message.partition, e.message.offset,
-                           e.message.key, e.message.value)
+                           e.message.key, e.message.value, received)
                 for e in events
             ]
             if ready is not None:
                 await ready()
-            try:
-                produced = await process(batch)
-                await deliver(send, produced, stream_settings.delivery_attempts)
-            except Exception:
-                # take_events acknowledges a batch when the agent leaves it, even by an exception,
-                # and acknowledged offsets get committed. A batch whose outputs were not delivered
-                # must never be committed, so the worker stops at once, skipping faust's shutdown
-                # (which would commit); its supervisor restarts it and the batch is re-read.
-                log.critical("%s: batch of %d not delivered; stopping the worker uncommitted", name,
-                             len(batch), exc_info=True)
-                logging.shutdown()
-                os._exit(EXIT_UNDELIVERED)
+            await deliver_or_stop(name, send, await isolated(batch), stream_settings.delivery_attempts)
 
     app.agent(topic, name=name)(agent)
+    return isolated
 
 
 def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPipeline,
@@ -132,11 +149,19 @@ def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPi
 def register_ads_agent(app: faust.App, settings: Settings, pipeline: "AdsPipeline",
                        ready: Callable[[], Awaitable[object]] | None = None) -> None:
     """Generation takes seconds of CPU, so it runs on a worker thread: heartbeats and commits
-    of the event loop must not wait for it."""
+    of the event loop must not wait for it. While the ad store is down the agent waits and
+    retries its batch (only its own partitions stop; search and the other agents go on)."""
     t = settings.topics
 
     async def process(batch: list[RawMessage]) -> list[Output]:
-        return await asyncio.get_running_loop().run_in_executor(None, pipeline.process, batch)
+        delay = STORE_RETRY_FIRST_S
+        while True:
+            try:
+                return await asyncio.get_running_loop().run_in_executor(None, pipeline.process, batch)
+            except StoreUnavailable as exc:
+                log.warning("ad store unavailable (%s); ads batch of %d waits %.0f s", exc, len(batch), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, STORE_RETRY_MAX_S)
 
     ads_stream = settings.stream.model_copy(update={"batch_size": settings.ads.batch_size})
     register_batch_agent(

@@ -26,15 +26,21 @@ import socket
 import time
 from dataclasses import dataclass
 
+from pathlib import Path
+
 import faust
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from aislestream.engines.assistant.base import Reply, SessionState
-from aislestream.errors import MessageRejected, describe_validation_error
+from aislestream.errors import MessageRejected
 from aislestream.models.world.dimensions import Params
 from aislestream.settings import AssistantSettings, Settings
 from aislestream.streams import topics
-from aislestream.streams.pipeline import RawMessage, dead_letter_output
+from aislestream.streams.app import deliver_or_stop
+from aislestream.streams.decoding import Identifier, OptionalIdentifier, decode_model
+from aislestream.streams.expiry import register_expiry
+from aislestream.streams.isolation import CrashJournal, IsolatingProcessor
+from aislestream.streams.pipeline import Output, RawMessage, dead_letter_output
 
 log = logging.getLogger(__name__)
 MAX_TURN_BYTES = 16_384
@@ -42,12 +48,12 @@ KEPT_TURNS = 16  # history a session keeps (the model reads the last 8)
 
 
 class AssistantTurn(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
 
-    session_id: str = Field(min_length=1, max_length=128)
-    turn: int = Field(ge=0, description="0 opens a session; then 1, 2, ...")
+    session_id: Identifier
+    turn: int = Field(ge=0, le=1_000_000, description="0 opens a session; then 1, 2, ...")
     text: str
-    user_id: str | None = Field(default=None, max_length=128)
+    user_id: OptionalIdentifier | None = None
     sent_at: float | None = None
 
 
@@ -72,16 +78,7 @@ def encode_turn(session_id: str, turn: int, text: str) -> tuple[bytes, bytes]:
 
 
 def decode_turn(raw: bytes | None) -> AssistantTurn:
-    if raw is None:
-        raise MessageRejected("message has no value (tombstone)", "empty")
-    if len(raw) > MAX_TURN_BYTES:
-        raise MessageRejected(f"message is {len(raw)} bytes, limit is {MAX_TURN_BYTES}", "oversized")
-    try:
-        return AssistantTurn.model_validate_json(raw)
-    except ValidationError as exc:
-        kinds = {e["type"] for e in exc.errors()}
-        error_type = "not_json" if kinds & {"json_invalid", "json_type"} else "invalid_field"
-        raise MessageRejected(describe_validation_error(exc), error_type) from exc
+    return decode_model(raw, AssistantTurn, MAX_TURN_BYTES)
 
 
 @dataclass(frozen=True)
@@ -175,16 +172,15 @@ class AssistantProcessor:
         self.count("replies")
         return out
 
-    def stale(self, now: float) -> list[str]:
-        return [k for k, v in list(self.sessions.items()) if v is not None and idle_past_ttl(v, self.settings, now)]
-
-    def expire(self, session_id: str, now: float) -> bool:
-        """Drop a session that is still idle past the TTL (it may have woken up since it was listed)."""
-        value = self.sessions.get(session_id)
-        if value is not None and idle_past_ttl(value, self.settings, now):
-            del self.sessions[session_id]
-            return True
-        return False
+    async def output(self, msg: RawMessage) -> Output:
+        """The one output of one message: its reply, or its dead letter if it is not a turn."""
+        try:
+            turn = decode_turn(msg.value)
+        except MessageRejected as error:
+            self.count("dead_letters")
+            return dead_letter_output(msg, error)
+        out = await self.handle(turn)
+        return Output("result", turn.session_id.encode(), json.dumps(out).encode())
 
 
 def reply_fields(answer: Reply) -> dict[str, object]:
@@ -194,40 +190,32 @@ def reply_fields(answer: Reply) -> dict[str, object]:
 
 def register_assistant_agent(app: faust.App, settings: Settings, assistant) -> AssistantProcessor:
     t = settings.topics
-    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
-    turns = app.topic(t.name(topics.ASSISTANT_TURNS), **raw)
-    replies = app.topic(t.name(topics.ASSISTANT_REPLIES), **raw)
-    dlq = app.topic(t.name(topics.ASSISTANT_DLQ), **raw)
-    expiry = app.topic(t.name(topics.ASSISTANT_EXPIRY), **raw)
+    turns = app.topic(t.name(topics.ASSISTANT_TURNS), **topics.RAW_BYTES)
+    replies = app.topic(t.name(topics.ASSISTANT_REPLIES), **topics.RAW_BYTES)
+    dlq = app.topic(t.name(topics.ASSISTANT_DLQ), **topics.RAW_BYTES)
+    expiry = app.topic(t.name(topics.ASSISTANT_EXPIRY), **topics.RAW_BYTES)
     sessions = app.Table("assistant_sessions", default=None, partitions=t.partitions)
     processor = AssistantProcessor(assistant, settings.assistant, sessions)
+
+    isolated = IsolatingProcessor("assistant", lambda batch: asyncio.gather(*map(processor.output, batch)),
+                                  CrashJournal(Path(app.conf.datadir) / "inflight-assistant.json"),
+                                  settings.stream.quarantine_after_crashes)
+    out_topic = {"result": replies, "dead_letter": dlq}
+
+    async def send(output: Output):
+        return await out_topic[output.kind].send(key=output.key, value=output.value)
 
     @app.agent(turns, name="assistant")
     async def serve(stream: faust.Stream) -> None:
         async for event in stream.events():
-            try:
-                turn = decode_turn(event.value)
-            except MessageRejected as error:
-                processor.count("dead_letters")
-                m = event.message
-                letter = dead_letter_output(RawMessage(m.topic, m.partition, m.offset, m.key, m.value), error)
-                await (await dlq.send(key=letter.key, value=letter.value))
-                continue
-            out = await processor.handle(turn)
+            m = event.message
+            outputs = await isolated([RawMessage(m.topic, m.partition, m.offset, m.key, m.value)])
             # awaited: the reply is on the broker before this turn's offset can be committed
-            await (await replies.send(key=turn.session_id.encode(), value=json.dumps(out).encode()))
+            await deliver_or_stop("assistant", send, outputs, settings.stream.delivery_attempts)
 
-    @app.agent(expiry, name="assistant-expiry")
-    async def expire(stream: faust.Stream) -> None:
-        async for session_id in stream:
-            if processor.expire(session_id.decode(), time.time()):
-                processor.count("expired")
-
-    @app.timer(interval=max(1.0, settings.assistant.session_ttl_s / 4))
-    async def sweep() -> None:
-        # Table writes must happen on the key's partition, inside a stream: the sweep only asks.
-        for key in processor.stale(time.time()):
-            await expiry.send(key=key.encode(), value=key.encode())
+    register_expiry(app, sessions, expiry, interval_s=max(1.0, settings.assistant.session_ttl_s / 4),
+                    stale=lambda value, now: idle_past_ttl(value, settings.assistant, now),
+                    on_expired=lambda: processor.count("expired"))
 
     @app.timer(interval=10.0)
     async def report() -> None:

@@ -5,9 +5,16 @@ Three agents, keyed so that every table write happens on the partition that owns
   search.results  --(request id)-->  ``served`` table: arms, zero-result, latency of each query
                                      + one "query" delta per (experiment, arm)
   search.feedback --(request id)-->  join with ``served``: one "feedback" delta per arm
-                                     (not served yet: re-queued a few times, then dead-lettered)
+                                     (not served yet: to the retry topic with a due time)
+  search.feedback.retry ----------> the same join once due, with backoff; after the last try
+                                     the original record is dead-lettered as ``unjoinable``
   arm deltas      --(experiment|arm)--> ``arm_metrics`` table: sums per arm and time window
                                       ``unit_metrics`` table: sums per arm and user
+
+``served`` entries expire after ``served_ttl_s`` (a sweep, like the assistant's sessions), so
+the table holds about one TTL of traffic instead of every request ever served. Every input
+(results included) is decoded by the one front half and fails per record, to the feedback
+dead-letter topic with the project's dead-letter record.
 
 The tables' changelogs (``<app id>-arm_metrics-changelog``, ``<app id>-unit_metrics-changelog``)
 are what ``aisle experiments report`` reads; the per-user sums let it test at the unit that was
@@ -17,19 +24,27 @@ randomised (a user's queries are not independent of each other).
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import time
 
 import faust
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from aislestream.errors import describe_validation_error
+from aislestream.errors import MessageRejected
 from aislestream.settings import Settings
 from aislestream.streams import topics
+from aislestream.streams.app import deliver_or_stop
+from aislestream.streams.decoding import Identifier, OptionalIdentifier, decode_model
+from aislestream.streams.expiry import register_expiry
+from aislestream.streams.pipeline import Output, RawMessage, dead_letter_output, internal_error
 
 log = logging.getLogger(__name__)
-JOIN_RETRIES = 20
+JOIN_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # a result normally lands in the table within a second
+MAX_FEEDBACK_BYTES = 4_096
+MAX_COUNT = 1_000_000  # per query: far above any real result list, far below float trouble
+MAX_REVENUE = 1e9  # per query; squares (for variances) stay finite in any sum
 METRIC_FIELDS = ("queries", "zero_results", "latency_ms_sum", "impressions", "clicks", "carts",
                  "purchases", "converted_queries", "revenue", "revenue_sq", "clicked_queries")
 UNIT_FIELDS = ("queries", "zero_results", "clicked_queries", "converted_queries", "revenue")
@@ -38,25 +53,62 @@ UNIT_FIELDS = ("queries", "zero_results", "clicked_queries", "converted_queries"
 class Feedback(BaseModel):
     """What the front end reports after showing a result list: one record per query."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
 
-    request_id: str = Field(min_length=1, max_length=128)
-    user_id: str | None = None
-    impressions: int = Field(ge=0)
-    clicks: int = Field(ge=0)
-    carts: int = Field(ge=0)
-    purchases: int = Field(ge=0)
-    revenue: float = Field(ge=0)
-    attempt: int = Field(default=0, ge=0)
+    request_id: Identifier
+    user_id: OptionalIdentifier | None = None
+    impressions: int = Field(ge=0, le=MAX_COUNT)
+    clicks: int = Field(ge=0, le=MAX_COUNT)
+    carts: int = Field(ge=0, le=MAX_COUNT)
+    purchases: int = Field(ge=0, le=MAX_COUNT)
+    revenue: float = Field(ge=0, le=MAX_REVENUE)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Feedback":
+        if self.clicks > self.impressions:
+            raise ValueError(f"clicks ({self.clicks}) exceed impressions ({self.impressions})")
+        return self
+
+
+class ServedLatency(BaseModel):
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+    message_ms: float = Field(ge=0)
+
+
+class ServedResult(BaseModel):
+    """The part of a ``search.results`` record the join needs (written by our own workers, and
+    still decoded as hostile: anything can be produced to a topic)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
+
+    request_id: Identifier
+    user_id: OptionalIdentifier | None = None
+    arms: dict[Identifier, Identifier] = Field(default_factory=dict, max_length=32)
+    hits: list[object] = Field(max_length=10_000)
+    latency_ms: ServedLatency
+
+
+class JoinRetry(BaseModel):
+    """A feedback record waiting for its result, on the retry topic. The attempt count lives here,
+    out of the client's reach."""
+
+    attempt: int = Field(ge=1)
+    due_at: float
+    source_topic: str
+    partition: int
+    offset: int
+    payload_b64: str
+
+    def message(self, key: bytes | None) -> RawMessage:
+        return RawMessage(self.source_topic, self.partition, self.offset, key, base64.b64decode(self.payload_b64))
 
 
 def metrics_key(experiment: str, arm: str, window_s: float, at: float) -> str:
     return f"{experiment}|{arm}|{int(at // window_s * window_s)}"
 
 
-def query_delta(result: dict) -> dict[str, float]:
-    return {"queries": 1, "zero_results": int(not result["hits"]),
-            "latency_ms_sum": float(result["latency_ms"]["total_ms"])}
+def query_delta(result: ServedResult) -> dict[str, float]:
+    return {"queries": 1, "zero_results": int(not result.hits), "latency_ms_sum": result.latency_ms.message_ms}
 
 
 def feedback_delta(fb: Feedback) -> dict[str, float]:
@@ -65,67 +117,132 @@ def feedback_delta(fb: Feedback) -> dict[str, float]:
             "revenue": fb.revenue, "revenue_sq": fb.revenue ** 2}
 
 
-def register_feedback_agents(app: faust.App, settings: Settings, window_s: float = 60.0) -> None:
-    t = settings.topics
-    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
-    results = app.topic(t.name(topics.SEARCH_RESULTS), **raw)
-    feedback = app.topic(t.name(topics.SEARCH_FEEDBACK), **raw)
-    dlq = app.topic(t.name(topics.SEARCH_FEEDBACK_DLQ), **raw)
-    deltas = app.topic(t.name(topics.ARM_DELTAS), key_type=str, value_type=None, value_serializer="json")
+class ArmDelta(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
+    key: str = Field(min_length=1, max_length=600)
+    unit: str = Field(min_length=1, max_length=600)
+    delta: dict[str, float]
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> "ArmDelta":
+        unknown = set(self.delta) - set(METRIC_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown metric fields {sorted(unknown)[:5]}")
+        return self
+
+
+def raw_message(event: faust.types.EventT) -> RawMessage:
+    m = event.message
+    return RawMessage(m.topic, m.partition, m.offset, m.key, m.value)
+
+
+def register_feedback_agents(app: faust.App, settings: Settings, window_s: float = 60.0,
+                             retry_delays_s: tuple[float, ...] = JOIN_RETRY_DELAYS_S) -> None:
+    t, stream = settings.topics, settings.stream
+    results = app.topic(t.name(topics.SEARCH_RESULTS), **topics.RAW_BYTES)
+    feedback = app.topic(t.name(topics.SEARCH_FEEDBACK), **topics.RAW_BYTES)
+    retries = app.topic(t.name(topics.SEARCH_FEEDBACK_RETRY), **topics.RAW_BYTES)
+    dlq = app.topic(t.name(topics.SEARCH_FEEDBACK_DLQ), **topics.RAW_BYTES)
+    deltas = app.topic(t.name(topics.ARM_DELTAS), **topics.RAW_BYTES)
     served = app.Table("served", default=None, partitions=t.partitions)
     arm_metrics = app.Table("arm_metrics", default=None, partitions=t.partitions)
     unit_metrics = app.Table("unit_metrics", default=None, partitions=t.partitions)
+    register_expiry(app, served, app.topic(t.name(topics.SERVED_EXPIRY), **topics.RAW_BYTES),
+                    interval_s=max(1.0, stream.served_ttl_s / 4),
+                    stale=lambda value, now: now - float(value.get("at", 0.0)) > stream.served_ttl_s)
+    out_topic = {"dead_letter": dlq, "retry": retries, "delta": deltas}
 
-    async def emit(arms: dict[str, str], unit: str, delta: dict[str, float]) -> None:
+    async def send(output: Output):
+        return await out_topic[output.kind].send(key=output.key, value=output.value)
+
+    async def publish(name: str, outputs: list[Output]) -> None:
+        if outputs:  # on the broker before the input's offset can be committed
+            await deliver_or_stop(name, send, outputs, stream.delivery_attempts)
+
+    def emit(arms: dict[str, str], unit: str, delta: dict[str, float]) -> list[Output]:
         now = time.time()
-        for experiment, arm in arms.items():
-            await deltas.send(key=f"{experiment}|{arm}", value={
-                "key": metrics_key(experiment, arm, window_s, now), "unit": f"{experiment}|{arm}|{unit}",
-                "delta": delta})
+        return [Output("delta", f"{experiment}|{arm}".encode(), json.dumps({
+            "key": metrics_key(experiment, arm, window_s, now), "unit": f"{experiment}|{arm}|{unit}",
+            "delta": delta}).encode()) for experiment, arm in arms.items()]
+
+    def guarded(name: str, handle):
+        """Run ``handle(msg) -> outputs`` so that a failure costs only this record (a dead letter)."""
+        async def run(msg: RawMessage) -> list[Output]:
+            try:
+                return handle(msg)
+            except MessageRejected as error:
+                return [dead_letter_output(msg, error)]
+            except Exception as exc:
+                log.exception("%s failed on %s", name, msg.position)
+                return [dead_letter_output(msg, internal_error(exc))]
+        return run
+
+    def remember_result(msg: RawMessage) -> list[Output]:
+        result = decode_model(msg.value, ServedResult, 4 * 1024 * 1024)
+        unit = result.user_id or result.request_id
+        served[result.request_id] = {"arms": result.arms, "unit": unit, "at": time.time()}
+        return emit(result.arms, unit, query_delta(result)) if result.arms else []
+
+    def join(msg: RawMessage, attempt: int) -> list[Output]:
+        fb = decode_model(msg.value, Feedback, MAX_FEEDBACK_BYTES)
+        hit = served.get(fb.request_id)
+        if hit is not None:
+            return emit(hit["arms"], hit["unit"], feedback_delta(fb)) if hit["arms"] else []
+        if attempt >= len(retry_delays_s):
+            raise MessageRejected(f"no served result for {fb.request_id} after {attempt + 1} tries "
+                                  f"over {sum(retry_delays_s):.1f} s", "unjoinable")
+        retry = JoinRetry(attempt=attempt + 1, due_at=time.time() + retry_delays_s[attempt],
+                          source_topic=msg.topic, partition=msg.partition, offset=msg.offset,
+                          payload_b64=base64.b64encode(msg.value or b"").decode())
+        return [Output("retry", msg.key or fb.request_id.encode(), retry.model_dump_json().encode())]
+
+    on_result = guarded("feedback-served", remember_result)
+    on_feedback = guarded("feedback-join", lambda msg: join(msg, 0))
 
     @app.agent(results, name="feedback-served")
-    async def remember(stream: faust.Stream) -> None:
-        async for key, value in stream.items():
-            result = json.loads(value)
-            unit = result.get("user_id") or result["request_id"]
-            served[key.decode()] = {"arms": result.get("arms", {}), "unit": unit}
-            if result.get("arms"):
-                await emit(result["arms"], unit, query_delta(result))
+    async def remember(events: faust.Stream) -> None:
+        async for event in events.events():
+            await publish("feedback-served", await on_result(raw_message(event)))
 
     @app.agent(feedback, name="feedback-join")
-    async def join(stream: faust.Stream) -> None:
-        async for key, value in stream.items():
+    async def join_feedback(events: faust.Stream) -> None:
+        async for event in events.events():
+            await publish("feedback-join", await on_feedback(raw_message(event)))
+
+    @app.agent(retries, name="feedback-retry")
+    async def retry_join(events: faust.Stream) -> None:
+        # Records arrive roughly in due order, so waiting for the head one delays the others by
+        # at most one backoff step; the join agent itself never waits.
+        async for event in events.events():
+            msg = raw_message(event)
             try:
-                fb = Feedback.model_validate_json(value)
-            except ValidationError as exc:
-                await dlq.send(key=key, value=json.dumps({"reason": describe_validation_error(exc),
-                                                          "payload": value.decode("utf-8", "replace")}).encode())
+                retry = decode_model(msg.value, JoinRetry, 4 * 1024 * 1024)
+            except MessageRejected as error:
+                await publish("feedback-retry", [dead_letter_output(msg, error)])
                 continue
-            hit = served.get(fb.request_id)
-            if hit is None:
-                if fb.attempt >= JOIN_RETRIES:
-                    await dlq.send(key=key, value=json.dumps({
-                        "reason": f"no served result for {fb.request_id} after {fb.attempt} tries",
-                        "payload": fb.model_dump_json()}).encode())
-                else:  # the result may still be on its way through feedback-served
-                    fb.attempt += 1
-                    await asyncio.sleep(min(0.05 * fb.attempt, 0.5))
-                    await feedback.send(key=key, value=fb.model_dump_json().encode())
-                continue
-            if hit["arms"]:
-                await emit(hit["arms"], hit["unit"], feedback_delta(fb))
+            await asyncio.sleep(max(0.0, min(retry.due_at - time.time(), max(retry_delays_s))))
+            original = retry.message(msg.key)
+            await publish("feedback-retry",
+                          await guarded("feedback-retry", lambda m: join(m, retry.attempt))(original))
+
+    def aggregate_delta(msg: RawMessage) -> list[Output]:
+        item = decode_model(msg.value, ArmDelta, 64 * 1024)
+        current = dict(arm_metrics.get(item.key) or {f: 0 for f in METRIC_FIELDS})
+        unit = dict(unit_metrics.get(item.unit) or {f: 0 for f in UNIT_FIELDS})
+        for name, value in item.delta.items():
+            current[name] = current.get(name, 0) + value
+            if name in UNIT_FIELDS:
+                unit[name] += value
+        arm_metrics[item.key] = current
+        unit_metrics[item.unit] = unit
+        return []
+
+    on_delta = guarded("arm-metrics", aggregate_delta)
 
     @app.agent(deltas, name="arm-metrics")
-    async def aggregate(stream: faust.Stream) -> None:
-        async for item in stream:
-            current = dict(arm_metrics.get(item["key"]) or {f: 0 for f in METRIC_FIELDS})
-            unit = dict(unit_metrics.get(item["unit"]) or {f: 0 for f in UNIT_FIELDS})
-            for field, value in item["delta"].items():
-                current[field] = current.get(field, 0) + value
-                if field in UNIT_FIELDS:
-                    unit[field] += value
-            arm_metrics[item["key"]] = current
-            unit_metrics[item["unit"]] = unit
+    async def aggregate(events: faust.Stream) -> None:
+        async for event in events.events():
+            await publish("arm-metrics", await on_delta(raw_message(event)))
 
 
 def metrics_topic(app_id: str, table: str = "arm_metrics") -> str:

@@ -1,7 +1,8 @@
 """The search-augmentation step as a plain object: raw messages in, one output each out.
 
 validate -> experiment arms -> expand (with deadline and fallback) -> retrieve -> result
-record. The faust agent only moves bytes between topics and this object; tests call it
+record. Each step fails per message: a message that cannot be decoded, retrieved or
+serialised gets its own dead letter and the rest of the batch goes on. The faust agent only moves bytes between topics and this object; tests call it
 directly. The arms come from the experiments current at the moment the batch is processed,
 so a published change applies from the next batch on.
 """
@@ -13,7 +14,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aislestream.connectors.search.base import SearchRequest, SearchStore
 from aislestream.engines.expansion.base import Expansion
@@ -22,9 +23,8 @@ from aislestream.errors import AisleError, MessageRejected
 from aislestream.settings import StreamSettings
 from aislestream.streams.experiments.assign import Assignment, assign
 from aislestream.streams.experiments.schema import Experiment
-from aislestream.streams.records import (
-    HitOut, SearchQuery, SearchResult, StageLatency, TermOut, dead_letter, decode_query,
-)
+from aislestream.streams.decoding import dead_letter, safe_key
+from aislestream.streams.records import HitOut, SearchQuery, SearchResult, StageLatency, TermOut, decode_query
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,11 @@ class RawMessage:
     offset: int
     key: bytes | None
     value: bytes | None
+    received_at: float = field(default_factory=time.perf_counter)  # when the agent got it
+
+    @property
+    def position(self) -> str:
+        return f"{self.topic}:{self.partition}:{self.offset}"
 
 
 @dataclass(frozen=True)
@@ -45,11 +50,17 @@ class Output:
     value: bytes
 
 
-def dead_letter_output(msg: RawMessage, error: MessageRejected) -> Output:
+def dead_letter_output(msg: RawMessage, error: MessageRejected, attempts: int = 1) -> Output:
     """The dead-letter record for a rejected message, keyed by its key or its position."""
-    letter = dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, error)
-    key = msg.key or f"{msg.topic}:{msg.partition}:{msg.offset}".encode()
+    letter = dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, error, attempts)
+    key = safe_key(msg.key) or msg.position.encode()
     return Output("dead_letter", key, letter.model_dump_json().encode())
+
+
+def internal_error(exc: BaseException) -> MessageRejected:
+    """A failure of the worker on one message (a bug, not the message's fault) as a rejection,
+    so that the message is kept on the dead-letter topic instead of stopping the stream."""
+    return MessageRejected(f"worker failed on this message: {type(exc).__name__}: {exc}"[:1000], "internal_error")
 
 
 class SearchPipeline:
@@ -64,7 +75,8 @@ class SearchPipeline:
         self.counts: Counter[str] = Counter()
 
     async def _expand(self, queries: Sequence[SearchQuery], assignments: Sequence[Assignment]) -> list[Expansion]:
-        """Each query through the expander its arms select, one call per variant."""
+        """Each query through the expander its arms select, one call per variant; a variant that
+        fails (beyond its guard) costs its queries their expansion, never their search."""
         groups: dict[str | None, list[int]] = {}
         for i, a in enumerate(assignments):
             name = a.params.get("expander")
@@ -73,69 +85,92 @@ class SearchPipeline:
         for name, idx in groups.items():
             try:
                 expander = self.expanders.get(name)
+                expanded = await expander.aexpand([queries[i].query for i in idx])
             except AisleError as exc:  # a variant this worker cannot build (logged by the pool)
-                for i in idx:
-                    out[i] = Expansion(queries[i].query, (), "none", str(name), fallback=f"variant unavailable: {exc}")
-                continue
-            for i, e in zip(idx, await expander.aexpand([queries[i].query for i in idx])):
+                expanded = [self._unexpanded(queries[i], name, f"variant unavailable: {exc}") for i in idx]
+            except Exception as exc:
+                log.exception("expander %s failed outside its guard", name)
+                expanded = [self._unexpanded(queries[i], name, f"engine error: {type(exc).__name__}: {exc}")
+                            for i in idx]
+            for i, e in zip(idx, expanded):
                 out[i] = e
         return out  # type: ignore[return-value]
 
+    @staticmethod
+    def _unexpanded(query: SearchQuery, variant: str | None, reason: str) -> Expansion:
+        return Expansion(query.query, (), "none", str(variant), fallback=reason)
+
     def _reject(self, msg: RawMessage, error: MessageRejected) -> Output:
         self.counts["dead_letters"] += 1
+        self.counts[f"dead_letters.{error.error_type}"] += 1
         return dead_letter_output(msg, error)
 
-    async def process(self, messages: Sequence[RawMessage]) -> list[Output]:
-        """One output per message, in input order."""
-        started = time.perf_counter()
-        self.counts["messages_in"] += len(messages)
-        outputs: list[Output | None] = [None] * len(messages)
+    def _decode(self, messages: Sequence[RawMessage], outputs: list[Output | None]) -> list[tuple[int, SearchQuery]]:
         valid: list[tuple[int, SearchQuery]] = []
         for i, msg in enumerate(messages):
             try:
                 valid.append((i, decode_query(msg.value, self.settings)))
             except MessageRejected as error:
                 outputs[i] = self._reject(msg, error)
+            except Exception as exc:  # a decoder bug must not stop the batch
+                log.exception("decoding %s failed", msg.position)
+                outputs[i] = self._reject(msg, internal_error(exc))
+        return valid
+
+    async def process(self, messages: Sequence[RawMessage]) -> list[Output]:
+        """One output per message, in input order."""
+        started = time.perf_counter()
+        self.counts["messages_in"] += len(messages)
+        outputs: list[Output | None] = [None] * len(messages)
+        valid = self._decode(messages, outputs)
         validated = time.perf_counter()
-        if valid:
-            experiments = self.experiments()
-            assignments = [assign(experiments, q.user_id or q.request_id) for _, q in valid]
-            expansions = await self._expand([q for _, q in valid], assignments)
-            expanded = time.perf_counter()
-            requests = [
-                SearchRequest(q.query, e.terms, q.filters, q.price_min, q.price_max,
-                              q.k or self.settings.default_k)
-                for (_, q), e in zip(valid, expansions)
-            ]
-            hits, failures = self._retrieve(requests)
-            retrieved = time.perf_counter()
-            n = len(valid)
-            latency = StageLatency(  # per-query share of the batch's stage times
-                validate_ms=(validated - started) * 1000 / len(messages),
-                expand_ms=(expanded - validated) * 1000 / n,
-                retrieve_ms=(retrieved - expanded) * 1000 / n,
-                total_ms=(retrieved - started) * 1000 / len(messages),
-            )
-            now = time.time()
-            for j, ((i, query), expansion, arms) in enumerate(zip(valid, expansions, assignments)):
-                if j in failures:
-                    outputs[i] = self._reject(messages[i], failures[j])
-                    continue
-                if expansion.fallback:
-                    self.counts["fallbacks"] += 1
-                result = SearchResult(
-                    request_id=query.request_id, user_id=query.user_id, query=query.query,
-                    query_type=query.query_type,
-                    expansion=[TermOut(term=t.term, weight=t.weight) for t in expansion.terms],
-                    engine=expansion.engine, variant=expansion.variant, fallback=expansion.fallback,
-                    cached=expansion.cached,
-                    hits=[HitOut(id=h.id, score=h.score, title=h.title) for h in hits[j]],
-                    latency_ms=latency, arms=arms.arms, sent_at=query.sent_at, processed_at=now,
-                    worker=self.worker_id,
-                )
-                self.counts["results"] += 1
-                outputs[i] = Output("result", query.request_id.encode(), result.model_dump_json().encode())
+        if not valid:
+            return outputs  # type: ignore[return-value]
+        experiments = self.experiments()
+        assignments = [assign(experiments, q.user_id or q.request_id) for _, q in valid]
+        expansions = await self._expand([q for _, q in valid], assignments)
+        expanded = time.perf_counter()
+        requests = [
+            SearchRequest(q.query, e.terms, q.filters, q.price_min, q.price_max, q.k or self.settings.default_k)
+            for (_, q), e in zip(valid, expansions)
+        ]
+        hits, failures = self._retrieve(requests)
+        retrieved = time.perf_counter()
+        batch = {"batch_size": len(messages), "batch_validate_ms": (validated - started) * 1000,
+                 "batch_expand_ms": (expanded - validated) * 1000,
+                 "batch_retrieve_ms": (retrieved - expanded) * 1000,
+                 "batch_total_ms": (retrieved - started) * 1000}
+        now = time.time()
+        for j, ((i, query), expansion, arms) in enumerate(zip(valid, expansions, assignments)):
+            if j in failures:
+                outputs[i] = self._reject(messages[i], failures[j])
+                continue
+            try:
+                outputs[i] = self._result(messages[i], query, expansion, hits[j], arms, batch, now)
+            except Exception as exc:  # serialising one result must not sink the others
+                log.exception("result for %s failed", messages[i].position)
+                outputs[i] = self._reject(messages[i], internal_error(exc))
         return outputs  # type: ignore[return-value]
+
+    def _result(self, msg: RawMessage, query: SearchQuery, expansion: Expansion, hits: Sequence,
+                arms: Assignment, batch: dict[str, float], now: float) -> Output:
+        if expansion.fallback:
+            self.counts["fallbacks"] += 1
+        finished = time.perf_counter()
+        latency = StageLatency(message_ms=(finished - msg.received_at) * 1000, **batch)
+        result = SearchResult(
+            request_id=query.request_id, user_id=query.user_id, query=query.query,
+            query_type=query.query_type,
+            expansion=[TermOut(term=t.term, weight=t.weight) for t in expansion.terms],
+            engine=expansion.engine, variant=expansion.variant, fallback=expansion.fallback,
+            cached=expansion.cached,
+            hits=[HitOut(id=h.id, score=h.score, title=h.title) for h in hits],
+            latency_ms=latency, arms=arms.arms, sent_at=query.sent_at, processed_at=now,
+            worker=self.worker_id,
+        )
+        value = result.model_dump_json().encode()
+        self.counts["results"] += 1
+        return Output("result", query.request_id.encode(), value)
 
     def _retrieve(self, requests: list[SearchRequest]) -> tuple[list, dict[int, MessageRejected]]:
         """Batch retrieval; if the batch fails, retry one by one so one bad request cannot sink others."""

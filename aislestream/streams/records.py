@@ -6,28 +6,39 @@ malformed message becomes a dead letter with a reason instead of a log line and 
 
 from __future__ import annotations
 
-import base64
-import json
-import time
+import re
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from aislestream.errors import MessageRejected, describe_validation_error
+from aislestream.errors import MessageRejected
 from aislestream.settings import StreamSettings
+from aislestream.streams.decoding import Identifier, OptionalIdentifier, decode_model
 
-DLQ_MAX_PAYLOAD_BYTES = 1_000_000  # larger payloads stay at their source offset only
+FILTER_FIELD = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def _filter_field(name: str) -> str:
+    """Filter keys become store field names: only lower-case identifiers can be one."""
+    if not FILTER_FIELD.fullmatch(name):
+        raise ValueError(f"filter field {name[:70]!r} is not a lower-case identifier of at most 64 characters")
+    return name
+
+
+FilterField = Annotated[str, AfterValidator(_filter_field)]
+FilterValue = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class SearchQuery(BaseModel):
     """What a shopper typed, as the search front end publishes it."""
 
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
 
-    request_id: str = Field(min_length=1, max_length=128)
+    request_id: Identifier
     query: str
-    user_id: str | None = Field(default=None, max_length=128)
+    user_id: OptionalIdentifier | None = None
     k: int | None = Field(default=None, ge=1)
-    filters: dict[str, str] = Field(default_factory=dict)
+    filters: dict[FilterField, FilterValue] = Field(default_factory=dict, max_length=16)
     price_min: float | None = Field(default=None, ge=0)
     price_max: float | None = Field(default=None, ge=0)
     query_type: str | None = Field(default=None, max_length=64)  # label, when known (replays)
@@ -53,10 +64,16 @@ class HitOut(BaseModel):
 
 
 class StageLatency(BaseModel):
-    validate_ms: float
-    expand_ms: float
-    retrieve_ms: float
-    total_ms: float
+    """``message_ms`` is this message's own time in the worker: from the agent receiving it to its
+    record being ready to send (the send itself cannot be inside the record it sends). The
+    ``batch_*`` times are those of the whole batch it was processed in, not shares of it."""
+
+    message_ms: float
+    batch_size: int
+    batch_validate_ms: float
+    batch_expand_ms: float
+    batch_retrieve_ms: float
+    batch_total_ms: float
 
 
 class SearchResult(BaseModel):
@@ -77,39 +94,9 @@ class SearchResult(BaseModel):
     worker: str
 
 
-class DeadLetter(BaseModel):
-    source_topic: str
-    partition: int
-    offset: int
-    key: str | None
-    error_type: str
-    reason: str
-    payload_b64: str | None  # the original bytes, so a fixed consumer can replay them
-    payload_bytes: int
-    failed_at: float
-
-
 def decode_query(raw: bytes | None, settings: StreamSettings) -> SearchQuery:
     """Parse and validate one message; raises MessageRejected with a reason a human can act on."""
-    if raw is None:
-        raise MessageRejected("message has no value (tombstone)", "empty")
-    if len(raw) > settings.max_message_bytes:
-        raise MessageRejected(
-            f"message is {len(raw)} bytes, limit is {settings.max_message_bytes}", "oversized"
-        )
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise MessageRejected(f"value is not UTF-8: {exc.reason} at byte {exc.start}", "not_utf8") from exc
-    except json.JSONDecodeError as exc:
-        raise MessageRejected(f"value is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                              "not_json") from exc
-    if not isinstance(data, dict):
-        raise MessageRejected(f"value must be a JSON object, got {type(data).__name__}", "not_object")
-    try:
-        query = SearchQuery.model_validate(data)
-    except ValidationError as exc:
-        raise MessageRejected(describe_validation_error(exc), "invalid_field") from exc
+    query = decode_model(raw, SearchQuery, settings.max_message_bytes)
     if len(query.query) > settings.max_query_chars:
         raise MessageRejected(
             f"query: {len(query.query)} characters, limit is {settings.max_query_chars}", "oversized"
@@ -119,16 +106,3 @@ def decode_query(raw: bytes | None, settings: StreamSettings) -> SearchQuery:
     if query.price_min is not None and query.price_max is not None and query.price_min > query.price_max:
         raise MessageRejected("price_min is greater than price_max", "invalid_field")
     return query
-
-
-def dead_letter(topic: str, partition: int, offset: int, key: bytes | None,
-                raw: bytes | None, error: MessageRejected) -> DeadLetter:
-    payload = raw or b""
-    keep = raw is not None and len(payload) <= DLQ_MAX_PAYLOAD_BYTES
-    return DeadLetter(
-        source_topic=topic, partition=partition, offset=offset,
-        key=key.decode("utf-8", "replace") if key is not None else None,
-        error_type=error.error_type, reason=error.reason,
-        payload_b64=base64.b64encode(payload).decode() if keep else None,
-        payload_bytes=len(payload), failed_at=time.time(),
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -66,5 +67,8 @@ def test_feedback_is_joined_with_arms_and_bad_feedback_is_dead_lettered(broker, 
     assert sum(v["queries"] for v in units.values()) == 300 + 1
     assert len(units) == len({r["user_id"] for r in results}) + 1  # users, + the probe's request id
     letters = collect(broker, [settings.topics.name(topics.SEARCH_FEEDBACK_DLQ)], 2, 30)
-    reasons = sorted(json.loads(r.value)["reason"] for r in letters)
-    assert len(reasons) == 2 and "no served result for never-served" in reasons[0] and "Invalid JSON" in reasons[1]
+    letters = sorted((json.loads(r.value) for r in letters), key=lambda d: d["error_type"])
+    assert [d["error_type"] for d in letters] == ["not_json", "unjoinable"]
+    assert "no served result for never-served after 6 tries" in letters[1]["reason"]
+    assert letters[1]["source_topic"] == settings.topics.name(topics.SEARCH_FEEDBACK)
+    assert base64.b64decode(letters[0]["payload_b64"]) == b"{not json"  # the original bytes, kept

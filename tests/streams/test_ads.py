@@ -19,7 +19,8 @@ def request(**fields) -> bytes:
 
 
 @pytest.mark.parametrize("raw, reason", [
-    (b"nope", "not UTF-8 JSON"),
+    (b"nope", "value is not JSON"),
+    (b"\xff\xfe", "value is not UTF-8"),
     (request(shape="vase"), "shape: Input should be 'bottle'"),
     (request(layout="top"), "layout: Input should be 'left', 'center' or 'right'"),
     (json.dumps({"request_id": "x", "shape": "box", "colour": "red"}).encode(), "product_id: Field required"),

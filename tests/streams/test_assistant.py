@@ -9,7 +9,7 @@ import pytest
 from aislestream.engines.assistant.rules import RuleAssistant
 from aislestream.errors import MessageRejected
 from aislestream.settings import AssistantSettings
-from aislestream.streams.assistant import AssistantProcessor, AssistantTurn, decode_turn
+from aislestream.streams.assistant import AssistantProcessor, AssistantTurn, decode_turn, idle_past_ttl
 
 
 def turn(session: str, n: int, text: str) -> AssistantTurn:
@@ -57,8 +57,7 @@ def test_idle_sessions_expire(processor):
     say(processor, turn("s", 0, "I need sandals"))
     processor.sessions["s"]["last_seen"] -= 61
     assert say(processor, turn("s", 1, "in red"))[0]["error_type"] == "unknown_session"
-    assert processor.stale(time.time()) == ["s"]
-    assert processor.expire("s", time.time()) and "s" not in processor.sessions
+    assert idle_past_ttl(processor.sessions["s"], processor.settings, time.time())
 
 
 @pytest.mark.parametrize("raw, error_type", [(b"{not json", "not_json"), (b'{"turn": 0, "text": "hi"}', "invalid_field"),
