@@ -49,6 +49,18 @@ def files_outside(root: Path, allowed: Sequence[Path]) -> list[Path]:
             and not any(p.resolve().is_relative_to(a) for a in keep)]
 
 
+def lost_kinds(mine: Sequence[Hostile], got: Counter) -> Counter:
+    """Which kinds of message the unanswered ones were (a key shared by several inputs is charged
+    to the kinds that carry it, in corpus order)."""
+    left, lost = Counter(got), Counter()
+    for h in mine:
+        if left[h.expected_key] > 0:
+            left[h.expected_key] -= 1
+        else:
+            lost[h.kind] += 1
+    return lost
+
+
 def count_outcomes(corpus: Sequence[Hostile], received: Sequence[Received], settings: Settings) -> dict[str, dict]:
     """Per input topic: messages, results, dead_letters, lost, duplicates (counted per output key
     against how many inputs carry that key)."""
@@ -67,14 +79,20 @@ def count_outcomes(corpus: Sequence[Hostile], received: Sequence[Received], sett
             "lost": sum(max(0, n - got[k]) for k, n in expected.items()),
             "duplicates": sum(max(0, got[k] - n) for k, n in expected.items()),
             "kinds": dict(sorted(Counter(h.kind for h in mine).items())),
+            "lost_kinds": dict(sorted(lost_kinds(mine, got).items())),
         }
     return out
+
+
+def data_dirs(settings: Settings) -> list[Path]:
+    """Where a worker of ``settings`` may write: its data dir and the stores configured outside it."""
+    return [settings.data_dir, *(p for p in (settings.ads.store_path, settings.store.path) if p is not None)]
 
 
 def run_hostile(settings: Settings, corpus: Sequence[Hostile], scan_root: Path, timeout_s: float,
                 on_progress: Callable[[int, int], None] | None = None) -> dict:
     """Send ``corpus`` through a supervised worker of ``settings``; every file under ``scan_root``
-    outside ``settings.data_dir`` counts as written outside the data directory."""
+    outside the worker's data directories counts as written outside them."""
     bootstrap = settings.broker.bootstrap_servers or ""
     logs = settings.data_dir / "logs"
     started = 0
@@ -112,9 +130,74 @@ def run_hostile(settings: Settings, corpus: Sequence[Hostile], scan_root: Path, 
         if supervised.worker is not None:
             supervised.worker.stop()
     per_topic = count_outcomes(corpus, received, settings)
-    outside = files_outside(scan_root, [settings.data_dir])
+    outside = files_outside(scan_root, data_dirs(settings))
     totals = {k: sum(t[k] for t in per_topic.values())
               for k in ("messages", "results", "dead_letters", "lost", "duplicates")}
     return {**totals, "worker_exits": len(supervised.exits), "exit_codes": supervised.exits,
             "files_outside_data_dir": len(outside), "files_outside": [str(p) for p in outside[:20]],
             "per_topic": per_topic}
+
+
+def hostile_markdown(report: dict, n_per_topic: int, seed: int) -> str:
+    rows = ["| topic | messages | results | dead letters | lost | duplicates |", "|---|---|---|---|---|---|"]
+    for topic, t in report["per_topic"].items():
+        rows.append(f"| `{topic}` | {t['messages']:,} | {t['results']:,} | {t['dead_letters']:,} | {t['lost']} | "
+                    f"{t['duplicates']} |")
+    kinds = ", ".join(next(iter(report["per_topic"].values()))["kinds"])
+    return (f"### Hostile input (`aisle bench hostile`)\n\n{n_per_topic:,} messages per input topic (seed {seed}), "
+            f"kinds cycled: {kinds}.\n\n" + "\n".join(rows) +
+            f"\n\nWorker exits: **{report['worker_exits']}**; files written outside the data directories: "
+            f"**{report['files_outside_data_dir']}**; lost: **{report['lost']}** of {report['messages']:,}.")
+
+
+def run_hostile_bench(settings: Settings, n_per_topic: int, seed: int, write: bool, console) -> dict:
+    """The corpus through a real worker on the configured (or an embedded) broker. The worker writes
+    under a fresh directory outside the project's data dir, so any file it writes elsewhere is seen."""
+    import shutil
+    import tempfile
+    import uuid
+
+    from aislestream.bench.hostile_corpus import hostile_corpus
+    from aislestream.bench.report import write_results
+    from aislestream.connectors.broker import broker_session, ensure_topics
+    from aislestream.indexing import ensure_indexed
+    from aislestream.models.ads.run import STAGES, ads_dir, get_ads_preset, train_ads
+    from aislestream.models.world import build_world
+    from aislestream.streams.topics import topic_specs
+
+    preset = get_ads_preset("micro")
+    if not (ads_dir(settings, preset) / "generator" / "model_index.json").exists():
+        with console.status("training the micro ad generator and reward models (once)"):
+            train_ads(settings, preset, STAGES, log=lambda _: None)
+    with console.status("building the world and the store"):
+        ensure_indexed(settings, build_world(settings.world))
+    root = Path(tempfile.mkdtemp(prefix="aisle-hostile-"))
+    run = uuid.uuid4().hex[:8]
+    with broker_session(settings.broker.bootstrap_servers, settings.broker.connect_timeout_s,
+                        settings.data_dir / "logs") as bootstrap:
+        worker = settings.model_copy(deep=True)
+        worker.data_dir = root / "data"
+        worker.data_dir.mkdir()
+        (worker.data_dir / "ads").symlink_to(settings.data_dir.resolve() / "ads")
+        worker.broker.bootstrap_servers = bootstrap
+        worker.topics.prefix = f"hostile-{run}."
+        worker.stream.app_id = f"hostile-{run}"
+        worker.store.path = settings.store_path().resolve()
+        worker.ads.enabled, worker.ads.preset, worker.ads.candidates, worker.ads.max_attempts = True, "micro", 1, 1
+        worker.ads.store_path = root / "a" / "b" / "adstore"  # "../../../x" from its images lands in root
+        worker.assistant.engine = "rules"
+        ensure_topics(bootstrap, topic_specs(worker.topics))
+        corpus = hostile_corpus(n_per_topic, seed, root / "escape", run)
+        from rich.progress import Progress
+
+        with Progress(console=console) as progress:
+            task = progress.add_task(f"{len(corpus):,} hostile messages", total=len(corpus))
+            report = run_hostile(worker, corpus, root, timeout_s=max(300.0, len(corpus) / 5),
+                                 on_progress=lambda done, total: progress.update(task, completed=done))
+    shutil.rmtree(root, ignore_errors=True)
+    report = {"messages_per_topic": n_per_topic, "seed": seed, **report}
+    console.print(hostile_markdown(report, n_per_topic, seed))
+    if write:
+        write_results("hostile", report, hostile_markdown(report, n_per_topic, seed),
+                      f"aisle bench hostile -n {n_per_topic} --seed {seed}")
+    return report

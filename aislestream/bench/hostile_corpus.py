@@ -58,7 +58,7 @@ ID_FIELD = {topics.SEARCH_QUERIES: "request_id", topics.ADS_REQUESTS: "request_i
             topics.ASSISTANT_TURNS: "session_id", topics.SEARCH_FEEDBACK: "request_id"}
 TEXT_FIELD = {topics.SEARCH_QUERIES: "query", topics.ADS_REQUESTS: "product_id",
               topics.ASSISTANT_TURNS: "text", topics.SEARCH_FEEDBACK: "user_id"}
-NUMBER_FIELD = {topics.SEARCH_QUERIES: "price_max", topics.ADS_REQUESTS: "request_id",
+NUMBER_FIELD = {topics.SEARCH_QUERIES: "price_max", topics.ADS_REQUESTS: "shape",
                 topics.ASSISTANT_TURNS: "sent_at", topics.SEARCH_FEEDBACK: "revenue"}
 
 
@@ -103,7 +103,9 @@ def _kinds(escape_dir: Path) -> dict[str, Callable[[str, str, np.random.Generato
         "path_traversal": path_id("../../../"),
         "absolute_path": path_id(f"{escape_dir}/"),
         "slash_in_id": path_id("missing/dir/"),
-        "dot_id": lambda topic, ident, rng: (".", record(topic, ".", rng)),
+        # feedback carries ".." (no query does), so that it stays unjoinable like every feedback here
+        "dot_id": lambda topic, ident, rng: (dot := ".." if topic == topics.SEARCH_FEEDBACK else ".",
+                                             record(topic, dot, rng)),
         "nul_in_id": path_id("nul\x00"),
         "long_id": path_id("x" * 300),
         "not_utf8": lambda topic, ident, rng: (ident, b'{"' + ID_FIELD[topic].encode() + b'": "\xff\xfe"}'),

@@ -252,6 +252,20 @@ def bench_stores(ctx: click.Context, n_queries: int, n_products: int, write: boo
                     write, console)
 
 
+@bench.command("hostile")
+@click.option("-n", "--per-topic", "n_per_topic", default=1_000, show_default=True,
+              help="Hostile messages per input topic (search, ads, assistant, feedback).")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--write/--no-write", default=True, show_default=True,
+              help="Write docs/results/hostile.json and its section of docs/BENCHMARKS.md.")
+@click.pass_context
+def bench_hostile(ctx: click.Context, n_per_topic: int, seed: int, write: bool) -> None:
+    """A seeded hostile corpus through a real, supervised worker: lost, duplicated, exits, stray files."""
+    from aislestream.bench.hostile import run_hostile_bench
+
+    run_hostile_bench(settings_from(ctx), n_per_topic, seed, write, console)
+
+
 @cli.group()
 def train() -> None:
     """Offline training (artifacts under <data-dir>/<model>/<preset>)."""

@@ -146,6 +146,23 @@ def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPi
             log.info("search-augment counts: %s", dict(pipeline.counts))
 
 
+async def retry_while_unavailable(call: Callable[[], Awaitable[list[Output]]], what: str,
+                                  first_delay_s: float = STORE_RETRY_FIRST_S, max_delay_s: float = STORE_RETRY_MAX_S,
+                                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> list[Output]:
+    """``call()`` until no dependency is unavailable, with backoff. While it waits, its agent's
+    buffer fills and faust pauses only that agent's partitions: other agents go on."""
+    delay, waited = first_delay_s, 0
+    while True:
+        try:
+            return await call()
+        except StoreUnavailable as exc:
+            waited += 1
+            if waited == 1 or waited % 10 == 0:  # an outage of an hour is a few lines, not thousands
+                log.warning("%s waits for the ad store (try %d, next in %.0f s): %s", what, waited, delay, exc)
+            await sleep(delay)
+            delay = min(delay * 2, max_delay_s)
+
+
 def register_ads_agent(app: faust.App, settings: Settings, pipeline: "AdsPipeline",
                        ready: Callable[[], Awaitable[object]] | None = None) -> None:
     """Generation takes seconds of CPU, so it runs on a worker thread: heartbeats and commits
@@ -154,14 +171,9 @@ def register_ads_agent(app: faust.App, settings: Settings, pipeline: "AdsPipelin
     t = settings.topics
 
     async def process(batch: list[RawMessage]) -> list[Output]:
-        delay = STORE_RETRY_FIRST_S
-        while True:
-            try:
-                return await asyncio.get_running_loop().run_in_executor(None, pipeline.process, batch)
-            except StoreUnavailable as exc:
-                log.warning("ad store unavailable (%s); ads batch of %d waits %.0f s", exc, len(batch), delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, STORE_RETRY_MAX_S)
+        return await retry_while_unavailable(
+            lambda: asyncio.get_running_loop().run_in_executor(None, pipeline.process, batch),
+            f"ads batch of {len(batch)}")
 
     ads_stream = settings.stream.model_copy(update={"batch_size": settings.ads.batch_size})
     register_batch_agent(

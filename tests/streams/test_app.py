@@ -65,3 +65,26 @@ def test_deliver_gives_up_after_the_configured_attempts():
     broker = FlakyBroker(failures=10)
     with pytest.raises(ConnectionError, match="broker went away"):
         asyncio.run(deliver(broker.send, outputs(2), attempts=3, first_delay_s=0.001))
+
+
+def test_a_dependency_outage_is_waited_out_with_backoff_not_dead_lettered():
+    import asyncio
+
+    from aislestream.errors import StoreUnavailable
+    from aislestream.streams.app import retry_while_unavailable
+    from aislestream.streams.pipeline import Output
+
+    calls, sleeps = [], []
+
+    async def call():
+        calls.append(1)
+        if len(calls) < 5:
+            raise StoreUnavailable("connection refused")
+        return [Output("result", b"k", b"v")]
+
+    async def sleep(seconds):
+        sleeps.append(seconds)
+
+    out = asyncio.run(retry_while_unavailable(call, "test", first_delay_s=1.0, max_delay_s=4.0, sleep=sleep))
+    assert out == [Output("result", b"k", b"v")] and len(calls) == 5
+    assert sleeps == [1.0, 2.0, 4.0, 4.0]
