@@ -63,6 +63,37 @@ def decode_request(raw: bytes | None, settings: StreamSettings) -> AdRequest:
     return decode_model(raw, AdRequest, settings.max_message_bytes)
 
 
+class DeferredAdStore:
+    """An ad store connected on first use, and connected again on every use until that works.
+
+    A worker must start (and serve search) while PostgreSQL is down; its ads agent meets the
+    outage as ``StoreUnavailable`` on the first save and waits it out like any other outage.
+    """
+
+    def __init__(self, connect: Callable[[], AdStore]) -> None:
+        self._connect = connect
+        self._store: AdStore | None = None
+
+    @property
+    def store(self) -> AdStore:
+        if self._store is None:
+            self._store = self._connect()  # StoreUnavailable while the server is down
+        return self._store
+
+    def save(self, row: CreativeRow, image) -> CreativeRow:
+        return self.store.save(row, image)
+
+    def get(self, request_id: str) -> CreativeRow | None:
+        return self.store.get(request_id)
+
+    def applied_migrations(self) -> list[str]:
+        return self.store.applied_migrations()
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
 class AdsPipeline:
     """Requests are grouped by the generator and accept level their experiment arms select (the
     unit assigned is the product id: one product's creatives come from one arm)."""

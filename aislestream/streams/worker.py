@@ -55,7 +55,7 @@ def build_ads_pipeline(settings: Settings, experiments=tuple):
     from aislestream.connectors.adstore import PostgresAdStore, SqliteAdStore
     from aislestream.engines.generation import CreativeServicePool, GenerationConfig, build_creative_service
     from aislestream.models.ads.run import ads_dir, get_ads_preset
-    from aislestream.streams.ads import AdsPipeline
+    from aislestream.streams.ads import AdsPipeline, DeferredAdStore
 
     ads = settings.ads
     preset = get_ads_preset(ads.preset)
@@ -65,8 +65,8 @@ def build_ads_pipeline(settings: Settings, experiments=tuple):
         ads.generator_path or model, root / "reward" / "specialized", preset.generator.inference_steps,
         ads.candidates, ads.max_attempts, backend=ads.generator_backend))
     store_dir = ads.store_path or settings.data_dir / "adstore"
-    store = (PostgresAdStore(ads.postgres_dsn, store_dir / "images") if ads.store == "postgres"
-             else SqliteAdStore(store_dir))
+    store = (DeferredAdStore(lambda: PostgresAdStore(ads.postgres_dsn, store_dir / "images"))
+             if ads.store == "postgres" else SqliteAdStore(store_dir))
     variants = {"base": root / "generator", "rl": root / "rl", **ads.generator_variants}
     return AdsPipeline(CreativeServicePool(service, variants), store, settings.stream, experiments)
 

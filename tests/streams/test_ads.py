@@ -91,3 +91,25 @@ def test_an_arm_naming_a_corrupt_generator_checkpoint_dead_letters_its_requests(
         letter = json.loads(out.value)
         assert out.kind == "dead_letter" and letter["error_type"] == "unavailable_variant"
         assert "generator variant 'broken' failed to build" in letter["reason"]
+
+
+def test_a_store_unreachable_at_start_is_connected_on_use_and_again_until_it_works(tmp_path):
+    from aislestream.connectors.adstore import CreativeRow, SqliteAdStore
+    from aislestream.errors import StoreUnavailable
+    from aislestream.streams.ads import DeferredAdStore
+
+    attempts = []
+
+    def connect():
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise StoreUnavailable("connection refused")
+        return SqliteAdStore(tmp_path)
+
+    store = DeferredAdStore(connect)  # constructing it connects nothing: the worker starts
+    row = CreativeRow("r1", "p1", {"shape": "ball"}, True, {"shape": 0.9}, 1)
+    for _ in range(2):
+        with pytest.raises(StoreUnavailable):
+            store.save(row, None)
+    assert store.save(row, None).request_id == "r1" and store.get("r1").product_id == "p1"
+    assert len(attempts) == 3
