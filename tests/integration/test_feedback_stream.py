@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from aislestream.connectors.kafka_io import collect, produce
+from aislestream.connectors.kafka_io import collect, produce, read_changelog, read_to_end
 from aislestream.models.eval.experiment_report import analyse
 from aislestream.models.world.behaviour import BehaviourSimulator
 from aislestream.streams import topics
@@ -47,6 +47,8 @@ def test_feedback_is_joined_with_arms_and_bad_feedback_is_dead_lettered(broker, 
                                    "purchases": 0, "revenue": 0, "attempt": 19}).encode()),
            (b"junk", b"{not json")]
     produce(broker, settings.topics.name(topics.SEARCH_FEEDBACK), feedback + bad)
+    # the join reads results too: a tombstone or garbage there costs only itself
+    produce(broker, settings.topics.name(topics.SEARCH_RESULTS), [(b"tomb", None), (b"garbage", b"\xff{")])
 
     deadline, metrics = time.monotonic() + 60, {}
     while time.monotonic() < deadline:
@@ -66,9 +68,40 @@ def test_feedback_is_joined_with_arms_and_bad_feedback_is_dead_lettered(broker, 
     assert by_user["test_unit"] == "user (delta method)" and "prf" in by_user["comparisons"]
     assert sum(v["queries"] for v in units.values()) == 300 + 1
     assert len(units) == len({r["user_id"] for r in results}) + 1  # users, + the probe's request id
-    letters = collect(broker, [settings.topics.name(topics.SEARCH_FEEDBACK_DLQ)], 2, 30)
-    letters = sorted((json.loads(r.value) for r in letters), key=lambda d: d["error_type"])
-    assert [d["error_type"] for d in letters] == ["not_json", "unjoinable"]
-    assert "no served result for never-served after 6 tries" in letters[1]["reason"]
-    assert letters[1]["source_topic"] == settings.topics.name(topics.SEARCH_FEEDBACK)
-    assert base64.b64decode(letters[0]["payload_b64"]) == b"{not json"  # the original bytes, kept
+    letters = collect(broker, [settings.topics.name(topics.SEARCH_FEEDBACK_DLQ)], 4, 30)
+    letters = sorted((json.loads(r.value) for r in letters), key=lambda d: (d["error_type"], d["key"]))
+    assert [(d["error_type"], d["key"]) for d in letters] == [
+        ("empty", "tomb"), ("not_json", "junk"), ("not_utf8", "garbage"), ("unjoinable", "nobody")]
+    assert letters[0]["source_topic"] == letters[2]["source_topic"] == settings.topics.name(topics.SEARCH_RESULTS)
+    assert "no served result for never-served after 6 tries" in letters[3]["reason"]
+    assert letters[3]["source_topic"] == settings.topics.name(topics.SEARCH_FEEDBACK)
+    assert base64.b64decode(letters[1]["payload_b64"]) == b"{not json"  # the original bytes, kept
+    # the unjoinable record waited on the retry topic, five times, not in the join agent
+    retries = read_to_end(broker, settings.topics.name(topics.SEARCH_FEEDBACK_RETRY))
+    assert sorted(json.loads(r.value)["attempt"] for r in retries if r.key == b"nobody") == [1, 2, 3, 4, 5]
+
+
+def test_served_entries_expire_after_their_ttl(broker, tantivy_store, small_world, started_worker, tmp_path):
+    settings = worker_settings(broker, tantivy_store.path, tmp_path, engine="identity")
+    settings.stream.served_ttl_s = 2.0
+    worker = started_worker(settings)
+    messages = list(replay_messages(small_world.queries, 50, seed=4, run_id="ttl"))
+    produce(broker, settings.topics.name(topics.SEARCH_QUERIES), ((k, v) for k, v, _ in messages))
+    wanted = {k for k, _, _ in messages}
+    collect(broker, [settings.topics.name(topics.SEARCH_RESULTS)], 10**9, 90,
+            stop=lambda rs: wanted <= {r.key for r in rs} or worker.check_alive())
+    changelog = f"{settings.stream.app_id}-served-changelog"
+
+    def eventually(check, timeout_s: float = 60.0):
+        deadline = time.monotonic() + timeout_s
+        while not (value := check()) and time.monotonic() < deadline:
+            time.sleep(1)
+        return value
+
+    def all_written() -> bool:
+        written = {json.loads(r.key) for r in read_to_end(broker, changelog) if r.key}
+        return {k.decode() for k in wanted} <= written
+
+    assert eventually(all_written), "the served table never held the results"
+    assert eventually(lambda: not any(k.startswith("ttl-") for k in read_changelog(broker, changelog))), \
+        "served entries outlived their TTL"
