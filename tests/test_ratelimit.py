@@ -28,7 +28,8 @@ def test_first_occurrence_logs_at_once_then_once_per_interval_with_the_count_hel
         assert not log.warning("down", "redis down: %s", "refused")
     clock.now += 10  # 30 s after the first
     assert log.warning("down", "redis down: %s", "timeout")
-    assert [r.getMessage() for r in caplog.records] == ["redis down: refused", "redis down: timeout (4 more since)"]
+    assert [r.getMessage() for r in caplog.records] == ["redis down: refused",
+                                                        "redis down: timeout (4 more since)"]
 
 
 def test_a_quiet_interval_logs_without_a_count(limited, caplog):

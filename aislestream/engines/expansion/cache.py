@@ -62,7 +62,8 @@ class StoredExpansion(BaseModel):
                    terms=[(t.term, t.weight) for t in e.terms])
 
     def expansion(self) -> Expansion:
-        return Expansion(self.query, tuple(WeightedTerm(t, w) for t, w in self.terms), self.engine, self.variant)
+        terms = tuple(WeightedTerm(t, w) for t, w in self.terms)
+        return Expansion(self.query, terms, self.engine, self.variant)
 
 
 def parse_stored(raw: bytes) -> Expansion:
@@ -142,7 +143,8 @@ class RedisCache:
                     expansion = parse_stored(value)
                 except ValueError as exc:
                     bad.append(redis_key)
-                    self._warn.warning("invalid", "invalid cached expansion %s, deleted: %s", redis_key, _reason(exc))
+                    self._warn.warning("invalid", "invalid cached expansion %s, deleted: %s",
+                                       redis_key, _reason(exc))
             out.append(expansion)
         if bad:
             self.invalid += len(bad)
@@ -166,7 +168,8 @@ class RedisCache:
             try:
                 values.append((self._key(key), StoredExpansion.of(e).model_dump_json()))
             except ValidationError as exc:  # would be rejected on read: not worth a round trip
-                self._warn.warning("unstorable", "not caching an expansion from %s: %s", e.engine, _reason(exc))
+                self._warn.warning("unstorable", "not caching an expansion from %s: %s",
+                                   e.engine, _reason(exc))
         if not values:
             return
         try:
