@@ -14,7 +14,7 @@ import pytest
 from aislestream.connectors.kafka_io import collect, produce
 from aislestream.streams import topics
 from aislestream.streams.replay import replay_messages
-from tests.integration.tcp_proxy import TcpProxy
+from tests.tcp_proxy import TcpProxy
 from tests.integration.test_search_stream import worker_settings
 
 pytestmark = pytest.mark.integration
@@ -26,9 +26,10 @@ def proxied_schema():
     schema = f"outage_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    proxy = TcpProxy("127.0.0.1", 5432).start()
+    proxy = TcpProxy()
     yield proxy, f"postgresql://postgres@127.0.0.1:{proxy.port}/postgres?options=-csearch_path%3D{schema}"
-    proxy.close()
+    if proxy._running:
+        proxy.down()
     with psycopg.connect(PG, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
@@ -54,7 +55,7 @@ def test_search_goes_on_while_the_ad_store_is_down_and_ads_resume_after(
     produce(broker, settings.topics.name(topics.ADS_REQUESTS), [ad("before")])
     assert collect(broker, [creatives], 1, 120, stop=worker.check_alive), "no creative before the outage"
 
-    proxy.stop()  # PostgreSQL is gone for the worker
+    proxy.down()  # PostgreSQL is gone for the worker
     produce(broker, settings.topics.name(topics.ADS_REQUESTS), [ad(f"during-{i}") for i in range(3)])
     queries = list(replay_messages(small_world.queries, 40, seed=9, run_id="outage"))
     produce(broker, settings.topics.name(topics.SEARCH_QUERIES), ((k, v) for k, v, _ in queries))
@@ -67,7 +68,7 @@ def test_search_goes_on_while_the_ad_store_is_down_and_ads_resume_after(
                if r.key and r.key.startswith(b"during-")]
     assert not waiting, "requests were answered (or dead-lettered) while the store was down"
 
-    proxy.start()  # back: the waiting batch is retried and answered
+    proxy.up()  # back: the waiting batch is retried and answered
     during = {f"during-{i}".encode() for i in range(3)}
     got = collect(broker, [creatives], 10**9, 120,
                   stop=lambda rs: during <= {r.key for r in rs} or worker.check_alive())

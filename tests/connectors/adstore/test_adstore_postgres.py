@@ -2,9 +2,6 @@
 values it refuses, connections it drops, outages (a TCP proxy we cut and restore, since the
 shared server itself must stay up), and DSN passwords that must never reach an error."""
 
-import select
-import socket
-import threading
 import time
 import traceback
 import uuid
@@ -15,6 +12,7 @@ import pytest
 
 from aislestream.connectors.adstore import CreativeRow, PostgresAdStore
 from aislestream.errors import ConfigError, StoreError, StoreUnavailable
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 psycopg = pytest.importorskip("psycopg")
@@ -44,67 +42,6 @@ def row(request_id: str, product_id: str = "p1") -> CreativeRow:
 
 def files_under(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file())
-
-
-class TcpProxy:
-    """127.0.0.1:<port> forwarded to the local PostgreSQL. ``down()`` refuses new connections
-    and cuts open ones (what a server restart looks like to a client); ``up()`` restores it
-    on the same port."""
-
-    def __init__(self, upstream: tuple[str, int] = ("127.0.0.1", 5432)) -> None:
-        self.upstream = upstream
-        self.port = 0
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._running = False
-        self.up()
-
-    def up(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
-        self.port = listener.getsockname()[1]
-        self._running = True
-        self._thread = threading.Thread(target=self._accept, args=(listener,), daemon=True)
-        self._thread.start()
-
-    def down(self) -> None:
-        self._running = False
-        self._thread.join()
-        with self._lock:
-            for sock in self._sockets:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                sock.close()
-            self._sockets.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while self._running:
-            if not select.select([listener], [], [], 0.05)[0]:
-                continue
-            client, _ = listener.accept()
-            server = socket.create_connection(self.upstream)
-            with self._lock:
-                self._sockets += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-        listener.close()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        for sock in (src, dst):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 @pytest.fixture
