@@ -48,3 +48,13 @@ class MessageRejected(AisleError):
 class StoreUnavailable(RetryableError):
     """A store cannot be reached right now (connection lost, server down); the request that met it
     is not at fault and should be retried once the store is back, not dead-lettered."""
+
+
+class BrokerLost(AisleError):
+    """The embedded broker this process started has exited. Fatal: it kept everything in memory,
+    so restarting it would not bring back the topics, offsets or sessions it held."""
+
+
+class DeliveryFailed(AisleError):
+    """A broker answered but refused some of the records sent to it (too large, not allowed...);
+    the caller must not count them as sent."""

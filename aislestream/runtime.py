@@ -60,6 +60,15 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    @property
+    def exit_code(self) -> int | None:
+        """None while running (or never started); negative N when killed by signal N."""
+        return self.process.poll() if self.process is not None else None
+
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no final commit — the crash case."""
         if self.process is not None:
@@ -113,7 +122,12 @@ class WorkerProcess:
             f.seek(self._log_start)
             return f.read().decode(errors="replace")
 
-    def log_tail(self, lines: int = 30) -> str:
+    def log_tail(self, lines: int = 30, max_bytes: int = 64 * 1024) -> str:
+        """The last ``lines`` of the log, read from its end: a worker reconnecting in a loop
+        writes megabytes, and a restart appends to the same file."""
         if not self.log_path.exists():
             return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        with self.log_path.open("rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - max_bytes))
+            text = f.read().decode(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])

@@ -48,40 +48,44 @@ def cli(ctx: click.Context, data_dir: Path | None, log_level: str) -> None:
 @click.option("--expander", type=click.Choice(["identity", "prf", "llm"]), help="Expansion engine.")
 @click.pass_context
 def up(ctx: click.Context, worker: bool, expander: str | None) -> None:
-    """Run the stack until Ctrl-C: the embedded broker (unless one is configured) and a worker."""
-    from aislestream.connectors.broker import broker_session, ensure_topics
+    """Run the stack until Ctrl-C: the embedded broker (unless one is configured) and a worker.
+
+    A worker that exits is restarted with backoff (see aislestream.supervise); if the embedded
+    broker exits, its in-memory data is gone, so the worker is stopped and this exits with 2."""
+    import contextlib
+
+    from aislestream.connectors.broker import ensure_topics
     from aislestream.indexing import ensure_indexed
     from aislestream.models.world import build_world
     from aislestream.runtime import WorkerProcess
     from aislestream.streams.topics import topic_specs
+    from aislestream.supervise import Supervisor, stack_broker
 
     settings = settings_from(ctx, expansion__engine=expander)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with broker_session(settings.broker.bootstrap_servers, settings.broker.connect_timeout_s,
-                        settings.data_dir / "logs") as bootstrap:
+    with stack_broker(settings.broker, settings.data_dir / "logs") as (bootstrap, broker):
         settings.broker.bootstrap_servers = bootstrap
         ensure_topics(bootstrap, topic_specs(settings.topics))
         console.print(f"broker ready: export AISLE_BROKER__BOOTSTRAP_SERVERS={bootstrap}")
+        if broker is not None:
+            console.print(f"embedded broker pid {broker.pid}; its data lives in memory only")
         process = None
         if worker:
             with console.status("indexing the catalog"):
                 ensure_indexed(settings, build_world(settings.world))
             process = WorkerProcess(settings, settings.data_dir / "logs" / "worker-up.log").start()
-            with console.status("starting the worker"):
-                process.wait_until_serving(settings.broker.connect_timeout_s * 4)
-            console.print(f"worker serving ({settings.expansion.engine}); log {process.log_path}")
-        console.print("send queries with `aisle replay`, talk to the assistant with `aisle chat`; "
-                      "Ctrl-C stops everything")
-        try:
-            while True:
-                if process is not None:
-                    process.check_alive()  # raises with the worker's log if it died
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        finally:
+        # reports carry log tails: brackets that are not markup, lines better left unwrapped
+        report = lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
+        with Supervisor(process, broker, report=report) as supervisor:
             if process is not None:
-                process.stop()
+                with console.status("starting the worker"):
+                    process.wait_until_serving(settings.broker.connect_timeout_s * 4)
+                console.print(f"worker serving ({settings.expansion.engine}), pid {process.pid}; "
+                              f"log {process.log_path}")
+            console.print("send queries with `aisle replay`, talk to the assistant with `aisle chat`; "
+                          "Ctrl-C stops everything")
+            with contextlib.suppress(KeyboardInterrupt):
+                supervisor.run()
 
 
 @cli.command()
@@ -112,8 +116,10 @@ def replay(ctx: click.Context, n_queries: int, rate: float, malformed: float) ->
     messages = replay_messages(queries, n_queries, malformed, run_id=run_id)
     with _progress(console) as progress:
         task = progress.add_task("replaying", total=n_queries)
+        # raises BrokerUnavailable / DeliveryFailed (one `error:` line) unless every record was stored
         produce(bootstrap, settings.topics.name(topics.SEARCH_QUERIES), paced(messages, rate),
-                on_sent=lambda n: progress.update(task, completed=n))
+                on_sent=lambda n: progress.update(task, completed=n),
+                timeout_s=settings.broker.connect_timeout_s)
     console.print(f"sent {n_queries} messages (ids {run_id}-*)")
 
 

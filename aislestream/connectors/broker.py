@@ -124,6 +124,15 @@ class EmbeddedBroker:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def exit_code(self) -> int | None:
+        """None while running; negative N when killed by signal N (what ``aisle up`` reports)."""
+        return self._process.poll() if self._process is not None else None
+
     def stop(self) -> None:
         if self._process is None:
             return

@@ -7,33 +7,103 @@ group (partitions assigned directly), which works on any Kafka-compatible broker
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aislestream.errors import BrokerUnavailable, DeliveryFailed
+
+if TYPE_CHECKING:
+    from kafka import KafkaProducer
 
 log = logging.getLogger(__name__)
 
 
 def produce(bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes | None]],
-            on_sent: Callable[[int], None] | None = None) -> int:
-    """Send (key, value) pairs and flush; returns how many were sent."""
+            on_sent: Callable[[int], None] | None = None, timeout_s: float = 60.0) -> int:
+    """Send (key, value) pairs and wait for the broker's answer to each; returns how many were sent.
+
+    A tool that reports "sent N" must not count records the broker never stored, so every send's
+    result is awaited. Raises BrokerUnavailable when no broker takes them within ``timeout_s``
+    (none at ``bootstrap``, or it went away part-way) and DeliveryFailed when it refused some.
+    """
+    from kafka.errors import KafkaError
+
+    acks = _Acks()
+    try:
+        sent = _send_all(bootstrap, topic, messages, on_sent, timeout_s, acks)
+    except KafkaError as exc:  # bootstrap, a blocked send or the flush timed out
+        raise BrokerUnavailable(
+            f"the broker at {bootstrap} did not take the messages for {topic} "
+            f"({acks.acked} acknowledged before {type(exc).__name__}: {exc})") from exc
+    acks.raise_if_short(topic, sent)
+    return sent
+
+
+class _Acks:
+    """Counts the broker's answers; kafka-python calls these from its sender thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.acked = 0
+        self.first_error = ""
+
+    def ok(self, _metadata: object) -> None:
+        with self._lock:
+            self.acked += 1
+
+    def fail(self, exc: BaseException) -> None:
+        with self._lock:
+            self.first_error = self.first_error or f"{type(exc).__name__}: {exc}"
+
+    def raise_if_short(self, topic: str, sent: int) -> None:
+        if self.acked < sent:
+            raise DeliveryFailed(f"{sent - self.acked} of {sent} messages to {topic} were not stored "
+                                 f"(first error: {self.first_error or 'no answer'})")
+
+
+def _send_all(bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes | None]],
+              on_sent: Callable[[int], None] | None, timeout_s: float, acks: _Acks) -> int:
+    """One producer's sends and flush, each record's answer counted in ``acks``."""
     from kafka import KafkaProducer
 
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1, enable_idempotence=False,
-                             max_request_size=4 * 1024 * 1024)
+                             max_request_size=4 * 1024 * 1024,
+                             bootstrap_timeout_ms=int(timeout_s * 1000), max_block_ms=int(timeout_s * 1000))
     sent = 0
     try:
         for key, value in messages:
-            producer.send(topic, key=key, value=value)
+            _send_one(producer, topic, key, value, acks)
             sent += 1
             if on_sent is not None:
                 on_sent(sent)
-        producer.flush(timeout=60)
-    finally:
-        producer.close()
+        producer.flush(timeout=timeout_s)
+    except BaseException:
+        # Give up on records still queued for a broker that is gone instead of waiting out their
+        # delivery timeout (two minutes); close(0) raises when records are queued, as expected here.
+        with contextlib.suppress(Exception):
+            producer.close(timeout=0)
+        raise
+    producer.close(timeout=timeout_s)
     return sent
+
+
+def _send_one(producer: KafkaProducer, topic: str, key: bytes | None, value: bytes | None, acks: _Acks) -> None:
+    """Queue one record. A record refused before it is sent (too large) fails alone; a timeout
+    waiting for the broker propagates, since every later record would meet it too."""
+    from kafka.errors import BrokerResponseError
+
+    try:
+        future = producer.send(topic, key=key, value=value)
+    except BrokerResponseError as exc:
+        acks.fail(exc)
+        return
+    future.add_callback(acks.ok).add_errback(acks.fail)
 
 
 @dataclass(frozen=True)
