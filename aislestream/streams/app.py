@@ -126,7 +126,10 @@ def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[s
             ]
             if ready is not None:
                 await ready()
-            await deliver_or_stop(name, send, await isolated(batch), stream_settings.delivery_attempts)
+            # a dependency outage waits here, outside the crash journal: a worker stopped during an
+            # outage must not count against the messages it was waiting with
+            produced = await retry_while_unavailable(lambda: isolated(batch), f"{name}: batch of {len(batch)}")
+            await deliver_or_stop(name, send, produced, stream_settings.delivery_attempts)
 
     app.agent(topic, name=name)(agent)
     return isolated
@@ -149,8 +152,9 @@ def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPi
 async def retry_while_unavailable(call: Callable[[], Awaitable[list[Output]]], what: str,
                                   first_delay_s: float = STORE_RETRY_FIRST_S, max_delay_s: float = STORE_RETRY_MAX_S,
                                   sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> list[Output]:
-    """``call()`` until no dependency is unavailable, with backoff. While it waits, its agent's
-    buffer fills and faust pauses only that agent's partitions: other agents go on."""
+    """``call()`` until no dependency is unavailable (the ad store, say), with backoff. While it
+    waits, its agent's buffer fills and faust pauses only that agent's partitions: the other
+    agents go on."""
     delay, waited = first_delay_s, 0
     while True:
         try:
@@ -158,7 +162,7 @@ async def retry_while_unavailable(call: Callable[[], Awaitable[list[Output]]], w
         except StoreUnavailable as exc:
             waited += 1
             if waited == 1 or waited % 10 == 0:  # an outage of an hour is a few lines, not thousands
-                log.warning("%s waits for the ad store (try %d, next in %.0f s): %s", what, waited, delay, exc)
+                log.warning("%s waits for a dependency (try %d, next in %.0f s): %s", what, waited, delay, exc)
             await sleep(delay)
             delay = min(delay * 2, max_delay_s)
 
@@ -171,9 +175,7 @@ def register_ads_agent(app: faust.App, settings: Settings, pipeline: "AdsPipelin
     t = settings.topics
 
     async def process(batch: list[RawMessage]) -> list[Output]:
-        return await retry_while_unavailable(
-            lambda: asyncio.get_running_loop().run_in_executor(None, pipeline.process, batch),
-            f"ads batch of {len(batch)}")
+        return await asyncio.get_running_loop().run_in_executor(None, pipeline.process, batch)
 
     ads_stream = settings.stream.model_copy(update={"batch_size": settings.ads.batch_size})
     register_batch_agent(
