@@ -17,13 +17,13 @@ from pathlib import Path
 
 from aislestream.connectors.kafka_io import Received, collect, produce
 from aislestream.errors import AisleError
-from aislestream.settings import Settings
+from aislestream.settings import REVEAL_SECRETS, Settings
 from aislestream.streams import topics
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
     env: dict[str, str] = {}
-    for section, value in settings.model_dump(mode="json").items():
+    for section, value in settings.model_dump(mode="json", context={REVEAL_SECRETS: True}).items():
         if isinstance(value, dict):
             for field, inner in value.items():
                 if inner is not None:

@@ -10,20 +10,61 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel, ConfigDict, Field, SecretStr, SerializationInfo, ValidationError, field_serializer,
+    field_validator, model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 LLM_DEADLINE_MS = 1_000.0  # default expansion deadline when the engine is an LLM
+# Secrets dump masked ("**********"); a dump given this context key writes them out, which only
+# handing settings to a child process should do (runtime.settings_env).
+REVEAL_SECRETS = "reveal_secrets"
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+def _dump_secret(value: SecretStr | None, info: SerializationInfo) -> SecretStr | str | None:
+    if value is None:
+        return None
+    if info.context and info.context.get(REVEAL_SECRETS):
+        return value.get_secret_value()
+    return value if info.mode == "python" else str(value)
+
+
+def _existing_file(value: Path | None) -> Path | None:
+    if value is not None and not value.is_file():
+        raise ValueError(f"file {value} does not exist")
+    return value
 
 
 class BrokerSettings(BaseModel):
+    """Where the brokers are and how to reach them safely. ``security_protocol`` uses Kafka's own
+    names; SASL_* need a mechanism, user and password, *SSL may name a CA bundle (else the
+    system's CAs) and a client certificate for mutual TLS. connectors/security.py hands these to
+    faust, aiokafka and kafka-python."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # an error must not echo the password
+
     bootstrap_servers: str | None = Field(
         default=None,
         description="Comma-separated host:port list of any Kafka-compatible broker; empty = embedded",
     )
     embedded_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
     connect_timeout_s: float = Field(default=30.0, gt=0)
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = Field(default=None, description="CA bundle of the brokers' certificates; "
+                                    "empty = the system CAs")
+    ssl_certfile: Path | None = Field(default=None, description="Client certificate (mutual TLS); PEM, "
+                                      "may hold the key too")
+    ssl_keyfile: Path | None = Field(default=None, description="Client key, when not in ssl_certfile")
+    ssl_check_hostname: bool = Field(default=True, description="Check the broker's certificate names "
+                                     "the host connected to")
 
     @field_validator("bootstrap_servers")
     @classmethod
@@ -36,6 +77,59 @@ class BrokerSettings(BaseModel):
                 raise ValueError(f"bootstrap server {server!r} is not host:port")
         return value.strip()
 
+    _check_files = field_validator("ssl_cafile", "ssl_certfile", "ssl_keyfile")(_existing_file)
+    _dump_password = field_serializer("sasl_password")(_dump_secret)
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol in ("SASL_PLAINTEXT", "SASL_SSL")
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    @model_validator(mode="after")
+    def _check_security(self) -> "BrokerSettings":
+        # A setting that would be silently ignored is an error: a password given with
+        # PLAINTEXT most likely means the protocol was forgotten, not that it is unwanted.
+        protocol = self.security_protocol
+        sasl = {"sasl_mechanism": self.sasl_mechanism, "sasl_username": self.sasl_username,
+                "sasl_password": self.sasl_password}
+        if self.uses_sasl and (missing := [name for name, value in sasl.items() if value is None]):
+            raise ValueError(f"security_protocol={protocol} needs {', '.join(missing)}")
+        if not self.uses_sasl and (given := [name for name, value in sasl.items() if value is not None]):
+            raise ValueError(f"{', '.join(given)}: used only with security_protocol SASL_PLAINTEXT or "
+                             f"SASL_SSL (it is {protocol})")
+        files = {"ssl_cafile": self.ssl_cafile, "ssl_certfile": self.ssl_certfile,
+                 "ssl_keyfile": self.ssl_keyfile}
+        if not self.uses_tls and (given := [name for name, value in files.items() if value is not None]):
+            raise ValueError(f"{', '.join(given)}: used only with security_protocol SSL or SASL_SSL "
+                             f"(it is {protocol})")
+        if self.ssl_keyfile is not None and self.ssl_certfile is None:
+            raise ValueError("ssl_keyfile needs ssl_certfile (the certificate it is the key of)")
+        if protocol != "PLAINTEXT" and self.bootstrap_servers is None:
+            raise ValueError(f"security_protocol={protocol} needs bootstrap_servers: the embedded broker "
+                             "speaks PLAINTEXT only")
+        return self
+
+
+class _BrokerEnvironment(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AISLE_", env_nested_delimiter="__", extra="ignore",
+                                      hide_input_in_errors=True)
+
+    broker: BrokerSettings = BrokerSettings()
+
+
+def load_broker_settings() -> BrokerSettings:
+    """The broker section of the environment alone (``AISLE_BROKER__*``): the security settings of
+    Kafka clients that tools build from a bare bootstrap string (connectors/security.py)."""
+    from aislestream.errors import ConfigError, describe_validation_error
+
+    try:
+        return _BrokerEnvironment().broker
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings: {describe_validation_error(exc)}") from exc
+
 
 class TopicSettings(BaseModel):
     prefix: str = Field(default="", description="Prepended to every topic name (namespaces a run)")
@@ -47,10 +141,33 @@ class TopicSettings(BaseModel):
 
 
 class StoreSettings(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)  # an error must not echo the password
+
     backend: Literal["tantivy", "sqlite", "elasticsearch"] = "tantivy"
     path: Path | None = Field(default=None, description="Data directory of an embedded store")
-    es_url: str | None = None
+    es_url: str | None = Field(default=None, description="e.g. https://es-1:9200; credentials go in "
+                               "es_api_key or es_username/es_password rather than the URL")
     index: str = "aisle-products"
+    es_ca_certs: Path | None = Field(default=None, description="CA bundle of the cluster's certificate "
+                                     "(https only); empty = the system CAs")
+    es_verify_certs: bool = Field(default=True, description="Verify the cluster's certificate (https only)")
+    es_api_key: SecretStr | None = Field(default=None, description="API key, the base64 `encoded` form")
+    es_username: str | None = Field(default=None, description="Basic auth user (with es_password)")
+    es_password: SecretStr | None = None
+
+    _check_ca = field_validator("es_ca_certs")(_existing_file)
+    _dump_secrets = field_serializer("es_api_key", "es_password")(_dump_secret)
+
+    @model_validator(mode="after")
+    def _check_es_security(self) -> "StoreSettings":
+        if (self.es_username is None) != (self.es_password is None):
+            raise ValueError("es_username and es_password go together")
+        if self.es_api_key is not None and self.es_username is not None:
+            raise ValueError("give es_api_key or es_username/es_password, not both")
+        https = (self.es_url or "").lower().startswith("https://")
+        if not https and (self.es_ca_certs is not None or not self.es_verify_certs):
+            raise ValueError("es_ca_certs and es_verify_certs apply to an https:// es_url only")
+        return self
 
 
 class ExpansionSettings(BaseModel):
@@ -65,7 +182,9 @@ class ExpansionSettings(BaseModel):
     llm_batch_size: int = Field(default=64, ge=1)
     deadline_ms: float = Field(default=200.0, gt=0)
     lru_size: int = Field(default=10_000, ge=0)
-    redis_url: str | None = Field(default=None, description="e.g. redis://127.0.0.1:6379/0")
+    redis_url: str | None = Field(
+        default=None, description="e.g. redis://127.0.0.1:6379/0; with a password "
+        "redis://:PASSWORD@host:6379/0; TLS rediss://host:6380/0?ssl_ca_certs=/path/ca.pem")
     redis_ttl_s: int = Field(default=3600, gt=0)
     prf_docs: int = Field(default=10, ge=1)
     prf_terms: int = Field(default=8, ge=1)

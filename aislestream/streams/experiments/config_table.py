@@ -25,6 +25,7 @@ from collections.abc import Mapping
 import faust
 
 from aislestream.connectors.kafka_io import apply_changelog
+from aislestream.connectors.security import aiokafka_kwargs
 from aislestream.errors import ConfigError
 from aislestream.settings import TopicSettings
 from aislestream.streams.experiments.schema import Experiment, parse_experiment
@@ -61,7 +62,7 @@ class ExperimentRegistry:
     async def follow(self) -> None:
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, **aiokafka_kwargs(),
                                     auto_offset_reset="earliest", fetch_max_wait_ms=self.fetch_wait_ms)
         await consumer.start()
         try:
