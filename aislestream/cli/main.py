@@ -38,7 +38,10 @@ class AisleGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, log_level: str) -> None:
     """aislestream: model-augmented e-commerce search and ads on Kafka."""
+    from aislestream.redact import install_log_filter
+
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_filter()  # no password in a URL or DSN reaches a log line, tracebacks included
     ctx.obj = {"data_dir": data_dir} if data_dir else {}
 
 
