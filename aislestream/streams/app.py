@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import faust
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 EXIT_UNDELIVERED = 75  # EX_TEMPFAIL: the worker may be restarted as is
-STORE_RETRY_FIRST_S, STORE_RETRY_MAX_S = 1.0, 30.0
+DEPENDENCY_RETRY_FIRST_S, DEPENDENCY_RETRY_MAX_S = 1.0, 30.0
 
 
 def broker_url(bootstrap: str) -> str:
@@ -81,21 +81,35 @@ async def deliver(send: Callable[[Output], Awaitable[Awaitable[object]]], output
             delay = min(delay * 2, 5.0)
 
 
+def stop_uncommitted(name: str, what: str) -> NoReturn:
+    """Stop the worker at once, skipping faust's shutdown.
+
+    faust acknowledges events when the agent leaves them, even by an exception (and restarts a
+    crashed agent), and acknowledged offsets get committed. Events whose outputs were not
+    delivered must never be committed, so the worker exits 75 without the shutdown that would
+    commit; its supervisor restarts it and the messages are read again."""
+    log.critical("%s: %s; stopping the worker uncommitted", name, what, exc_info=True)
+    logging.shutdown()
+    os._exit(EXIT_UNDELIVERED)
+
+
 async def deliver_or_stop(name: str, send: Callable[[Output], Awaitable[Awaitable[object]]],
                           outputs: Sequence[Output], attempts: int) -> None:
-    """Deliver, or stop the worker uncommitted: the one failure that is not per message.
-
-    faust acknowledges events when the agent leaves them, even by an exception, and acknowledged
-    offsets get committed. Outputs that were not delivered must never be committed, so the worker
-    stops at once, skipping faust's shutdown (which would commit); its supervisor restarts it and
-    the messages are read again."""
+    """Deliver, or stop the worker uncommitted: the one failure that is not per message."""
     try:
         await deliver(send, outputs, attempts)
     except Exception:
-        log.critical("%s: %d outputs not delivered; stopping the worker uncommitted", name, len(outputs),
-                     exc_info=True)
-        logging.shutdown()
-        os._exit(EXIT_UNDELIVERED)
+        stop_uncommitted(name, f"{len(outputs)} outputs not delivered")
+
+
+async def outputs_or_stop(name: str, isolated: IsolatingProcessor, batch: list[RawMessage]) -> list[Output]:
+    """The batch's outputs; a dependency outage is waited out here, outside the crash journal (a
+    worker stopped during an outage must not count against the messages it was waiting with).
+    Anything else escaping the isolation is a bug of ours: stop rather than lose the batch."""
+    try:
+        return await retry_while_unavailable(lambda: isolated(batch), f"{name}: batch of {len(batch)}")
+    except Exception:
+        stop_uncommitted(name, f"isolation failed on a batch of {len(batch)}")
 
 
 def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[str, str],
@@ -129,9 +143,7 @@ def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[s
             ]
             if ready is not None:
                 await ready()
-            # a dependency outage waits here, outside the crash journal: a worker stopped during an
-            # outage must not count against the messages it was waiting with
-            produced = await retry_while_unavailable(lambda: isolated(batch), f"{name}: batch of {len(batch)}")
+            produced = await outputs_or_stop(name, isolated, batch)
             await deliver_or_stop(name, send, produced, stream_settings.delivery_attempts)
 
     app.agent(topic, name=name)(agent)
@@ -153,7 +165,7 @@ def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPi
 
 
 async def retry_while_unavailable(call: Callable[[], Awaitable[list[Output]]], what: str,
-                                  first_delay_s: float = STORE_RETRY_FIRST_S, max_delay_s: float = STORE_RETRY_MAX_S,
+                                  first_delay_s: float = DEPENDENCY_RETRY_FIRST_S, max_delay_s: float = DEPENDENCY_RETRY_MAX_S,
                                   sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> list[Output]:
     """``call()`` until no dependency is unavailable (the ad store, say), with backoff. While it
     waits, its agent's buffer fills and faust pauses only that agent's partitions: the other

@@ -36,7 +36,7 @@ from aislestream.errors import MessageRejected
 from aislestream.models.world.dimensions import Params
 from aislestream.settings import AssistantSettings, Settings
 from aislestream.streams import topics
-from aislestream.streams.app import deliver_or_stop
+from aislestream.streams.app import deliver_or_stop, outputs_or_stop
 from aislestream.streams.decoding import Identifier, OptionalIdentifier, decode_model
 from aislestream.streams.expiry import register_expiry
 from aislestream.streams.isolation import CrashJournal, IsolatingProcessor
@@ -209,7 +209,8 @@ def register_assistant_agent(app: faust.App, settings: Settings, assistant) -> A
     async def serve(stream: faust.Stream) -> None:
         async for event in stream.events():
             m = event.message
-            outputs = await isolated([RawMessage(m.topic, m.partition, m.offset, m.key, m.value)])
+            outputs = await outputs_or_stop("assistant", isolated,
+                                            [RawMessage(m.topic, m.partition, m.offset, m.key, m.value)])
             # awaited: the reply is on the broker before this turn's offset can be committed
             await deliver_or_stop("assistant", send, outputs, settings.stream.delivery_attempts)
 

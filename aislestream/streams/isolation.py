@@ -42,9 +42,27 @@ class CrashJournal:
     a Kubernetes container restart with the data dir on an ``emptyDir``) finds it again.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, max_slots: int = 64) -> None:
+        self.path, self._lock = self._claim(path, max_slots)
         self._entries: dict[str, tuple[int, float]] = self._load()
+        self._write_failed = False
+
+    @staticmethod
+    def _claim(path: Path, max_slots: int) -> tuple[Path, object]:
+        """The lowest journal slot no live process holds (a lock dies with its process): a worker
+        restarted in place gets its own journal back, two workers sharing a data dir get two."""
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for slot in range(max_slots):
+            lock = open(path.with_name(f"{path.stem}.{slot}.lock"), "w")  # noqa: SIM115 - held for life
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                lock.close()
+                continue
+            return path.with_name(f"{path.stem}.{slot}{path.suffix}"), lock
+        raise RuntimeError(f"all {max_slots} crash-journal slots of {path} are held by live processes")
 
     def _load(self) -> dict[str, tuple[int, float]]:
         try:
@@ -58,10 +76,25 @@ class CrashJournal:
             return {}
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Never fails the batch: without the journal a crash loop is possible again, which is
+        logged (once per outage of the disk), but the messages are still processed."""
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({k: list(v) for k, v in self._entries.items()}))
-        os.replace(tmp, self.path)
+        try:
+            tmp.write_text(json.dumps({k: list(v) for k, v in self._entries.items()}))
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            if not self._write_failed:
+                log.error("crash journal %s cannot be written (%s): crashes are not counted until it can",
+                          self.path, exc)
+            self._write_failed = True
+            return
+        if self._write_failed:
+            log.warning("crash journal %s is written again", self.path)
+        self._write_failed = False
+
+    def close(self) -> None:
+        """Give the slot up (what the process's death does too)."""
+        self._lock.close()  # type: ignore[attr-defined]
 
     def crashes(self, msg: RawMessage) -> int:
         """How many times this message was in flight when the worker died."""
