@@ -16,15 +16,24 @@ from urllib.parse import urlsplit, urlunsplit
 MASK = "***"
 # scheme://user:password@host  or  scheme://:password@host  (redis)  -> keep the user, mask the rest
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<secret>[^@\s/]+)@")
-# key=value secrets in libpq-style DSNs and query strings
-_KEYVALUE = re.compile(r"(?i)\b(?P<key>password|passwd|pwd|api_key|apikey|token|secret|sasl_plain_password)"
-                       r"(?P<sep>\s*[=:]\s*)(?P<value>'[^']*'|\"[^\"]*\"|[^\s&;,'\"]+)")
+# key=value secrets in libpq-style DSNs, query strings, environment lines and dict/JSON reprs
+# (a quoted key, as in a pydantic error's input_value); a prefix joined by "_" counts
+# (es_password=, AISLE_BROKER__SASL_PASSWORD=)
+_KEYVALUE = re.compile(r"(?i)(?P<key>(?<![a-z0-9])[a-z0-9_]*(?:password|passwd|pwd|api_key|apikey|token|secret)"
+                       r"(?P<quote>['\"]?))(?P<sep>\s*[=:]\s*)"
+                       r"(?P<value>'[^']*'|\"[^\"]*\"|[^\s&;,'\")}]+)")
 
 
 def redact(text: str) -> str:
     """``text`` with the secret parts of every URL userinfo and ``password=...`` pair masked."""
     text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
-    return _KEYVALUE.sub(lambda m: f"{m['key']}{m['sep']}{MASK}", text)
+    return _KEYVALUE.sub(lambda m: f"{m['key']}{m['sep']}{_masked(m)}", text)
+
+
+def _masked(match: re.Match) -> str:
+    """The mask; inside quotes when key and value were quoted (a repr stays a readable repr)."""
+    value = match["value"]
+    return f"{value[0]}{MASK}{value[0]}" if match["quote"] and value[:1] in {"'", '"'} else MASK
 
 
 def redact_url(url: str | None) -> str:
@@ -38,6 +47,8 @@ def redact_url(url: str | None) -> str:
     if parts.password is None:
         return redact(url)
     host = parts.hostname or ""
+    if ":" in host:  # IPv6: urlsplit drops the brackets
+        host = f"[{host}]"
     netloc = f"{parts.username or ''}:{MASK}@{host}" + (f":{parts.port}" if parts.port else "")
     return redact(urlunsplit(parts._replace(netloc=netloc)))
 

@@ -277,7 +277,8 @@ class WorldSettings(BaseModel):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="AISLE_", env_nested_delimiter="__", extra="forbid"
+        env_prefix="AISLE_", env_nested_delimiter="__", extra="forbid",
+        hide_input_in_errors=True,  # an error must not echo a password it was given
     )
 
     data_dir: Path = Path(".aisle")

@@ -45,18 +45,14 @@ def test_keyword_secrets_in_dsns_are_masked(dsn, expected):
     assert redact(dsn) == expected
 
 
-# redact's key pattern starts at a word boundary and wants = or : right after the key, so it misses
 # quoted keys (dict and JSON reprs, as in a pydantic ValidationError's input_value) and keys with a
-# prefix joined by '_' (es_password=, AISLE_BROKER__SASL_PASSWORD=).
-@pytest.mark.xfail(strict=True, reason="known gap in redact: quoted and '_'-prefixed keys")
+# prefix joined by '_' (es_password=, AISLE_BROKER__SASL_PASSWORD=)
 @pytest.mark.parametrize("text", ["{'sasl_password': 's3cret'}", '{"password": "s3cret"}',
                                   "es_password=s3cret", "AISLE_BROKER__SASL_PASSWORD=s3cret"])
 def test_secrets_in_reprs_and_prefixed_keys_are_masked(text):
     assert SECRET not in redact(text)
 
 
-@pytest.mark.xfail(strict=True, reason="known gap in redact_url: rebuilt from hostname, an IPv6 host "
-                   "loses its brackets")
 def test_redact_url_keeps_an_ipv6_host():
     assert redact_url("postgresql://app:s3cret@[::1]:5432/ads") == "postgresql://app:***@[::1]:5432/ads"
 

@@ -120,9 +120,8 @@ def test_bad_elasticsearch_security_is_refused(store, message):
         load_settings(store={"backend": "elasticsearch", "es_url": "https://es:9200", **store})
 
 
-# BrokerSettings and StoreSettings hide their input in errors, but nested in Settings the outer
-# model's config decides: the chained ValidationError's input_value echoes the broker section.
-@pytest.mark.xfail(strict=True, reason="known gap: Settings needs hide_input_in_errors=True")
+# nested in Settings, the outer model's config decides whether the chained ValidationError's
+# input_value echoes the broker section
 def test_a_settings_error_does_not_echo_the_password():
     with pytest.raises(ConfigError) as refused:
         load_settings(broker={"bootstrap_servers": "k:9092", "sasl_password": "s3cret"})

@@ -11,6 +11,7 @@ from aislestream.connectors.broker import ensure_topics, wait_for_broker
 from aislestream.connectors.search import build_search_store
 from aislestream.engines.expansion.pool import ExpanderPool
 from aislestream.errors import ConfigError
+from aislestream.redact import install_log_filter
 from aislestream.settings import Settings
 from aislestream.streams.app import create_app, register_ads_agent, register_search_agent
 from aislestream.streams.experiments.config_table import register_experiment_table
@@ -83,4 +84,13 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     app = build_worker_app(settings, bootstrap)
     log.info("worker serving %s with expander %s/%s", bootstrap,
              settings.expansion.engine, settings.expansion.variant)
-    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    RedactingWorker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+
+
+class RedactingWorker(faust.Worker):
+    """faust's worker replaces the root logger's handlers when it starts, dropping the CLI's
+    redacting filter: it is put back on the new handlers, so worker logs never show a password."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        install_log_filter()
