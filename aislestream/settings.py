@@ -145,7 +145,7 @@ class StoreSettings(BaseModel):
 
     backend: Literal["tantivy", "sqlite", "elasticsearch"] = "tantivy"
     path: Path | None = Field(default=None, description="Data directory of an embedded store")
-    es_url: str | None = Field(default=None, description="e.g. https://es-1:9200; credentials go in "
+    es_url: str | None = Field(default=None, repr=False, description="e.g. https://es-1:9200; credentials go in "
                                "es_api_key or es_username/es_password rather than the URL")
     index: str = "aisle-products"
     es_ca_certs: Path | None = Field(default=None, description="CA bundle of the cluster's certificate "
@@ -183,12 +183,15 @@ class ExpansionSettings(BaseModel):
     deadline_ms: float = Field(default=200.0, gt=0)
     lru_size: int = Field(default=10_000, ge=0)
     redis_url: str | None = Field(
+        repr=False,  # may hold a password; repr(settings) lands in logs
         default=None, description="e.g. redis://127.0.0.1:6379/0; with a password "
         "redis://:PASSWORD@host:6379/0; TLS rediss://host:6380/0?ssl_ca_certs=/path/ca.pem")
     redis_ttl_s: int = Field(default=3600, gt=0)
     prf_docs: int = Field(default=10, ge=1)
     prf_terms: int = Field(default=8, ge=1)
-    prf_original_weight: float = Field(default=0.8, gt=0, le=1)
+    prf_original_weight: float = Field(
+        default=0.8, ge=0.2, le=1, description="RM3's weight of the original query; below 0.2 the expansion "
+        "outweighs the query more than the expansion cache accepts (4 per query token)")
     variants: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Named expanders experiments may select, as overrides of "
         "these settings, e.g. {\"llm-pruned\": {\"engine\": \"llm\", \"model_path\": \"...\"}}")
@@ -249,7 +252,8 @@ class AdsSettings(BaseModel):
     max_attempts: int = Field(default=4, ge=1, le=32)
     batch_size: int = Field(default=8, ge=1)
     store: Literal["sqlite", "postgres"] = "sqlite"
-    postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    postgres_dsn: str = Field(default="postgresql://postgres@127.0.0.1:5432/postgres",
+                              repr=False)  # may hold a password; repr(settings) lands in logs
     store_path: Path | None = Field(default=None, description="SQLite file + images; default <data_dir>/adstore")
 
 

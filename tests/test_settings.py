@@ -126,3 +126,11 @@ def test_a_settings_error_does_not_echo_the_password():
     with pytest.raises(ConfigError) as refused:
         load_settings(broker={"bootstrap_servers": "k:9092", "sasl_password": "s3cret"})
     assert "s3cret" not in str(refused.value) + str(refused.value.__cause__)
+
+
+def test_urls_that_may_hold_passwords_stay_out_of_the_settings_repr():
+    settings = load_settings(ads={"postgres_dsn": "postgresql://app:s3cret@db/ads"},
+                             expansion={"redis_url": "redis://:s3cret@cache:6379/0"},
+                             store={"backend": "elasticsearch", "es_url": "http://elastic:s3cret@es:9200"})
+    assert "s3cret" not in repr(settings)
+    assert settings.ads.postgres_dsn.endswith("@db/ads")  # still there to be used
