@@ -9,7 +9,6 @@ import contextlib
 import os
 import sqlite3
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,8 +24,8 @@ from aislestream.connectors.adstore import (
     write_png,
 )
 from aislestream.errors import StoreError, StoreUnavailable
+from tests.postgres import fresh_schema, schema_dsn
 
-PG = "postgresql://postgres@127.0.0.1:5432/test"
 IMAGE = np.full((8, 8, 3), 120, dtype=np.uint8)
 
 # Ids a Kafka message may carry, each of which once wrote outside the image folder or raised.
@@ -37,13 +36,9 @@ HOSTILE_IDS = ["../../../x", "{tmp}/absolute", "a/b/missing/dir", "nul\x00byte",
 
 @pytest.fixture
 def pg_schema():
-    psycopg = pytest.importorskip("psycopg")
-    schema = f"adstore_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{PG}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(PG, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    pytest.importorskip("psycopg")
+    with fresh_schema("adstore") as schema:
+        yield schema_dsn(schema)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])

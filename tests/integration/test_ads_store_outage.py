@@ -6,32 +6,26 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
-import psycopg
 import pytest
 
 from aislestream.connectors.kafka_io import collect, produce
 from aislestream.streams import topics
 from aislestream.streams.replay import replay_messages
-from tests.tcp_proxy import TcpProxy
 from tests.integration.test_search_stream import worker_settings
+from tests.postgres import fresh_schema, schema_dsn
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
-PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture
 def proxied_schema():
-    schema = f"outage_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    proxy = TcpProxy()
-    yield proxy, f"postgresql://postgres@127.0.0.1:{proxy.port}/postgres?options=-csearch_path%3D{schema}"
-    if proxy._running:
-        proxy.down()
-    with psycopg.connect(PG, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with fresh_schema("outage") as schema:
+        proxy = TcpProxy()
+        yield proxy, schema_dsn(schema, proxy.port)
+        if proxy._running:
+            proxy.down()
 
 
 def ad(request_id: str) -> tuple[bytes, bytes]:

@@ -2,6 +2,7 @@
 values it refuses, connections it drops, outages (a TCP proxy we cut and restore, since the
 shared server itself must stay up), and DSN passwords that must never reach an error."""
 
+import threading
 import time
 import traceback
 import uuid
@@ -12,28 +13,23 @@ import pytest
 
 from aislestream.connectors.adstore import CreativeRow, PostgresAdStore
 from aislestream.errors import ConfigError, StoreError, StoreUnavailable
+from tests.postgres import PG, fresh_schema, schema_dsn
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 psycopg = pytest.importorskip("psycopg")
 
-PG = "postgresql://postgres@127.0.0.1:5432/test"
 IMAGE = np.full((8, 8, 3), 120, dtype=np.uint8)
 SECRET = "hunter2-Zq9"
 
 
 @pytest.fixture
 def schema():
-    name = f"adstore_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-    yield name
-    with psycopg.connect(PG, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {name} CASCADE")
+    with fresh_schema("adstore") as name:
+        yield name
 
 
-def dsn(schema: str, port: int = 5432) -> str:
-    return f"postgresql://postgres@127.0.0.1:{port}/test?options=-csearch_path%3D{schema}"
+dsn = schema_dsn
 
 
 def row(request_id: str, product_id: str = "p1") -> CreativeRow:
