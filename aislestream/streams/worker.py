@@ -84,12 +84,14 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     app = build_worker_app(settings, bootstrap)
     log.info("worker serving %s with expander %s/%s", bootstrap,
              settings.expansion.engine, settings.expansion.variant)
-    RedactingWorker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
 
 
-class RedactingWorker(faust.Worker):
+class Worker(faust.Worker):
     """faust's worker replaces the root logger's handlers when it starts, dropping the CLI's
-    redacting filter: it is put back on the new handlers, so worker logs never show a password."""
+    redacting filter: it is put back on the new handlers, so worker logs never show a password.
+    (Named ``Worker`` because faust labels its log lines by class name: "[^Worker]: Ready" is
+    what supervisors wait for.)"""
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         super().on_setup_root_logger(logger, level)
