@@ -104,3 +104,18 @@ def test_the_cli_installs_the_filter_on_its_log_handlers(monkeypatch):
     result = CliRunner().invoke(cli, ["world", "--help"])  # the group's setup runs before the command's help
     assert result.exit_code == 0, result.output
     assert any(isinstance(f, RedactingFilter) for f in handler.filters)
+
+
+@pytest.mark.parametrize("text", ["postgresql://app:pa/s3cret@db/x", "redis://u:p@s3cret@cache:6379/0 next",
+                                  "password=ab,s3cret", "(password=s3cret)", "dsn: {\"password\": \"s3cret\"}"])
+def test_passwords_holding_url_or_separator_characters_are_masked_whole(text):
+    assert "s3cret" not in redact(text)
+
+
+def test_dead_letter_reasons_are_redacted():
+    from aislestream.errors import MessageRejected
+    from aislestream.streams.decoding import dead_letter
+
+    letter = dead_letter("t", 0, 1, None, b"x", MessageRejected(
+        "ad store: PostgreSQL at postgresql://app:s3cret@db/ads refused", "store_refused"))
+    assert "s3cret" not in letter.reason and "app:***@db" in letter.reason

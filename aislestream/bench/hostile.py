@@ -24,7 +24,9 @@ from aislestream.settings import Settings
 
 @dataclass
 class Supervised:
-    """A worker restarted whenever it has exited; ``exits`` counts how often that happened."""
+    """A worker restarted whenever it has exited; ``exits`` counts how often that happened.
+    ``check`` runs inside the collector's loop, so a restart does not wait for the new worker
+    (its readiness probe would need a loop of its own); the collector just keeps reading."""
 
     start: Callable[[], WorkerProcess]
     worker: WorkerProcess | None = None
@@ -32,6 +34,7 @@ class Supervised:
 
     def __post_init__(self) -> None:
         self.worker = self.start()
+        self.worker.wait_until_serving(timeout_s=180)
 
     def check(self, _: object = None) -> bool:
         assert self.worker is not None
@@ -101,7 +104,6 @@ def run_hostile(settings: Settings, corpus: Sequence[Hostile], scan_root: Path, 
         nonlocal started
         worker = WorkerProcess(settings, logs / f"hostile-worker-{started}.log").start()
         started += 1
-        worker.wait_until_serving(timeout_s=180)
         return worker
 
     supervised = Supervised(start)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aislestream.connectors.adstore import AdStore, CreativeRow
 from aislestream.engines.generation import CreativeService, CreativeServicePool
-from aislestream.errors import AisleError, MessageRejected, RetryableError, StoreError
+from aislestream.errors import AisleError, MessageRejected, RetryableError, StoreError, StoreUnavailable
 from aislestream.models.ads.spec import AdSpec
 from aislestream.settings import StreamSettings
 from aislestream.streams.decoding import Identifier, decode_model
@@ -71,8 +71,14 @@ class DeferredAdStore:
     """
 
     def __init__(self, connect: Callable[[], AdStore]) -> None:
+        """Connects now if it can: only an outage is deferred, a bad DSN or a missing driver
+        (ConfigError, ImportError) stops the start as before, not every later request."""
         self._connect = connect
         self._store: AdStore | None = None
+        try:
+            self._store = connect()
+        except StoreUnavailable as exc:
+            log.warning("ad store unavailable at start (%s); ad requests wait until it is back", exc)
 
     @property
     def store(self) -> AdStore:

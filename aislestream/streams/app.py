@@ -10,6 +10,7 @@ Apache Kafka exactly-once could be layered on later.)
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import time
@@ -19,11 +20,11 @@ from typing import TYPE_CHECKING, NoReturn
 
 import faust
 
-from aislestream.errors import StoreUnavailable
+from aislestream.errors import MessageRejected, RetryableError
 from aislestream.settings import Settings, StreamSettings
 from aislestream.streams import topics, transport
-from aislestream.streams.isolation import CrashJournal, IsolatingProcessor
-from aislestream.streams.pipeline import Output, RawMessage, SearchPipeline
+from aislestream.streams.isolation import CrashJournal, IsolatingProcessor, fit_output
+from aislestream.streams.pipeline import Output, RawMessage, SearchPipeline, dead_letter_output, internal_error
 
 if TYPE_CHECKING:
     from aislestream.streams.ads import AdsPipeline
@@ -102,14 +103,59 @@ async def deliver_or_stop(name: str, send: Callable[[Output], Awaitable[Awaitabl
         stop_uncommitted(name, f"{len(outputs)} outputs not delivered")
 
 
-async def outputs_or_stop(name: str, isolated: IsolatingProcessor, batch: list[RawMessage]) -> list[Output]:
+async def outputs_or_stop(name: str, isolated: IsolatingProcessor, batch: list[RawMessage],
+                          ready: Callable[[], Awaitable[object]] | None = None) -> list[Output]:
     """The batch's outputs; a dependency outage is waited out here, outside the crash journal (a
     worker stopped during an outage must not count against the messages it was waiting with).
     Anything else escaping the isolation is a bug of ours: stop rather than lose the batch."""
     try:
+        if ready is not None:
+            await ready()
         return await retry_while_unavailable(lambda: isolated(batch), f"{name}: batch of {len(batch)}")
     except Exception:
         stop_uncommitted(name, f"isolation failed on a batch of {len(batch)}")
+
+
+Handler = Callable[[RawMessage], "list[Output] | Awaitable[list[Output]]"]
+
+
+async def guarded_outputs(name: str, handle: Handler, msg: RawMessage) -> list[Output]:
+    """``handle(msg)``'s outputs, each small enough to send; a rejection or a failure is this
+    message's dead letter. A dependency outage (RetryableError) is raised to be waited out."""
+    try:
+        outputs = handle(msg)
+        if inspect.isawaitable(outputs):
+            outputs = await outputs
+    except MessageRejected as error:
+        outputs = [dead_letter_output(msg, error)]
+    except RetryableError:
+        raise
+    except Exception as exc:
+        log.exception("%s failed on %s", name, msg.position)
+        outputs = [dead_letter_output(msg, internal_error(exc))]
+    return [fit_output(msg, out) for out in outputs]
+
+
+def register_event_agent(app: faust.App, name: str, source: faust.types.TopicT, handle: Handler,
+                         outputs: dict[str, faust.types.TopicT], stream_settings: StreamSettings) -> None:
+    """An agent that handles one event at a time (it writes tables keyed like its input, which
+    faust routes by the current event), with 0..n outputs per event, each delivered before the
+    event can be committed. Like the batch agents, one event can cost only its own outputs."""
+    async def send(output: Output) -> Awaitable[object]:
+        return await outputs[output.kind].send(key=output.key, value=output.value)
+
+    async def agent(stream: faust.Stream) -> None:
+        async for event in stream.events():
+            m = event.message
+            msg = RawMessage(m.topic, m.partition, m.offset, m.key, m.value)
+            try:
+                produced = await retry_while_unavailable(lambda: guarded_outputs(name, handle, msg), name)
+            except Exception:
+                stop_uncommitted(name, f"handling {msg.position} failed outside its guard")
+            if produced:
+                await deliver_or_stop(name, send, produced, stream_settings.delivery_attempts)
+
+    app.agent(source, name=name)(agent)
 
 
 def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[str, str],
@@ -141,9 +187,7 @@ def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[s
                            e.message.key, e.message.value, received)
                 for e in events
             ]
-            if ready is not None:
-                await ready()
-            produced = await outputs_or_stop(name, isolated, batch)
+            produced = await outputs_or_stop(name, isolated, batch, ready)
             await deliver_or_stop(name, send, produced, stream_settings.delivery_attempts)
 
     app.agent(topic, name=name)(agent)
@@ -174,7 +218,7 @@ async def retry_while_unavailable(call: Callable[[], Awaitable[list[Output]]], w
     while True:
         try:
             return await call()
-        except StoreUnavailable as exc:
+        except RetryableError as exc:
             waited += 1
             if waited == 1 or waited % 10 == 0:  # an outage of an hour is a few lines, not thousands
                 log.warning("%s waits for a dependency (try %d, next in %.0f s): %s", what, waited, delay, exc)

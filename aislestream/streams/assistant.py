@@ -179,6 +179,9 @@ class AssistantProcessor:
         except MessageRejected as error:
             self.count("dead_letters")
             return dead_letter_output(msg, error)
+        if msg.key != turn.session_id.encode():  # its session would be written on another key's partition
+            self.count("dead_letters")
+            return dead_letter_output(msg, MessageRejected("record key does not match session_id", "invalid_field"))
         out = await self.handle(turn)
         return Output("result", turn.session_id.encode(), json.dumps(out).encode())
 

@@ -16,6 +16,11 @@ feedback, the results the join reads), so a dead-letter dashboard groups them th
   invalid_field  the object does not fit the record's model
   internal_error the worker failed on this message (a bug); the message is kept, not lost
   quarantined    the message was in flight in every one of the worker's last N crashes
+
+and, past decoding, one per stage: ``retrieval_failed`` (the search store refused this request),
+``store_refused`` (the ad store refused its row or file), ``unavailable_variant`` (its experiment
+arm names a variant this worker cannot build), ``unjoinable`` (feedback whose query was never
+served). Reasons are redacted (a DSN in a driver's message) and cut to 2,000 characters.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Annotated, TypeVar
 from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 from aislestream.errors import MessageRejected, describe_validation_error
+from aislestream.redact import redact
 
 MAX_DEPTH = 16  # every record here is flat or one level deep; 16 leaves room without risk
 # The dead-letter record keeps at most this many original bytes: base64 makes 4/3 of it, which
@@ -161,7 +167,7 @@ def dead_letter(topic: str, partition: int, offset: int, key: bytes | None, raw:
     return DeadLetter(
         source_topic=topic, partition=partition, offset=offset,
         key=printable_key.decode("utf-8", "replace") if printable_key is not None else None,
-        error_type=error.error_type, reason=error.reason[:DLQ_MAX_REASON_CHARS], attempts=attempts,
+        error_type=error.error_type, reason=redact(error.reason)[:DLQ_MAX_REASON_CHARS], attempts=attempts,
         payload_b64=base64.b64encode(kept).decode() if raw is not None else None,
         payload_bytes=len(payload),
         payload_sha256=hashlib.sha256(payload).hexdigest() if raw is not None else None,

@@ -28,6 +28,7 @@ import base64
 import json
 import logging
 import time
+from typing import Annotated
 
 import faust
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -35,16 +36,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from aislestream.errors import MessageRejected
 from aislestream.settings import Settings
 from aislestream.streams import topics
-from aislestream.streams.app import deliver_or_stop
+from aislestream.streams.app import guarded_outputs, register_event_agent
 from aislestream.streams.decoding import Identifier, OptionalIdentifier, decode_model
 from aislestream.streams.expiry import register_expiry
-from aislestream.streams.pipeline import Output, RawMessage, dead_letter_output, internal_error
+from aislestream.streams.pipeline import Output, RawMessage
 
 log = logging.getLogger(__name__)
 JOIN_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # a result normally lands in the table within a second
 MAX_FEEDBACK_BYTES = 4_096
 MAX_COUNT = 1_000_000  # per query: far above any real result list, far below float trouble
 MAX_REVENUE = 1e9  # per query; squares (for variances) stay finite in any sum
+MAX_DELTA = MAX_REVENUE ** 2  # the largest increment a valid record can make (revenue squared)
 METRIC_FIELDS = ("queries", "zero_results", "latency_ms_sum", "impressions", "clicks", "carts",
                  "purchases", "converted_queries", "revenue", "revenue_sq", "clicked_queries")
 UNIT_FIELDS = ("queries", "zero_results", "clicked_queries", "converted_queries", "revenue")
@@ -72,7 +74,7 @@ class Feedback(BaseModel):
 
 class ServedLatency(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
-    message_ms: float = Field(ge=0)
+    message_ms: float = Field(ge=0, le=86_400_000)  # a day: anything more is not a latency
 
 
 class ServedResult(BaseModel):
@@ -89,18 +91,27 @@ class ServedResult(BaseModel):
 
 
 class JoinRetry(BaseModel):
-    """A feedback record waiting for its result, on the retry topic. The attempt count lives here,
-    out of the client's reach."""
+    """A feedback record waiting for its result, on the retry topic: the original record (its
+    position, key and bytes) and the attempt count, out of the client's reach."""
 
-    attempt: int = Field(ge=1)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+    attempt: int = Field(ge=1, le=len(JOIN_RETRY_DELAYS_S))
     due_at: float
-    source_topic: str
-    partition: int
-    offset: int
-    payload_b64: str
+    source_topic: str = Field(min_length=1, max_length=255)
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+    key_b64: str | None = Field(default=None, max_length=1_400)  # keys over 1 KiB are digests
+    payload_b64: str = Field(max_length=MAX_FEEDBACK_BYTES * 4 // 3 + 4)
 
-    def message(self, key: bytes | None) -> RawMessage:
-        return RawMessage(self.source_topic, self.partition, self.offset, key, base64.b64decode(self.payload_b64))
+    def message(self) -> RawMessage:
+        """The original record; raises MessageRejected if the envelope's base64 is not."""
+        try:
+            key = None if self.key_b64 is None else base64.b64decode(self.key_b64, validate=True)
+            value = base64.b64decode(self.payload_b64, validate=True)
+        except ValueError as exc:  # binascii.Error is a ValueError
+            raise MessageRejected(f"retry envelope: {exc}", "invalid_field") from None
+        return RawMessage(self.source_topic, self.partition, self.offset, key, value)
 
 
 def metrics_key(experiment: str, arm: str, window_s: float, at: float) -> str:
@@ -121,7 +132,7 @@ class ArmDelta(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
     key: str = Field(min_length=1, max_length=600)
     unit: str = Field(min_length=1, max_length=600)
-    delta: dict[str, float]
+    delta: dict[str, Annotated[float, Field(ge=0, le=MAX_DELTA)]] = Field(max_length=len(METRIC_FIELDS))
 
     @model_validator(mode="after")
     def _known_fields(self) -> "ArmDelta":
@@ -129,11 +140,6 @@ class ArmDelta(BaseModel):
         if unknown:
             raise ValueError(f"unknown metric fields {sorted(unknown)[:5]}")
         return self
-
-
-def raw_message(event: faust.types.EventT) -> RawMessage:
-    m = event.message
-    return RawMessage(m.topic, m.partition, m.offset, m.key, m.value)
 
 
 def register_feedback_agents(app: faust.App, settings: Settings, window_s: float = 60.0,
@@ -150,14 +156,7 @@ def register_feedback_agents(app: faust.App, settings: Settings, window_s: float
     register_expiry(app, served, app.topic(t.name(topics.SERVED_EXPIRY), **topics.RAW_BYTES),
                     interval_s=max(1.0, stream.served_ttl_s / 4),
                     stale=lambda value, now: now - float(value.get("at", 0.0)) > stream.served_ttl_s)
-    out_topic = {"dead_letter": dlq, "retry": retries, "delta": deltas}
-
-    async def send(output: Output):
-        return await out_topic[output.kind].send(key=output.key, value=output.value)
-
-    async def publish(name: str, outputs: list[Output]) -> None:
-        if outputs:  # on the broker before the input's offset can be committed
-            await deliver_or_stop(name, send, outputs, stream.delivery_attempts)
+    outputs = {"dead_letter": dlq, "retry": retries, "delta": deltas}
 
     def emit(arms: dict[str, str], unit: str, delta: dict[str, float]) -> list[Output]:
         now = time.time()
@@ -165,65 +164,43 @@ def register_feedback_agents(app: faust.App, settings: Settings, window_s: float
             "key": metrics_key(experiment, arm, window_s, now), "unit": f"{experiment}|{arm}|{unit}",
             "delta": delta}).encode()) for experiment, arm in arms.items()]
 
-    def guarded(name: str, handle):
-        """Run ``handle(msg) -> outputs`` so that a failure costs only this record (a dead letter)."""
-        async def run(msg: RawMessage) -> list[Output]:
-            try:
-                return handle(msg)
-            except MessageRejected as error:
-                return [dead_letter_output(msg, error)]
-            except Exception as exc:
-                log.exception("%s failed on %s", name, msg.position)
-                return [dead_letter_output(msg, internal_error(exc))]
-        return run
-
     def remember_result(msg: RawMessage) -> list[Output]:
         result = decode_model(msg.value, ServedResult, 4 * 1024 * 1024)
+        if msg.key != result.request_id.encode():  # the entry would land on another key's partition
+            raise MessageRejected("record key does not match request_id", "invalid_field")
         unit = result.user_id or result.request_id
         served[result.request_id] = {"arms": result.arms, "unit": unit, "at": time.time()}
         return emit(result.arms, unit, query_delta(result)) if result.arms else []
 
-    def join(msg: RawMessage, attempt: int) -> list[Output]:
-        fb = decode_model(msg.value, Feedback, MAX_FEEDBACK_BYTES)
-        hit = served.get(fb.request_id)
-        if hit is not None:
-            return emit(hit["arms"], hit["unit"], feedback_delta(fb)) if hit["arms"] else []
+    def retry_later(msg: RawMessage, fb: Feedback, attempt: int) -> list[Output]:
         if attempt >= len(retry_delays_s):
             raise MessageRejected(f"no served result for {fb.request_id} after {attempt + 1} tries "
                                   f"over {sum(retry_delays_s):.1f} s", "unjoinable")
         retry = JoinRetry(attempt=attempt + 1, due_at=time.time() + retry_delays_s[attempt],
                           source_topic=msg.topic, partition=msg.partition, offset=msg.offset,
+                          key_b64=None if msg.key is None else base64.b64encode(msg.key).decode(),
                           payload_b64=base64.b64encode(msg.value or b"").decode())
-        return [Output("retry", msg.key or fb.request_id.encode(), retry.model_dump_json().encode())]
+        # keyed by request id: the retry is read on the partition that owns its `served` entry
+        return [Output("retry", fb.request_id.encode(), retry.model_dump_json().encode())]
 
-    on_result = guarded("feedback-served", remember_result)
-    on_feedback = guarded("feedback-join", lambda msg: join(msg, 0))
+    def join(msg: RawMessage, attempt: int) -> list[Output]:
+        fb = decode_model(msg.value, Feedback, MAX_FEEDBACK_BYTES)
+        if attempt == 0 and msg.key != fb.request_id.encode():
+            return retry_later(msg, fb, attempt)  # read on another key's partition: re-keyed first
+        hit = served.get(fb.request_id)
+        if hit is not None:
+            return emit(hit["arms"], hit["unit"], feedback_delta(fb)) if hit["arms"] else []
+        return retry_later(msg, fb, attempt)
 
-    @app.agent(results, name="feedback-served")
-    async def remember(events: faust.Stream) -> None:
-        async for event in events.events():
-            await publish("feedback-served", await on_result(raw_message(event)))
-
-    @app.agent(feedback, name="feedback-join")
-    async def join_feedback(events: faust.Stream) -> None:
-        async for event in events.events():
-            await publish("feedback-join", await on_feedback(raw_message(event)))
-
-    @app.agent(retries, name="feedback-retry")
-    async def retry_join(events: faust.Stream) -> None:
+    async def join_when_due(msg: RawMessage) -> list[Output]:
         # Records arrive roughly in due order, so waiting for the head one delays the others by
-        # at most one backoff step; the join agent itself never waits.
-        async for event in events.events():
-            msg = raw_message(event)
-            try:
-                retry = decode_model(msg.value, JoinRetry, 4 * 1024 * 1024)
-            except MessageRejected as error:
-                await publish("feedback-retry", [dead_letter_output(msg, error)])
-                continue
-            await asyncio.sleep(max(0.0, min(retry.due_at - time.time(), max(retry_delays_s))))
-            original = retry.message(msg.key)
-            await publish("feedback-retry",
-                          await guarded("feedback-retry", lambda m: join(m, retry.attempt))(original))
+        # at most one backoff step (the wait is capped at the longest one); the join agent
+        # itself never waits.
+        retry = decode_model(msg.value, JoinRetry, 4 * 1024 * 1024)
+        original = retry.message()  # a record of ours that fails here is dead-lettered as itself
+        await asyncio.sleep(max(0.0, min(retry.due_at - time.time(), max(retry_delays_s))))
+        outputs = await guarded_outputs("feedback-retry", lambda m: join(m, retry.attempt), original)
+        return outputs
 
     def aggregate_delta(msg: RawMessage) -> list[Output]:
         item = decode_model(msg.value, ArmDelta, 64 * 1024)
@@ -237,12 +214,10 @@ def register_feedback_agents(app: faust.App, settings: Settings, window_s: float
         unit_metrics[item.unit] = unit
         return []
 
-    on_delta = guarded("arm-metrics", aggregate_delta)
-
-    @app.agent(deltas, name="arm-metrics")
-    async def aggregate(events: faust.Stream) -> None:
-        async for event in events.events():
-            await publish("arm-metrics", await on_delta(raw_message(event)))
+    register_event_agent(app, "feedback-served", results, remember_result, outputs, stream)
+    register_event_agent(app, "feedback-join", feedback, lambda msg: join(msg, 0), outputs, stream)
+    register_event_agent(app, "feedback-retry", retries, join_when_due, outputs, stream)
+    register_event_agent(app, "arm-metrics", deltas, aggregate_delta, outputs, stream)
 
 
 def metrics_topic(app_id: str, table: str = "arm_metrics") -> str:

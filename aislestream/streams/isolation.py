@@ -19,6 +19,7 @@ well: a send the broker must refuse would otherwise stop delivery of the whole b
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -163,8 +164,8 @@ class IsolatingProcessor:
             outputs = await self.process(messages)
             if len(outputs) != len(messages) or any(o is None for o in outputs):
                 raise RuntimeError(f"{len(messages)} messages gave {len(outputs)} outputs")
-        except RetryableError:
-            self.journal.end(messages)
+        except (RetryableError, asyncio.CancelledError):
+            self.journal.end(messages)  # an outage or a graceful stop is not a crash
             raise
         except Exception as exc:
             self.journal.end(messages)  # an exception is not a crash: it must not count as one
@@ -179,9 +180,16 @@ class IsolatingProcessor:
         return outputs
 
     def _fit(self, msg: RawMessage, out: Output) -> Output:
-        size = len(out.key) + len(out.value)
-        if size <= MAX_OUTPUT_BYTES:
-            return out
-        self._count("oversized_outputs")
-        return dead_letter_output(msg, MessageRejected(
-            f"its {out.kind} record would be {size} bytes, above the {MAX_OUTPUT_BYTES}-byte limit", "oversized"))
+        fitted = fit_output(msg, out)
+        if fitted is not out:
+            self._count("oversized_outputs")
+        return fitted
+
+
+def fit_output(msg: RawMessage, out: Output) -> Output:
+    """``out``, or the dead letter of ``msg`` if ``out`` is too large for the producer to send."""
+    size = len(out.key) + len(out.value)
+    if size <= MAX_OUTPUT_BYTES:
+        return out
+    return dead_letter_output(msg, MessageRejected(
+        f"its {out.kind} record would be {size} bytes, above the {MAX_OUTPUT_BYTES}-byte limit", "oversized"))

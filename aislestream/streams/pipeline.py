@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from aislestream.connectors.search.base import SearchRequest, SearchStore
 from aislestream.engines.expansion.base import Expansion
 from aislestream.engines.expansion.pool import ExpanderPool
-from aislestream.errors import AisleError, MessageRejected
+from aislestream.errors import AisleError, MessageRejected, RetryableError
+from aislestream.ratelimit import RateLimitedLog
 from aislestream.settings import StreamSettings
 from aislestream.streams.experiments.assign import Assignment, assign
 from aislestream.streams.experiments.schema import Experiment
@@ -27,6 +28,7 @@ from aislestream.streams.decoding import dead_letter, safe_key
 from aislestream.streams.records import HitOut, SearchQuery, SearchResult, StageLatency, TermOut, decode_query
 
 log = logging.getLogger(__name__)
+retrieval_warnings = RateLimitedLog(log, interval_s=30.0)
 
 
 @dataclass(frozen=True)
@@ -173,15 +175,21 @@ class SearchPipeline:
         return Output("result", query.request_id.encode(), value)
 
     def _retrieve(self, requests: list[SearchRequest]) -> tuple[list, dict[int, MessageRejected]]:
-        """Batch retrieval; if the batch fails, retry one by one so one bad request cannot sink others."""
+        """Batch retrieval; if the batch fails, retry one by one so one bad request cannot sink others.
+        A store that is down (StoreUnavailable) is nobody's fault: it is raised, and the batch waits
+        for the store (streams/app.py) instead of dead-lettering every query."""
         try:
             return self.store.search_many(requests), {}
+        except RetryableError:
+            raise
         except Exception as exc:
-            log.warning("batch retrieval failed (%s); retrying per request", exc)
+            retrieval_warnings.warning("batch-retrieval", "batch retrieval failed (%s); retrying per request", exc)
         hits, failures = [], {}
         for j, request in enumerate(requests):
             try:
                 hits.append(self.store.search(request))
+            except RetryableError:
+                raise
             except Exception as exc:
                 hits.append([])
                 failures[j] = MessageRejected(f"retrieval failed: {type(exc).__name__}: {exc}",

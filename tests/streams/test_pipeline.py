@@ -1,6 +1,8 @@
 import asyncio
 import json
 
+import pytest
+
 from aislestream.engines.expansion import GuardedExpander, IdentityExpander, PrfExpander
 from aislestream.engines.expansion.pool import ExpanderPool
 from aislestream.settings import ExpansionSettings, StreamSettings
@@ -139,3 +141,22 @@ def test_engine_variants_get_the_llm_defaults_and_declared_variants_their_overri
     pruned = pool.variant_settings("llm-pruned")
     assert pruned.model_path == tmp_path / "p" and pruned.variant == "llm-pruned"
     assert pool.variant_settings("identity").engine == "identity"
+
+
+class DownStore:
+    name = "down"
+
+    def search_many(self, requests):
+        from aislestream.errors import StoreUnavailable
+        raise StoreUnavailable("Elasticsearch is unreachable")
+
+    search = search_many
+
+
+def test_a_store_that_is_down_is_waited_for_not_a_dead_letter_per_query():
+    from aislestream.errors import StoreUnavailable
+
+    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0)), DownStore(), StreamSettings())
+    with pytest.raises(StoreUnavailable):
+        run(pipeline, [msg(0, query("a", "fine")), msg(1, query("b", "also fine"))])
+    assert pipeline.counts["dead_letters"] == 0

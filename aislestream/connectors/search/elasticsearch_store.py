@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from aislestream.connectors.search.base import Hit, SearchRequest, product_attributes, tokenize
-from aislestream.errors import ConfigError, StoreError
+from aislestream.errors import ConfigError, StoreError, StoreUnavailable
 from aislestream.models.world.catalog import Product
 from aislestream.redact import redact, redact_url
 from aislestream.settings import StoreSettings
@@ -128,7 +128,14 @@ class ElasticsearchStore:
         for r in requests:  # one round trip for the whole batch
             body += [{"index": self.index_name},
                      {"query": self.build_query(r), "size": r.k, "_source": ["id", "title", "description"]}]
-        responses = self._es.msearch(searches=body)["responses"]
+        try:
+            responses = self._es.msearch(searches=body)["responses"]
+        except (es_exceptions.ConnectionError, es_exceptions.ConnectionTimeout) as exc:
+            raise StoreUnavailable(f"Elasticsearch is unreachable: {redact(str(exc))}") from None
+        except es_exceptions.ApiError as exc:
+            if exc.meta.status in (429, 502, 503, 504):  # overloaded or restarting: wait, do not reject
+                raise StoreUnavailable(f"Elasticsearch answered {exc.meta.status}: {redact(str(exc))}") from None
+            raise
         out = []
         for response in responses:
             if "error" in response:

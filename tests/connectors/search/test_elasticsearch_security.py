@@ -102,3 +102,21 @@ def test_an_unreachable_cluster_error_does_not_print_the_password_in_its_url(tmp
     with pytest.raises(StoreError, match=r"cannot reach Elasticsearch at http://elastic:\*\*\*@127\.0\.0\.1") as down:
         build_search_store(StoreSettings(backend="elasticsearch", es_url=url), tmp_path)
     assert "s3cret" not in str(down.value)
+
+
+def test_a_cluster_that_goes_away_is_unavailable_not_a_refusal():
+    """Searches against a cluster that stopped answering raise StoreUnavailable, which the stream
+    waits out, instead of a per-query error that would dead-letter every query."""
+    from elasticsearch import Elasticsearch
+
+    from aislestream.connectors.search.base import SearchRequest
+    from aislestream.connectors.search.elasticsearch_store import ElasticsearchStore
+    from aislestream.errors import StoreUnavailable
+    from tests.tcp_proxy import free_port
+
+    store = object.__new__(ElasticsearchStore)  # built against a live cluster, which then went away
+    store.index_name = "aisle-products"
+    store._es = Elasticsearch(f"http://elastic:s3cret@127.0.0.1:{free_port()}", request_timeout=1, max_retries=0)
+    with pytest.raises(StoreUnavailable) as caught:
+        store.search_many([SearchRequest("red shoes")])
+    assert "s3cret" not in str(caught.value)
