@@ -138,6 +138,7 @@ def test_leaving_normally_stops_the_worker_gracefully(stack):
 
 def test_without_a_worker_or_an_embedded_broker_there_is_nothing_to_do():
     supervisor = Supervisor(None, None, sleep=lambda _: None)
-    supervisor.poll()
+    supervisor.poll()  # neither a worker to restart nor a broker to lose: no error, no restart
     with supervisor:
         pass
+    assert supervisor.worker is None and not supervisor.given_up
