@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from aislestream.cli.common import console, settings_from
-from aislestream.models.pruning.run import MODELS
-from aislestream.models.pruning.select import METHODS
+from aislestream.models.pruning.names import METHODS, MODELS
 
 MODEL = click.option("--model", type=click.Choice(MODELS), required=True, help="Which trained model to prune.")
 PRESET = click.option("--preset", default="tiny", show_default=True, type=click.Choice(["micro", "tiny", "small"]))

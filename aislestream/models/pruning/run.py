@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aislestream.errors import ConfigError
+from aislestream.models.pruning.names import MODELS
 from aislestream.models.pruning.select import Selection, select
 from aislestream.models.pruning.spectral import SpectralProfile
 from aislestream.settings import Settings
 
-MODELS = ("generator", "lm")
 
 
 @dataclass(frozen=True)

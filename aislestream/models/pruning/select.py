@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aislestream.models.pruning.names import METHODS
 from aislestream.models.pruning.rdp import epsilon_for_budget, rdp_mask
 from aislestream.models.pruning.spectral import SpectralProfile, cumulative_curve
 
-METHODS = ("fft_rdp", "block_influence", "last_n", "random")
 
 
 @dataclass(frozen=True)
