@@ -136,11 +136,19 @@ async def guarded_outputs(name: str, handle: Handler, msg: RawMessage) -> list[O
     return [fit_output(msg, out) for out in outputs]
 
 
-def register_event_agent(app: faust.App, name: str, source: faust.types.TopicT, handle: Handler,
+def guarded(name: str, handle: Handler) -> Callable[[RawMessage], Awaitable[list[Output]]]:
+    """``handle`` as an event agent's ``outputs_of``: each failure is that event's dead letter."""
+    return lambda msg: guarded_outputs(name, handle, msg)
+
+
+def register_event_agent(app: faust.App, name: str, source: faust.types.TopicT,
+                         outputs_of: Callable[[RawMessage], Awaitable[list[Output]]],
                          outputs: dict[str, faust.types.TopicT], stream_settings: StreamSettings) -> None:
     """An agent that handles one event at a time (it writes tables keyed like its input, which
     faust routes by the current event), with 0..n outputs per event, each delivered before the
-    event can be committed. Like the batch agents, one event can cost only its own outputs."""
+    event can be committed. ``outputs_of`` keeps failures per event (``guarded``, or an
+    ``IsolatingProcessor`` over a batch of one); a dependency outage is waited out here, and
+    anything else escaping it stops the worker uncommitted rather than lose the event."""
     async def send(output: Output) -> Awaitable[object]:
         return await outputs[output.kind].send(key=output.key, value=output.value)
 
@@ -149,7 +157,7 @@ def register_event_agent(app: faust.App, name: str, source: faust.types.TopicT, 
             m = event.message
             msg = RawMessage(m.topic, m.partition, m.offset, m.key, m.value)
             try:
-                produced = await retry_while_unavailable(lambda: guarded_outputs(name, handle, msg), name)
+                produced = await retry_while_unavailable(lambda: outputs_of(msg), f"{name}: {msg.position}")
             except Exception:
                 stop_uncommitted(name, f"handling {msg.position} failed outside its guard")
             if produced:
@@ -197,15 +205,16 @@ def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[s
 def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPipeline,
                           ready: Callable[[], Awaitable[object]] | None = None) -> None:
     t = settings.topics
-    register_batch_agent(
+    isolated = register_batch_agent(
         app, "search-augment", t.name(topics.SEARCH_QUERIES),
         {"result": t.name(topics.SEARCH_RESULTS), "dead_letter": t.name(topics.SEARCH_DLQ)},
         pipeline.process, settings.stream, ready)
 
     @app.timer(interval=10.0)
     async def report() -> None:
-        if pipeline.counts:
-            log.info("search-augment counts: %s", dict(pipeline.counts))
+        if pipeline.counts:  # with the isolation's own (suspects, quarantined, internal errors)
+            log.info("search-augment counts: %s",
+                     {**pipeline.counts, **{f"isolation.{k}": v for k, v in isolated.counts.items()}})
 
 
 async def retry_while_unavailable(call: Callable[[], Awaitable[list[Output]]], what: str,

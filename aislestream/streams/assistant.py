@@ -36,7 +36,7 @@ from aislestream.errors import MessageRejected
 from aislestream.models.world.dimensions import Params
 from aislestream.settings import AssistantSettings, Settings
 from aislestream.streams import topics
-from aislestream.streams.app import deliver_or_stop, outputs_or_stop
+from aislestream.streams.app import register_event_agent
 from aislestream.streams.decoding import Identifier, OptionalIdentifier, decode_model
 from aislestream.streams.expiry import register_expiry
 from aislestream.streams.isolation import CrashJournal, IsolatingProcessor
@@ -203,19 +203,9 @@ def register_assistant_agent(app: faust.App, settings: Settings, assistant) -> A
     isolated = IsolatingProcessor("assistant", lambda batch: asyncio.gather(*map(processor.output, batch)),
                                   CrashJournal(Path(app.conf.datadir) / "inflight-assistant.json"),
                                   settings.stream.quarantine_after_crashes)
-    out_topic = {"result": replies, "dead_letter": dlq}
-
-    async def send(output: Output):
-        return await out_topic[output.kind].send(key=output.key, value=output.value)
-
-    @app.agent(turns, name="assistant")
-    async def serve(stream: faust.Stream) -> None:
-        async for event in stream.events():
-            m = event.message
-            outputs = await outputs_or_stop("assistant", isolated,
-                                            [RawMessage(m.topic, m.partition, m.offset, m.key, m.value)])
-            # awaited: the reply is on the broker before this turn's offset can be committed
-            await deliver_or_stop("assistant", send, outputs, settings.stream.delivery_attempts)
+    # the journal too: a turn that crashes the worker (a native fault in the model) is quarantined
+    register_event_agent(app, "assistant", turns, lambda msg: isolated([msg]),
+                         {"result": replies, "dead_letter": dlq}, settings.stream)
 
     register_expiry(app, sessions, expiry, interval_s=max(1.0, settings.assistant.session_ttl_s / 4),
                     stale=lambda value, now: idle_past_ttl(value, settings.assistant, now),

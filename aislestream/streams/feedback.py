@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from aislestream.errors import MessageRejected
 from aislestream.settings import Settings
 from aislestream.streams import topics
-from aislestream.streams.app import guarded_outputs, register_event_agent
+from aislestream.streams.app import guarded, guarded_outputs, register_event_agent
 from aislestream.streams.decoding import Identifier, OptionalIdentifier, decode_model
 from aislestream.streams.expiry import register_expiry
 from aislestream.streams.pipeline import Output, RawMessage
@@ -214,10 +214,12 @@ def register_feedback_agents(app: faust.App, settings: Settings, window_s: float
         unit_metrics[item.unit] = unit
         return []
 
-    register_event_agent(app, "feedback-served", results, remember_result, outputs, stream)
-    register_event_agent(app, "feedback-join", feedback, lambda msg: join(msg, 0), outputs, stream)
-    register_event_agent(app, "feedback-retry", retries, join_when_due, outputs, stream)
-    register_event_agent(app, "arm-metrics", deltas, aggregate_delta, outputs, stream)
+    register_event_agent(app, "feedback-served", results, guarded("feedback-served", remember_result), outputs,
+                         stream)
+    register_event_agent(app, "feedback-join", feedback, guarded("feedback-join", lambda msg: join(msg, 0)),
+                         outputs, stream)
+    register_event_agent(app, "feedback-retry", retries, guarded("feedback-retry", join_when_due), outputs, stream)
+    register_event_agent(app, "arm-metrics", deltas, guarded("arm-metrics", aggregate_delta), outputs, stream)
 
 
 def metrics_topic(app_id: str, table: str = "arm_metrics") -> str:
