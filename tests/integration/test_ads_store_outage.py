@@ -12,7 +12,7 @@ import pytest
 from aislestream.connectors.kafka_io import collect, produce
 from aislestream.streams import topics
 from aislestream.streams.replay import replay_messages
-from tests.integration.test_search_stream import worker_settings
+from tests.integration.test_search_stream import ads_worker_settings
 from tests.postgres import fresh_schema, schema_dsn
 from tests.tcp_proxy import TcpProxy
 
@@ -37,12 +37,8 @@ def ad(request_id: str) -> tuple[bytes, bytes]:
 def test_search_goes_on_while_the_ad_store_is_down_and_ads_resume_after(
         broker, tantivy_store, small_world, micro_ads, started_worker, proxied_schema, tmp_path):
     proxy, dsn = proxied_schema
-    ads_settings, _ = micro_ads
-    settings = worker_settings(broker, tantivy_store.path, tmp_path)
-    settings.data_dir = ads_settings.data_dir
-    settings.ads.enabled, settings.ads.preset, settings.ads.candidates, settings.ads.max_attempts = True, "micro", 1, 1
+    settings = ads_worker_settings(broker, tantivy_store.path, tmp_path, micro_ads)
     settings.ads.store, settings.ads.postgres_dsn = "postgres", dsn
-    settings.ads.store_path = tmp_path / "adstore"
     worker = started_worker(settings)
     creatives = settings.topics.name(topics.ADS_CREATIVES)
 

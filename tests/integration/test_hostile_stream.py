@@ -9,18 +9,14 @@ from aislestream.bench.hostile import run_hostile
 from aislestream.bench.hostile_corpus import hostile_corpus
 from aislestream.connectors.broker import ensure_topics
 from aislestream.streams.topics import topic_specs
-from tests.integration.test_search_stream import worker_settings
+from tests.integration.test_search_stream import ads_worker_settings
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.mark.timeout(900)
 def test_hostile_messages_on_every_topic_cost_only_themselves(broker, tantivy_store, micro_ads, tmp_path):
-    ads_settings, _ = micro_ads
-    settings = worker_settings(broker, tantivy_store.path, tmp_path)
-    settings.data_dir = ads_settings.data_dir  # where the micro ads artifacts live
-    settings.ads.enabled, settings.ads.preset = True, "micro"
-    settings.ads.candidates, settings.ads.max_attempts = 1, 1
+    settings = ads_worker_settings(broker, tantivy_store.path, tmp_path, micro_ads)
     # deep enough that "../../../x" from the image directory still lands inside tmp_path, where it is seen
     settings.ads.store_path = tmp_path / "a" / "b" / "adstore"
     settings.assistant.engine = "rules"

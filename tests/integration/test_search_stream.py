@@ -30,6 +30,17 @@ def worker_settings(broker: str, store_path, tmp_path, engine: str = "identity")
     )
 
 
+def ads_worker_settings(broker: str, store_path, tmp_path, micro_ads, tries: int = 1) -> Settings:
+    """A worker that also serves ad requests with the micro ads artifacts (``tries`` candidates and
+    rounds) and an SQLite ad store under ``tmp_path``."""
+    settings = worker_settings(broker, store_path, tmp_path)
+    settings.data_dir = micro_ads[0].data_dir  # where the micro ads artifacts live
+    settings.ads.enabled, settings.ads.preset = True, "micro"
+    settings.ads.candidates, settings.ads.max_attempts = tries, tries
+    settings.ads.store_path = tmp_path / "adstore"
+    return settings
+
+
 def outputs(settings: Settings) -> list[str]:
     return [settings.topics.name(topics.SEARCH_RESULTS), settings.topics.name(topics.SEARCH_DLQ)]
 
@@ -127,12 +138,7 @@ def test_worker_serves_the_llm_expander_by_config(broker, tantivy_store, small_w
 
 def test_ad_requests_become_creatives_and_bad_ones_dead_letters(broker, tantivy_store, micro_ads,
                                                                  started_worker, tmp_path):
-    ads_settings, _ = micro_ads
-    settings = worker_settings(broker, tantivy_store.path, tmp_path)
-    settings.data_dir = ads_settings.data_dir  # where the micro ads artifacts live
-    settings.ads.enabled, settings.ads.preset = True, "micro"
-    settings.ads.candidates, settings.ads.max_attempts = 2, 2
-    settings.ads.store_path = tmp_path / "adstore"
+    settings = ads_worker_settings(broker, tantivy_store.path, tmp_path, micro_ads, tries=2)
     worker = started_worker(settings)
     good = [json.dumps({"request_id": f"ad-{i}", "product_id": f"p{i}", "shape": shape, "colour": "blue",
                         "layout": "left"}).encode() for i, shape in enumerate(["bottle", "ball", "shoe"])]

@@ -12,7 +12,7 @@ import pytest
 
 from aislestream.connectors.kafka_io import produce
 from aislestream.streams import topics
-from tests.integration.test_search_stream import worker_settings
+from tests.integration.test_search_stream import ads_worker_settings
 from tests.tcp_proxy import free_port
 
 pytestmark = pytest.mark.integration
@@ -21,13 +21,9 @@ SECRET = "Sup3r-S3cret-9q"
 
 def test_a_worker_whose_ad_store_is_unreachable_never_logs_its_password(broker, tantivy_store, micro_ads,
                                                                         started_worker, tmp_path):
-    ads_settings, _ = micro_ads
-    settings = worker_settings(broker, tantivy_store.path, tmp_path)
-    settings.data_dir = ads_settings.data_dir
-    settings.ads.enabled, settings.ads.preset, settings.ads.candidates, settings.ads.max_attempts = True, "micro", 1, 1
+    settings = ads_worker_settings(broker, tantivy_store.path, tmp_path, micro_ads)
     settings.ads.store = "postgres"
     settings.ads.postgres_dsn = f"postgresql://app:{SECRET}@127.0.0.1:{free_port()}/ads?password={SECRET}"
-    settings.ads.store_path = tmp_path / "adstore"
     worker = started_worker(settings)
     produce(broker, settings.topics.name(topics.ADS_REQUESTS), [(b"a1", json.dumps(
         {"request_id": "a1", "product_id": "p1", "shape": "ball", "colour": "red"}).encode())])
