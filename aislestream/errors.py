@@ -58,3 +58,18 @@ class BrokerLost(AisleError):
 class DeliveryFailed(AisleError):
     """A broker answered but refused some of the records sent to it (too large, not allowed...);
     the caller must not count them as sent."""
+
+
+class MissingExtra(ConfigError):
+    """A command or engine needs an optional dependency group that is not installed."""
+
+
+def require_extra(extra: str, *modules: str, needed_by: str) -> None:
+    """Fail with the extra to install when any of ``modules`` is missing, before an import deep
+    inside a command fails with a bare ModuleNotFoundError. The slim image has no ``ml`` extra."""
+    from importlib.util import find_spec
+
+    missing = [m for m in modules if find_spec(m) is None]
+    if missing:
+        raise MissingExtra(f"{needed_by} needs the '{extra}' extra ({', '.join(missing)} not installed): "
+                           f"pip install 'aislestream[{extra}]'")

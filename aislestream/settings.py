@@ -11,11 +11,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel, ConfigDict, Field, SecretStr, SerializationInfo, ValidationError, field_serializer,
-    field_validator, model_validator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    SerializationInfo,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from aislestream.core.artifacts import Artifacts
 
 LLM_DEADLINE_MS = 1_000.0  # default expansion deadline when the engine is an LLM
 # Secrets dump masked ("**********"); a dump given this context key writes them out, which only
@@ -123,6 +131,7 @@ class _BrokerEnvironment(BaseSettings):
 def load_broker_settings() -> BrokerSettings:
     """The broker section of the environment alone (``AISLE_BROKER__*``): the security settings of
     Kafka clients that tools build from a bare bootstrap string (connectors/security.py)."""
+
     from aislestream.errors import ConfigError, describe_validation_error
 
     try:
@@ -204,7 +213,7 @@ def apply_llm_defaults(expansion: ExpansionSettings, data_dir: Path) -> Expansio
         return expansion
     if expansion.model_path is None:
         stage = "onnx-rl" if expansion.llm_backend == "onnx" else "rl"
-        expansion.model_path = data_dir / "lm" / "tiny" / stage
+        expansion.model_path = Artifacts(data_dir).lm("tiny") / stage
     if "deadline_ms" not in expansion.model_fields_set:
         expansion.deadline_ms = LLM_DEADLINE_MS
     return expansion
@@ -300,13 +309,16 @@ class Settings(BaseSettings):
         apply_llm_defaults(self.expansion, self.data_dir)
         return self
 
+    @property
+    def artifacts(self) -> Artifacts:
+        return Artifacts(self.data_dir)
+
     def store_path(self) -> Path:
         return self.store.path or self.data_dir / f"store-{self.store.backend}"
 
 
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment, turning validation errors into a ConfigError."""
-    from pydantic import ValidationError
 
     from aislestream.errors import ConfigError, describe_validation_error
 

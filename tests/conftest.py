@@ -51,7 +51,8 @@ def micro_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def micro_ads(tmp_path_factory):
     """Ads artifacts from the micro preset (generator, reward models, one feedback round)."""
-    from aislestream.models.ads.run import STAGES, get_ads_preset, train_ads
+    from aislestream.models.ads.presets import STAGES, get_ads_preset
+    from aislestream.models.ads.run import train_ads
     from aislestream.settings import load_settings
 
     settings = load_settings(data_dir=tmp_path_factory.mktemp("ads-data"))

@@ -1,8 +1,8 @@
 import pytest
 
 from aislestream.errors import ConfigError
-from aislestream.runtime import settings_env
 from aislestream.settings import load_settings
+from aislestream.stack.runtime import settings_env
 
 
 def test_nested_environment_variables(monkeypatch):

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aislestream.bench.report import write_results
-from aislestream.models.ads.generator import GENERATOR_PRESETS, AdCreativePipeline, GeneratorPreset, train_generator
+from aislestream.core.adspec import ALL_SPECS
+from aislestream.evaluation.results import write_results
+from aislestream.models.ads.generator import AdCreativePipeline, train_generator
 from aislestream.models.ads.oracle import judge_all, rates
-from aislestream.models.ads.spec import ALL_SPECS
+from aislestream.models.ads.presets import GENERATOR_PRESETS, GeneratorPreset
 
 PROBE_STEPS = 40
 

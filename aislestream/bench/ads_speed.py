@@ -6,15 +6,15 @@ import time
 
 from rich.console import Console
 
-from aislestream.bench.report import write_results
+from aislestream.core.adspec import ALL_SPECS
+from aislestream.evaluation.results import write_results
 from aislestream.models.ads.generator import load_pipeline
-from aislestream.models.ads.run import AdsPreset, ads_dir
-from aislestream.models.ads.spec import ALL_SPECS
+from aislestream.models.ads.presets import AdsPreset
 from aislestream.settings import Settings
 
 
 def run_ads_speed(settings: Settings, preset: AdsPreset, n: int, write: bool, console: Console) -> dict:
-    pipeline = load_pipeline(ads_dir(settings, preset) / "generator")
+    pipeline = load_pipeline(settings.artifacts.ads(preset.name) / "generator")
     steps = preset.generator.inference_steps
     specs = [ALL_SPECS[i % len(ALL_SPECS)] for i in range(n)]
     rates = {}

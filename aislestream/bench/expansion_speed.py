@@ -12,12 +12,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from aislestream.bench.report import write_results
 from aislestream.engines.expansion.llm import LLMConfig, LLMExpander
 from aislestream.errors import ConfigError
-from aislestream.models.lm.prompts import expand_prompt
+from aislestream.evaluation.results import write_results
 from aislestream.models.lm.presets import LMPreset
-from aislestream.models.lm.run import lm_dir, training_world
+from aislestream.models.lm.prompts import expand_prompt
+from aislestream.models.lm.run import training_world
 from aislestream.settings import Settings
 
 
@@ -52,7 +52,7 @@ def _rate(backend: LLMExpander, prompts: list[str], batch: int) -> tuple[float, 
 
 def run_speed_bench(settings: Settings, preset: LMPreset, stage: str, n: int, write: bool,
                     console: Console) -> dict:
-    root = lm_dir(settings, preset)
+    root = settings.artifacts.lm(preset.name)
     model = root / stage
     if not (model / "config.json").exists():
         raise ConfigError(f"no {stage} model under {root}: run `aisle train lm --preset {preset.name}`")

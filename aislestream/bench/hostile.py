@@ -18,8 +18,8 @@ from pathlib import Path
 
 from aislestream.bench.hostile_corpus import OUTPUTS, Hostile
 from aislestream.connectors.kafka_io import Received, collect, produce
-from aislestream.runtime import WorkerProcess
 from aislestream.settings import Settings
+from aislestream.stack.runtime import WorkerProcess
 
 
 @dataclass
@@ -160,15 +160,16 @@ def run_hostile_bench(settings: Settings, n_per_topic: int, seed: int, write: bo
     import uuid
 
     from aislestream.bench.hostile_corpus import hostile_corpus
-    from aislestream.bench.report import write_results
     from aislestream.connectors.broker import broker_session, ensure_topics
-    from aislestream.indexing import ensure_indexed
-    from aislestream.models.ads.run import STAGES, ads_dir, get_ads_preset, train_ads
+    from aislestream.evaluation.results import write_results
+    from aislestream.models.ads.presets import STAGES, get_ads_preset
+    from aislestream.models.ads.run import train_ads
     from aislestream.models.world import build_world
+    from aislestream.stack.indexing import ensure_indexed
     from aislestream.streams.topics import topic_specs
 
     preset = get_ads_preset("micro")
-    if not (ads_dir(settings, preset) / "generator" / "model_index.json").exists():
+    if not (settings.artifacts.ads(preset.name) / "generator" / "model_index.json").exists():
         with console.status("training the micro ad generator and reward models (once)"):
             train_ads(settings, preset, STAGES, log=lambda _: None)
     with console.status("building the world and the store"):

@@ -82,11 +82,14 @@ def _mean_by_method(rows: list[dict], key: str) -> dict[str, float]:
 # -- generator --------------------------------------------------------------------------------
 
 def generator_bench(settings: Settings, config: PruneBenchConfig, console: Console) -> dict:
-    from aislestream.engines.generation.onnx_backend import OnnxCreativePipeline, export_generator_onnx
+    from aislestream.core.adspec import ALL_SPECS
+    from aislestream.engines.generation.onnx_backend import (
+        OnnxCreativePipeline,
+        export_generator_onnx,
+    )
     from aislestream.models.ads.generator import load_pipeline
     from aislestream.models.ads.oracle import judge_all, rates
-    from aislestream.models.ads.run import get_ads_preset
-    from aislestream.models.ads.spec import ALL_SPECS
+    from aislestream.models.ads.presets import get_ads_preset
 
     t = target(settings, "generator", config.preset)
     steps = get_ads_preset(config.preset).generator.inference_steps
@@ -151,10 +154,10 @@ def lm_bench(settings: Settings, config: PruneBenchConfig, console: Console) -> 
     from aislestream.engines.expansion.llm import LLMConfig
     from aislestream.engines.expansion.onnx_backend import OnnxLLMExpander, export_onnx
     from aislestream.engines.expansion.torch_backend import TorchLLMExpander
-    from aislestream.models.eval.expansion import evaluate_expanders
+    from aislestream.evaluation.expansion import evaluate_expanders
     from aislestream.models.lm.presets import get_preset
     from aislestream.models.lm.prompts import expand_prompt
-    from aislestream.models.lm.run import held_out_queries, lm_dir, training_world
+    from aislestream.models.lm.run import held_out_queries, training_world
 
     t = target(settings, "lm", config.preset)
     lm = get_preset(config.preset)
@@ -163,7 +166,7 @@ def lm_bench(settings: Settings, config: PruneBenchConfig, console: Console) -> 
     depth = len(profile.spectral_distance)
     world = training_world(settings, lm)
     queries = held_out_queries(settings, lm, world)
-    store = TantivyStore(lm_dir(settings, lm) / "store")
+    store = TantivyStore(settings.artifacts.lm(lm.name) / "store")
 
     def recall(model_dir: Path) -> dict[str, float]:
         table = evaluate_expanders(store, queries, {"m": TorchLLMExpander(LLMConfig(model_dir, lm.max_new_tokens))})
@@ -239,7 +242,7 @@ def run_prune_bench(settings: Settings, config: PruneBenchConfig, models: tuple[
         if isinstance(value, float):
             console.print(f"{key}: {value:.3f}")
     if write:
-        from aislestream.bench.report import write_results
+        from aislestream.evaluation.results import write_results
 
         models_arg = " ".join(f"--model {m}" for m in models)
         write_results("pruning", result, _markdown(result, plots), f"aisle bench prune --preset {config.preset} "

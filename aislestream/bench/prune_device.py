@@ -15,10 +15,10 @@ from pathlib import Path
 
 import torch
 
-from aislestream.bench.report import write_results
 from aislestream.bench.timing import timed_round_robin
+from aislestream.core.adspec import ALL_SPECS
+from aislestream.evaluation.results import write_results
 from aislestream.models.ads.generator import load_pipeline
-from aislestream.models.ads.spec import ALL_SPECS
 
 
 def generator_rates(full: Path, pruned: Path, device: str, batches: list[int], steps: int, rounds: int) -> dict:

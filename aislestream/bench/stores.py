@@ -10,9 +10,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from aislestream.bench.report import write_results
 from aislestream.connectors.search import SearchRequest, build_search_store
-from aislestream.models.eval.metrics import score_by_type
+from aislestream.core.metrics import score_by_type
+from aislestream.evaluation.results import write_results
 from aislestream.models.world import build_world
 from aislestream.settings import Settings, StoreSettings
 

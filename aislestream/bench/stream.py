@@ -17,16 +17,16 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from aislestream.bench.report import write_results
 from aislestream.connectors.broker import TopicSpec, broker_session, ensure_topics
 from aislestream.connectors.kafka_io import collect, produce
 from aislestream.connectors.security import aiokafka_kwargs
-from aislestream.indexing import ensure_indexed
+from aislestream.demo.replay import replay_messages
+from aislestream.evaluation.results import write_results
 from aislestream.models.world import build_world
-from aislestream.runtime import WorkerProcess
 from aislestream.settings import Settings
+from aislestream.stack.indexing import ensure_indexed
+from aislestream.stack.runtime import WorkerProcess
 from aislestream.streams import topics
-from aislestream.streams.replay import replay_messages
 from aislestream.streams.topics import topic_specs
 
 

@@ -20,14 +20,14 @@ PRESETS = click.Choice(["micro", "tiny", "small"])
 def train_assistant(ctx: click.Context, preset: str, stages: tuple[str, ...]) -> None:
     """Adapt the LLM to shopper language, fine-tune it to emit parameter JSON, then RL-align it."""
     from aislestream.models.assistant.presets import get_assistant_preset
-    from aislestream.models.assistant.run import assistant_dir, train
+    from aislestream.models.assistant.run import train
     from aislestream.models.assistant.train import STAGES
 
     settings = settings_from(ctx)
     chosen = STAGES if "all" in stages else tuple(s for s in STAGES if s in stages)
     p = get_assistant_preset(preset)
     train(settings, p, chosen, on_stage=lambda stage, seconds: console.print(f"[bold]{stage}[/] done in {seconds:,.0f}s"))
-    console.print(f"artifacts in {assistant_dir(settings, p)}")
+    console.print(f"artifacts in {settings.artifacts.assistant(p.name)}")
 
 
 @click.command("assistant")
@@ -39,8 +39,8 @@ def train_assistant(ctx: click.Context, preset: str, stages: tuple[str, ...]) ->
 @click.pass_context
 def eval_assistant(ctx: click.Context, preset: str, backend: str, dialogues: int | None, write: bool) -> None:
     """Rule baseline vs SFT vs SFT+RL on held-out dialogues: slot F1, conversion, turns, parse rate."""
+    from aislestream.evaluation.assistant_report import run_assistant_eval
     from aislestream.models.assistant.presets import get_assistant_preset
-    from aislestream.models.assistant.report import run_assistant_eval
 
     run_assistant_eval(settings_from(ctx), get_assistant_preset(preset), write, console, backend, dialogues)
 
@@ -55,7 +55,7 @@ def chat(ctx: click.Context, lines: tuple[str, ...], session_id: str | None, tim
 
     Start the stack with `aisle up` and export the broker address it prints
     (AISLE_BROKER__BOOTSTRAP_SERVERS) in this shell first."""
-    from aislestream.streams.chat import ChatClient
+    from aislestream.demo.chat import ChatClient
 
     settings = settings_from(ctx)
     if not settings.broker.bootstrap_servers:

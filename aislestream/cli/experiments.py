@@ -76,7 +76,7 @@ def list_cmd(ctx: click.Context) -> None:
 @click.pass_context
 def report(ctx: click.Context, experiment_id: str, out: Path, alpha: float) -> None:
     """Per-arm metrics with intervals, lift, significance and the sample-ratio check."""
-    from aislestream.models.eval.experiment_report import analyse, to_markdown, write_report
+    from aislestream.evaluation.experiment_report import analyse, to_markdown, write_report
     from aislestream.streams.experiments.config_table import published
     from aislestream.streams.feedback import read_arm_metrics
 

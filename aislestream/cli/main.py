@@ -53,16 +53,16 @@ def cli(ctx: click.Context, data_dir: Path | None, log_level: str) -> None:
 def up(ctx: click.Context, worker: bool, expander: str | None) -> None:
     """Run the stack until Ctrl-C: the embedded broker (unless one is configured) and a worker.
 
-    A worker that exits is restarted with backoff (see aislestream.supervise); if the embedded
+    A worker that exits is restarted with backoff (see aislestream.stack.supervise); if the embedded
     broker exits, its in-memory data is gone, so the worker is stopped and this exits with 2."""
     import contextlib
 
     from aislestream.connectors.broker import ensure_topics
-    from aislestream.indexing import ensure_indexed
     from aislestream.models.world import build_world
-    from aislestream.runtime import WorkerProcess
+    from aislestream.stack.indexing import ensure_indexed
+    from aislestream.stack.runtime import WorkerProcess
+    from aislestream.stack.supervise import Supervisor, stack_broker
     from aislestream.streams.topics import topic_specs
-    from aislestream.supervise import Supervisor, stack_broker
 
     settings = settings_from(ctx, expansion__engine=expander)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -100,10 +100,10 @@ def replay(ctx: click.Context, n_queries: int, rate: float, malformed: float) ->
     """Replay the world's labelled queries into the search.queries topic of a running stack."""
     from aislestream.connectors.broker import wait_for_broker
     from aislestream.connectors.kafka_io import produce
-    from aislestream.demo import _progress
+    from aislestream.demo.replay import paced, replay_messages
+    from aislestream.demo.run import _progress
     from aislestream.models.world import build_world
     from aislestream.streams import topics
-    from aislestream.streams.replay import paced, replay_messages
 
     settings = settings_from(ctx)
     bootstrap = settings.broker.bootstrap_servers
@@ -135,9 +135,9 @@ def replay(ctx: click.Context, n_queries: int, rate: float, malformed: float) ->
 def index(ctx: click.Context, catalog: Path | None, labels: Path | None, backend: str | None,
           n_products: int | None) -> None:
     """Build (or load) the world and index its catalog into the search store."""
-    from aislestream.demo import _progress
-    from aislestream.indexing import ensure_indexed
+    from aislestream.demo.run import _progress
     from aislestream.models.world import build_world
+    from aislestream.stack.indexing import ensure_indexed
 
     settings = settings_from(ctx, world__catalog_path=catalog, world__labels_path=labels,
                          store__backend=backend, world__n_products=n_products)
@@ -187,15 +187,15 @@ def demo(ctx: click.Context, n_queries: int, malformed: float, rate: float, expa
          n_products: int | None, timeout_s: float, write_results: bool, ads: bool | None, ab: bool,
          dialogues: int) -> None:
     """Run the whole search path on the embedded default and print a summary."""
-    from aislestream.demo import run_demo, write_demo_results
+    from aislestream.demo.run import run_demo, write_demo_results
 
     if not 0 <= malformed < 1:
         raise click.BadParameter("must be in [0, 1)", param_hint="--malformed")
     settings = settings_from(ctx, expansion__engine=expander, world__n_products=n_products)
     if ads is None:  # on by default once the ads models exist
-        from aislestream.models.ads.run import ads_dir, get_ads_preset
+        from aislestream.models.ads.presets import get_ads_preset
 
-        ads = (ads_dir(settings, get_ads_preset(settings.ads.preset)) / "reward" / "specialized").exists()
+        ads = (settings.artifacts.ads(get_ads_preset(settings.ads.preset).name) / "reward" / "specialized").exists()
     settings.ads.enabled = ads
     summary = run_demo(settings, n_queries, malformed, timeout_s, console, rate=rate, ab=ab, dialogues=dialogues)
     if write_results:
@@ -294,7 +294,6 @@ def train_lm(ctx: click.Context, preset: str, stages: tuple[str, ...], catalog: 
              labels: Path | None, init: Path | None) -> None:
     """Pre-train, fine-tune and RL-align the query-expansion LLM."""
     from aislestream.models.lm.presets import get_preset
-    from aislestream.models.lm.run import lm_dir
     from aislestream.models.lm.run import train as run_training
     from aislestream.models.lm.train import STAGES
 
@@ -303,7 +302,7 @@ def train_lm(ctx: click.Context, preset: str, stages: tuple[str, ...], catalog: 
     lm = get_preset(preset)
     run_training(settings, lm, chosen, init=init,
                  on_stage=lambda stage, seconds: console.print(f"[bold]{stage}[/] done in {seconds:,.0f}s"))
-    console.print(f"artifacts in {lm_dir(settings, lm)}")
+    console.print(f"artifacts in {settings.artifacts.lm(lm.name)}")
 
 
 @cli.group("eval")
@@ -321,7 +320,7 @@ def eval_group() -> None:
 def eval_expansion(ctx: click.Context, preset: str, catalog: Path | None, labels: Path | None,
                    write: bool) -> None:
     """No expansion vs RM3 vs each LLM stage on held-out queries, by query type."""
-    from aislestream.models.eval.expansion_report import run_expansion_eval
+    from aislestream.evaluation.expansion_report import run_expansion_eval
     from aislestream.models.lm.presets import get_preset
 
     settings = settings_from(ctx, world__catalog_path=catalog, world__labels_path=labels)
@@ -335,7 +334,7 @@ def eval_expansion(ctx: click.Context, preset: str, catalog: Path | None, labels
 @click.pass_context
 def eval_full_link(ctx: click.Context, preset: str, write: bool) -> None:
     """Every stage scored locally and the chain end to end, by query type, failures blamed on stages."""
-    from aislestream.models.eval.full_link_report import run_full_link
+    from aislestream.evaluation.full_link_report import run_full_link
     from aislestream.models.lm.presets import get_preset
 
     run_full_link(settings_from(ctx), get_preset(preset), write, console)
@@ -383,7 +382,8 @@ def bench_expansion(ctx: click.Context, preset: str, stage: str, n_queries: int,
 @click.pass_context
 def train_ads_cmd(ctx: click.Context, preset: str, stages: tuple[str, ...]) -> None:
     """Train the creative generator, the reward models, and fine-tune the generator on their feedback."""
-    from aislestream.models.ads.run import STAGES, get_ads_preset, train_ads
+    from aislestream.models.ads.presets import STAGES, get_ads_preset
+    from aislestream.models.ads.run import train_ads
 
     chosen = STAGES if "all" in stages else tuple(s for s in STAGES if s in stages)
     root = train_ads(settings_from(ctx), get_ads_preset(preset), chosen, log=console.print)
@@ -397,7 +397,8 @@ def train_ads_cmd(ctx: click.Context, preset: str, stages: tuple[str, ...]) -> N
 @click.pass_context
 def eval_ads_cmd(ctx: click.Context, preset: str, write: bool) -> None:
     """Oracle usable rates: base first try, recurrent generation, after RL; reward-model comparison."""
-    from aislestream.models.ads.run import eval_ads, get_ads_preset
+    from aislestream.evaluation.ads_report import eval_ads
+    from aislestream.models.ads.presets import get_ads_preset
 
     eval_ads(settings_from(ctx), get_ads_preset(preset), write, log=console.print)
 
@@ -410,7 +411,7 @@ def eval_ads_cmd(ctx: click.Context, preset: str, write: bool) -> None:
 def bench_ads(ctx: click.Context, preset: str, images: int, write: bool) -> None:
     """Generated creatives per second at batch 1 and 16."""
     from aislestream.bench.ads_speed import run_ads_speed
-    from aislestream.models.ads.run import get_ads_preset
+    from aislestream.models.ads.presets import get_ads_preset
 
     run_ads_speed(settings_from(ctx), get_ads_preset(preset), images, write, console)
 

@@ -16,9 +16,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from aislestream.connectors.adstore import AdStore, CreativeRow
+from aislestream.core.adspec import AdSpec
 from aislestream.engines.generation import CreativeService, CreativeServicePool
-from aislestream.errors import AisleError, MessageRejected, RetryableError, StoreError, StoreUnavailable
-from aislestream.models.ads.spec import AdSpec
+from aislestream.errors import (
+    AisleError,
+    MessageRejected,
+    RetryableError,
+    StoreError,
+    StoreUnavailable,
+)
 from aislestream.settings import StreamSettings
 from aislestream.streams.decoding import Identifier, decode_model
 from aislestream.streams.experiments.assign import Assignment, assign

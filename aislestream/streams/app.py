@@ -24,7 +24,13 @@ from aislestream.errors import MessageRejected, RetryableError
 from aislestream.settings import Settings, StreamSettings
 from aislestream.streams import topics, transport
 from aislestream.streams.isolation import CrashJournal, IsolatingProcessor, fit_output
-from aislestream.streams.pipeline import Output, RawMessage, SearchPipeline, dead_letter_output, internal_error
+from aislestream.streams.pipeline import (
+    Output,
+    RawMessage,
+    SearchPipeline,
+    dead_letter_output,
+    internal_error,
+)
 
 if TYPE_CHECKING:
     from aislestream.streams.ads import AdsPipeline

@@ -25,14 +25,13 @@ import logging
 import socket
 import time
 from dataclasses import dataclass
-
 from pathlib import Path
 
 import faust
 from pydantic import BaseModel, ConfigDict, Field
 
-from aislestream.engines.assistant.base import Reply, SessionState
 from aislestream.errors import MessageRejected
+from aislestream.models.assistant.dialogue import Reply, SessionState
 from aislestream.models.world.dimensions import Params
 from aislestream.settings import AssistantSettings, Settings
 from aislestream.streams import topics

@@ -22,10 +22,17 @@ from aislestream.engines.expansion.pool import ExpanderPool
 from aislestream.errors import AisleError, MessageRejected, RetryableError
 from aislestream.ratelimit import RateLimitedLog
 from aislestream.settings import StreamSettings
+from aislestream.streams.decoding import dead_letter, safe_key
 from aislestream.streams.experiments.assign import Assignment, assign
 from aislestream.streams.experiments.schema import Experiment
-from aislestream.streams.decoding import dead_letter, safe_key
-from aislestream.streams.records import HitOut, SearchQuery, SearchResult, StageLatency, TermOut, decode_query
+from aislestream.streams.records import (
+    HitOut,
+    SearchQuery,
+    SearchResult,
+    StageLatency,
+    TermOut,
+    decode_query,
+)
 
 log = logging.getLogger(__name__)
 retrieval_warnings = RateLimitedLog(log, interval_s=30.0)

@@ -16,6 +16,7 @@ from aislestream.settings import Settings
 from aislestream.streams.app import create_app, register_ads_agent, register_search_agent
 from aislestream.streams.experiments.config_table import register_experiment_table
 from aislestream.streams.feedback import register_feedback_agents
+from aislestream.streams.health import register_health
 from aislestream.streams.pipeline import SearchPipeline
 from aislestream.streams.topics import topic_specs
 
@@ -40,6 +41,7 @@ def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
     pipeline.experiments = registry
     register_search_agent(app, settings, pipeline, ready=registry.loaded.wait)
     register_feedback_agents(app, settings)
+    register_health(app, settings, bootstrap)
     if settings.assistant.enabled:
         from aislestream.engines.assistant.factory import build_assistant
         from aislestream.streams.assistant import register_assistant_agent
@@ -54,13 +56,17 @@ def build_ads_pipeline(settings: Settings, experiments=tuple):
     """Generator (the RL fine-tuned one when present; `base`, `rl` and the configured variants
     for experiment arms), reward ensemble and ad store from settings."""
     from aislestream.connectors.adstore import PostgresAdStore, SqliteAdStore
-    from aislestream.engines.generation import CreativeServicePool, GenerationConfig, build_creative_service
-    from aislestream.models.ads.run import ads_dir, get_ads_preset
+    from aislestream.engines.generation import (
+        CreativeServicePool,
+        GenerationConfig,
+        build_creative_service,
+    )
+    from aislestream.models.ads.presets import get_ads_preset
     from aislestream.streams.ads import AdsPipeline, DeferredAdStore
 
     ads = settings.ads
     preset = get_ads_preset(ads.preset)
-    root = ads_dir(settings, preset)
+    root = settings.artifacts.ads(preset.name)
     model = root / "rl" if ads.use_rl and (root / "rl" / "model_index.json").exists() else root / "generator"
     service = build_creative_service(GenerationConfig(
         ads.generator_path or model, root / "reward" / "specialized", preset.generator.inference_steps,

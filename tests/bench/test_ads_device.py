@@ -1,8 +1,8 @@
 """The accelerator benchmark runs end to end on the CPU with the micro preset."""
 
 from aislestream.bench.ads_device import markdown, run
+from aislestream.core.adspec import ALL_SPECS
 from aislestream.models.ads.generator import load_pipeline
-from aislestream.models.ads.spec import ALL_SPECS
 
 
 def test_device_benchmark_trains_within_budget_and_reports_rates(tmp_path):

@@ -8,9 +8,9 @@ from click.testing import CliRunner
 
 from aislestream.bench.prune_device import generator_rates, lm_rates, markdown
 from aislestream.cli.main import cli
+from aislestream.core.adspec import ALL_SPECS
 from aislestream.engines.generation.onnx_backend import OnnxCreativePipeline
 from aislestream.models.ads.generator import load_pipeline
-from aislestream.models.ads.spec import ALL_SPECS
 
 
 def invoke(*args):

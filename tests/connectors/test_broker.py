@@ -3,7 +3,13 @@ import time
 import pytest
 from kafka.admin import KafkaAdminClient
 
-from aislestream.connectors.broker import TopicSpec, broker_session, ensure_topics, free_port, wait_for_broker
+from aislestream.connectors.broker import (
+    TopicSpec,
+    broker_session,
+    ensure_topics,
+    free_port,
+    wait_for_broker,
+)
 from aislestream.errors import BrokerUnavailable
 
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from aislestream.connectors.broker import free_port
-from aislestream.connectors.search.base import WeightedTerm
+from aislestream.core.text import WeightedTerm
 from aislestream.engines.expansion.base import Expansion
 from aislestream.engines.expansion.cache import RedisCache
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aislestream.connectors.broker import ensure_topics
-from aislestream.runtime import WorkerProcess
 from aislestream.settings import Settings
+from aislestream.stack.runtime import WorkerProcess
 from aislestream.streams.topics import topic_specs
 
 

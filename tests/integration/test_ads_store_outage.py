@@ -10,8 +10,8 @@ import time
 import pytest
 
 from aislestream.connectors.kafka_io import collect, produce
+from aislestream.demo.replay import replay_messages
 from aislestream.streams import topics
-from aislestream.streams.replay import replay_messages
 from tests.integration.test_search_stream import ads_worker_settings
 from tests.postgres import fresh_schema, schema_dsn
 from tests.tcp_proxy import TcpProxy

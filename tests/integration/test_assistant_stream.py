@@ -6,15 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from click.testing import CliRunner
 
-from aislestream.assistant_demo import await_replies
 from aislestream.cli.main import cli
 from aislestream.connectors.kafka_io import collect, produce
+from aislestream.demo.assistant import await_replies
+from aislestream.demo.chat import ChatClient
 from aislestream.streams import topics
 from aislestream.streams.assistant import encode_turn
-from aislestream.streams.chat import ChatClient
 from tests.integration.test_search_stream import worker_settings
 
 pytestmark = pytest.mark.integration

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from aislestream.connectors.kafka_io import collect, produce, read_changelog, read_to_end
-from aislestream.models.eval.experiment_report import analyse
+from aislestream.demo.replay import replay_messages
+from aislestream.demo.shoppers import feedback_batch
+from aislestream.evaluation.experiment_report import analyse
 from aislestream.models.world.behaviour import BehaviourSimulator
 from aislestream.streams import topics
 from aislestream.streams.experiments.config_table import publish
 from aislestream.streams.experiments.schema import parse_experiment
 from aislestream.streams.feedback import read_arm_metrics
-from aislestream.streams.replay import replay_messages
-from aislestream.streams.shoppers import feedback_batch
 from tests.integration.test_search_stream import worker_settings
 
 pytestmark = pytest.mark.integration

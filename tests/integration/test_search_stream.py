@@ -11,10 +11,10 @@ import uuid
 import pytest
 
 from aislestream.connectors.kafka_io import collect, produce
-from aislestream.runtime import WorkerProcess
+from aislestream.demo.replay import replay_messages
 from aislestream.settings import Settings, load_settings
+from aislestream.stack.runtime import WorkerProcess
 from aislestream.streams import topics
-from aislestream.streams.replay import replay_messages
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pytest
 
 from aislestream.connectors.broker import ensure_topics
 from aislestream.connectors.kafka_io import collect, produce
-from aislestream.runtime import settings_env
+from aislestream.stack.runtime import settings_env
 from aislestream.streams import topics
 from aislestream.streams.topics import topic_specs
 from tests.integration.test_search_stream import worker_settings

@@ -4,7 +4,11 @@ import shutil
 import pytest
 
 from aislestream.connectors.adstore import SqliteAdStore
-from aislestream.engines.generation import CreativeServicePool, GenerationConfig, build_creative_service
+from aislestream.engines.generation import (
+    CreativeServicePool,
+    GenerationConfig,
+    build_creative_service,
+)
 from aislestream.errors import MessageRejected
 from aislestream.settings import StreamSettings
 from aislestream.streams.ads import AdsPipeline, decode_request

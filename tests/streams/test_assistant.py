@@ -9,7 +9,12 @@ import pytest
 from aislestream.engines.assistant.rules import RuleAssistant
 from aislestream.errors import MessageRejected
 from aislestream.settings import AssistantSettings
-from aislestream.streams.assistant import AssistantProcessor, AssistantTurn, decode_turn, idle_past_ttl
+from aislestream.streams.assistant import (
+    AssistantProcessor,
+    AssistantTurn,
+    decode_turn,
+    idle_past_ttl,
+)
 
 
 def turn(session: str, n: int, text: str) -> AssistantTurn:

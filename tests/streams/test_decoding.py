@@ -16,7 +16,12 @@ from aislestream.settings import StreamSettings
 from aislestream.streams.ads import decode_request
 from aislestream.streams.assistant import decode_turn
 from aislestream.streams.decoding import (
-    DLQ_MAX_KEY_BYTES, DLQ_MAX_PAYLOAD_BYTES, MAX_DEPTH, dead_letter, decode_model, decode_object,
+    DLQ_MAX_KEY_BYTES,
+    DLQ_MAX_PAYLOAD_BYTES,
+    MAX_DEPTH,
+    dead_letter,
+    decode_model,
+    decode_object,
 )
 from aislestream.streams.feedback import Feedback, ServedResult
 from aislestream.streams.records import decode_query

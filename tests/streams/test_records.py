@@ -3,11 +3,11 @@ import json
 
 import pytest
 
+from aislestream.demo.replay import MALFORMED
 from aislestream.errors import MessageRejected
 from aislestream.settings import StreamSettings
 from aislestream.streams.decoding import dead_letter
 from aislestream.streams.records import decode_query
-from aislestream.streams.replay import MALFORMED
 
 SETTINGS = StreamSettings(max_message_bytes=1024, max_query_chars=50, max_k=20)
 

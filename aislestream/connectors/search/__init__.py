@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aislestream.connectors.search.base import Hit, SearchRequest, SearchStore, WeightedTerm, tokenize
+from aislestream.connectors.search.base import Hit, SearchRequest, SearchStore
+from aislestream.core.text import WeightedTerm, tokenize
 from aislestream.settings import StoreSettings
 
 __all__ = ["Hit", "SearchRequest", "SearchStore", "WeightedTerm", "build_search_store", "tokenize"]

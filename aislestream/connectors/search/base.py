@@ -7,25 +7,12 @@ and require at least one text clause to match when there is any text at all.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from aislestream.models.world.catalog import Product
-
-_TOKEN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens; query syntax characters never reach a backend's parser."""
-    return _TOKEN.findall(text.lower())
-
-
-@dataclass(frozen=True)
-class WeightedTerm:
-    term: str
-    weight: float
+from aislestream.core.products import Product
+from aislestream.core.text import WeightedTerm
 
 
 @dataclass(frozen=True)

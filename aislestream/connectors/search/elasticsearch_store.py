@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from aislestream.connectors.search.base import Hit, SearchRequest, product_attributes, tokenize
+from aislestream.connectors.search.base import Hit, SearchRequest, product_attributes
+from aislestream.core.products import Product
+from aislestream.core.text import tokenize
 from aislestream.errors import ConfigError, StoreError, StoreUnavailable
-from aislestream.models.world.catalog import Product
 from aislestream.redact import redact, redact_url
 from aislestream.settings import StoreSettings
 

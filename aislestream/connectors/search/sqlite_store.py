@@ -11,11 +11,10 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from aislestream.connectors.search.base import (
-    Hit, SearchRequest, product_attributes, tokenize,
-)
+from aislestream.connectors.search.base import Hit, SearchRequest, product_attributes
+from aislestream.core.products import Product
+from aislestream.core.text import tokenize
 from aislestream.errors import StoreError
-from aislestream.models.world.catalog import Product
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (

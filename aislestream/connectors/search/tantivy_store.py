@@ -8,11 +8,10 @@ from pathlib import Path
 
 import tantivy
 
-from aislestream.connectors.search.base import (
-    Hit, SearchRequest, product_attributes, tokenize,
-)
+from aislestream.connectors.search.base import Hit, SearchRequest, product_attributes
+from aislestream.core.products import Product
+from aislestream.core.text import tokenize
 from aislestream.errors import StoreError
-from aislestream.models.world.catalog import Product
 
 _TEXT_FIELDS = ["title", "description"]
 _FIELD_BOOSTS = {"title": 2.0, "description": 1.0}

@@ -5,19 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from aislestream.connectors.search.base import SearchStore
+from aislestream.core.artifacts import Artifacts
 from aislestream.errors import ConfigError
 from aislestream.settings import AssistantSettings
-
-
-def trained_model(data_dir: Path, preset: str) -> Path | None:
-    root = data_dir / "assistant" / preset
-    return next((root / s for s in ("rl", "sft") if (root / s / "config.json").exists()), None)
 
 
 def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: Path):
     from aislestream.engines.assistant.rules import RuleAssistant
 
-    path = settings.model_path or trained_model(data_dir, settings.preset)
+    path = settings.model_path or Artifacts(data_dir).trained_assistant(settings.preset)
     if settings.engine == "rules" or (settings.engine == "auto" and path is None):
         return RuleAssistant(store, settings.k)
     if path is None:

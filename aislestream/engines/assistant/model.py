@@ -2,7 +2,7 @@
 
 Decoders (torch with xgrammar, vLLM with its structured outputs) only turn prompts into JSON
 text; the prompt format and the parsing are shared with training (``models.assistant.data``
-and ``engines.assistant.schema``), so every backend serves what was trained. The model sees
+and ``models.assistant.schema``), so every backend serves what was trained. The model sees
 the whole recent dialogue every turn and emits the complete parameter set, so the session
 state it needs is the turns themselves.
 """
@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Protocol
 
 from aislestream.connectors.search.base import SearchStore
-from aislestream.engines.assistant.base import Reply, SessionState, find_products
-from aislestream.engines.assistant.schema import max_output_chars, params_json_schema, parse_params
 from aislestream.errors import AisleError, ConfigError
 from aislestream.models.assistant.data import MAX_TURNS, assistant_prompt
+from aislestream.models.assistant.dialogue import Reply, SessionState, find_products
+from aislestream.models.assistant.schema import max_output_chars, params_json_schema, parse_params
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class TorchParamDecoder:
     def __init__(self, model_path: Path, batch_size: int = 64) -> None:
         import torch
 
-        from aislestream.engines.assistant.schema import compiled_schema
+        from aislestream.models.assistant.schema import compiled_schema
         from aislestream.models.lm.model import load_checkpoint
 
         self._torch = torch

@@ -15,9 +15,23 @@ import re
 from dataclasses import replace
 
 from aislestream.connectors.search.base import SearchStore
-from aislestream.engines.assistant.base import Reply, SessionState, clarifying_question, find_products
-from aislestream.models.world.dimensions import (CHEAP, CHEAPER, FEATURE_PHRASES, NOT_COLOUR, NOT_MATERIAL, PREMIUM,
-                                                 Params, features_by_use, price_bounds)
+from aislestream.models.assistant.dialogue import (
+    Reply,
+    SessionState,
+    clarifying_question,
+    find_products,
+)
+from aislestream.models.world.dimensions import (
+    CHEAP,
+    CHEAPER,
+    FEATURE_PHRASES,
+    NOT_COLOUR,
+    NOT_MATERIAL,
+    PREMIUM,
+    Params,
+    features_by_use,
+    price_bounds,
+)
 from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES
 
 NEGATIONS = tuple(p.split("{")[0].strip().lower() for table in (NOT_COLOUR, NOT_MATERIAL) for p in table["train"])

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
-from aislestream.connectors.search.base import WeightedTerm
+from aislestream.core.text import WeightedTerm
 
 
 @dataclass(frozen=True)

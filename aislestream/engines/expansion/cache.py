@@ -17,7 +17,7 @@ from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from aislestream.connectors.search.base import WeightedTerm, tokenize
+from aislestream.core.text import WeightedTerm, tokenize
 from aislestream.engines.expansion.base import Expander, Expansion, normalize_query
 from aislestream.ratelimit import RateLimitedLog
 

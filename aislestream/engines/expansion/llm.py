@@ -14,11 +14,6 @@ from aislestream.engines.expansion.base import Expansion
 from aislestream.models.lm.prompts import PROMPTS, parse_terms, weigh_terms
 
 
-def until_eos(ids: list[int], eos: int) -> list[int]:
-    """A generated row cut after its first EOS (backends pad differently after it)."""
-    return ids[: ids.index(eos) + 1] if eos in ids else ids
-
-
 @dataclass(frozen=True)
 class LLMConfig:
     model_path: Path

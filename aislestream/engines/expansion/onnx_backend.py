@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from aislestream.engines.expansion.llm import LLMConfig, LLMExpander, until_eos
+from aislestream.engines.expansion.llm import LLMConfig, LLMExpander
 from aislestream.errors import ConfigError
+from aislestream.models.lm.prompts import until_eos
 
 ONNX_FILE = "model.onnx"
 

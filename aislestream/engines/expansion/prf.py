@@ -12,7 +12,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aislestream.connectors.search.base import SearchRequest, SearchStore, WeightedTerm, tokenize
+from aislestream.connectors.search.base import SearchRequest, SearchStore
+from aislestream.core.text import WeightedTerm, tokenize
 from aislestream.engines.expansion.base import Expansion
 from aislestream.models.world.vocab import STOPWORDS
 

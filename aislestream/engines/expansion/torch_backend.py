@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aislestream.engines.expansion.llm import LLMConfig, LLMExpander, until_eos
+from aislestream.engines.expansion.llm import LLMConfig, LLMExpander
+from aislestream.models.lm.prompts import until_eos
 
 
 class TorchLLMExpander(LLMExpander):

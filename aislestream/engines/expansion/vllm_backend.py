@@ -7,8 +7,9 @@ On the CPU build ``gpu_memory_utilization`` sizes the KV-cache memory; 0.3 start
 
 from __future__ import annotations
 
-from aislestream.engines.expansion.llm import LLMConfig, LLMExpander, until_eos
+from aislestream.engines.expansion.llm import LLMConfig, LLMExpander
 from aislestream.errors import ConfigError
+from aislestream.models.lm.prompts import until_eos
 
 
 class VllmLLMExpander(LLMExpander):

@@ -8,12 +8,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aislestream.core.adspec import AdSpec
 from aislestream.engines.reward import RewardEnsemble, build_reward
 from aislestream.engines.variants import Variants
 from aislestream.errors import ConfigError
 from aislestream.models.ads.generator import AdCreativePipeline, load_pipeline
 from aislestream.models.ads.recurrent import Outcome, generate_until_usable
-from aislestream.models.ads.spec import AdSpec
 
 if TYPE_CHECKING:
     from aislestream.engines.generation.onnx_backend import OnnxCreativePipeline

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from diffusers import DDIMScheduler
 
+from aislestream.core.adspec import SIZE, AdSpec
 from aislestream.errors import ConfigError
 from aislestream.models.ads.generator import load_pipeline, sample
-from aislestream.models.ads.spec import SIZE, AdSpec
 
 ONNX_FILE = "transformer.onnx"
 

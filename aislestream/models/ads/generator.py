@@ -24,30 +24,9 @@ import torch
 from diffusers import DDIMScheduler, DDPMScheduler, DiffusionPipeline, DiTTransformer2DModel
 from diffusers.training_utils import EMAModel
 
+from aislestream.core.adspec import ALL_SPECS, N_CLASSES, SIZE, AdSpec
+from aislestream.models.ads.presets import GeneratorPreset
 from aislestream.models.ads.renderer import render
-from aislestream.models.ads.spec import ALL_SPECS, N_CLASSES, SIZE, AdSpec
-
-
-@dataclass(frozen=True)
-class GeneratorPreset:
-    name: str
-    num_layers: int
-    num_heads: int
-    head_dim: int
-    patch_size: int
-    train_steps: int
-    batch_size: int
-    lr: float
-    inference_steps: int
-    ema_decay: float = 0.999
-
-
-GENERATOR_PRESETS = {
-    "micro": GeneratorPreset("micro", 2, 2, 16, 8, 30, 8, 1e-3, 4, ema_decay=0.9),
-    "tiny": GeneratorPreset("tiny", 6, 4, 32, 4, 4_000, 32, 4e-4, 20),
-    "small": GeneratorPreset("small", 12, 6, 64, 2, 40_000, 128, 2e-4, 50, ema_decay=0.9999),
-}
-
 
 Denoiser = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (x, t, labels) -> prediction
 

@@ -17,8 +17,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aislestream.core.adspec import (
+    ASPECTS,
+    COLOURS,
+    LAYOUTS,
+    LOGO,
+    PALETTES,
+    SAFE_ROWS,
+    SHAPES,
+    SIZE,
+    AdSpec,
+)
 from aislestream.models.ads.renderer import shape_mask
-from aislestream.models.ads.spec import ASPECTS, COLOURS, LAYOUTS, LOGO, PALETTES, SAFE_ROWS, SHAPES, SIZE, AdSpec
+
 
 @dataclass(frozen=True)
 class OracleVerdict:

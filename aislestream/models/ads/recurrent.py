@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aislestream.core.adspec import AdSpec
 from aislestream.models.ads.generator import AdCreativePipeline
 from aislestream.models.ads.reward_models import RewardEnsemble
-from aislestream.models.ads.spec import AdSpec
 
 
 @dataclass

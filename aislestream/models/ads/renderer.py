@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from aislestream.models.ads.spec import COLOURS, LAYOUTS, LOGO, PALETTES, SAFE_ROWS, SHAPES, SIZE, AdSpec
+from aislestream.core.adspec import (
+    COLOURS,
+    LAYOUTS,
+    LOGO,
+    PALETTES,
+    SAFE_ROWS,
+    SHAPES,
+    SIZE,
+    AdSpec,
+)
 
 
 def shape_mask(shape: str, h: int, w: int) -> np.ndarray:

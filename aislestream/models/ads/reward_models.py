@@ -9,15 +9,15 @@ calibrated by temperature scaling on validation data; decision thresholds are ch
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from aislestream.core.adspec import ALL_SPECS, ASPECTS, N_CLASSES, SIZE, SPEC_DIM, AdSpec
 from aislestream.models.ads.renderer import DEFECTS, render
-from aislestream.models.ads.spec import ALL_SPECS, ASPECTS, N_CLASSES, SIZE, SPEC_DIM, AdSpec
 
 
 class Scorer(nn.Module):
@@ -177,16 +177,3 @@ class RewardEnsemble:
             raise ConfigError(f"no reward models at {path}: run `aisle train ads --stage reward`")
         scorers = {aspect: load_scorer(path / f"{aspect}.pt") for aspect in ASPECTS}
         return cls(scorers, json.loads((path / "thresholds.json").read_text()))
-
-
-@dataclass(frozen=True)
-class RewardTrainConfig:
-    train_images: int = 12_000
-    val_images: int = 3_000
-    steps: int = 1_500
-    specialized_width: int = 8
-    monolithic_width: int = 22  # 208,677 parameters vs 3 x 70,609 for the specialized scorers
-    seed: int = 0
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))

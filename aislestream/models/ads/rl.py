@@ -13,27 +13,21 @@ import copy
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from aislestream.models.ads.generator import AdCreativePipeline, noise_scheduler, noised, to_model_space
+from aislestream.core.adspec import ALL_SPECS, N_CLASSES
+from aislestream.models.ads.generator import (
+    AdCreativePipeline,
+    noise_scheduler,
+    noised,
+    to_model_space,
+)
+from aislestream.models.ads.presets import FeedbackConfig
 from aislestream.models.ads.reward_models import RewardEnsemble
-from aislestream.models.ads.spec import ALL_SPECS, N_CLASSES
-
-
-@dataclass(frozen=True)
-class FeedbackConfig:
-    rounds: int = 6
-    samples_per_round: int = 256
-    steps_per_round: int = 150
-    batch_size: int = 32
-    lr: float = 5e-5
-    base_weight: float = 1.0  # weight of the distillation-to-base regulariser
-    inference_steps: int = 20
-    seed: int = 0
 
 
 def finetune_on_feedback(pipeline: AdCreativePipeline, ensemble: RewardEnsemble, config: FeedbackConfig,

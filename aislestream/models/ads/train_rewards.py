@@ -12,11 +12,20 @@ from pathlib import Path
 
 import numpy as np
 
+from aislestream.core.adspec import ASPECTS
+from aislestream.models.ads.presets import RewardTrainConfig
 from aislestream.models.ads.reward_models import (
-    Batch, RewardEnsemble, RewardTrainConfig, Scorer, calibrate, make_dataset, n_params, predict,
-    recall_at_precision, save_scorer, train_scorer,
+    Batch,
+    RewardEnsemble,
+    Scorer,
+    calibrate,
+    make_dataset,
+    n_params,
+    predict,
+    recall_at_precision,
+    save_scorer,
+    train_scorer,
 )
-from aislestream.models.ads.spec import ASPECTS
 
 PRECISION = 0.95
 

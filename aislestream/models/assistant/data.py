@@ -12,8 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from aislestream.engines.assistant.base import missing_dimension
-from aislestream.engines.assistant.schema import params_json_schema
+from aislestream.models.assistant.dialogue import missing_dimension
+from aislestream.models.assistant.schema import params_json_schema
 from aislestream.models.world.dimensions import PHRASINGS, Dialogue, Params, Turn, attribute_phrases
 from aislestream.models.world.vocab import BRANDS, COLLOQUIAL_FILLERS
 

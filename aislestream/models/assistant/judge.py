@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aislestream.connectors.search.base import SearchStore
-from aislestream.engines.assistant.base import clarifying_question, products_request
-from aislestream.engines.assistant.schema import parse_params
+from aislestream.core.products import Product
 from aislestream.errors import AisleError
-from aislestream.models.world.catalog import Product
+from aislestream.models.assistant.dialogue import clarifying_question, products_request
+from aislestream.models.assistant.schema import parse_params
 from aislestream.models.world.dimensions import Params, satisfies, score_slots
 
 

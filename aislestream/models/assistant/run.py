@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from aislestream.models.assistant.presets import AssistantPreset
 from aislestream.settings import Settings
-
-
-def assistant_dir(settings: Settings, preset: AssistantPreset) -> Path:
-    return settings.data_dir / "assistant" / preset.name
 
 
 def prepare(settings: Settings, preset: AssistantPreset):
@@ -25,11 +20,11 @@ def prepare(settings: Settings, preset: AssistantPreset):
     from aislestream.models.lm.presets import get_preset
 
     lm_preset = get_preset(preset.lm_preset)
-    base = lm_run.lm_dir(settings, lm_preset) / "pretrain"
+    base = settings.artifacts.lm(lm_preset.name) / "pretrain"
     if not (base / "config.json").exists():
         lm_run.train(settings, lm_preset, ["pretrain"])
     world = lm_run.training_world(settings, lm_preset)
-    out = assistant_dir(settings, preset)
+    out = settings.artifacts.assistant(preset.name)
     store = TantivyStore(out / "store")
     if store.count() != len(world.products):
         store.index(world.products)

@@ -65,7 +65,7 @@ def add_schema_tokens(model, tokenizer) -> int:
     import torch
     from tokenizers import pre_tokenizers
 
-    from aislestream.engines.assistant.schema import schema_tokens
+    from aislestream.models.assistant.schema import schema_tokens
 
     tokenizer.backend_tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     new = [t for t in schema_tokens() if t not in tokenizer.get_vocab()]

@@ -17,9 +17,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aislestream.connectors.search.base import SearchRequest, SearchStore, tokenize
-from aislestream.models.eval.metrics import ndcg_at_k, recall_at_k
-from aislestream.models.lm.prompts import attrs_prompt, expand_prompt, parse_terms, rewrite_prompt, weigh_terms
+from aislestream.connectors.search.base import SearchRequest, SearchStore
+from aislestream.core.metrics import ndcg_at_k, recall_at_k
+from aislestream.core.text import tokenize
+from aislestream.models.lm.prompts import (
+    attrs_prompt,
+    expand_prompt,
+    parse_terms,
+    rewrite_prompt,
+    weigh_terms,
+)
 from aislestream.models.world import LabelledQuery, World
 from aislestream.models.world.vocab import STOPWORDS
 

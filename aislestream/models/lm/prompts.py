@@ -6,7 +6,7 @@ prompt must give the same greedy terms under transformers, ONNX Runtime and vLLM
 
 from __future__ import annotations
 
-from aislestream.connectors.search.base import WeightedTerm, tokenize
+from aislestream.core.text import WeightedTerm, tokenize
 from aislestream.models.world.vocab import STOPWORDS
 
 
@@ -55,3 +55,8 @@ def weigh_terms(terms: list[str], query: str, mass: float = 0.5) -> tuple[Weight
         return ()
     weight = round(mass * max(1, len(tokenize(query))) / len(terms), 4)
     return tuple(WeightedTerm(t, weight) for t in terms)
+
+
+def until_eos(ids: list[int], eos: int) -> list[int]:
+    """A generated row cut after its first EOS (backends pad differently after it)."""
+    return ids[: ids.index(eos) + 1] if eos in ids else ids

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aislestream.connectors.search.base import SearchRequest, SearchStore
-from aislestream.models.eval.metrics import ndcg_at_k, recall_at_k
+from aislestream.core.metrics import ndcg_at_k, recall_at_k
 from aislestream.models.lm.prompts import parse_terms, weigh_terms
 from aislestream.models.world import LabelledQuery
 from aislestream.models.world.behaviour import BehaviourSimulator

@@ -15,10 +15,6 @@ from aislestream.models.world import World, WorldConfig, load_external
 from aislestream.settings import Settings
 
 
-def lm_dir(settings: Settings, preset: LMPreset) -> Path:
-    return settings.data_dir / "lm" / preset.name
-
-
 def training_world(settings: Settings, preset: LMPreset) -> World:
     """The preset's synthetic world, or the configured external catalog (+ labels, or pseudo-queries)."""
     w = settings.world
@@ -40,7 +36,7 @@ def train(settings: Settings, preset: LMPreset, stages: Sequence[str],
 
     from aislestream.models.lm.train import prepare, run_pretrain, run_rl, run_sft
 
-    out = lm_dir(settings, preset)
+    out = settings.artifacts.lm(preset.name)
     started = time.time()
     ctx = prepare(preset, out, training_world(settings, preset), seed=settings.world.seed)
     if on_stage:
@@ -58,6 +54,6 @@ def train(settings: Settings, preset: LMPreset, stages: Sequence[str],
 
 
 def held_out_queries(settings: Settings, preset: LMPreset, world: World):
-    split = json.loads((lm_dir(settings, preset) / "split.json").read_text())
+    split = json.loads((settings.artifacts.lm(preset.name) / "split.json").read_text())
     held = set(split["held_out"])
     return [q for q in world.queries if q.id in held]

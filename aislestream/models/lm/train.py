@@ -17,7 +17,11 @@ from pathlib import Path
 from aislestream.connectors.search.base import SearchStore
 from aislestream.connectors.search.tantivy_store import TantivyStore
 from aislestream.models.lm.data import (
-    BehaviourLog, mine_sft_examples, pretrain_texts, simulate_log, split_queries,
+    BehaviourLog,
+    mine_sft_examples,
+    pretrain_texts,
+    simulate_log,
+    split_queries,
 )
 from aislestream.models.lm.presets import LMPreset
 from aislestream.models.lm.prompts import expand_prompt

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from diffusers import DiTTransformer2DModel
 
+from aislestream.core.adspec import ALL_SPECS
 from aislestream.models.ads.generator import noise_scheduler, rendered_batch
-from aislestream.models.ads.spec import ALL_SPECS
 from aislestream.models.pruning.capture import profile_blocks
 from aislestream.models.pruning.spectral import SpectralProfile
 

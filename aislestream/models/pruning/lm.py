@@ -60,7 +60,7 @@ def with_completions(teacher, tokenizer, prompts: Sequence[str], max_new_tokens:
                      ) -> list[list[int]]:
     """Token ids of each prompt followed by the teacher's greedy completion (through EOS):
     distillation then covers the positions serving decodes, not only the prompt."""
-    from aislestream.engines.expansion.llm import until_eos
+    from aislestream.models.lm.prompts import until_eos
 
     rows: list[list[int]] = []
     for i in range(0, len(prompts), batch_size):

@@ -23,7 +23,6 @@ from aislestream.models.pruning.spectral import SpectralProfile
 from aislestream.settings import Settings
 
 
-
 @dataclass(frozen=True)
 class Target:
     """One prunable model of one preset."""
@@ -43,16 +42,15 @@ class Target:
 
 def target(settings: Settings, model: str, preset: str) -> Target:
     if model == "generator":
-        from aislestream.models.ads.run import ads_dir, get_ads_preset
+        from aislestream.models.ads.presets import get_ads_preset
 
-        base = ads_dir(settings, get_ads_preset(preset))
+        base = settings.artifacts.ads(get_ads_preset(preset).name)
         source = base / "rl" if (base / "rl" / "model_index.json").exists() else base / "generator"
         marker, hint = source / "model_index.json", f"aisle train ads --preset {preset}"
     elif model == "lm":
         from aislestream.models.lm.presets import get_preset
-        from aislestream.models.lm.run import lm_dir
 
-        source = lm_dir(settings, get_preset(preset)) / "rl"
+        source = settings.artifacts.lm(get_preset(preset).name) / "rl"
         marker, hint = source / "config.json", f"aisle train lm --preset {preset}"
     else:
         raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
@@ -74,7 +72,7 @@ def _load(t: Target):
 def analyze(t: Target, calibration: int = 256) -> SpectralProfile:
     """Profile every block on a calibration set and save it beside the variants."""
     if t.model == "generator":
-        from aislestream.models.ads.run import get_ads_preset
+        from aislestream.models.ads.presets import get_ads_preset
         from aislestream.models.pruning.dit import profile_generator
 
         steps = get_ads_preset(t.preset).generator.inference_steps

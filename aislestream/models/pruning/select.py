@@ -11,7 +11,6 @@ from aislestream.models.pruning.rdp import epsilon_for_budget, rdp_mask
 from aislestream.models.pruning.spectral import SpectralProfile, cumulative_curve
 
 
-
 @dataclass(frozen=True)
 class Selection:
     method: str

@@ -1,9 +1,10 @@
 """The synthetic commerce world (or a loaded real one): catalog, users, queries, behaviour."""
 
+from aislestream.core.metrics import RELEVANT_GRADE
+from aislestream.core.products import Product
 from aislestream.models.world.behaviour import BehaviourSimulator, ClickModel, SessionOutcome, User
-from aislestream.models.world.catalog import Product
 from aislestream.models.world.external import load_catalog, load_external, load_labels
-from aislestream.models.world.queries import QUERY_TYPES, RELEVANT_GRADE, LabelledQuery
+from aislestream.models.world.queries import QUERY_TYPES, LabelledQuery
 from aislestream.models.world.world import World, WorldConfig
 
 __all__ = [

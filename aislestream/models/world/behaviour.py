@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from aislestream.models.world.catalog import Product
+from aislestream.core.products import Product
 from aislestream.models.world.vocab import BRANDS, COLOURS
 
 

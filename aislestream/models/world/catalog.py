@@ -1,41 +1,11 @@
-"""Products: the documents every store indexes and every relevance label points at."""
+"""The synthetic catalog: products with realistic variation in wording."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
+from aislestream.core.products import Product
 from aislestream.models.world.vocab import BRANDS, COLOURS, PRODUCT_TYPES, USE_PHRASES
-
-
-@dataclass(frozen=True)
-class Product:
-    id: str
-    title: str
-    description: str
-    category: str = ""
-    department: str = ""
-    brand: str = ""
-    colour: str = ""
-    material: str = ""
-    size: str = ""
-    price: float = 0.0
-    features: tuple[str, ...] = ()
-    extra: dict[str, str] = field(default_factory=dict)  # attributes an external catalog adds
-
-    def attributes(self) -> dict[str, str]:
-        """Filterable attributes as strings (empty ones left out)."""
-        base = {
-            "category": self.category,
-            "department": self.department,
-            "brand": self.brand,
-            "colour": self.colour,
-            "material": self.material,
-            "size": self.size,
-        }
-        return {k: v for k, v in {**base, **self.extra}.items() if v}
-
 
 _TITLE_TEMPLATES = (
     "{brand} {colour} {form}",

@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from aislestream.core.products import Product
 from aislestream.errors import CatalogError
-from aislestream.models.world.catalog import Product
 from aislestream.models.world.queries import LabelledQuery
 from aislestream.models.world.world import World
 

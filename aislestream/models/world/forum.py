@@ -16,11 +16,27 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from aislestream.models.world.catalog import Product
-from aislestream.models.world.dimensions import (ANSWERS, CHATTER, CHEAP, CHEAP_WRAP, CHEAPER, COLOUR_WRAP,
-                                                 CORRECT_COLOUR, FEATURE_PHRASES, FEATURE_WRAP, NOT_COLOUR,
-                                                 NOT_MATERIAL, OPENERS, PREMIUM, PREMIUM_WRAP, USE_WRAP, VAGUE,
-                                                 features_by_use, price_bounds)
+from aislestream.core.products import Product
+from aislestream.models.world.dimensions import (
+    ANSWERS,
+    CHATTER,
+    CHEAP,
+    CHEAP_WRAP,
+    CHEAPER,
+    COLOUR_WRAP,
+    CORRECT_COLOUR,
+    FEATURE_PHRASES,
+    FEATURE_WRAP,
+    NOT_COLOUR,
+    NOT_MATERIAL,
+    OPENERS,
+    PREMIUM,
+    PREMIUM_WRAP,
+    USE_WRAP,
+    VAGUE,
+    features_by_use,
+    price_bounds,
+)
 from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES, ProductType
 
 

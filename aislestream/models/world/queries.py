@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from aislestream.models.world.catalog import Product
+from aislestream.core.metrics import RELEVANT_GRADE
+from aislestream.core.products import Product
 from aislestream.models.world.vocab import COLLOQUIAL_FILLERS, COLOURS, PRODUCT_TYPES
 
 QUERY_TYPES = ("head", "torso", "long_tail", "colloquial", "misspelled", "attribute_heavy", "brand")
 QUERY_MIX = (0.2, 0.2, 0.15, 0.15, 0.1, 0.1, 0.1)
-RELEVANT_GRADE = 2
 
 
 @dataclass(frozen=True)

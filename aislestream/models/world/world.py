@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from aislestream.core.products import Product
 from aislestream.models.world.behaviour import BehaviourSimulator, ClickModel, User, generate_users
-from aislestream.models.world.catalog import Product, generate_catalog
+from aislestream.models.world.catalog import generate_catalog
 from aislestream.models.world.queries import LabelledQuery, generate_queries
 
 

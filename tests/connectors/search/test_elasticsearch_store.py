@@ -9,7 +9,8 @@ import uuid
 
 import pytest
 
-from aislestream.connectors.search import SearchRequest, WeightedTerm
+from aislestream.connectors.search import SearchRequest
+from aislestream.core.text import WeightedTerm
 
 es_module = pytest.importorskip("aislestream.connectors.search.elasticsearch_store")
 ElasticsearchStore = es_module.ElasticsearchStore

@@ -4,10 +4,11 @@ from dataclasses import replace
 
 import pytest
 
-from aislestream.connectors.search import SearchRequest, SearchStore, WeightedTerm, build_search_store
+from aislestream.connectors.search import SearchRequest, SearchStore, build_search_store
 from aislestream.connectors.search.sqlite_store import SqliteFtsStore
 from aislestream.connectors.search.tantivy_store import TantivyStore
-from aislestream.models.world import Product
+from aislestream.core.products import Product
+from aislestream.core.text import WeightedTerm
 from aislestream.settings import StoreSettings
 
 PRODUCTS = [

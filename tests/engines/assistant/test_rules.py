@@ -2,8 +2,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from aislestream.engines.assistant.base import SessionState, find_products
 from aislestream.engines.assistant.rules import RuleAssistant
+from aislestream.models.assistant.dialogue import SessionState, find_products
 from aislestream.models.world.dimensions import Params, generate_dialogues, satisfies, score_slots
 
 
@@ -50,7 +50,7 @@ def test_products_found_with_the_parameters_meet_the_hard_constraints(small_worl
 
 
 def test_words_no_slot_explains_rank_products_as_free_text(small_world, tantivy_store):
-    from aislestream.engines.assistant.base import free_text_remainder
+    from aislestream.models.assistant.dialogue import free_text_remainder
 
     assert free_text_remainder(["I need kicks", "in red", "ideally from fitcore", "something cheap"]) == "fitcore"
     shoes = next(p for p in small_world.products if p.category == "running shoes")

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from aislestream.engines.assistant.model import TorchParamDecoder
-from aislestream.engines.assistant.schema import parse_params
 from aislestream.models.assistant.data import assistant_prompt
+from aislestream.models.assistant.schema import parse_params
 from aislestream.models.world.dimensions import generate_dialogues
 
 vllm = pytest.importorskip("vllm", reason="vLLM not installed (run `make setup-vllm`)")

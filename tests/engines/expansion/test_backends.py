@@ -1,7 +1,7 @@
 from aislestream.connectors.search import SearchRequest
+from aislestream.core.metrics import recall_at_k
 from aislestream.engines.expansion import IdentityExpander, PrfConfig, PrfExpander, build_expander
 from aislestream.engines.expansion.cache import CachedExpander, LruCache
-from aislestream.models.eval.metrics import recall_at_k
 from aislestream.settings import ExpansionSettings
 
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from aislestream.connectors.search import WeightedTerm
+from aislestream.core.text import WeightedTerm
 from aislestream.engines.expansion import CachedExpander, Expansion, LruCache, RedisCache
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

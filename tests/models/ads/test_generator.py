@@ -3,11 +3,12 @@ import json
 import numpy as np
 import torch
 
+from aislestream.core.adspec import ALL_SPECS
+from aislestream.evaluation.ads_report import eval_ads
 from aislestream.models.ads.generator import load_pipeline, noise_scheduler, noised, rendered_batch
+from aislestream.models.ads.presets import get_ads_preset
 from aislestream.models.ads.recurrent import generate_until_usable
 from aislestream.models.ads.reward_models import RewardEnsemble
-from aislestream.models.ads.run import eval_ads, get_ads_preset
-from aislestream.models.ads.spec import ALL_SPECS
 
 
 def test_generator_saves_as_a_diffusers_pipeline_and_is_deterministic(micro_ads):

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from aislestream.core.adspec import ALL_SPECS, N_CLASSES, SAFE_ROWS, SHAPES, AdSpec
 from aislestream.models.ads.oracle import judge
 from aislestream.models.ads.renderer import DEFECTS, render, shape_mask
-from aislestream.models.ads.spec import ALL_SPECS, N_CLASSES, SAFE_ROWS, SHAPES, AdSpec
 
 
 def specs(rng, n):

@@ -3,11 +3,17 @@ import json
 import numpy as np
 import torch
 
+from aislestream.core.adspec import ALL_SPECS, ASPECTS
 from aislestream.models.ads.renderer import render
 from aislestream.models.ads.reward_models import (
-    RewardEnsemble, Scorer, calibrate, make_dataset, n_params, predict, recall_at_precision,
+    RewardEnsemble,
+    Scorer,
+    calibrate,
+    make_dataset,
+    n_params,
+    predict,
+    recall_at_precision,
 )
-from aislestream.models.ads.spec import ALL_SPECS, ASPECTS
 
 
 def test_dataset_labels_follow_the_defects():

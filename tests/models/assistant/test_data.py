@@ -1,7 +1,7 @@
 import json
 
-from aislestream.engines.assistant.schema import params_json_schema, parse_params
 from aislestream.models.assistant.data import assistant_prompt, sft_examples, target_json
+from aislestream.models.assistant.schema import params_json_schema, parse_params
 from aislestream.models.world.dimensions import Params, generate_dialogues
 
 

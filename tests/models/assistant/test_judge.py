@@ -1,7 +1,7 @@
 from dataclasses import replace
 
-from aislestream.engines.assistant.base import find_products
 from aislestream.models.assistant.data import target_json
+from aislestream.models.assistant.dialogue import find_products
 from aislestream.models.assistant.judge import Judge
 from aislestream.models.world.dimensions import Params, generate_dialogues
 

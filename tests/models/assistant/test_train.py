@@ -1,8 +1,8 @@
 import json
 
 from aislestream.engines.assistant.model import ModelAssistant, build_decoder
-from aislestream.engines.assistant.schema import parse_params
-from aislestream.models.assistant.evaluate import play, summarise
+from aislestream.evaluation.assistant import play, summarise
+from aislestream.models.assistant.schema import parse_params
 from aislestream.models.assistant.train import STAGES
 from aislestream.models.lm.model import load_checkpoint
 from aislestream.models.world.dimensions import generate_dialogues

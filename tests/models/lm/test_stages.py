@@ -1,7 +1,6 @@
 import json
 
-from aislestream.connectors.search import tokenize
-
+from aislestream.core.text import tokenize
 from aislestream.models.lm.data import mine_sft_examples, pseudo_queries, split_queries
 from aislestream.models.lm.model import load_checkpoint
 from aislestream.models.lm.prompts import expand_prompt, parse_terms, weigh_terms

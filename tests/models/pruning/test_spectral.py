@@ -2,8 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from aislestream.models.pruning.spectral import (BlockStats, SpectralProfile, band_energy, cumulative_curve,
-                                                 magnitude_spectrum)
+from aislestream.models.pruning.spectral import (
+    BlockStats,
+    SpectralProfile,
+    band_energy,
+    cumulative_curve,
+    magnitude_spectrum,
+)
 
 
 def profile_of(pairs, grid=(4, 4)):

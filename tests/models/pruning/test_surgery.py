@@ -7,7 +7,8 @@ import torch
 from diffusers import DiTTransformer2DModel
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from aislestream.models.ads.generator import GENERATOR_PRESETS, build_transformer
+from aislestream.models.ads.generator import build_transformer
+from aislestream.models.ads.presets import GENERATOR_PRESETS
 from aislestream.models.pruning.dit import drop_blocks, profile_generator
 from aislestream.models.pruning.lm import drop_layers, left_padded, profile_lm
 from aislestream.models.pruning.select import METHODS, select

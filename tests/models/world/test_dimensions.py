@@ -1,7 +1,14 @@
 import re
 
-from aislestream.models.world.dimensions import (FEATURE_PHRASES, PHRASINGS, Params, generate_dialogues,
-                                                 price_bounds, satisfies, score_slots)
+from aislestream.models.world.dimensions import (
+    FEATURE_PHRASES,
+    PHRASINGS,
+    Params,
+    generate_dialogues,
+    price_bounds,
+    satisfies,
+    score_slots,
+)
 from aislestream.models.world.vocab import PRODUCT_TYPES
 
 

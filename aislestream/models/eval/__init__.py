@@ -1,1 +1,0 @@
-"""Evaluation: retrieval metrics now; full-link evaluation builds on these."""
