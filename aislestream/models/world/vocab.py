@@ -168,7 +168,6 @@ BRANDS: dict[str, tuple[str, ...]] = {
 }
 
 USE_PHRASES = ("for", "ideal for", "great for", "perfect for", "made for")
-CHEAP_WORDS = ("cheap", "affordable", "budget", "under")
 COLLOQUIAL_FILLERS = ("comfy", "good", "nice", "best", "decent", "cool")
 STOPWORDS = frozenset(
     "a an and are as at be by for from has in is it its of on or that the to was were will with "
