@@ -8,7 +8,7 @@ Leaving ``bootstrap_servers`` empty means "start the embedded Tansu broker".
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -32,6 +32,9 @@ REVEAL_SECRETS = "reveal_secrets"
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+# The expansion engines, named once: the CLI's choices and the variant pool read them from here.
+ExpanderEngine = Literal["identity", "prf", "llm"]
+EXPANDER_ENGINES: tuple[str, ...] = get_args(ExpanderEngine)
 
 
 def _dump_secret(value: SecretStr | None, info: SerializationInfo) -> SecretStr | str | None:
@@ -180,7 +183,7 @@ class StoreSettings(BaseModel):
 
 
 class ExpansionSettings(BaseModel):
-    engine: Literal["identity", "prf", "llm"] = "prf"
+    engine: ExpanderEngine = "prf"
     variant: str = "default"
     llm_backend: Literal["torch", "onnx", "vllm"] = "torch"
     model_path: Path | None = Field(

@@ -14,9 +14,7 @@ from aislestream.engines.expansion import build_expander
 from aislestream.engines.expansion.guard import GuardedExpander
 from aislestream.engines.variants import Variants
 from aislestream.errors import ConfigError
-from aislestream.settings import ExpansionSettings, apply_llm_defaults
-
-ENGINES = ("identity", "prf", "llm")
+from aislestream.settings import EXPANDER_ENGINES, ExpansionSettings, apply_llm_defaults
 
 
 class ExpanderPool:
@@ -34,13 +32,13 @@ class ExpanderPool:
             base = self.settings.model_dump(exclude={"variants"}, exclude_unset=True)
             return apply_llm_defaults(ExpansionSettings.model_validate({**base, **overrides, "variant": name}),
                                       self.data_dir)
-        if name in ENGINES:
+        if name in EXPANDER_ENGINES:
             # an LLM path configured for the default engine carries over; a derived default does not
             drop = {"variants"} if self.settings.engine == "llm" else {"variants", "model_path", "deadline_ms"}
             base = self.settings.model_dump(exclude=drop, exclude_unset=True)
             return apply_llm_defaults(ExpansionSettings.model_validate({**base, "engine": name, "variant": name}),
                                       self.data_dir)
-        known = ", ".join([*ENGINES, *self.settings.variants])
+        known = ", ".join([*EXPANDER_ENGINES, *self.settings.variants])
         raise ConfigError(f"unknown expander variant {name!r}; known: {known}")
 
     def get(self, name: str | None) -> GuardedExpander:
