@@ -36,6 +36,20 @@ class Hit:
 
 @runtime_checkable
 class SearchStore(Protocol):
+    """Threads: one store serves a whole worker. The PRF expander searches on its thread pool
+    (and a timed-out expansion keeps running there) while the event loop's pipeline searches
+    the same store, and the assistant searches from another thread, so:
+
+    - ``search``, ``search_many`` and ``count`` may be called from any thread, concurrently
+      with each other and with one ``index`` call;
+    - a search beside ``index`` answers from the catalog before or after each product's
+      replacement, never with a product missing half-way (SQLite: a lock around its one
+      connection, a search waits for the re-index to commit; tantivy: the searcher is swapped
+      whole after the commit; Elasticsearch: per document, at its refreshes);
+    - ``index`` calls must not overlap one another (tantivy allows one writer per index);
+    - ``close`` only once every other call has returned.
+    """
+
     name: str
 
     def index(self, products: Iterable[Product], batch_size: int = 5_000) -> int:

@@ -2,12 +2,18 @@
 
 FTS5 has no per-term boosts, so a request becomes one MATCH per clause (original query,
 each expansion term), each scored by bm25() times its weight, summed per product.
+
+Threads: one connection serves every thread (the PRF expander's pool and the event loop), and a
+connection's open transaction is visible to every statement on it, so without a lock a search
+running beside ``index`` saw products deleted and not yet re-inserted. Every use of the
+connection holds ``_lock``: a search waits for a re-index to commit (the SearchStore contract).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -44,6 +50,7 @@ class SqliteFtsStore:
     def __init__(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(path / "store.sqlite", check_same_thread=False)
             self._db.executescript(_SCHEMA)
@@ -56,7 +63,7 @@ class SqliteFtsStore:
     def index(self, products: Iterable[Product], batch_size: int = 5_000) -> int:
         written = 0
         db = self._db
-        with db:
+        with self._lock, db:
             for product in products:
                 old = db.execute("SELECT rowid, title, description FROM products WHERE id = ?",
                                  (product.id,)).fetchone()
@@ -111,7 +118,8 @@ class SqliteFtsStore:
             sql += " WHERE " + " AND ".join(where)
         sql += " GROUP BY p.rowid ORDER BY score DESC, p.rowid LIMIT ?"
         try:
-            rows = self._db.execute(sql, params + where_params + [request.k]).fetchall()
+            with self._lock:
+                rows = self._db.execute(sql, params + where_params + [request.k]).fetchall()
         except sqlite3.OperationalError as exc:
             raise StoreError(f"SQLite FTS5 query failed: {exc}") from exc
         return [Hit(id=r[0], score=float(r[1]), title=r[2], description=r[3]) for r in rows]
@@ -120,7 +128,9 @@ class SqliteFtsStore:
         return [self.search(r) for r in requests]
 
     def count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM products").fetchone()[0])
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM products").fetchone()[0])
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()

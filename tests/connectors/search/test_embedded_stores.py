@@ -107,3 +107,30 @@ def test_exclusions_remove_products_with_those_values(store):
     assert sorted(ids(store.search(shoes))) == ["a", "b"]
     assert ids(store.search(replace(shoes, exclude={"colour": ("red",)}))) == ["b"]
     assert ids(store.search(replace(shoes, exclude={"colour": ("red", "blue")}))) == []
+
+
+
+def test_concurrent_searches_and_reindexing_see_only_whole_catalogs(store):
+    """The SearchStore threading contract: the PRF expander searches on its thread pool while
+    the event loop searches too, and one writer may re-index meanwhile. Every search, from any
+    thread, answers as a single-threaded one would: it never sees half a re-index."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    requests = [SearchRequest("kettle"), SearchRequest("kicks"), SearchRequest("running shoes"),
+                SearchRequest("smartphone", filters={"brand": "nexon"}),
+                SearchRequest("running", price_max=100.0)]
+    expected = [ids(hits) for hits in store.search_many(requests)]
+
+    def search(_: int) -> tuple[list[list[str]], int]:
+        return [ids(hits) for hits in store.search_many(requests)], store.count()
+
+    def reindex() -> int:
+        for _ in range(30):  # the same catalog again: it replaces, so answers must not change
+            store.index(PRODUCTS)
+        return store.count()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        writer = pool.submit(reindex)
+        answers = list(pool.map(search, range(400)))
+        assert writer.result() == len(PRODUCTS)
+    assert [a for a in answers if a != (expected, len(PRODUCTS))] == []
