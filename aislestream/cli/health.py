@@ -39,7 +39,8 @@ def health(ctx: click.Context, ready: bool, max_age_s: float) -> None:
         _fail(ctx, f"error: unreadable health report at {path}")
     if problems := report.problems(ready, max_age_s):
         _fail(ctx, f"unhealthy: {'; '.join(problems)}")
-    click.echo(f"{'ready' if ready else 'live'}: pid {report.pid}, {len(report.assigned)} partitions, "
+    state = "ready" if ready else "live"
+    click.echo(f"{state}: pid {report.pid}, {len(report.assigned)} partitions, "
                f"report {report.age_s:.0f}s old")
 
 

@@ -40,7 +40,7 @@ class HealthReport:
     started_at: float
     broker_reachable: bool
     assigned: list[str] = field(default_factory=list)  # "topic:partition"
-    proc_start: str | None = None  # the writer's start in clock ticks since boot (Linux); see module doc
+    proc_start: str | None = None  # the writer's start, clock ticks since boot (Linux): module doc
 
     @property
     def age_s(self) -> float:

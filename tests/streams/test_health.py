@@ -31,7 +31,8 @@ APP_ID = "health-test"
 def report(age_s: float = 0.0, reachable: bool = True, assigned=("q:0", "q:1"),
            pid: int | None = None, proc_start: str | None = None) -> HealthReport:
     now = time.time()
-    return HealthReport(pid or os.getpid(), now - age_s, now - 60, reachable, list(assigned), proc_start)
+    return HealthReport(pid or os.getpid(), now - age_s, now - 60, reachable, list(assigned),
+                        proc_start)
 
 
 def dead_pid() -> int:
