@@ -1,56 +1,66 @@
-"""``aisle train assistant``, ``aisle eval assistant`` and ``aisle chat``."""
+"""The shopping assistant: ``aisle train assistant`` and ``aisle eval assistant`` (the ``ml``
+extra; main.py files them under ``train`` and ``eval``), and ``aisle chat``, a client of the
+running stack's assistant stream that needs only a broker."""
 
 from __future__ import annotations
 
 import click
 from rich.table import Table
 
-from aislestream.cli.common import console, settings_from
+from aislestream.cli.common import console, preset_option, require_ml, settings_from
 from aislestream.errors import ConfigError
-
-PRESETS = click.Choice(["micro", "tiny", "small"])
+from aislestream.models.assistant.presets import PRESETS as ASSISTANT_PRESETS
+from aislestream.models.assistant.presets import get_assistant_preset
 
 
 @click.command("assistant")
-@click.option("--preset", default="tiny", show_default=True, type=PRESETS)
+@preset_option(ASSISTANT_PRESETS)
 @click.option("--stage", "stages", multiple=True, default=("all",), show_default=True,
               type=click.Choice(["adapt", "sft", "rl", "all"]),
               help="Repeatable. sft runs adapt first when it has not run; rl needs sft.")
 @click.pass_context
 def train_assistant(ctx: click.Context, preset: str, stages: tuple[str, ...]) -> None:
     """Adapt the LLM to shopper language, fine-tune it to emit parameter JSON, then RL-align it."""
-    from aislestream.models.assistant.presets import get_assistant_preset
+    require_ml("train assistant", "torch", "transformers", "trl")
     from aislestream.models.assistant.run import train
     from aislestream.models.assistant.train import STAGES
 
     settings = settings_from(ctx)
     chosen = STAGES if "all" in stages else tuple(s for s in STAGES if s in stages)
     p = get_assistant_preset(preset)
-    train(settings, p, chosen, on_stage=lambda stage, seconds: console.print(f"[bold]{stage}[/] done in {seconds:,.0f}s"))
+    train(settings, p, chosen, on_stage=lambda stage, seconds: console.print(
+        f"[bold]{stage}[/] done in {seconds:,.0f}s"))
     console.print(f"artifacts in {settings.artifacts.assistant(p.name)}")
 
 
 @click.command("assistant")
-@click.option("--preset", default="tiny", show_default=True, type=PRESETS)
-@click.option("--backend", default="torch", show_default=True, type=click.Choice(["torch", "vllm"]))
+@preset_option(ASSISTANT_PRESETS)
+@click.option("--backend", default="torch", show_default=True,
+              type=click.Choice(["torch", "vllm"]))
 @click.option("-n", "--dialogues", type=int, help="Dialogues per split (default: the preset's).")
 @click.option("--write/--no-write", default=False, show_default=True,
               help="Write docs/results/assistant.json, its RESULTS.md section and the plot.")
 @click.pass_context
-def eval_assistant(ctx: click.Context, preset: str, backend: str, dialogues: int | None, write: bool) -> None:
-    """Rule baseline vs SFT vs SFT+RL on held-out dialogues: slot F1, conversion, turns, parse rate."""
+def eval_assistant(ctx: click.Context, preset: str, backend: str, dialogues: int | None,
+                   write: bool) -> None:
+    """Rule baseline vs SFT vs SFT+RL on held-out dialogues: slot F1, conversion, turns, parse
+    rate."""
+    require_ml("eval assistant", "torch", "transformers")
     from aislestream.evaluation.assistant_report import run_assistant_eval
-    from aislestream.models.assistant.presets import get_assistant_preset
 
-    run_assistant_eval(settings_from(ctx), get_assistant_preset(preset), write, console, backend, dialogues)
+    run_assistant_eval(settings_from(ctx), get_assistant_preset(preset), write, console, backend,
+                       dialogues)
 
 
 @click.command()
-@click.option("--say", "lines", multiple=True, help="Send these turns and exit (repeatable) instead of prompting.")
+@click.option("--say", "lines", multiple=True,
+              help="Send these turns and exit (repeatable) instead of prompting.")
 @click.option("--session", "session_id", help="Session id (default: a new one).")
-@click.option("--timeout", "timeout_s", default=60.0, show_default=True, help="Seconds to wait for each reply.")
+@click.option("--timeout", "timeout_s", default=60.0, show_default=True,
+              help="Seconds to wait for each reply.")
 @click.pass_context
-def chat(ctx: click.Context, lines: tuple[str, ...], session_id: str | None, timeout_s: float) -> None:
+def chat(ctx: click.Context, lines: tuple[str, ...], session_id: str | None,
+         timeout_s: float) -> None:
     """Talk to the shopping assistant of the running stack; Ctrl-D ends.
 
     Start the stack with `aisle up` and export the broker address it prints
@@ -59,9 +69,11 @@ def chat(ctx: click.Context, lines: tuple[str, ...], session_id: str | None, tim
 
     settings = settings_from(ctx)
     if not settings.broker.bootstrap_servers:
-        raise ConfigError("no broker configured: set AISLE_BROKER__BOOTSTRAP_SERVERS (or run `aisle up`)")
+        raise ConfigError("no broker configured: set AISLE_BROKER__BOOTSTRAP_SERVERS "
+                          "(or run `aisle up`)")
     client = ChatClient(settings.broker.bootstrap_servers, settings.topics, session_id, timeout_s)
-    console.print(f"session [bold]{client.session_id}[/]" + ("" if lines else " — say what you are looking for"))
+    console.print(f"session [bold]{client.session_id}[/]"
+                  + ("" if lines else " — say what you are looking for"))
     try:
         for text in lines or _prompted():
             if lines:
@@ -84,7 +96,8 @@ def show_reply(reply: dict) -> None:
         console.print(f"[red]assistant ({reply['error_type']})>[/] {reply['error']}")
         return
     params = ", ".join(f"{k}={v}" for k, v in reply["params"].items()) or "nothing yet"
-    console.print(f"[cyan]assistant>[/] understood: {params}  [dim]({reply['engine']}, {reply['latency_ms']:.0f} ms)[/]")
+    console.print(f"[cyan]assistant>[/] understood: {params}  "
+                  f"[dim]({reply['engine']}, {reply['latency_ms']:.0f} ms)[/]")
     if reply.get("question"):
         console.print(f"[cyan]assistant>[/] {reply['question']}")
     if reply.get("products"):

@@ -1,4 +1,5 @@
-"""``aisle experiments``: validate, publish, list and report A/B experiments."""
+"""``aisle experiments``: validate, publish, list and report A/B experiments. They are streaming
+configuration, so these need a broker, never a model: they run on the slim image."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def validate(path: Path) -> None:
 def _bootstrap(ctx: click.Context) -> tuple[str, object]:
     settings = settings_from(ctx)
     if not settings.broker.bootstrap_servers:
-        raise ConfigError("no broker configured: set AISLE_BROKER__BOOTSTRAP_SERVERS (or run `aisle up`)")
+        raise ConfigError("no broker configured: set AISLE_BROKER__BOOTSTRAP_SERVERS "
+                          "(or run `aisle up`)")
     return settings.broker.bootstrap_servers, settings
 
 
@@ -45,7 +47,8 @@ def publish(ctx: click.Context, path: Path) -> None:
     bootstrap, settings = _bootstrap(ctx)
     new = load_experiments(path)
     current = published(bootstrap, settings.stream.app_id)
-    check_layers([*{k: v for k, v in current.items() if k not in {e.id for e in new}}.values(), *new])
+    replaced = {e.id for e in new}
+    check_layers([*(v for k, v in current.items() if k not in replaced), *new])
     publish_experiments(bootstrap, settings.stream.app_id, settings.topics, new)
     console.print(f"published {', '.join(e.id for e in new)}")
 
@@ -64,14 +67,16 @@ def list_cmd(ctx: click.Context) -> None:
         table.add_column(col)
     for e in published(bootstrap, settings.stream.app_id).values():
         arms = ", ".join(f"{a.name} {a.share:.0%}" for a in e.arms)
-        table.add_row(e.id, e.layer, "yes" if e.active() else "no", arms, f"{e.start or '-'} .. {e.stop or '-'}")
+        window = f"{e.start or '-'} .. {e.stop or '-'}"
+        table.add_row(e.id, e.layer, "yes" if e.active() else "no", arms, window)
     console.print(table)
 
 
 @experiments.command()
 @click.argument("experiment_id")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("docs/experiments"),
-              show_default=True, help="Where the markdown, HTML and plot go.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("docs/experiments"), show_default=True,
+              help="Where the markdown, HTML and plot go.")
 @click.option("--alpha", default=0.05, show_default=True)
 @click.pass_context
 def report(ctx: click.Context, experiment_id: str, out: Path, alpha: float) -> None:
@@ -83,7 +88,8 @@ def report(ctx: click.Context, experiment_id: str, out: Path, alpha: float) -> N
     bootstrap, settings = _bootstrap(ctx)
     experiment = published(bootstrap, settings.stream.app_id).get(experiment_id)
     if experiment is None:
-        raise ConfigError(f"no experiment {experiment_id!r} on the config topic (see `aisle experiments list`)")
+        raise ConfigError(f"no experiment {experiment_id!r} on the config topic "
+                          "(see `aisle experiments list`)")
     result = analyse(experiment, read_arm_metrics(bootstrap, settings.stream.app_id), alpha,
                      units=read_arm_metrics(bootstrap, settings.stream.app_id, "unit_metrics"))
     console.print(to_markdown(result))

@@ -1,16 +1,30 @@
-"""``aisle prune``: find redundant blocks (FFT + RDP), remove them, heal the result."""
+"""``aisle prune analyze|apply|heal``: find redundant blocks (FFT + RDP), remove them, heal the
+result. Every command needs the ``ml`` extra; the names it offers come from the torch-free
+models/pruning/names.py. The benchmark of the whole method is ``aisle bench prune``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from aislestream.cli.common import console, settings_from
+from aislestream.cli.common import console, preset_option, require_ml, settings_from
+from aislestream.models.ads.presets import ADS_PRESETS
+from aislestream.models.lm.presets import PRESETS as LM_PRESETS
 from aislestream.models.pruning.names import METHODS, MODELS
 
-MODEL = click.option("--model", type=click.Choice(MODELS), required=True, help="Which trained model to prune.")
-PRESET = click.option("--preset", default="tiny", show_default=True, type=click.Choice(["micro", "tiny", "small"]))
-METHOD = click.option("--method", default="fft_rdp", show_default=True, type=click.Choice(METHODS))
-BLOCKS = click.option("--blocks", "n_blocks", type=int, required=True, help="How many blocks to remove.")
+# a pruning preset names the size of both prunable models, so it must be a preset of each
+PRUNE_PRESETS = tuple(name for name in LM_PRESETS if name in ADS_PRESETS)
+ML_MODULES = ("torch", "transformers", "diffusers")
+
+MODEL = click.option("--model", type=click.Choice(MODELS), required=True,
+                     help="Which trained model to prune.")
+PRESET = preset_option(PRUNE_PRESETS)
+METHOD = click.option("--method", default="fft_rdp", show_default=True,
+                      type=click.Choice(METHODS))
+BLOCKS = click.option("--blocks", "n_blocks", type=int, required=True,
+                      help="How many blocks to remove.")
+SEED = click.option("--seed", default=0, show_default=True, help="For --method random.")
 
 
 @click.group()
@@ -21,13 +35,14 @@ def prune() -> None:
 @prune.command()
 @MODEL
 @PRESET
-@click.option("--blocks", "n_blocks", type=int, default=None, help="Also show which blocks each method removes.")
+@click.option("--blocks", "n_blocks", type=int, default=None,
+              help="Also show which blocks each method removes.")
 @click.option("--plot", type=click.Path(), default=None, help="Write the curve plot here (PNG).")
 @click.pass_context
-def analyze(ctx: click.Context, model: str, preset: str, n_blocks: int | None, plot: str | None) -> None:
+def analyze(ctx: click.Context, model: str, preset: str, n_blocks: int | None,
+            plot: str | None) -> None:
     """Profile every block's spectral change on a calibration set; show the RDP candidates."""
-    from pathlib import Path
-
+    require_ml("prune analyze", *ML_MODULES)
     from rich.table import Table
 
     from aislestream.models.pruning import run
@@ -39,12 +54,14 @@ def analyze(ctx: click.Context, model: str, preset: str, n_blocks: int | None, p
     table = Table(title=f"{model} ({preset}): per-block change")
     for col in ("block", "spectral distance", "band change (low..high)", "block influence"):
         table.add_column(col)
-    for i, (d, bands, bi) in enumerate(zip(profile.spectral_distance, profile.band_change, profile.block_influence)):
+    rows = zip(profile.spectral_distance, profile.band_change, profile.block_influence)
+    for i, (d, bands, bi) in enumerate(rows):
         table.add_row(str(i), f"{d:.3f}", " ".join(f"{b:.2f}" for b in bands), f"{bi:.3f}")
     console.print(table)
     if n_blocks is not None:
         for method in METHODS:
-            console.print(f"{method:16s} would remove {list(select(method, profile, n_blocks).drop)}")
+            drop = list(select(method, profile, n_blocks).drop)
+            console.print(f"{method:16s} would remove {drop}")
         if plot:
             from aislestream.models.pruning.plots import plot_curve
 
@@ -58,10 +75,12 @@ def analyze(ctx: click.Context, model: str, preset: str, n_blocks: int | None, p
 @PRESET
 @METHOD
 @BLOCKS
-@click.option("--seed", default=0, show_default=True, help="For --method random.")
+@SEED
 @click.pass_context
-def apply_cmd(ctx: click.Context, model: str, preset: str, method: str, n_blocks: int, seed: int) -> None:
+def apply_cmd(ctx: click.Context, model: str, preset: str, method: str, n_blocks: int,
+              seed: int) -> None:
     """Remove blocks and save the pruned model as an ordinary checkpoint (<variant>/raw)."""
+    require_ml("prune apply", *ML_MODULES)
     from aislestream.models.pruning import run
 
     t = run.target(settings_from(ctx), model, preset)
@@ -75,11 +94,13 @@ def apply_cmd(ctx: click.Context, model: str, preset: str, method: str, n_blocks
 @PRESET
 @METHOD
 @BLOCKS
-@click.option("--seed", default=0, show_default=True, help="For --method random.")
+@SEED
 @click.option("--steps", default=300, show_default=True, help="Distillation steps.")
 @click.pass_context
-def heal_cmd(ctx: click.Context, model: str, preset: str, method: str, n_blocks: int, seed: int, steps: int) -> None:
+def heal_cmd(ctx: click.Context, model: str, preset: str, method: str, n_blocks: int, seed: int,
+             steps: int) -> None:
     """Distil the unpruned model into the pruned one (<variant>/healed)."""
+    require_ml("prune heal", *ML_MODULES)
     from rich.progress import Progress
 
     from aislestream.models.pruning import run
@@ -91,25 +112,3 @@ def heal_cmd(ctx: click.Context, model: str, preset: str, method: str, n_blocks:
         out = run.heal(t, selection, steps, progress=lambda s, n, loss: progress.update(
             task, completed=s, description=f"healing (loss {loss:.4f})"))
     console.print(f"wrote {out}")
-
-
-@click.command("prune")
-@PRESET
-@click.option("--model", "models", multiple=True, type=click.Choice(MODELS), default=MODELS, show_default=True)
-@click.option("--generator-blocks", default=2, show_default=True)
-@click.option("--lm-blocks", default=1, show_default=True)
-@click.option("--curve-max", default=2, show_default=True, help="Quality vs removed blocks from 1 to this.")
-@click.option("--heal-steps-generator", default=200, show_default=True)
-@click.option("--heal-steps-lm", default=150, show_default=True)
-@click.option("--write/--no-write", default=True, show_default=True,
-              help="Write docs/results/pruning.json, the RESULTS.md section and the plots.")
-@click.pass_context
-def bench_prune(ctx: click.Context, preset: str, models: tuple[str, ...], generator_blocks: int, lm_blocks: int,
-                curve_max: int, heal_steps_generator: int, heal_steps_lm: int, write: bool) -> None:
-    """Full vs pruned (FFT + RDP and baselines), torch and ONNX Runtime, quality and speed."""
-    from aislestream.bench.prune import PruneBenchConfig, run_prune_bench
-
-    config = PruneBenchConfig(preset=preset, generator_blocks=generator_blocks, lm_blocks=lm_blocks,
-                              curve_max=curve_max, heal_steps_generator=heal_steps_generator,
-                              heal_steps_lm=heal_steps_lm)
-    run_prune_bench(settings_from(ctx), config, models, write, console)

@@ -1,4 +1,5 @@
-"""`aisle eval assistant` and `aisle chat` from the command line (training: tests/models/assistant)."""
+"""`aisle eval assistant` and `aisle chat` from the command line (training:
+tests/models/assistant)."""
 
 import json
 
@@ -10,24 +11,27 @@ from aislestream.cli.main import cli
 def test_eval_writes_the_headline_keys_for_every_method(micro_assistant, tmp_path, monkeypatch):
     settings, _ = micro_assistant
     monkeypatch.chdir(tmp_path)  # --write lands in ./docs
-    result = CliRunner().invoke(cli, ["--data-dir", str(settings.data_dir), "eval", "assistant", "--preset", "micro",
-                                      "-n", "8", "--write"], env={"AISLE_WORLD__N_USERS": "50"})
+    result = CliRunner().invoke(cli, ["--data-dir", str(settings.data_dir), "eval", "assistant",
+                                      "--preset", "micro", "-n", "8", "--write"],
+                                env={"AISLE_WORLD__N_USERS": "50"})
     assert result.exit_code == 0, result.output
     out = json.loads((tmp_path / "docs" / "results" / "assistant.json").read_text())
     assert set(out["methods"]) == {"rules", "sft", "rl"}
-    for key in ("slot_f1_rule", "slot_f1_sft", "slot_f1_rl", "conversion_rule", "conversion_sft", "conversion_rl",
-                "mean_turns_rl", "parse_rate_sft", "parse_rate_rl", "goal_met"):
+    for key in ("slot_f1_rule", "slot_f1_sft", "slot_f1_rl", "conversion_rule", "conversion_sft",
+                "conversion_rl", "mean_turns_rl", "parse_rate_sft", "parse_rate_rl", "goal_met"):
         assert key in out
     assert out["parse_rate_sft"] == out["parse_rate_rl"] == 1.0  # constrained decoding
     assert "## Shopping assistant" in (tmp_path / "docs" / "RESULTS.md").read_text()
 
 
 def test_eval_without_a_trained_model_says_what_to_run(tmp_path):
-    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "eval", "assistant", "--preset", "micro", "-n", "2"],
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "eval", "assistant",
+                                      "--preset", "micro", "-n", "2"],
                                 env={"AISLE_WORLD__N_USERS": "50"})
     assert result.exit_code == 2 and "aisle train assistant --preset micro" in result.output
 
 
 def test_chat_needs_a_broker():
-    result = CliRunner().invoke(cli, ["chat", "--say", "hi"], env={"AISLE_BROKER__BOOTSTRAP_SERVERS": ""})
+    result = CliRunner().invoke(cli, ["chat", "--say", "hi"],
+                                env={"AISLE_BROKER__BOOTSTRAP_SERVERS": ""})
     assert result.exit_code == 2 and "no broker configured" in result.output

@@ -15,7 +15,8 @@ def test_train_then_eval_on_an_external_catalog_without_labels(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)  # --write would land in ./docs
     runner = CliRunner()
     data = ["--data-dir", str(tmp_path / "data")]
-    trained = runner.invoke(cli, [*data, "train", "lm", "--preset", "micro", "--catalog", str(catalog)])
+    trained = runner.invoke(cli, [*data, "train", "lm", "--preset", "micro", "--catalog",
+                                  str(catalog)])
     assert trained.exit_code == 0, trained.output
     assert "rl done" in trained.output
     evaluated = runner.invoke(cli, [*data, "eval", "expansion", "--preset", "micro", "--catalog",
@@ -29,7 +30,8 @@ def test_train_then_eval_on_an_external_catalog_without_labels(tmp_path, monkeyp
 
 
 def test_eval_before_training_says_what_to_run(tmp_path):
-    out = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "eval", "expansion", "--preset", "micro"])
+    out = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "eval", "expansion",
+                                   "--preset", "micro"])
     assert out.exit_code == 2 and "aisle train lm --preset micro" in out.output
 
 
