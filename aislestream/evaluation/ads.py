@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from aislestream.core.adspec import ALL_SPECS, AdSpec
+from aislestream.engines.generation.recurrent import generate_until_usable
 from aislestream.models.ads.generator import AdCreativePipeline
 from aislestream.models.ads.oracle import OracleVerdict, judge_all, rates
-from aislestream.models.ads.recurrent import generate_until_usable
 from aislestream.models.ads.reward_models import RewardEnsemble
 
 

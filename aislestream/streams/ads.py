@@ -18,13 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from aislestream.connectors.adstore import AdStore, CreativeRow
 from aislestream.core.adspec import AdSpec
 from aislestream.engines.generation import CreativeService, CreativeServicePool
-from aislestream.errors import (
-    AisleError,
-    MessageRejected,
-    RetryableError,
-    StoreError,
-    StoreUnavailable,
-)
+from aislestream.errors import AisleError, MessageRejected, RetryableError, StoreError
 from aislestream.settings import StreamSettings
 from aislestream.streams.decoding import Identifier, decode_model
 from aislestream.streams.experiments.assign import Assignment, assign
@@ -69,43 +63,6 @@ def decode_request(raw: bytes | None, settings: StreamSettings) -> AdRequest:
     return decode_model(raw, AdRequest, settings.max_message_bytes)
 
 
-class DeferredAdStore:
-    """An ad store connected on first use, and connected again on every use until that works.
-
-    A worker must start (and serve search) while PostgreSQL is down; its ads agent meets the
-    outage as ``StoreUnavailable`` on the first save and waits it out like any other outage.
-    """
-
-    def __init__(self, connect: Callable[[], AdStore]) -> None:
-        """Connects now if it can: only an outage is deferred, a bad DSN or a missing driver
-        (ConfigError, ImportError) stops the start as before, not every later request."""
-        self._connect = connect
-        self._store: AdStore | None = None
-        try:
-            self._store = connect()
-        except StoreUnavailable as exc:
-            log.warning("ad store unavailable at start (%s); ad requests wait until it is back", exc)
-
-    @property
-    def store(self) -> AdStore:
-        if self._store is None:
-            self._store = self._connect()  # StoreUnavailable while the server is down
-        return self._store
-
-    def save(self, row: CreativeRow, image) -> CreativeRow:
-        return self.store.save(row, image)
-
-    def get(self, request_id: str) -> CreativeRow | None:
-        return self.store.get(request_id)
-
-    def applied_migrations(self) -> list[str]:
-        return self.store.applied_migrations()
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-
-
 class AdsPipeline:
     """Requests are grouped by the generator and accept level their experiment arms select (the
     unit assigned is the product id: one product's creatives come from one arm)."""
@@ -148,7 +105,8 @@ class AdsPipeline:
                     outputs[i] = dead_letter_output(messages[i], MessageRejected(str(error), "unavailable_variant"))
                 continue
             seed = messages[items[0][0]].offset  # deterministic per batch position
-            outcomes = service.create([r.spec() for _, r, _ in items], seed=seed, accept_level=level)
+            outcomes = service.create([r.spec() for _, r, _ in items], seed=seed,
+                                      reward_threshold=level)
             latency = (time.perf_counter() - started) * 1000 / len(valid)
             for (i, request, assignment), outcome in zip(items, outcomes):
                 try:

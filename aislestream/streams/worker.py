@@ -53,29 +53,14 @@ def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
 
 
 def build_ads_pipeline(settings: Settings, experiments=tuple):
-    """Generator (the RL fine-tuned one when present; `base`, `rl` and the configured variants
-    for experiment arms), reward ensemble and ad store from settings."""
-    from aislestream.connectors.adstore import PostgresAdStore, SqliteAdStore
-    from aislestream.engines.generation import (
-        CreativeServicePool,
-        GenerationConfig,
-        build_creative_service,
-    )
-    from aislestream.models.ads.presets import get_ads_preset
-    from aislestream.streams.ads import AdsPipeline, DeferredAdStore
+    """The ads agent's pipeline: creative service and ad store from settings, arms from
+    ``experiments``."""
+    from aislestream.connectors.adstore import build_ad_store
+    from aislestream.engines.generation import build_creative_service
+    from aislestream.streams.ads import AdsPipeline
 
-    ads = settings.ads
-    preset = get_ads_preset(ads.preset)
-    root = settings.artifacts.ads(preset.name)
-    model = root / "rl" if ads.use_rl and (root / "rl" / "model_index.json").exists() else root / "generator"
-    service = build_creative_service(GenerationConfig(
-        ads.generator_path or model, root / "reward" / "specialized", preset.generator.inference_steps,
-        ads.candidates, ads.max_attempts, backend=ads.generator_backend))
-    store_dir = ads.store_path or settings.data_dir / "adstore"
-    store = (DeferredAdStore(lambda: PostgresAdStore(ads.postgres_dsn, store_dir / "images"))
-             if ads.store == "postgres" else SqliteAdStore(store_dir))
-    variants = {"base": root / "generator", "rl": root / "rl", **ads.generator_variants}
-    return AdsPipeline(CreativeServicePool(service, variants), store, settings.stream, experiments)
+    return AdsPipeline(build_creative_service(settings), build_ad_store(settings), settings.stream,
+                       experiments)
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:

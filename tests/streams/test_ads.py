@@ -7,7 +7,7 @@ from aislestream.connectors.adstore import SqliteAdStore
 from aislestream.engines.generation import (
     CreativeServicePool,
     GenerationConfig,
-    build_creative_service,
+    load_creative_service,
 )
 from aislestream.errors import MessageRejected
 from aislestream.settings import StreamSettings
@@ -38,8 +38,8 @@ def test_bad_ad_requests_are_rejected_with_the_field_named(raw, reason):
 
 def test_pipeline_stores_and_publishes_every_valid_request(micro_ads, tmp_path):
     _, root = micro_ads
-    service = build_creative_service(GenerationConfig(root / "generator", root / "reward" / "specialized",
-                                                      inference_steps=4, candidates=2, max_attempts=2))
+    service = load_creative_service(GenerationConfig(root / "generator", root / "reward" / "specialized",
+                                                     inference_steps=4, candidates=2, max_attempts=2))
     store = SqliteAdStore(tmp_path / "store")
     pipeline = AdsPipeline(CreativeServicePool(service, {}), store, StreamSettings())
     messages = [RawMessage("ads.requests", 0, 0, b"a1", request()),
@@ -59,8 +59,8 @@ def test_pipeline_stores_and_publishes_every_valid_request(micro_ads, tmp_path):
 
 def test_arms_choose_generator_and_accept_level_and_are_recorded(micro_ads, tmp_path):
     _, root = micro_ads
-    service = build_creative_service(GenerationConfig(root / "generator", root / "reward" / "specialized",
-                                                      inference_steps=2, candidates=1, max_attempts=1))
+    service = load_creative_service(GenerationConfig(root / "generator", root / "reward" / "specialized",
+                                                     inference_steps=2, candidates=1, max_attempts=1))
     experiment = parse_experiment({"id": "ads1", "layer": "ads.generation", "salt": "s", "arms": [
         {"name": "strict", "share": 0.5, "params": {"generator": "rl", "reward_threshold": 0.999999}},
         {"name": "missing", "share": 0.5, "params": {"generator": "no-such-generator"}}]})
@@ -82,8 +82,8 @@ def test_arms_choose_generator_and_accept_level_and_are_recorded(micro_ads, tmp_
 
 def test_an_arm_naming_a_corrupt_generator_checkpoint_dead_letters_its_requests(micro_ads, tmp_path):
     _, root = micro_ads
-    service = build_creative_service(GenerationConfig(root / "generator", root / "reward" / "specialized",
-                                                      inference_steps=2, candidates=1, max_attempts=1))
+    service = load_creative_service(GenerationConfig(root / "generator", root / "reward" / "specialized",
+                                                     inference_steps=2, candidates=1, max_attempts=1))
     shutil.copytree(root / "generator", tmp_path / "broken")
     (tmp_path / "broken" / "model_index.json").write_text("{half a file")  # a copy cut short
     experiment = parse_experiment({"id": "ads2", "layer": "ads.generation", "salt": "s", "arms": [
@@ -95,35 +95,3 @@ def test_an_arm_naming_a_corrupt_generator_checkpoint_dead_letters_its_requests(
         letter = json.loads(out.value)
         assert out.kind == "dead_letter" and letter["error_type"] == "unavailable_variant"
         assert "generator variant 'broken' failed to build" in letter["reason"]
-
-
-def test_a_store_unreachable_at_start_is_connected_on_use_and_again_until_it_works(tmp_path):
-    from aislestream.connectors.adstore import CreativeRow, SqliteAdStore
-    from aislestream.errors import StoreUnavailable
-    from aislestream.streams.ads import DeferredAdStore
-
-    attempts = []
-
-    def connect():
-        attempts.append(1)
-        if len(attempts) < 3:
-            raise StoreUnavailable("connection refused")
-        return SqliteAdStore(tmp_path)
-
-    store = DeferredAdStore(connect)  # down at start: the worker starts all the same
-    row = CreativeRow("r1", "p1", {"shape": "ball"}, True, {"shape": 0.9}, 1)
-    with pytest.raises(StoreUnavailable):
-        store.save(row, None)
-    assert store.save(row, None).request_id == "r1" and store.get("r1").product_id == "p1"
-    assert len(attempts) == 3
-
-
-def test_a_bad_ad_store_configuration_still_stops_the_start():
-    from aislestream.errors import ConfigError
-    from aislestream.streams.ads import DeferredAdStore
-
-    def connect():
-        raise ConfigError("invalid PostgreSQL DSN")
-
-    with pytest.raises(ConfigError):
-        DeferredAdStore(connect)

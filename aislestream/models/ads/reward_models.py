@@ -3,13 +3,15 @@ baseline, one monolithic scorer of comparable total size trained on the same dat
 
 Each scorer sees the image plus the spec (one-hot) and outputs P(aspect is right). Two coordinate
 channels let convolutions know *where* things are, which placement needs. Probabilities are
-calibrated by temperature scaling on validation data; decision thresholds are chosen there too.
+calibrated by temperature scaling on validation data; the reward thresholds (see
+:class:`RewardEnsemble`) are chosen there too.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,9 @@ from torch import nn
 
 from aislestream.core.adspec import ALL_SPECS, ASPECTS, N_CLASSES, SIZE, SPEC_DIM, AdSpec
 from aislestream.models.ads.renderer import DEFECTS, render
+
+THRESHOLDS_FILE = "reward_thresholds.json"  # aspect -> reward threshold, beside <aspect>.pt
+_DEFECT_THRESHOLDS_FILE = "thresholds.json"  # the older form: aspect -> max defect score (1 - p)
 
 
 class Scorer(nn.Module):
@@ -54,7 +59,7 @@ class Batch:
     labels: dict[str, torch.Tensor]  # aspect -> (N,) 1.0 = right; plus "usable"
 
 
-def to_tensors(images: np.ndarray, specs: list[AdSpec]) -> tuple[torch.Tensor, torch.Tensor]:
+def to_tensors(images: np.ndarray, specs: Sequence[AdSpec]) -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.from_numpy(images).float().permute(0, 3, 1, 2) / 255.0
     s = torch.tensor([spec.one_hot() for spec in specs], dtype=torch.float32)
     return x, s
@@ -147,33 +152,50 @@ def load_scorer(path: Path) -> Scorer:
 
 @dataclass
 class RewardEnsemble:
-    """The three specialized scorers with their thresholds: the online usability decision."""
+    """The three specialized scorers and their reward thresholds: the usability decision.
+
+    A reward threshold is the P(right) an aspect's score must exceed for a creative to be
+    accepted; every aspect must exceed its own. Training sets one per aspect (the cut with 95%
+    precision on validation defects); an experiment arm may set one for all aspects (the
+    ``reward_threshold`` param of the ``ads.generation`` layer, via ``with_reward_threshold``).
+    An aspect without one uses 0.5. Satisfies ``aislestream.engines.reward.RewardModel``.
+    """
     scorers: dict[str, Scorer]
-    thresholds: dict[str, float] = field(default_factory=dict)  # max defect score (1 - p) to accept
+    reward_thresholds: dict[str, float] = field(default_factory=dict)
 
     @torch.no_grad()
-    def score(self, images: np.ndarray, specs: list[AdSpec]) -> dict[str, np.ndarray]:
+    def score(self, images: np.ndarray, specs: Sequence[AdSpec]) -> dict[str, np.ndarray]:
         x, s = to_tensors(images, specs)
         return {aspect: predict(model, x, s) for aspect, model in self.scorers.items()}
 
-    def usable(self, scores: dict[str, np.ndarray]) -> np.ndarray:
-        return np.all([1.0 - scores[a] < self.thresholds.get(a, 0.5) for a in self.scorers], axis=0)
+    def usable(self, scores: Mapping[str, np.ndarray]) -> np.ndarray:
+        thresholds = self.reward_thresholds
+        return np.all([scores[a] > thresholds.get(a, 0.5) for a in self.scorers], axis=0)
 
-    def reward(self, scores: dict[str, np.ndarray]) -> np.ndarray:
+    def reward(self, scores: Mapping[str, np.ndarray]) -> np.ndarray:
         """Scalar RL reward: the product of per-aspect probabilities (all must be right)."""
         return np.prod([scores[a] for a in self.scorers], axis=0)
+
+    def with_reward_threshold(self, reward_threshold: float) -> "RewardEnsemble":
+        """The same scorers with one reward threshold for every aspect."""
+        return replace(self, reward_thresholds=dict.fromkeys(self.scorers, reward_threshold))
 
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         for aspect, model in self.scorers.items():
             save_scorer(model, path / f"{aspect}.pt")
-        (path / "thresholds.json").write_text(json.dumps(self.thresholds, indent=2))
+        (path / THRESHOLDS_FILE).write_text(json.dumps(self.reward_thresholds, indent=2))
 
     @classmethod
     def load(cls, path: Path) -> "RewardEnsemble":
         from aislestream.errors import ConfigError
 
-        if not (path / "thresholds.json").exists():
+        if (path / THRESHOLDS_FILE).exists():
+            reward_thresholds = json.loads((path / THRESHOLDS_FILE).read_text())
+        elif (path / _DEFECT_THRESHOLDS_FILE).exists():  # trained before the file held P(right)
+            defect = json.loads((path / _DEFECT_THRESHOLDS_FILE).read_text())
+            reward_thresholds = {aspect: 1.0 - cut for aspect, cut in defect.items()}
+        else:
             raise ConfigError(f"no reward models at {path}: run `aisle train ads --stage reward`")
         scorers = {aspect: load_scorer(path / f"{aspect}.pt") for aspect in ASPECTS}
-        return cls(scorers, json.loads((path / "thresholds.json").read_text()))
+        return cls(scorers, reward_thresholds)

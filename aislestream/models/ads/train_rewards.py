@@ -61,12 +61,13 @@ def train_reward_models(config: RewardTrainConfig, out: Path, log=print) -> dict
         calibrate(model, val, aspect)
         scorers[aspect] = model
         log(f"{aspect} scorer trained ({n_params(model):,} parameters)")
-    thresholds = {}
+    reward_thresholds = {}
     for aspect, model in scorers.items():
         broken = ~val.labels[aspect].numpy().astype(bool)
-        _, threshold = recall_at_precision(1.0 - predict(model, val.images, val.specs), broken, PRECISION)
-        thresholds[aspect] = min(threshold, 0.999)
-    ensemble = RewardEnsemble(scorers, thresholds)
+        _, cut = recall_at_precision(1.0 - predict(model, val.images, val.specs), broken, PRECISION)
+        # defects are scores >= cut: accept P(right) above 1 - cut (at least 0.001)
+        reward_thresholds[aspect] = 1.0 - min(cut, 0.999)
+    ensemble = RewardEnsemble(scorers, reward_thresholds)
     monolithic = Scorer(config.monolithic_width)
     train_scorer(monolithic, train, "usable", config.steps, seed=config.seed)
     calibrate(monolithic, val, "usable")
@@ -79,7 +80,7 @@ def train_reward_models(config: RewardTrainConfig, out: Path, log=print) -> dict
         "seconds": round(time.time() - started, 1), "config": json.loads(config.to_json()),
         "parameters": {"specialized_total": sum(n_params(m) for m in scorers.values()),
                        "monolithic": n_params(monolithic)},
-        "thresholds": thresholds, "recall_at_p95": comparison,
+        "reward_thresholds": reward_thresholds, "recall_at_p95": comparison,
     }
     (out / "reward_report.json").write_text(json.dumps(report, indent=2))
     return report

@@ -7,8 +7,6 @@ from aislestream.core.adspec import ALL_SPECS
 from aislestream.evaluation.ads_report import eval_ads
 from aislestream.models.ads.generator import load_pipeline, noise_scheduler, noised, rendered_batch
 from aislestream.models.ads.presets import get_ads_preset
-from aislestream.models.ads.recurrent import generate_until_usable
-from aislestream.models.ads.reward_models import RewardEnsemble
 
 
 def test_generator_saves_as_a_diffusers_pipeline_and_is_deterministic(micro_ads):
@@ -19,17 +17,6 @@ def test_generator_saves_as_a_diffusers_pipeline_and_is_deterministic(micro_ads)
     assert a.shape == (3, 32, 32, 3) and a.dtype == np.uint8
     assert np.array_equal(a, b)
     assert json.loads((root / "generator" / "train.json").read_text())["parameters"] > 0
-
-
-def test_recurrent_generation_returns_one_outcome_per_request(micro_ads):
-    _, root = micro_ads
-    pipeline = load_pipeline(root / "generator")
-    ensemble = RewardEnsemble.load(root / "reward" / "specialized")
-    outcomes = generate_until_usable(pipeline, ensemble, ALL_SPECS[:4], max_attempts=3, candidates=2, steps=4)
-    assert [o.spec for o in outcomes] == ALL_SPECS[:4]
-    for o in outcomes:
-        assert 1 <= o.attempts <= 3 and o.image.shape == (32, 32, 3)
-        assert o.accepted or o.attempts == 3, "a rejected request used every attempt"
 
 
 def test_feedback_round_is_recorded_and_eval_reports_oracle_rates(micro_ads):

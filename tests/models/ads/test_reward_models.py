@@ -50,7 +50,7 @@ def test_calibration_sets_a_temperature_and_keeps_probabilities_valid():
 def test_trained_reward_models_round_trip_and_score(micro_ads):
     _, root = micro_ads
     ensemble = RewardEnsemble.load(root / "reward" / "specialized")
-    assert set(ensemble.scorers) == set(ASPECTS) and set(ensemble.thresholds) == set(ASPECTS)
+    assert set(ensemble.scorers) == set(ASPECTS) and set(ensemble.reward_thresholds) == set(ASPECTS)
     rng = np.random.default_rng(0)
     specs = ALL_SPECS[:5]
     scores = ensemble.score(np.stack([render(s, rng).image for s in specs]), specs)
