@@ -14,15 +14,15 @@ import faust
 
 from aislestream.streams import transport
 from aislestream.streams.app import broker_url
+from aislestream.streams.topics import raw_topic
 
 
 def build_app(bootstrap: str, source: str, sink: str, datadir: Path, batch: int) -> faust.App:
     app = faust.App(f"passthrough-{source}", broker=broker_url(bootstrap), store="memory://",
                     datadir=str(datadir), web_enabled=False, consumer_auto_offset_reset="earliest")
     setattr(app, transport.APP_ATTRIBUTE, 100)  # same fetch wait as the search worker's default
-    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
-    src = app.topic(source, **raw)
-    app.topic(sink, **raw)  # declared so faust knows it; sends go straight to the producer
+    src = raw_topic(app, source)
+    raw_topic(app, sink)  # declared so faust knows it; sends go straight to the producer
 
     @app.agent(src, name="passthrough")
     async def passthrough(stream: faust.Stream) -> None:

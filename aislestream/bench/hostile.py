@@ -20,6 +20,7 @@ from aislestream.bench.hostile_corpus import OUTPUTS, Hostile
 from aislestream.connectors.kafka_io import Received, collect, produce
 from aislestream.settings import Settings
 from aislestream.stack.runtime import WorkerProcess
+from aislestream.streams import topics
 
 
 @dataclass
@@ -75,7 +76,8 @@ def count_outcomes(corpus: Sequence[Hostile], received: Sequence[Received], sett
         expected = Counter(h.expected_key for h in mine)
         names = {settings.topics.name(o): o for o in outputs}
         got = Counter(r.key for r in received if r.topic in names and r.key in expected)
-        dead = sum(1 for r in received if r.topic in names and r.key in expected and names[r.topic].endswith(".dlq"))
+        dead = sum(1 for r in received if r.topic in names and r.key in expected
+                   and names[r.topic] in topics.DEAD_LETTERS)
         out[topic] = {
             "messages": len(mine),
             "results": sum(got.values()) - dead, "dead_letters": dead,

@@ -1,7 +1,8 @@
-"""Plain Kafka producers and collectors for tools (replay, demo, benchmarks, tests).
+"""Plain Kafka producers and readers for tools (replay, demo, benchmarks, tests) and the
+experiments config.
 
-Producing is synchronous with kafka-python; collecting uses aiokafka without a consumer
-group (partitions assigned directly), which works on any Kafka-compatible broker.
+Producing is synchronous with kafka-python; reading uses aiokafka without a consumer group
+(:func:`from_beginning`), which works on any Kafka-compatible broker.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from aislestream.connectors.security import aiokafka_kwargs, kafka_python_kwargs
 from aislestream.errors import BrokerUnavailable, DeliveryFailed
 
 if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
     from kafka import KafkaProducer
 
 log = logging.getLogger(__name__)
@@ -116,44 +118,79 @@ class Received:
     received_at: float
 
 
+class TopicReader:
+    """A group-less consumer that holds every partition of some topics, read from the beginning
+    (partitions are assigned directly, so it works on any Kafka-compatible broker)."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> None:
+        self.consumer, self.partitions = consumer, partitions
+        self._ends: dict[TopicPartition, int] | None = None
+
+    async def caught_up(self) -> bool:
+        """Whether every partition has been read up to its end offset as of the first ask."""
+        if not self.partitions:
+            return True
+        if self._ends is None:
+            self._ends = await self.consumer.end_offsets(self.partitions)
+        return all([await self.consumer.position(tp) >= self._ends[tp] for tp in self.partitions])
+
+    async def fetch(self, timeout_ms: int = 200, max_records: int = 5000) -> list[ConsumerRecord]:
+        batches = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        return [record for records in batches.values() for record in records]
+
+
+@contextlib.asynccontextmanager
+async def from_beginning(bootstrap: str, topics: Sequence[str], fetch_max_wait_ms: int = 50,
+                         wait_s: float = 0.0) -> AsyncIterator[TopicReader]:
+    """A :class:`TopicReader` of ``topics`` at their beginning: the one "assign every partition,
+    seek, read" of the collectors and the experiments config. A topic that has no partitions
+    after ``wait_s`` (it may not exist yet) is left out.
+
+    A short fetch wait keeps measured arrival times close to publication on brokers that hold
+    long polls until the wait expires (see streams/transport.py)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                **aiokafka_kwargs(), auto_offset_reset="earliest",
+                                fetch_max_wait_ms=fetch_max_wait_ms)
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + wait_s
+        await consumer._client.force_metadata_update()
+        partitions = []
+        for topic in topics:
+            while not (parts := consumer.partitions_for_topic(topic)):
+                if time.monotonic() >= deadline:
+                    break
+                await asyncio.sleep(0.2)
+                await consumer._client.force_metadata_update()  # the topic may not exist yet
+            partitions += [TopicPartition(topic, p) for p in sorted(parts or ())]
+        consumer.assign(partitions)
+        if partitions:
+            await consumer.seek_to_beginning(*partitions)
+        yield TopicReader(consumer, partitions)
+    finally:
+        await consumer.stop()
+
+
 async def collect_async(bootstrap: str, topics: list[str], expected: int, timeout_s: float,
                         on_message: Callable[[Received], None] | None = None,
                         stop: Callable[[list[Received]], bool] | None = None) -> list[Received]:
-    """Read every partition of ``topics`` from the beginning until ``expected`` records or timeout."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    # A short fetch wait keeps measured arrival times close to publication on brokers that
-    # hold long polls until the wait expires (see streams/transport.py).
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                **aiokafka_kwargs(),
-                                auto_offset_reset="earliest", fetch_max_wait_ms=50)
-    await consumer.start()
+    """Read every partition of ``topics`` from the beginning until ``expected`` records or
+    timeout (waiting for topics that do not exist yet)."""
+    deadline = time.monotonic() + timeout_s
     received: list[Received] = []
-    try:
-        partitions = []
-        deadline = time.monotonic() + timeout_s
-        for topic in topics:
-            while not (parts := consumer.partitions_for_topic(topic)):
-                if time.monotonic() > deadline:
-                    return received
-                await consumer._client.force_metadata_update()  # topic may not exist yet
-                await asyncio.sleep(0.2)
-            partitions += [TopicPartition(topic, p) for p in parts]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+    async with from_beginning(bootstrap, topics, wait_s=timeout_s) as reader:
         while len(received) < expected and time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+            records = await reader.fetch()
             now = time.time()
-            for records in batches.values():
-                for r in records:
-                    item = Received(r.topic, r.key, r.value, now)
-                    received.append(item)
-                    if on_message is not None:
-                        on_message(item)
+            for r in records:
+                item = Received(r.topic, r.key, r.value, now)
+                received.append(item)
+                if on_message is not None:
+                    on_message(item)
             if stop is not None and stop(received):
                 break
-    finally:
-        await consumer.stop()
     return received
 
 
@@ -165,39 +202,18 @@ def collect(bootstrap: str, topics: list[str], expected: int, timeout_s: float,
 
 async def read_to_end_async(bootstrap: str, topic: str, timeout_s: float = 15.0) -> list[Received]:
     """Every record of ``topic`` from the beginning up to its end offsets as of now."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                **aiokafka_kwargs(),
-                                auto_offset_reset="earliest", fetch_max_wait_ms=50)
-    await consumer.start()
+    deadline = time.monotonic() + timeout_s
     received: list[Received] = []
-    try:
-        deadline = time.monotonic() + timeout_s
-        await consumer._client.force_metadata_update()
-        parts = consumer.partitions_for_topic(topic) or set()
-        partitions = [TopicPartition(topic, p) for p in parts]
-        if not partitions:
-            return received
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-
-        async def behind() -> bool:
-            return any([await consumer.position(tp) < ends[tp] for tp in partitions])
-
-        while time.monotonic() < deadline and await behind():
-            batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+    async with from_beginning(bootstrap, [topic]) as reader:
+        while time.monotonic() < deadline and not await reader.caught_up():
+            records = await reader.fetch()
             now = time.time()
-            received += [Received(r.topic, r.key, r.value, now) for records in batches.values() for r in records]
-    finally:
-        await consumer.stop()
+            received += [Received(r.topic, r.key, r.value, now) for r in records]
     return received
 
 
 def read_to_end(bootstrap: str, topic: str, timeout_s: float = 15.0) -> list[Received]:
     return asyncio.run(read_to_end_async(bootstrap, topic, timeout_s))
-
 
 
 def apply_changelog(table: dict, key: bytes | None, value: bytes | None) -> None:

@@ -109,7 +109,8 @@ def run_ab(settings: Settings, experiment: Experiment, world: World, labelled: M
         if sum(v.get("impressions", 0) for k, v in metrics.items() if k.startswith(experiment.id + "|")) >= want:
             break
         time.sleep(1.0)
-    report = analyse(experiment, metrics, units=read_arm_metrics(bootstrap, settings.stream.app_id, "unit_metrics"))
+    units = read_arm_metrics(bootstrap, settings.stream.app_id, topics.UNIT_METRICS)
+    report = analyse(experiment, metrics, units=units)
     truth = expected_outcomes(results, labelled, world)
     control, treatment = experiment.arms[0].name, experiment.arms[1].name
     found = {}

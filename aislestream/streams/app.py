@@ -172,19 +172,17 @@ def register_event_agent(app: faust.App, name: str, source: faust.types.TopicT,
     app.agent(source, name=name)(agent)
 
 
-def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[str, str],
+def register_batch_agent(app: faust.App, name: str, declared: topics.BatchTopics,
                          process: Callable[[list[RawMessage]], Awaitable[list[Output]]],
                          stream_settings: StreamSettings,
                          ready: Callable[[], Awaitable[object]] | None = None) -> IsolatingProcessor:
-    """An agent that reads ``source`` in bounded batches and publishes one output per message.
-    ``ready`` is awaited before each batch (the experiment config has been read once).
+    """An agent that reads ``declared.source`` in bounded batches and publishes one output per
+    message. ``ready`` is awaited before each batch (the experiment config has been read once).
 
     ``process`` runs behind an :class:`IsolatingProcessor`: a message that raises or crashes the
     worker costs only its own output (a dead letter). The only failure that stops the worker is
     the broker refusing the outputs."""
-    topic = app.topic(source, **topics.RAW_BYTES)
-    for out in outputs.values():
-        app.topic(out, **topics.RAW_BYTES)  # declared so faust knows them; sends go straight to the producer
+    outputs = {kind: topic.get_topic_name() for kind, topic in declared.outputs().items()}
     journal = CrashJournal(Path(app.conf.datadir) / f"inflight-{name}.json")
     isolated = IsolatingProcessor(name, process, journal, stream_settings.quarantine_after_crashes)
 
@@ -204,17 +202,15 @@ def register_batch_agent(app: faust.App, name: str, source: str, outputs: dict[s
             produced = await outputs_or_stop(name, isolated, batch, ready)
             await deliver_or_stop(name, send, produced, stream_settings.delivery_attempts)
 
-    app.agent(topic, name=name)(agent)
+    app.agent(declared.source, name=name)(agent)
     return isolated
 
 
 def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPipeline,
+                          declared: topics.BatchTopics,
                           ready: Callable[[], Awaitable[object]] | None = None) -> None:
-    t = settings.topics
-    isolated = register_batch_agent(
-        app, "search-augment", t.name(topics.SEARCH_QUERIES),
-        {"result": t.name(topics.SEARCH_RESULTS), "dead_letter": t.name(topics.SEARCH_DLQ)},
-        pipeline.process, settings.stream, ready)
+    isolated = register_batch_agent(app, "search-augment", declared, pipeline.process,
+                                    settings.stream, ready)
 
     @app.timer(interval=10.0)
     async def report() -> None:
@@ -242,17 +238,14 @@ async def retry_while_unavailable(call: Callable[[], Awaitable[list[Output]]], w
 
 
 def register_ads_agent(app: faust.App, settings: Settings, pipeline: "AdsPipeline",
+                       declared: topics.BatchTopics,
                        ready: Callable[[], Awaitable[object]] | None = None) -> None:
     """Generation takes seconds of CPU, so it runs on a worker thread: heartbeats and commits
     of the event loop must not wait for it. While the ad store is down the agent waits and
     retries its batch (only its own partitions stop; search and the other agents go on)."""
-    t = settings.topics
 
     async def process(batch: list[RawMessage]) -> list[Output]:
         return await asyncio.get_running_loop().run_in_executor(None, pipeline.process, batch)
 
     ads_stream = settings.stream.model_copy(update={"batch_size": settings.ads.batch_size})
-    register_batch_agent(
-        app, "ads-creatives", t.name(topics.ADS_REQUESTS),
-        {"result": t.name(topics.ADS_CREATIVES), "dead_letter": t.name(topics.ADS_DLQ)},
-        process, ads_stream, ready)
+    register_batch_agent(app, "ads-creatives", declared, process, ads_stream, ready)

@@ -190,23 +190,20 @@ def reply_fields(answer: Reply) -> dict[str, object]:
             "products": [{"id": h.id, "title": h.title, "score": round(h.score, 4)} for h in answer.products]}
 
 
-def register_assistant_agent(app: faust.App, settings: Settings, assistant) -> AssistantProcessor:
-    t = settings.topics
-    turns = app.topic(t.name(topics.ASSISTANT_TURNS), **topics.RAW_BYTES)
-    replies = app.topic(t.name(topics.ASSISTANT_REPLIES), **topics.RAW_BYTES)
-    dlq = app.topic(t.name(topics.ASSISTANT_DLQ), **topics.RAW_BYTES)
-    expiry = app.topic(t.name(topics.ASSISTANT_EXPIRY), **topics.RAW_BYTES)
-    sessions = app.Table("assistant_sessions", default=None, partitions=t.partitions)
-    processor = AssistantProcessor(assistant, settings.assistant, sessions)
+def register_assistant_agent(app: faust.App, settings: Settings, declared: topics.AssistantTopics,
+                             assistant) -> AssistantProcessor:
+    processor = AssistantProcessor(assistant, settings.assistant, declared.sessions)
 
     isolated = IsolatingProcessor("assistant", lambda batch: asyncio.gather(*map(processor.output, batch)),
                                   CrashJournal(Path(app.conf.datadir) / "inflight-assistant.json"),
                                   settings.stream.quarantine_after_crashes)
     # the journal too: a turn that crashes the worker (a native fault in the model) is quarantined
-    register_event_agent(app, "assistant", turns, lambda msg: isolated([msg]),
-                         {"result": replies, "dead_letter": dlq}, settings.stream)
+    register_event_agent(app, "assistant", declared.turns, lambda msg: isolated([msg]),
+                         {"result": declared.replies, "dead_letter": declared.dead_letter},
+                         settings.stream)
 
-    register_expiry(app, sessions, expiry, interval_s=max(1.0, settings.assistant.session_ttl_s / 4),
+    register_expiry(app, declared.sessions, declared.expiry,
+                    interval_s=max(1.0, settings.assistant.session_ttl_s / 4),
                     stale=lambda value, now: idle_past_ttl(value, settings.assistant, now),
                     on_expired=lambda: processor.count("expired"))
 

@@ -142,21 +142,14 @@ class ArmDelta(BaseModel):
         return self
 
 
-def register_feedback_agents(app: faust.App, settings: Settings, window_s: float = 60.0,
+def register_feedback_agents(app: faust.App, settings: Settings, declared: topics.FeedbackTopics,
+                             window_s: float = 60.0,
                              retry_delays_s: tuple[float, ...] = JOIN_RETRY_DELAYS_S) -> None:
-    t, stream = settings.topics, settings.stream
-    results = app.topic(t.name(topics.SEARCH_RESULTS), **topics.RAW_BYTES)
-    feedback = app.topic(t.name(topics.SEARCH_FEEDBACK), **topics.RAW_BYTES)
-    retries = app.topic(t.name(topics.SEARCH_FEEDBACK_RETRY), **topics.RAW_BYTES)
-    dlq = app.topic(t.name(topics.SEARCH_FEEDBACK_DLQ), **topics.RAW_BYTES)
-    deltas = app.topic(t.name(topics.ARM_DELTAS), **topics.RAW_BYTES)
-    served = app.Table("served", default=None, partitions=t.partitions)
-    arm_metrics = app.Table("arm_metrics", default=None, partitions=t.partitions)
-    unit_metrics = app.Table("unit_metrics", default=None, partitions=t.partitions)
-    register_expiry(app, served, app.topic(t.name(topics.SERVED_EXPIRY), **topics.RAW_BYTES),
-                    interval_s=max(1.0, stream.served_ttl_s / 4),
+    stream = settings.stream
+    served, arm_metrics, unit_metrics = declared.served, declared.arm_metrics, declared.unit_metrics
+    register_expiry(app, served, declared.expiry, interval_s=max(1.0, stream.served_ttl_s / 4),
                     stale=lambda value, now: now - float(value.get("at", 0.0)) > stream.served_ttl_s)
-    outputs = {"dead_letter": dlq, "retry": retries, "delta": deltas}
+    outputs = {"dead_letter": declared.dead_letter, "retry": declared.retries, "delta": declared.deltas}
 
     def emit(arms: dict[str, str], unit: str, delta: dict[str, float]) -> list[Output]:
         now = time.time()
@@ -214,21 +207,20 @@ def register_feedback_agents(app: faust.App, settings: Settings, window_s: float
         unit_metrics[item.unit] = unit
         return []
 
-    register_event_agent(app, "feedback-served", results, guarded("feedback-served", remember_result), outputs,
-                         stream)
-    register_event_agent(app, "feedback-join", feedback, guarded("feedback-join", lambda msg: join(msg, 0)),
-                         outputs, stream)
-    register_event_agent(app, "feedback-retry", retries, guarded("feedback-retry", join_when_due), outputs, stream)
-    register_event_agent(app, "arm-metrics", deltas, guarded("arm-metrics", aggregate_delta), outputs, stream)
+    register_event_agent(app, "feedback-served", declared.results,
+                         guarded("feedback-served", remember_result), outputs, stream)
+    register_event_agent(app, "feedback-join", declared.feedback,
+                         guarded("feedback-join", lambda msg: join(msg, 0)), outputs, stream)
+    register_event_agent(app, "feedback-retry", declared.retries,
+                         guarded("feedback-retry", join_when_due), outputs, stream)
+    register_event_agent(app, "arm-metrics", declared.deltas,
+                         guarded("arm-metrics", aggregate_delta), outputs, stream)
 
 
-def metrics_topic(app_id: str, table: str = "arm_metrics") -> str:
-    return f"{app_id}-{table}-changelog"
-
-
-def read_arm_metrics(bootstrap: str, app_id: str, table: str = "arm_metrics") -> dict[str, dict[str, float]]:
+def read_arm_metrics(bootstrap: str, app_id: str,
+                     table: str = topics.ARM_METRICS) -> dict[str, dict[str, float]]:
     """Latest value of every key of a metrics table (``arm_metrics``: experiment|arm|window;
     ``unit_metrics``: experiment|arm|user) from its changelog."""
     from aislestream.connectors.kafka_io import read_changelog
 
-    return read_changelog(bootstrap, metrics_topic(app_id, table))
+    return read_changelog(bootstrap, topics.changelog(app_id, table))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from pathlib import Path
 
 import faust
 
@@ -18,38 +19,56 @@ from aislestream.streams.experiments.config_table import register_experiment_tab
 from aislestream.streams.feedback import register_feedback_agents
 from aislestream.streams.health import register_health
 from aislestream.streams.pipeline import SearchPipeline
-from aislestream.streams.topics import topic_specs
+from aislestream.streams.topics import WorkerTopics, topic_specs
 
 log = logging.getLogger(__name__)
 
 
 def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
+    """The worker's app, in the order of a faust example: engines, app, topics and tables,
+    agents. All of it is built before the app starts, so a worker that cannot serve (an empty
+    store, a missing model) fails here and never joins the consumer group."""
+    # 1. engines: the search store (it must hold a catalog) and the expanders over it
     store = build_search_store(settings.store, settings.store_path())
     if store.count() == 0:
         raise ConfigError(
             f"search store at {settings.store_path()} is empty: run `aisle index` first"
         )
-    pipeline = SearchPipeline(ExpanderPool(settings.expansion, store, settings.data_dir), store, settings.stream)
-    # faust keeps per-app state on disk; tie it to the broker so a fresh (in-memory) broker
-    # never meets offsets remembered from an old one.
-    tag = hashlib.sha1(bootstrap.encode()).hexdigest()[:10]
-    datadir = settings.data_dir / "faust" / f"{settings.stream.app_id}-{tag}"
-    datadir.mkdir(parents=True, exist_ok=True)
-    app = create_app(settings, bootstrap, datadir)
+    pipeline = SearchPipeline(ExpanderPool(settings.expansion, store, settings.data_dir), store,
+                              settings.stream)
+
+    # 2. the app, its state on disk tied to the broker
+    app = create_app(settings, bootstrap, faust_datadir(settings, bootstrap))
+
+    # 3. topics and tables, all of them here; the experiments config has its own reader
+    declared = WorkerTopics.declare(app, settings)
     registry = register_experiment_table(app, bootstrap, settings.stream.app_id, settings.topics,
                                          settings.stream.fetch_max_wait_ms)
     pipeline.experiments = registry
-    register_search_agent(app, settings, pipeline, ready=registry.loaded.wait)
-    register_feedback_agents(app, settings)
+
+    # 4. agents (and timers), each given what it reads, writes and keeps
+    register_search_agent(app, settings, pipeline, declared.search, ready=registry.loaded.wait)
+    register_feedback_agents(app, settings, declared.feedback)
     register_health(app, settings, bootstrap)
-    if settings.assistant.enabled:
+    if declared.assistant is not None:
         from aislestream.engines.assistant.factory import build_assistant
         from aislestream.streams.assistant import register_assistant_agent
 
-        register_assistant_agent(app, settings, build_assistant(settings.assistant, store, settings.data_dir))
-    if settings.ads.enabled:
-        register_ads_agent(app, settings, build_ads_pipeline(settings, registry), ready=registry.loaded.wait)
+        assistant = build_assistant(settings.assistant, store, settings.data_dir)
+        register_assistant_agent(app, settings, declared.assistant, assistant)
+    if declared.ads is not None:
+        register_ads_agent(app, settings, build_ads_pipeline(settings, registry), declared.ads,
+                           ready=registry.loaded.wait)
     return app
+
+
+def faust_datadir(settings: Settings, bootstrap: str) -> Path:
+    """faust keeps per-app state on disk; it is tied to the broker so a fresh (in-memory)
+    broker never meets offsets remembered from an old one."""
+    tag = hashlib.sha1(bootstrap.encode()).hexdigest()[:10]
+    path = settings.data_dir / "faust" / f"{settings.stream.app_id}-{tag}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def build_ads_pipeline(settings: Settings, experiments=tuple):

@@ -63,7 +63,7 @@ def test_feedback_is_joined_with_arms_and_bad_feedback_is_dead_lettered(broker, 
     assert sum(report["arms"][a]["ctr"] * report["arms"][a]["queries"] for a in report["arms"]) == \
         pytest.approx(expected_clicks)
     assert report["srm_ok"] and "prf" in report["comparisons"]
-    units = read_arm_metrics(broker, settings.stream.app_id, "unit_metrics")
+    units = read_arm_metrics(broker, settings.stream.app_id, topics.UNIT_METRICS)
     by_user = analyse(experiment, metrics, units=units)
     assert by_user["test_unit"] == "user (delta method)" and "prf" in by_user["comparisons"]
     assert sum(v["queries"] for v in units.values()) == 300 + 1
@@ -91,7 +91,7 @@ def test_served_entries_expire_after_their_ttl(broker, tantivy_store, small_worl
     wanted = {k for k, _, _ in messages}
     collect(broker, [settings.topics.name(topics.SEARCH_RESULTS)], 10**9, 90,
             stop=lambda rs: wanted <= {r.key for r in rs} or worker.check_alive())
-    changelog = f"{settings.stream.app_id}-served-changelog"
+    changelog = topics.changelog(settings.stream.app_id, topics.SERVED)
 
     def eventually(check, timeout_s: float = 60.0):
         deadline = time.monotonic() + timeout_s

@@ -24,17 +24,13 @@ from collections.abc import Mapping
 
 import faust
 
-from aislestream.connectors.kafka_io import apply_changelog
-from aislestream.connectors.security import aiokafka_kwargs
+from aislestream.connectors.kafka_io import apply_changelog, from_beginning
 from aislestream.errors import ConfigError
 from aislestream.settings import TopicSettings
+from aislestream.streams import topics
 from aislestream.streams.experiments.schema import Experiment, parse_experiment
 
 log = logging.getLogger(__name__)
-
-
-def config_topic(app_id: str) -> str:
-    return f"{app_id}-experiments-changelog"
 
 
 class ExperimentRegistry:
@@ -60,34 +56,21 @@ class ExperimentRegistry:
         log.info("serving experiments: %s", ", ".join(f"{e.id} ({e.layer})" for e in parsed) or "none")
 
     async def follow(self) -> None:
-        from aiokafka import AIOKafkaConsumer, TopicPartition
-
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, **aiokafka_kwargs(),
-                                    auto_offset_reset="earliest", fetch_max_wait_ms=self.fetch_wait_ms)
-        await consumer.start()
-        try:
-            await consumer._client.force_metadata_update()
-            partitions = [TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or ())]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
+        async with from_beginning(self.bootstrap, [self.topic], self.fetch_wait_ms) as reader:
             while True:
-                if not self.loaded.is_set() and all([await consumer.position(tp) >= ends[tp] for tp in partitions]):
+                if not self.loaded.is_set() and await reader.caught_up():
                     self.loaded.set()
-                batches = await consumer.getmany(timeout_ms=self.fetch_wait_ms, max_records=1000)
-                for records in batches.values():
-                    for record in records:
-                        self.apply(record.key, record.value)
-        finally:
-            await consumer.stop()
+                for record in await reader.fetch(self.fetch_wait_ms, max_records=1000):
+                    self.apply(record.key, record.value)
 
 
 def register_experiment_table(app: faust.App, bootstrap: str, app_id: str, settings: TopicSettings,
                               fetch_wait_ms: int) -> ExperimentRegistry:
     from aislestream.connectors.broker import ensure_topics
 
-    ensure_topics(bootstrap, {config_topic(app_id): config_topic_spec(settings)})
-    registry = ExperimentRegistry(bootstrap, config_topic(app_id), fetch_wait_ms)
+    topic = topics.changelog(app_id, topics.EXPERIMENTS)
+    ensure_topics(bootstrap, {topic: config_topic_spec(settings)})
+    registry = ExperimentRegistry(bootstrap, topic, fetch_wait_ms)
     app.task(registry.follow)
     return registry
 
@@ -104,7 +87,7 @@ def publish(bootstrap: str, app_id: str, settings: TopicSettings, experiments: l
     from aislestream.connectors.broker import ensure_topics
     from aislestream.connectors.kafka_io import produce
 
-    topic = config_topic(app_id)
+    topic = topics.changelog(app_id, topics.EXPERIMENTS)
     ensure_topics(bootstrap, {topic: config_topic_spec(settings)})
     return produce(bootstrap, topic, ((json.dumps(e.id).encode(), e.model_dump_json().encode()) for e in experiments))
 
@@ -124,5 +107,5 @@ def published(bootstrap: str, app_id: str) -> dict[str, Experiment]:
     """The latest definition of every experiment on the config topic."""
     from aislestream.connectors.kafka_io import read_changelog
 
-    topic = config_topic(app_id)
+    topic = topics.changelog(app_id, topics.EXPERIMENTS)
     return parsed_experiments(read_changelog(bootstrap, topic), topic)
