@@ -9,6 +9,7 @@ import click
 
 from aislestream.cli.common import console, settings_from
 from aislestream.errors import ConfigError
+from aislestream.streams import topics
 
 
 @click.group()
@@ -91,7 +92,7 @@ def report(ctx: click.Context, experiment_id: str, out: Path, alpha: float) -> N
         raise ConfigError(f"no experiment {experiment_id!r} on the config topic "
                           "(see `aisle experiments list`)")
     result = analyse(experiment, read_arm_metrics(bootstrap, settings.stream.app_id), alpha,
-                     units=read_arm_metrics(bootstrap, settings.stream.app_id, "unit_metrics"))
+                     units=read_arm_metrics(bootstrap, settings.stream.app_id, topics.UNIT_METRICS))
     console.print(to_markdown(result))
     md, page = write_report(result, out)
     console.print(f"wrote {md} and {page}")

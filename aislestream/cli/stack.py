@@ -46,7 +46,7 @@ def up(ctx: click.Context, worker: bool, expander: str | None) -> None:
     if worker:
         require_expander_extra(settings, "up")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with stack_broker(settings.broker, settings.data_dir / "logs") as (bootstrap, broker):
+    with stack_broker(settings.broker, settings.artifacts.logs) as (bootstrap, broker):
         settings.broker.bootstrap_servers = bootstrap
         ensure_topics(bootstrap, topic_specs(settings.topics))
         console.print(f"broker ready: export AISLE_BROKER__BOOTSTRAP_SERVERS={bootstrap}")
@@ -56,7 +56,7 @@ def up(ctx: click.Context, worker: bool, expander: str | None) -> None:
         if worker:
             with console.status("indexing the catalog"):
                 ensure_indexed(settings, build_world(settings.world))
-            process = WorkerProcess(settings, settings.data_dir / "logs" / "worker-up.log").start()
+            process = WorkerProcess(settings, settings.artifacts.logs / "worker-up.log").start()
 
         def report(text: str) -> None:  # log tails: brackets that are not markup, long lines
             console.print(text, markup=False, highlight=False, soft_wrap=True)

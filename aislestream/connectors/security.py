@@ -63,8 +63,11 @@ def kafka_python_kwargs(broker: BrokerSettings | None = None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"security_protocol": broker.security_protocol}
     if broker.uses_tls:
         kwargs["ssl_check_hostname"] = broker.ssl_check_hostname
-        files = {"ssl_cafile": broker.ssl_cafile, "ssl_certfile": broker.ssl_certfile,
-                 "ssl_keyfile": broker.ssl_keyfile}
+        files = {
+            "ssl_cafile": broker.ssl_cafile,
+            "ssl_certfile": broker.ssl_certfile,
+            "ssl_keyfile": broker.ssl_keyfile,
+        }
         kwargs.update({name: str(path) for name, path in files.items() if path is not None})
     if broker.uses_sasl:
         kwargs.update(_sasl(broker))
@@ -84,6 +87,9 @@ def faust_credentials(broker: BrokerSettings | None = None) -> CredentialsT | No
     if not broker.uses_sasl:
         return faust.SSLCredentials(context)
     assert broker.sasl_password is not None
-    return faust.SASLCredentials(username=broker.sasl_username,
-                                 password=broker.sasl_password.get_secret_value(),
-                                 mechanism=broker.sasl_mechanism, ssl_context=context)
+    return faust.SASLCredentials(
+        username=broker.sasl_username,
+        password=broker.sasl_password.get_secret_value(),
+        mechanism=broker.sasl_mechanism,
+        ssl_context=context,
+    )

@@ -49,7 +49,9 @@ def replay_messages(queries: Sequence[LabelledQuery], n: int, malformed_fraction
             yield request_id.encode(), query_message(queries[int(picks[i])], request_id), None
 
 
-def paced(messages: Iterable[tuple[bytes, bytes, str | None]], rate: float) -> Iterator[tuple[bytes, bytes]]:
+def paced(
+    messages: Iterable[tuple[bytes, bytes, str | None]], rate: float
+) -> Iterator[tuple[bytes, bytes]]:
     """(key, value) pairs at ``rate`` messages/s (0 = as fast as possible), stamped when sent.
 
     Re-stamping ``sent_at`` at release time keeps end-to-end latency honest when pacing.

@@ -66,7 +66,7 @@ def faust_datadir(settings: Settings, bootstrap: str) -> Path:
     """faust keeps per-app state on disk; it is tied to the broker so a fresh (in-memory)
     broker never meets offsets remembered from an old one."""
     tag = hashlib.sha1(bootstrap.encode()).hexdigest()[:10]
-    path = settings.data_dir / "faust" / f"{settings.stream.app_id}-{tag}"
+    path = settings.artifacts.faust / f"{settings.stream.app_id}-{tag}"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -168,8 +168,9 @@ class RedisCache:
             try:
                 values.append((self._key(key), StoredExpansion.of(e).model_dump_json()))
             except ValidationError as exc:  # would be rejected on read: not worth a round trip
-                self._warn.warning("unstorable", "not caching an expansion from %s: %s",
-                                   e.engine, _reason(exc))
+                self._warn.warning(
+                    "unstorable", "not caching an expansion from %s: %s", e.engine, _reason(exc)
+                )
         if not values:
             return
         try:

@@ -31,8 +31,12 @@ def prepare(settings: Settings, preset: AssistantPreset):
     return AssistantContext(preset, out, base, world, store, settings.world.seed)
 
 
-def train(settings: Settings, preset: AssistantPreset, stages: Sequence[str],
-          on_stage: Callable[[str, float], None] | None = None):
+def train(
+    settings: Settings,
+    preset: AssistantPreset,
+    stages: Sequence[str],
+    on_stage: Callable[[str, float], None] | None = None,
+):
     """Run ``stages`` in order; a stage whose input is missing runs its predecessors first."""
     from aislestream.models.assistant.train import RUNNERS, STAGES
 

@@ -48,7 +48,18 @@ def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
     return str(options[int(rng.integers(len(options)))])
 
 
-KINDS = ("price", "feature", "use", "colour", "not_colour", "not_material", "open", "vague", "correct", "chatter")
+KINDS = (
+    "price",
+    "feature",
+    "use",
+    "colour",
+    "not_colour",
+    "not_material",
+    "open",
+    "vague",
+    "correct",
+    "chatter",
+)
 RESTATED = ("price", "feature", "use", "colour", "open")  # kinds whose value the product fixes
 
 
@@ -69,17 +80,24 @@ def _said(kind: str, product: Product, ptype: ProductType, rng: np.random.Genera
         if not product.features:
             return None
         feature = _pick(rng, product.features)
-        said = (_pick(rng, _all(FEATURE_PHRASES[feature])) if feature in FEATURE_PHRASES
-                else _pick(rng, _all(FEATURE_WRAP)).format(f=feature))
+        said = (
+            _pick(rng, _all(FEATURE_PHRASES[feature]))
+            if feature in FEATURE_PHRASES
+            else _pick(rng, _all(FEATURE_WRAP)).format(f=feature)
+        )
     elif kind == "use":
         uses = [u for u, f in features_by_use(ptype).items() if f in product.features]
         if not uses:
             return None
         said = _pick(rng, _all(USE_WRAP)).format(u=_pick(rng, uses))
     elif kind == "colour":
-        said = _pick(rng, _all(COLOUR_WRAP)).format(c=_pick(rng, COLOURS.get(product.colour, (product.colour,))))
+        said = _pick(rng, _all(COLOUR_WRAP)).format(
+            c=_pick(rng, COLOURS.get(product.colour, (product.colour,)))
+        )
     elif kind == "not_colour":
-        said = _pick(rng, _all(NOT_COLOUR)).format(c=_pick(rng, [c for c in COLOURS if c != product.colour]))
+        said = _pick(rng, _all(NOT_COLOUR)).format(
+            c=_pick(rng, [c for c in COLOURS if c != product.colour])
+        )
     elif kind == "not_material":
         others = [m for m in ptype.materials if m != product.material]
         said = _pick(rng, _all(NOT_MATERIAL)).format(m=_pick(rng, others))
@@ -112,7 +130,9 @@ def forum_post(product: Product, rng: np.random.Generator, restate: float = 0.3)
     return f"shopper : {said.lower()} . bought {product.title} for {round(product.price)} ."
 
 
-def forum_posts(products: Sequence[Product], n: int, seed: int = 0, restate: float = 0.3) -> list[str]:
+def forum_posts(
+    products: Sequence[Product], n: int, seed: int = 0, restate: float = 0.3
+) -> list[str]:
     """``n`` posts about products drawn uniformly from the catalog."""
     rng = np.random.default_rng([seed, 7])
     posts: list[str] = []
