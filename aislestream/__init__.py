@@ -1,3 +1,4 @@
-"""aislestream: a streaming engine that augments live e-commerce search and advertising with models."""
+"""aislestream: a streaming engine that augments live e-commerce search and advertising with
+models."""
 
 __version__ = "0.1.0"

@@ -61,7 +61,8 @@ class BrokerSettings(BaseModel):
 
     bootstrap_servers: str | None = Field(
         default=None,
-        description="Comma-separated host:port list of any Kafka-compatible broker; empty = embedded",
+        description="Comma-separated host:port list of any Kafka-compatible broker; "
+        "empty = embedded",
     )
     embedded_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
     connect_timeout_s: float = Field(default=30.0, gt=0)

@@ -184,7 +184,8 @@ def broker_session(
     log_dir: Path | None = None,
     security: BrokerSettings | None = None,
 ) -> Iterator[str]:
-    """Yield usable bootstrap servers: the configured ones once reachable, else an embedded broker."""
+    """Yield usable bootstrap servers: the configured ones once reachable, else an embedded
+    broker."""
     if bootstrap:
         wait_for_broker(bootstrap, timeout_s, security)
         yield bootstrap

@@ -1,1 +1,2 @@
-"""Running the stack: the embedded broker and worker processes, their supervisor, and indexing the catalog."""
+"""Running the stack: the embedded broker and worker processes, their supervisor, and indexing
+the catalog."""

@@ -102,7 +102,8 @@ class WorkerProcess:
             self.check_alive()
             if time.monotonic() > deadline:
                 raise AisleError(
-                    f"the worker did not join its group within {timeout_s:.0f}s; log: {self.log_path}"
+                    f"the worker did not join its group within {timeout_s:.0f}s; "
+                    f"log: {self.log_path}"
                 )
             time.sleep(0.2)
         bootstrap = self.settings.broker.bootstrap_servers or ""

@@ -143,9 +143,9 @@ class Supervisor:
             self.given_up = True
             self._report(
                 f"the worker crashed {self.rapid_crashes} times in a row, each within "
-                f"{self.policy.stable_after_s:.0f}s of starting: not restarting it again. The broker "
-                "and its data stay up; fix the cause (see the log above) and run `aisle worker` "
-                "against it, or Ctrl-C to stop everything"
+                f"{self.policy.stable_after_s:.0f}s of starting: not restarting it again. "
+                "The broker and its data stay up; fix the cause (see the log above) and run "
+                "`aisle worker` against it, or Ctrl-C to stop everything"
             )
             return
         delay = self.policy.delay(self.rapid_crashes)

@@ -75,7 +75,8 @@ class AdsPipeline:
         self.experiments = experiments
 
     def process(self, messages: Sequence[RawMessage]) -> list[Output]:
-        """One output per message, in order. Generation is batched per arm across the valid requests."""
+        """One output per message, in order. Generation is batched per arm across the valid
+        requests."""
         started = time.perf_counter()
         outputs: list[Output | None] = [None] * len(messages)
         valid: list[tuple[int, AdRequest, Assignment]] = []

@@ -26,7 +26,8 @@ def register_expiry(
     on_expired: Callable[[], None] | None = None,
 ) -> None:
     """A value ``stale`` cannot read (corrupted, or written by another release) counts as stale:
-    an exception in a faust timer would stop the worker, and the restored value would stop it again."""
+    an exception in a faust timer would stop the worker, and the restored value would stop it
+    again."""
 
     def past_ttl(key: object, value: object, now: float) -> bool:
         try:

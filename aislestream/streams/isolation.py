@@ -150,7 +150,8 @@ class IsolatingProcessor:
             crashes = self.journal.crashes(msg)
             if crashes >= self.quarantine_after:
                 log.error(
-                    "%s: %s was in flight in %d worker crashes; quarantined to the dead-letter topic",
+                    "%s: %s was in flight in %d worker crashes; "
+                    "quarantined to the dead-letter topic",
                     self.name,
                     msg.position,
                     crashes,
@@ -159,7 +160,8 @@ class IsolatingProcessor:
                 outputs[i] = dead_letter_output(
                     msg,
                     MessageRejected(
-                        f"the worker stopped {crashes} times while processing this message; not processed again",
+                        f"the worker stopped {crashes} times while processing this message; "
+                        "not processed again",
                         "quarantined",
                     ),
                     attempts=crashes,

@@ -2,9 +2,10 @@
 
 validate -> experiment arms -> expand (with deadline and fallback) -> retrieve -> result
 record. Each step fails per message: a message that cannot be decoded, retrieved or
-serialised gets its own dead letter and the rest of the batch goes on. The faust agent only moves bytes between topics and this object; tests call it
-directly. The arms come from the experiments current at the moment the batch is processed,
-so a published change applies from the next batch on.
+serialised gets its own dead letter and the rest of the batch goes on. The faust agent only
+moves bytes between topics and this object; tests call it directly. The arms come from the
+experiments current at the moment the batch is processed, so a published change applies from
+the next batch on.
 """
 
 from __future__ import annotations
@@ -222,7 +223,8 @@ class SearchPipeline:
         return Output("result", query.request_id.encode(), value)
 
     def _retrieve(self, requests: list[SearchRequest]) -> tuple[list, dict[int, MessageRejected]]:
-        """Batch retrieval; if the batch fails, retry one by one so one bad request cannot sink others.
+        """Batch retrieval; if the batch fails, retry one by one so one bad request cannot sink
+        others.
         A store that is down (StoreUnavailable) is nobody's fault: it is raised, and the batch waits
         for the store (streams/app.py) instead of dead-lettering every query."""
         try:

@@ -49,7 +49,8 @@ def test_produce_counts_the_records_the_broker_refused(broker):
 
 
 class _RefusingProducer:
-    """Stands in for KafkaProducer: the broker answers every record, refusing those valued b"bad"."""
+    """Stands in for KafkaProducer: the broker answers every record, refusing those valued
+    b"bad"."""
 
     def __init__(self, **config: object) -> None:
         self.config = config

@@ -1,5 +1,6 @@
 """The assistant stream on a real broker: sessions in a faust Table survive a worker restart,
-bad turns get error replies, records that are not turns are dead-lettered, ``aisle chat`` talks to it."""
+bad turns get error replies, records that are not turns are dead-lettered, ``aisle chat`` talks
+to it."""
 
 from __future__ import annotations
 

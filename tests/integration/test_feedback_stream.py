@@ -127,7 +127,8 @@ def test_feedback_is_joined_with_arms_and_bad_feedback_is_dead_lettered(
     assert base64.b64decode(letters[1]["payload_b64"]) == b"{not json"  # the original bytes, kept
     # the unjoinable record waited on the retry topic, five times, not in the join agent
     retries = read_to_end(broker, settings.topics.name(topics.SEARCH_FEEDBACK_RETRY))
-    # keyed by its request id (its producer keyed it "nobody"), so it is read where `served` has that id
+    # keyed by its request id (its producer keyed it "nobody"), so it is read where `served` has
+    # that id
     assert sorted(json.loads(r.value)["attempt"] for r in retries if r.key == b"never-served") == [
         1,
         2,

@@ -119,7 +119,8 @@ def test_killed_worker_loses_no_query_after_restart(
     done_before_kill = {r.key for r in before if not first.is_probe(r)}
     assert 0 < len(done_before_kill) < len(messages), "the kill must land mid-stream"
 
-    # at-least-once: re-processing after the kill may duplicate, and the keys let consumers de-duplicate
+    # at-least-once: re-processing after the kill may duplicate, and the keys let consumers
+    # de-duplicate
     assert_every_query_answered(broker, settings, messages, started_worker(settings))
 
 

@@ -48,7 +48,8 @@ def test_an_exception_costs_only_the_message_that_raises(tmp_path):
 
 
 def crash_on_poison(journal_path, batch):
-    """A worker that dies (no exception, no cleanup) while processing: the journal is all that is left."""
+    """A worker that dies (no exception, no cleanup) while processing: the journal is all that is
+    left."""
 
     class Crash(BaseException):
         pass

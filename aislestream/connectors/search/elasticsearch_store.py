@@ -23,7 +23,8 @@ try:
     from elasticsearch import exceptions as es_exceptions
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "the Elasticsearch store needs the 'elasticsearch' extra: pip install 'aislestream[elasticsearch]'"
+        "the Elasticsearch store needs the 'elasticsearch' extra: "
+        "pip install 'aislestream[elasticsearch]'"
     ) from exc
 
 TEMPLATE = {

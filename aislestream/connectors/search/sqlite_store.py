@@ -74,7 +74,8 @@ class SqliteFtsStore:
                     db.execute("DELETE FROM products WHERE rowid = ?", (old[0],))
                 attrs = product_attributes(product)
                 cur = db.execute(
-                    "INSERT INTO products (id, title, description, price, attrs) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO products (id, title, description, price, attrs) "
+                    "VALUES (?, ?, ?, ?, ?)",
                     (
                         product.id,
                         product.title,

@@ -182,9 +182,10 @@ def train_generator(
     scheduler = noise_scheduler()
     opt = torch.optim.AdamW(model.parameters(), lr=preset.lr, weight_decay=0.0)
     warmup = max(1, preset.train_steps // 20)
-    lr_at = lambda step: (
-        min(1.0, (step + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * step / preset.train_steps))
-    )  # noqa: E731
+
+    def lr_at(step: int) -> float:
+        return min(1.0, (step + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * step / preset.train_steps))
+
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     ema = EMAModel(model.parameters(), decay=preset.ema_decay, use_ema_warmup=True, foreach=True)
     started, losses = time.time(), []

@@ -69,7 +69,8 @@ def _said(kind: str, product: Product, ptype: ProductType, rng: np.random.Genera
     noun = _pick(rng, (ptype.name, *ptype.slang))
     if kind == "price":
         if product.price <= math.floor(0.8 * low):
-            said = f"{_pick(rng, _all(CHEAP_WRAP)).format(w=_pick(rng, _all(CHEAP)))} . {_pick(rng, _all(CHEAPER))}"
+            cheap = _pick(rng, _all(CHEAP_WRAP)).format(w=_pick(rng, _all(CHEAP)))
+            said = f"{cheap} . {_pick(rng, _all(CHEAPER))}"
         elif product.price <= low:
             said = _pick(rng, _all(CHEAP_WRAP)).format(w=_pick(rng, _all(CHEAP)))
         elif product.price >= high:
@@ -107,7 +108,8 @@ def _said(kind: str, product: Product, ptype: ProductType, rng: np.random.Genera
         said = f"{_pick(rng, _all(VAGUE))} . {_pick(rng, _all(ANSWERS)).format(noun=noun)}"
     elif kind == "correct":
         first = _pick(rng, [c for c in COLOURS if c != product.colour])
-        said = f"{_pick(rng, _all(COLOUR_WRAP)).format(c=first)} . {_pick(rng, _all(CORRECT_COLOUR)).format(c=product.colour)}"
+        wrong = _pick(rng, _all(COLOUR_WRAP)).format(c=first)
+        said = f"{wrong} . {_pick(rng, _all(CORRECT_COLOUR)).format(c=product.colour)}"
     else:
         said = f"{_pick(rng, _all(CHATTER))} . {_pick(rng, _all(OPENERS)).format(noun=noun)}"
     return said

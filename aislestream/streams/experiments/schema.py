@@ -71,7 +71,8 @@ class Experiment(BaseModel):
             unknown = set(arm.params) - LAYER_PARAMS[self.layer]
             if unknown:
                 raise ValueError(
-                    f"arm {arm.name!r} sets {sorted(unknown)}, which layer {self.layer!r} does not own "
+                    f"arm {arm.name!r} sets {sorted(unknown)}, which layer {self.layer!r} "
+                    "does not own "
                     f"(it owns {sorted(LAYER_PARAMS[self.layer])})"
                 )
             for key, value in arm.params.items():

@@ -31,7 +31,8 @@ def test_feedback_round_is_recorded_and_eval_reports_oracle_rates(micro_ads):
 
 
 def test_velocity_target_recovers_the_clean_image():
-    """v-prediction: x0 = sqrt(a) x_t - sqrt(1 - a) v, so a perfect prediction gives the render back."""
+    """v-prediction: x0 = sqrt(a) x_t - sqrt(1 - a) v, so a perfect prediction gives the render
+    back."""
     scheduler = noise_scheduler()
     x0, _ = rendered_batch(8, np.random.default_rng(0))
     batch = noised(scheduler, x0, torch.Generator().manual_seed(0))

@@ -13,7 +13,8 @@ from aislestream.models.world.vocab import PRODUCT_TYPES
 
 
 def pattern(phrasing: str) -> re.Pattern:
-    """A phrasing as whole words, its slot ({c}, {noun}, ...) standing for any words of the same turn."""
+    """A phrasing as whole words, its slot ({c}, {noun}, ...) standing for any words of the same
+    turn."""
     return re.compile(
         "(?<![a-z])" + re.sub(r"\\\{\w+\\\}", "[^|]+", re.escape(phrasing)) + "(?![a-z])"
     )

@@ -47,7 +47,8 @@ def test_missing_required_column_is_named(tmp_path):
             "price 'cheap' is not a number",
         ),
         (
-            '{"id": "1", "title": "t", "description": "d"}\n{"id": "1", "title": "t", "description": "d"}\n',
+            '{"id": "1", "title": "t", "description": "d"}\n'
+            '{"id": "1", "title": "t", "description": "d"}\n',
             "duplicate product id '1'",
         ),
         ("not json\n", "not valid JSON"),
