@@ -1,4 +1,5 @@
-"""`aisle bench ads`: generated creatives per second at batch 1 and 16 (same pipeline, same steps)."""
+"""`aisle bench ads`: generated creatives per second at batch 1 and 16 (same pipeline, same
+steps)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def run_ads_speed(
     params = sum(p.numel() for p in pipeline.transformer.parameters())
     console.print(
         f"{preset.name} generator ({params:,} parameters, {steps} DDIM steps): "
-        f"{rates['batch1_images_per_s']} images/s at batch 1, {rates['batch16_images_per_s']} at batch 16"
+        f"{rates['batch1_images_per_s']} images/s at batch 1, "
+        f"{rates['batch16_images_per_s']} at batch 16"
     )
     payload = {
         "preset": preset.name,
@@ -43,7 +45,8 @@ def run_ads_speed(
             [
                 "## Ad creative generation",
                 "",
-                f"`{preset.name}` DiT generator ({params:,} parameters), {steps} DDIM steps, 32x32 RGB, CPU.",
+                f"`{preset.name}` DiT generator ({params:,} parameters), {steps} DDIM steps, "
+                "32x32 RGB, CPU.",
                 "",
                 "| batch | images/s |",
                 "|---|---|",

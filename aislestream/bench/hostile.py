@@ -1,4 +1,5 @@
-"""`aisle bench hostile`: a seeded hostile corpus through a real worker, every message accounted for.
+"""`aisle bench hostile`: a seeded hostile corpus through a real worker, every message accounted
+for.
 
 The worker runs as a child process under a small supervisor (as `aisle up` or Kubernetes would
 run it): if it exits, the exit is counted and it is restarted, so one poison message shows up as
@@ -99,7 +100,8 @@ def count_outcomes(
 
 
 def data_dirs(settings: Settings) -> list[Path]:
-    """Where a worker of ``settings`` may write: its data dir and the stores configured outside it."""
+    """Where a worker of ``settings`` may write: its data dir and the stores configured outside
+    it."""
     return [
         settings.data_dir,
         *(p for p in (settings.ads.store_path, settings.store.path) if p is not None),
@@ -179,16 +181,18 @@ def hostile_markdown(report: dict, n_per_topic: int, seed: int) -> str:
     ]
     for topic, t in report["per_topic"].items():
         rows.append(
-            f"| `{topic}` | {t['messages']:,} | {t['results']:,} | {t['dead_letters']:,} | {t['lost']} | "
-            f"{t['duplicates']} |"
+            f"| `{topic}` | {t['messages']:,} | {t['results']:,} | {t['dead_letters']:,} | "
+            f"{t['lost']} | {t['duplicates']} |"
         )
     kinds = ", ".join(next(iter(report["per_topic"].values()))["kinds"])
     return (
-        f"### Hostile input (`aisle bench hostile`)\n\n{n_per_topic:,} messages per input topic (seed {seed}), "
-        f"kinds cycled: {kinds}.\n\n"
+        f"### Hostile input (`aisle bench hostile`)\n\n{n_per_topic:,} messages per input topic "
+        f"(seed {seed}), kinds cycled: {kinds}.\n\n"
         + "\n".join(rows)
-        + f"\n\nWorker exits: **{report['worker_exits']}**; files written outside the data directories: "
-        f"**{report['files_outside_data_dir']}**; lost: **{report['lost']}** of {report['messages']:,}."
+        + f"\n\nWorker exits: **{report['worker_exits']}**; "
+        "files written outside the data directories: "
+        f"**{report['files_outside_data_dir']}**; lost: **{report['lost']}** of "
+        f"{report['messages']:,}."
     )
 
 
@@ -196,7 +200,8 @@ def run_hostile_bench(
     settings: Settings, n_per_topic: int, seed: int, write: bool, console
 ) -> dict:
     """The corpus through a real worker on the configured (or an embedded) broker. The worker writes
-    under a fresh directory outside the project's data dir, so any file it writes elsewhere is seen."""
+    under a fresh directory outside the project's data dir, so any file it writes elsewhere is
+    seen."""
     import shutil
     import tempfile
     import uuid

@@ -137,7 +137,8 @@ def _kinds(
         "path_traversal": path_id("../../../"),
         "absolute_path": path_id(f"{escape_dir}/"),
         "slash_in_id": path_id("missing/dir/"),
-        # feedback carries ".." (no query does), so that it stays unjoinable like every feedback here
+        # feedback carries ".." (no query does), so that it stays unjoinable like every feedback
+        # here
         "dot_id": lambda topic, ident, rng: (
             dot := ".." if topic == topics.SEARCH_FEEDBACK else ".",
             record(topic, dot, rng),

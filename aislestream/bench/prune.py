@@ -373,37 +373,42 @@ def _markdown(r: dict, plots: list[Path]) -> str:
     lines = [
         f"## Block pruning (preset `{r['preset']}`)",
         "",
-        "FFT + RDP picks the blocks; Block Influence (ShortGPT), last-N and random (mean of 3 seeds) "
-        "remove the same number. Every variant is healed by distillation from the unpruned model "
-        f"({r['heal_steps']['generator']} steps for the generator, {r['heal_steps']['lm']} for the LLM). "
+        "FFT + RDP picks the blocks; Block Influence (ShortGPT), last-N and random (mean of 3 "
+        "seeds) remove the same number. Every variant is healed by distillation from the unpruned "
+        f"model ({r['heal_steps']['generator']} steps for the generator, "
+        f"{r['heal_steps']['lm']} for the LLM). "
         "Speed: median of round-robin rounds in one run on this machine.",
         "",
     ]
     if "generator" in r:
         g = r["generator"]
         lines += [
-            f"Generator: {g['depth']} blocks, {g['blocks_removed']} removed (FFT + RDP: blocks {g['drop']}).",
+            f"Generator: {g['depth']} blocks, {g['blocks_removed']} removed "
+            f"(FFT + RDP: blocks {g['drop']}).",
             "",
-            "| variant | oracle usable | PSNR vs full (dB) | torch speedup | ONNX Runtime speedup |",
+            "| variant | oracle usable | PSNR vs full (dB) | torch speedup "
+            "| ONNX Runtime speedup |",
             "|---|---|---|---|---|",
             f"| full | {r['dit_usable_full']:.1%} | - | 1.00 | 1.00 |",
-            f"| FFT + RDP | {r['dit_usable_pruned']:.1%} | {r['dit_psnr_pruned']:.1f} | {r['dit_speedup']:.2f} | "
-            f"{r['dit_speedup_onnx']:.2f} |",
+            f"| FFT + RDP | {r['dit_usable_pruned']:.1%} | {r['dit_psnr_pruned']:.1f} | "
+            f"{r['dit_speedup']:.2f} | {r['dit_speedup_onnx']:.2f} |",
             *(
-                f"| {m} | {r[f'dit_usable_{m}']:.1%} | {r[f'dit_psnr_{m}']:.1f} | {r[f'dit_speedup_{m}']:.2f} | "
-                "(same depth) |"
+                f"| {m} | {r[f'dit_usable_{m}']:.1%} | {r[f'dit_psnr_{m}']:.1f} | "
+                f"{r[f'dit_speedup_{m}']:.2f} | (same depth) |"
                 for m in ("block_influence", "last_n", "random")
             ),
             "",
-            "The unpruned generator is never usable by the oracle (see the ad creatives section), so "
-            "usability cannot separate the methods; fidelity to the unpruned model's images at the same "
-            "seeds (PSNR) does.",
+            "The unpruned generator is never usable by the oracle (see the ad creatives section), "
+            "so usability cannot separate the methods; fidelity to the unpruned model's images at "
+            "the same seeds (PSNR) does.",
             "",
-            "| method | blocks removed | drop | usable | shape / placement / colour ok | PSNR vs full (dB) |",
+            "| method | blocks removed | drop | usable | shape / placement / colour ok "
+            "| PSNR vs full (dB) |",
             "|---|---|---|---|---|---|",
             *(
-                f"| {v['method']} | {v['blocks']} | {v['drop']} | {v['usable']:.1%} | {v['shape_ok']:.0%} / "
-                f"{v['placement_ok']:.0%} / {v['colour_ok']:.0%} | {v['psnr_vs_full']:.1f} |"
+                f"| {v['method']} | {v['blocks']} | {v['drop']} | {v['usable']:.1%} | "
+                f"{v['shape_ok']:.0%} / {v['placement_ok']:.0%} / {v['colour_ok']:.0%} | "
+                f"{v['psnr_vs_full']:.1f} |"
                 for v in g["variants"]
             ),
             "",
@@ -417,7 +422,8 @@ def _markdown(r: dict, plots: list[Path]) -> str:
             "| variant | held-out recall@50 | torch speedup | ONNX Runtime speedup |",
             "|---|---|---|---|",
             f"| full | {r['lm_recall50_full']:.3f} | 1.00 | 1.00 |",
-            f"| FFT + RDP | {r['lm_recall50_pruned']:.3f} | {r['lm_speedup']:.2f} | {r['lm_speedup_onnx']:.2f} |",
+            f"| FFT + RDP | {r['lm_recall50_pruned']:.3f} | {r['lm_speedup']:.2f} | "
+            f"{r['lm_speedup_onnx']:.2f} |",
             *(
                 f"| {k} | {r[f'lm_recall50_{k}']:.3f} | (same depth) | |"
                 for k in ("block_influence", "last_n", "random")
@@ -431,12 +437,17 @@ def _markdown(r: dict, plots: list[Path]) -> str:
             ),
             "",
         ]
+
+    def met_cell(met: bool | None) -> str:
+        if met is None:
+            return "n/a (unpruned generator never usable)"
+        return "yes" if met else "**no**"
+
     lines += [
         "| target | value | goal | met |",
         "|---|---|---|---|",
         *(
-            f"| {k} | {v['value']} | {v['target']} | "
-            f"{'n/a (unpruned generator never usable)' if v['met'] is None else 'yes' if v['met'] else '**no**'} |"
+            f"| {k} | {v['value']} | {v['target']} | {met_cell(v['met'])} |"
             for k, v in r["targets"].items()
         ),
         "",

@@ -1,4 +1,5 @@
-"""Embedded store candidates compared on the same world: index time, queries/s, retrieval quality."""
+"""Embedded store candidates compared on the same world: index time, queries/s, retrieval
+quality."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def run_store_bench(settings: Settings, write: bool, console: Console, k: int = 
             shutil.rmtree(path, ignore_errors=True)
     chosen = max(CANDIDATES, key=lambda b: results[b]["queries_per_s"])
     table = Table(
-        title=f"embedded stores: {len(world.products):,} products, {len(queries):,} labelled queries"
+        title=f"embedded stores: {len(world.products):,} products, "
+        f"{len(queries):,} labelled queries"
     )
     header = ["backend", "index s", "docs/s", "queries/s", f"recall@{k}", f"NDCG@{k}"]
     for col in header:
@@ -82,6 +84,7 @@ def run_store_bench(settings: Settings, write: bool, console: Console, k: int = 
         "qps_ratio_chosen_to_other": round(ratio, 1),
     }
     if write:
+        recall_gap = results[other][f"recall_at_{k}"] - results[chosen][f"recall_at_{k}"]
         markdown = "\n".join(
             [
                 "## Embedded search store: tantivy vs SQLite FTS5",
@@ -90,12 +93,12 @@ def run_store_bench(settings: Settings, write: bool, console: Console, k: int = 
                 "|" + "---|" * len(header),
                 *("| " + " | ".join(row) + " |" for row in rows),
                 "",
-                f"Chosen default: **{chosen}**: {ratio:.0f}x the queries/s of {other}, which a stream doing "
-                f"one search per message needs more than {other}'s recall@{k} difference of "
-                f"{results[other][f'recall_at_{k}'] - results[chosen][f'recall_at_{k}']:+.3f} (both BM25; they "
+                f"Chosen default: **{chosen}**: {ratio:.0f}x the queries/s of {other}, which a "
+                f"stream doing one search per message needs more than {other}'s recall@{k} "
+                f"difference of {recall_gap:+.3f} (both BM25; they "
                 "differ in stemmer and BM25 details). SQLite FTS5 has no per-term boosts, so a "
-                "weighted request is one MATCH per clause summed in SQL, and OR queries over frequent terms "
-                "score every matching row.",
+                "weighted request is one MATCH per clause summed in SQL, and OR queries over "
+                "frequent terms score every matching row.",
             ]
         )
         write_results(

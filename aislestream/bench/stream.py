@@ -1,4 +1,5 @@
-"""`aisle bench stream`: what the stream machinery costs, measured against the raw broker in one run.
+"""`aisle bench stream`: what the stream machinery costs, measured against the raw broker in one
+run.
 
 (a) raw: an aiokafka consume -> produce pass-through with a consumer group and commits,
     draining the same backlog of query messages (the floor any processor pays);
@@ -283,22 +284,24 @@ def run_stream_bench(
                 "## Stream throughput: raw broker vs the search pipeline",
                 "",
                 f"{n:,} query messages drained from a backlog on the embedded Tansu broker "
-                f"({settings.topics.partitions} partitions), {len(world.products):,}-product {settings.store.backend} "
-                f"store, batch size {settings.stream.batch_size}. p50/p99: percentiles over messages of each "
-                "message's own time in the worker, from the agent receiving its batch to its record being "
-                "ready (a message waits for its whole batch); expand/retrieve ms/msg: the batch's stage "
-                "time divided by its size.",
+                f"({settings.topics.partitions} partitions), {len(world.products):,}-product "
+                f"{settings.store.backend} store, batch size {settings.stream.batch_size}. "
+                "p50/p99: percentiles over messages of each "
+                "message's own time in the worker, from the agent receiving its batch to its "
+                "record being ready (a message waits for its whole batch); expand/retrieve "
+                "ms/msg: the batch's stage time divided by its size.",
                 "",
                 "| " + " | ".join(header) + " |",
                 "|" + "---|" * len(header),
                 *("| " + " | ".join(row) + " |" for row in rows),
                 "",
                 f"**ratio_identity_to_raw = {ratio:.3f}** (target 0.5: {verdict}). Retrieval takes "
-                f"{search_share:.0%} of the identity pipeline's time: every message runs a BM25 search over "
-                f"{len(world.products):,} products, which a pass-through does not. A faust agent that only "
+                f"{search_share:.0%} of the identity pipeline's time: every message runs a BM25 "
+                f"search over {len(world.products):,} products, which a pass-through does not. "
+                "A faust agent that only "
                 f"forwards messages, with the same batching and delivery-before-ack, reaches "
-                f"{faust_rate:,.0f} msg/s ({faust_rate / raw:.2f} of raw): that is the ceiling of the "
-                "faust machinery on this machine before any work is done.",
+                f"{faust_rate:,.0f} msg/s ({faust_rate / raw:.2f} of raw): that is the ceiling of "
+                "the faust machinery on this machine before any work is done.",
             ]
         )
         write_results(

@@ -190,7 +190,8 @@ def run_ab(
 def experiments_markdown(ab: dict, messages: int) -> str:
     r = ab["report"]
     rows = [
-        f"| {arm} | {a['queries']:,} | {a['ctr']:.4f} | {a['conversion_rate']:.4f} | {a['revenue_per_query']:.2f} | "
+        f"| {arm} | {a['queries']:,} | {a['ctr']:.4f} | {a['conversion_rate']:.4f} | "
+        f"{a['revenue_per_query']:.2f} | "
         f"{ab['ground_truth'].get(arm, {}).get('ctr', float('nan')):.4f} | "
         f"{ab['ground_truth'].get(arm, {}).get('conversion_rate', float('nan')):.4f} |"
         for arm, a in r["arms"].items()
@@ -201,33 +202,42 @@ def experiments_markdown(ab: dict, messages: int) -> str:
         for m, f in ab["found"].items()
     ]
     aa = ab["aa"]
+    precise = ab["aa_precise"]
     return "\n".join(
         [
             f"## A/B experiment in the demo: `{r['experiment']}`",
             "",
-            f"`aisle demo` served {messages:,} replayed queries under the experiment (hash of user id and salt, "
-            f"50/50); the worker joined {ab['feedback_records']:,} simulated shoppers' feedback records with the "
-            "arms that served each query and kept per-arm metrics in its tables; the report below is computed "
-            "from them. Expected = the simulator's ground truth on the same result lists "
-            f"({GROUND_TRUTH_SESSIONS} simulated sessions per list). Sample-ratio check p = {r['srm_p_value']:.3g}.",
+            f"`aisle demo` served {messages:,} replayed queries under the experiment (hash of user "
+            f"id and salt, 50/50); the worker joined {ab['feedback_records']:,} simulated "
+            "shoppers' feedback records with the "
+            "arms that served each query and kept per-arm metrics in its tables; the report below "
+            "is computed from them. Expected = the simulator's ground truth on the same result "
+            "lists "
+            f"({GROUND_TRUTH_SESSIONS} simulated sessions per list). Sample-ratio check "
+            f"p = {r['srm_p_value']:.3g}.",
             "",
-            "| arm | queries | CTR | conversion | revenue/query | expected CTR | expected conversion |",
+            "| arm | queries | CTR | conversion | revenue/query | expected CTR "
+            "| expected conversion |",
             "|---|---|---|---|---|---|---|",
             *rows,
             "",
-            "| metric | true difference | reported difference | p | significant | right direction |",
+            "| metric | true difference | reported difference | p | significant "
+            "| right direction |",
             "|---|---|---|---|---|---|",
             *found,
             "",
-            f"A/A: {aa['experiments']} experiments on the served traffic ({aa['units']:,} users, {aa['queries']:,} queries), "
-            "each with a fresh salt and its own simulated shoppers' outcomes, conversion compared at alpha "
-            f"{aa['alpha']}. Per user with the delta method (the "
+            f"A/A: {aa['experiments']} experiments on the served traffic ({aa['units']:,} users, "
+            f"{aa['queries']:,} queries), "
+            "each with a fresh salt and its own simulated shoppers' outcomes, conversion compared "
+            f"at alpha {aa['alpha']}. Per user with the delta method (the "
             f"randomised unit): {aa['false_positives']} significant, false-positive rate "
             f"**{aa['aa_false_positive_rate']:.2f}**. Per query as if independent: "
-            f"{aa['false_positives_query_level']} significant ({aa['aa_false_positive_rate_query_level']:.2f}): a user's "
-            "repeated queries are correlated, so query-level tests over-reject; the report above therefore tests "
-            f"per {r['test_unit']}, from the worker's per-user table. {ab['aa_precise']['experiments']} salts over the "
-            f"demo's own outcomes (standard error 0.015): per user **{ab['aa_precise']['aa_false_positive_rate']:.3f}**, per query "
-            f"{ab['aa_precise']['aa_false_positive_rate_query_level']:.3f}.",
+            f"{aa['false_positives_query_level']} significant "
+            f"({aa['aa_false_positive_rate_query_level']:.2f}): a user's "
+            "repeated queries are correlated, so query-level tests over-reject; the report above "
+            f"therefore tests per {r['test_unit']}, from the worker's per-user table. "
+            f"{precise['experiments']} salts over the demo's own outcomes (standard error 0.015): "
+            f"per user **{precise['aa_false_positive_rate']:.3f}**, per query "
+            f"{precise['aa_false_positive_rate_query_level']:.3f}.",
         ]
     )

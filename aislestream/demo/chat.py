@@ -37,7 +37,8 @@ class ChatClient:
         partitions = self.consumer.partitions_for_topic(replies)
         if not partitions:
             raise AisleError(
-                f"topic {replies} does not exist: is a worker running (`aisle up` or `aisle worker`)?"
+                f"topic {replies} does not exist: is a worker running "
+                "(`aisle up` or `aisle worker`)?"
             )
         assigned = [TopicPartition(replies, p) for p in sorted(partitions)]
         self.consumer.assign(assigned)
@@ -62,8 +63,8 @@ class ChatClient:
                             self.turn += 1
                         return reply
         raise AisleError(
-            f"no reply to turn {turn} within {self.timeout_s:.0f} s: is a worker with the assistant "
-            "running (`aisle up` or `aisle worker`)?"
+            f"no reply to turn {turn} within {self.timeout_s:.0f} s: is a worker with the "
+            "assistant running (`aisle up` or `aisle worker`)?"
         )
 
     def close(self) -> None:

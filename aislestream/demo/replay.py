@@ -34,7 +34,8 @@ def query_message(q: LabelledQuery, request_id: str) -> bytes:
 
 def replay_messages(queries: Sequence[LabelledQuery], n: int, malformed_fraction: float = 0.0,
                     seed: int = 0, run_id: str = "r") -> Iterator[tuple[bytes, bytes, str | None]]:
-    """Yield (key, value, malformed_kind or None); query i of the stream gets id ``{run_id}-{i}``."""
+    """Yield (key, value, malformed_kind or None); query i of the stream gets id
+    ``{run_id}-{i}``."""
     rng = np.random.default_rng(seed)
     picks = rng.integers(len(queries), size=n)
     bad = rng.random(n) < malformed_fraction

@@ -223,12 +223,14 @@ def print_ab(ab: dict, console: Console) -> None:
             else "not significant"
         )
         console.print(
-            f"  {metric}: true difference {f['true_diff']:+.4f}, reported {f['reported_diff']:+.4f} "
+            f"  {metric}: true difference {f['true_diff']:+.4f}, "
+            f"reported {f['reported_diff']:+.4f} "
             f"(p = {f['p_value']:.3g}): {verdict}"
         )
     aa = ab["aa"]
     console.print(
-        f"  A/A: {aa['false_positives']} of {aa['experiments']} splits significant at alpha {aa['alpha']} "
+        f"  A/A: {aa['false_positives']} of {aa['experiments']} splits significant "
+        f"at alpha {aa['alpha']} "
         f"per user, delta method (false-positive rate {aa['aa_false_positive_rate']:.2f}); "
         f"{aa['false_positives_query_level']} per query as if independent "
         f"({aa['aa_false_positive_rate_query_level']:.2f})"
@@ -426,25 +428,27 @@ def write_demo_results(summary: DemoSummary, settings: Settings, n_queries: int)
             "",
             f"`aisle demo` on the synthetic world ({settings.world.n_products:,} products, seed "
             f"{settings.world.seed}), {summary.messages_in:,} replayed messages of which "
-            f"{summary.dead_letters} malformed went to the dead-letter topic; {summary.results_out:,} results, "
+            f"{summary.dead_letters} malformed went to the dead-letter topic; "
+            f"{summary.results_out:,} results, "
             f"{summary.missing} unaccounted. Retrieval scored on the results the worker published "
             f"(with expansion) against the same store searched with the original query (without).",
             "",
-            f"| query type | n | recall@{k} without | recall@{k} with | NDCG@{k} without | NDCG@{k} with |",
+            f"| query type | n | recall@{k} without | recall@{k} with | NDCG@{k} without "
+            f"| NDCG@{k} with |",
             "|---|---|---|---|---|---|",
             *rows,
             "",
-            "recall@k is capped (relevant retrieved / min(k, relevant)); relevant = grade >= 2 of 3. "
-            "Demo queries are drawn from the whole world, so they include queries the LLM was trained "
-            "on; held-out figures are in the LLM section.",
+            "recall@k is capped (relevant retrieved / min(k, relevant)); relevant = grade >= 2 "
+            "of 3. Demo queries are drawn from the whole world, so they include queries the LLM "
+            "was trained on; held-out figures are in the LLM section.",
         ]
     )
     write_results(
         f"search_expansion_{summary.engine}",
         asdict(summary),
         markdown,
-        f"aisle demo -n {n_queries} --rate {summary.paced_rate:g} --expander {summary.engine} --no-ab "
-        "--write-results",
+        f"aisle demo -n {n_queries} --rate {summary.paced_rate:g} --expander {summary.engine} "
+        "--no-ab --write-results",
         page="RESULTS.md",
     )
 

@@ -34,7 +34,8 @@ def feedback_for(
 def feedback_batch(
     results: list[dict], labelled: Mapping[str, LabelledQuery], simulator: BehaviourSimulator
 ) -> list[tuple[bytes, bytes]]:
-    """Feedback for every result whose query the simulator knows (probes and strangers are skipped)."""
+    """Feedback for every result whose query the simulator knows (probes and strangers are
+    skipped)."""
     return [
         feedback_for(r, labelled[r["request_id"]], simulator)
         for r in results

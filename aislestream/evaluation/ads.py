@@ -73,7 +73,8 @@ def _failures(verdicts: list[OracleVerdict]) -> dict[str, float]:
 def contact_sheet(
     specs, base_images, base_verdicts, rl_images, rl_verdicts, path: Path, n: int = 12
 ) -> Path:
-    """Base vs RL samples for the same specs; green frame = usable, red = not, with the failing aspect."""
+    """Base vs RL samples for the same specs; green frame = usable, red = not, with the failing
+    aspect."""
     import matplotlib
 
     matplotlib.use("Agg")

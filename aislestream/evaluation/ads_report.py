@@ -88,10 +88,11 @@ def _markdown(r: dict, preset: AdsPreset, sheet: Path | None) -> str:
         ("after RL, recurrent", pct("usable_rl_recurrent")),
     ]
     by_aspect = r["recall_at_p95_by_aspect"]
+    every_nth = "" if preset.eval_stride == 1 else f"{preset.eval_stride}th "
     lines = [
         f"## Ad creatives (preset `{preset.name}`)",
         "",
-        f"{r['specs']} requests (every {'' if preset.eval_stride == 1 else f'{preset.eval_stride}th '}spec "
+        f"{r['specs']} requests (every {every_nth}spec "
         f"combination x {preset.eval_reps}), {r['inference_steps']} DDIM "
         "steps. Usable = judged by the pixel oracle, never by the reward models.",
         "",
@@ -112,10 +113,11 @@ def _markdown(r: dict, preset: AdsPreset, sheet: Path | None) -> str:
             for a in r["base_failures_by_aspect"]
         ),
         "",
-        f"Reward-model accept rate during recurrent generation: {r['reward_accept_rate_recurrent']:.1%}.",
+        "Reward-model accept rate during recurrent generation: "
+        f"{r['reward_accept_rate_recurrent']:.1%}.",
         "",
-        "Defect recall at 95% precision on held-out renders (specialized: shape + placement + colour "
-        "scorers; monolithic: one scorer of the same total size):",
+        "Defect recall at 95% precision on held-out renders (specialized: shape + placement + "
+        "colour scorers; monolithic: one scorer of the same total size):",
         "",
         "| aspect | specialized | monolithic |",
         "|---|---|---|",

@@ -187,13 +187,15 @@ def plot_by_type(tables: dict[str, dict[str, dict]], path: Path) -> Path:
 
 def _markdown(result: dict, plot: Path) -> str:
     rows = [
-        "| method | split | slot F1 | precision | recall | exact | conversion | turns to success | wrong questions | parse rate |",
+        "| method | split | slot F1 | precision | recall | exact | conversion | turns to success "
+        "| wrong questions | parse rate |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, splits in result["methods"].items():
         for split, s in splits.items():
             rows.append(
-                f"| {name} | {split} | {s['slot_f1']:.3f} | {s['slot_precision']:.3f} | {s['slot_recall']:.3f} "
+                f"| {name} | {split} | {s['slot_f1']:.3f} | {s['slot_precision']:.3f} "
+                f"| {s['slot_recall']:.3f} "
                 f"| {s['exact_match']:.3f} | {s['conversion']:.3f} | {s['mean_turns_to_success']} "
                 f"| {s['wrong_question_rate']:.3f} | {s.get('parse_rate', '-')} |"
             )
@@ -206,11 +208,13 @@ def _markdown(result: dict, plot: Path) -> str:
         by_type.append(f"| {name} | " + " | ".join(f"{f1.get(t, 0):.3f}" for t in types) + " |")
     verdict = "met" if result["goal_met"] else "**missed**"
     return (
-        f"## Shopping assistant\n\nPreset `{result['preset']}`, {result['dialogues_per_split']} dialogues per split, "
-        f"{result['backend']} decoding constrained to the parameter schema. Held-out dialogues use phrasings and "
-        f"wrappers that no fine-tuning example and no rule contains (they occur only in the unlabelled forum "
-        f"posts of the adaptation stage). Goal: SFT+RL slot F1 on held-out dialogues at least {GOAL_SLOT_F1} and "
-        f"above both baselines — {verdict} (rule {result['slot_f1_rule']}, SFT {result['slot_f1_sft']}, "
+        f"## Shopping assistant\n\nPreset `{result['preset']}`, "
+        f"{result['dialogues_per_split']} dialogues per split, "
+        f"{result['backend']} decoding constrained to the parameter schema. Held-out dialogues use "
+        f"phrasings and wrappers that no fine-tuning example and no rule contains (they occur only "
+        f"in the unlabelled forum posts of the adaptation stage). Goal: SFT+RL slot F1 on held-out "
+        f"dialogues at least {GOAL_SLOT_F1} and above both baselines — {verdict} "
+        f"(rule {result['slot_f1_rule']}, SFT {result['slot_f1_sft']}, "
         f"SFT+RL {result['slot_f1_rl']}).\n\n"
         + "\n".join(rows)
         + "\n\nSlot F1 by slot type, held-out dialogues:\n\n"

@@ -173,7 +173,8 @@ def to_markdown(r: dict) -> str:
     ]
     for arm, a in r["arms"].items():
         lines.append(
-            f"| {arm} | {a['share']:.0%} | {a['queries']:,} | {a['ctr']:.3f} | {a['conversion_rate']:.3f} | "
+            f"| {arm} | {a['share']:.0%} | {a['queries']:,} | {a['ctr']:.3f} | "
+            f"{a['conversion_rate']:.3f} | "
             f"{a['revenue_per_query']:.2f} | {a['zero_result_rate']:.3f} | "
             f"{(a['mean_latency_ms'] or float('nan')):.1f} |"
         )
@@ -189,7 +190,8 @@ def to_markdown(r: dict) -> str:
         for metric, c in comparisons.items():
             lift = f"{c['lift']:+.1%}" if c["lift"] is not None else "n/a"
             lines.append(
-                f"| {metric} | {c['diff']:+.4f} | [{c['ci_low']:+.4f}, {c['ci_high']:+.4f}] | {lift} | "
+                f"| {metric} | {c['diff']:+.4f} | [{c['ci_low']:+.4f}, {c['ci_high']:+.4f}] | "
+                f"{lift} | "
                 f"{c['p_value']:.3g} | {'yes' if c['p_value'] < r['alpha'] else 'no'} |"
             )
     return "\n".join(lines)
@@ -200,7 +202,10 @@ def to_html(markdown: str, plot: Path | None) -> str:
     body = f"<pre>{html.escape(markdown)}</pre>"
     if plot is not None:
         body += f'<img src="{html.escape(plot.name)}" alt="per-arm metrics">'
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>experiment report</title></head><body>{body}</body></html>"
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>experiment report</title></head>"
+        f"<body>{body}</body></html>"
+    )
 
 
 def plot_arms(r: dict, path: Path) -> Path:

@@ -171,25 +171,27 @@ def _markdown(r: dict, plot: Path) -> str:
     lines = [
         f"## Full-link evaluation (LLM preset `{r['preset']}`, {r['queries']:,} held-out queries)",
         "",
-        "Local score of every stage and the end-to-end outcome, per expander and query type. A query fails "
-        "end to end when its top 10 holds no relevant product; the failure is blamed on the first stage that "
-        "failed (expansion: drifted to an attribute value not asked for; retrieval: recall@100 < 0.5; "
-        "otherwise ranking). Typing is scored but never blamed: the chain does not route by type.",
+        "Local score of every stage and the end-to-end outcome, per expander and query type. A "
+        "query fails end to end when its top 10 holds no relevant product; the failure is blamed "
+        "on the first stage that failed (expansion: drifted to an attribute value not asked for; "
+        "retrieval: recall@100 < 0.5; otherwise ranking). Typing is scored but never blamed: the "
+        "chain does not route by type.",
         "",
     ]
     for name, t in r["methods"].items():
         lines += [
             f"**{name}**",
             "",
-            "| query type | n | typing acc | term precision | drift | recall@100 | NDCG@10 | P@10 | exp. conversion "
-            "| fail | blamed expansion / retrieval / ranking |",
+            "| query type | n | typing acc | term precision | drift | recall@100 | NDCG@10 | P@10 "
+            "| exp. conversion | fail | blamed expansion / retrieval / ranking |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for qtype, a in t.items():
             tp = "-" if a["term_precision"] is None else f"{a['term_precision']:.3f}"
             blame = " / ".join(str(a["failures_by_stage"][s]) for s in STAGES)
             lines.append(
-                f"| {qtype} | {a['queries']} | {a['typing_accuracy']:.3f} | {tp} | {a['drift_rate']:.3f} | "
+                f"| {qtype} | {a['queries']} | {a['typing_accuracy']:.3f} | {tp} | "
+                f"{a['drift_rate']:.3f} | "
                 f"{a['recall100']:.3f} | {a['ndcg10']:.3f} | {a['precision10']:.3f} | "
                 f"{a['expected_conversion']:.3f} | {a['failure_rate']:.3f} | {blame} |"
             )
@@ -197,8 +199,10 @@ def _markdown(r: dict, plot: Path) -> str:
     if r["ads"]:
         a = r["ads"]
         lines += [
-            f"Ads chain, local (oracle on one first try per spec, {a['specs']} specs, preset `{a['preset']}`): "
-            f"shape {a['shape_ok']:.1%}, placement {a['placement_ok']:.1%}, colour {a['colour_ok']:.1%}, "
+            f"Ads chain, local (oracle on one first try per spec, {a['specs']} specs, "
+            f"preset `{a['preset']}`): "
+            f"shape {a['shape_ok']:.1%}, placement {a['placement_ok']:.1%}, "
+            f"colour {a['colour_ok']:.1%}, "
             f"usable {a['usable']:.1%}.",
             "",
         ]
@@ -206,7 +210,8 @@ def _markdown(r: dict, plot: Path) -> str:
         a = r["assistant"]
         by_type = ", ".join(f"{k} {v:.3f}" for k, v in a["slot_f1_by_type"].items())
         lines += [
-            f"Assistant chain (`{a['engine']}`, {a['dialogues']} held-out dialogues): local — final-turn slot F1 "
+            f"Assistant chain (`{a['engine']}`, {a['dialogues']} held-out dialogues): "
+            "local — final-turn slot F1 "
             f"{a['slot_f1']:.3f} ({by_type}); end to end — conversion {a['conversion']:.3f} in "
             f"{a['mean_turns_to_success']} turns on average; failures blamed on understanding "
             f"{a['failures']['understanding']}, on retrieval {a['failures']['retrieval']}.",
