@@ -20,9 +20,7 @@ def limited(caplog):
     return RateLimitedLog(logging.getLogger("test.ratelimit"), interval_s=30, clock=clock), clock
 
 
-def test_first_occurrence_logs_at_once_then_once_per_interval_with_the_count_held_back(
-    limited, caplog
-):
+def test_first_occurrence_logs_at_once_then_once_per_interval_with_the_count_held_back(limited, caplog):
     log, clock = limited
     assert log.warning("down", "redis down: %s", "refused")
     for _ in range(4):
@@ -30,10 +28,8 @@ def test_first_occurrence_logs_at_once_then_once_per_interval_with_the_count_hel
         assert not log.warning("down", "redis down: %s", "refused")
     clock.now += 10  # 30 s after the first
     assert log.warning("down", "redis down: %s", "timeout")
-    assert [r.getMessage() for r in caplog.records] == [
-        "redis down: refused",
-        "redis down: timeout (4 more since)",
-    ]
+    assert [r.getMessage() for r in caplog.records] == ["redis down: refused",
+                                                        "redis down: timeout (4 more since)"]
 
 
 def test_a_quiet_interval_logs_without_a_count(limited, caplog):

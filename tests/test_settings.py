@@ -43,20 +43,13 @@ def test_llm_engine_defaults_to_the_trained_tiny_model_and_a_longer_deadline(tmp
     s = load_settings(data_dir=tmp_path, expansion={"engine": "llm"})
     assert s.expansion.model_path == tmp_path / "lm" / "tiny" / "rl"
     assert s.expansion.deadline_ms == 1000.0
-    onnx = load_settings(
-        data_dir=tmp_path, expansion={"engine": "llm", "llm_backend": "onnx", "deadline_ms": 80}
-    )
+    onnx = load_settings(data_dir=tmp_path, expansion={"engine": "llm", "llm_backend": "onnx", "deadline_ms": 80})
     assert onnx.expansion.model_path == tmp_path / "lm" / "tiny" / "onnx-rl"
     assert onnx.expansion.deadline_ms == 80
 
 
-SASL = {
-    "bootstrap_servers": "kafka-1:9093",
-    "security_protocol": "SASL_SSL",
-    "sasl_mechanism": "SCRAM-SHA-512",
-    "sasl_username": "aisle",
-    "sasl_password": "s3cret",
-}
+SASL = {"bootstrap_servers": "kafka-1:9093", "security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_username": "aisle", "sasl_password": "s3cret"}
 
 
 def test_broker_security_from_the_environment(monkeypatch, tmp_path):
@@ -65,45 +58,25 @@ def test_broker_security_from_the_environment(monkeypatch, tmp_path):
     for field, value in {**SASL, "ssl_cafile": str(ca), "ssl_check_hostname": "false"}.items():
         monkeypatch.setenv(f"AISLE_BROKER__{field.upper()}", value)
     broker = load_settings().broker
-    assert (broker.security_protocol, broker.sasl_mechanism, broker.sasl_username) == (
-        "SASL_SSL",
-        "SCRAM-SHA-512",
-        "aisle",
-    )
+    assert (broker.security_protocol, broker.sasl_mechanism, broker.sasl_username) == ("SASL_SSL", "SCRAM-SHA-512",
+                                                                                      "aisle")
     assert broker.sasl_password.get_secret_value() == "s3cret"
     assert (broker.ssl_cafile, broker.ssl_check_hostname) == (ca, False)
 
 
-@pytest.mark.parametrize(
-    "broker, message",
-    [
-        ({**SASL, "sasl_password": None}, "security_protocol=SASL_SSL needs sasl_password"),
-        (
-            {**SASL, "sasl_mechanism": None, "sasl_username": None},
-            "security_protocol=SASL_SSL needs sasl_mechanism, sasl_username",
-        ),
-        ({**SASL, "sasl_mechanism": "GSSAPI"}, "sasl_mechanism"),
-        (
-            {**SASL, "security_protocol": "SSL"},
-            "sasl_mechanism, sasl_username, sasl_password: used only with "
-            "security_protocol SASL_PLAINTEXT or SASL_SSL",
-        ),
-        (
-            {"bootstrap_servers": "k:9092", "sasl_password": "s3cret"},
-            "sasl_password: used only with",
-        ),
-        (
-            {
-                "bootstrap_servers": "k:9092",
-                "security_protocol": "SSL",
-                "ssl_cafile": "/no/such/ca.pem",
-            },
-            "file /no/such/ca.pem does not exist",
-        ),
-        ({"security_protocol": "SSL"}, "the embedded broker speaks PLAINTEXT only"),
-        ({"security_protocol": "TLS"}, "security_protocol"),
-    ],
-)
+@pytest.mark.parametrize("broker, message", [
+    ({**SASL, "sasl_password": None}, "security_protocol=SASL_SSL needs sasl_password"),
+    ({**SASL, "sasl_mechanism": None, "sasl_username": None},
+     "security_protocol=SASL_SSL needs sasl_mechanism, sasl_username"),
+    ({**SASL, "sasl_mechanism": "GSSAPI"}, "sasl_mechanism"),
+    ({**SASL, "security_protocol": "SSL"}, "sasl_mechanism, sasl_username, sasl_password: used only with "
+                                           "security_protocol SASL_PLAINTEXT or SASL_SSL"),
+    ({"bootstrap_servers": "k:9092", "sasl_password": "s3cret"}, "sasl_password: used only with"),
+    ({"bootstrap_servers": "k:9092", "security_protocol": "SSL", "ssl_cafile": "/no/such/ca.pem"},
+     "file /no/such/ca.pem does not exist"),
+    ({"security_protocol": "SSL"}, "the embedded broker speaks PLAINTEXT only"),
+    ({"security_protocol": "TLS"}, "security_protocol"),
+])
 def test_bad_broker_security_names_what_is_wrong(broker, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(broker={k: v for k, v in broker.items() if v is not None})
@@ -112,62 +85,36 @@ def test_bad_broker_security_names_what_is_wrong(broker, message):
 def test_tls_files_need_a_tls_protocol_and_a_key_needs_its_certificate(tmp_path):
     pem = tmp_path / "client.pem"
     pem.write_text("x")
-    with pytest.raises(
-        ConfigError, match="ssl_certfile: used only with security_protocol SSL or SASL_SSL"
-    ):
+    with pytest.raises(ConfigError, match="ssl_certfile: used only with security_protocol SSL or SASL_SSL"):
         load_settings(broker={"bootstrap_servers": "k:9092", "ssl_certfile": pem})
     with pytest.raises(ConfigError, match="ssl_keyfile needs ssl_certfile"):
-        load_settings(
-            broker={"bootstrap_servers": "k:9092", "security_protocol": "SSL", "ssl_keyfile": pem}
-        )
+        load_settings(broker={"bootstrap_servers": "k:9092", "security_protocol": "SSL", "ssl_keyfile": pem})
 
 
 def test_secrets_are_masked_wherever_settings_are_printed():
-    s = load_settings(
-        broker=SASL,
-        store={
-            "backend": "elasticsearch",
-            "es_url": "https://es:9200",
-            "es_api_key": "a2V5-s3cret",
-        },
-    )
+    s = load_settings(broker=SASL, store={"backend": "elasticsearch", "es_url": "https://es:9200",
+                                          "es_api_key": "a2V5-s3cret"})
     for text in (repr(s), str(s.broker), s.model_dump_json(), str(s.model_dump())):
         assert "s3cret" not in text, text
 
 
 def test_secrets_reach_a_worker_started_from_the_settings(monkeypatch):
     """settings_env hands settings to child processes; it used to hand them '**********'."""
-    original = load_settings(
-        broker=SASL,
-        store={
-            "backend": "elasticsearch",
-            "es_url": "https://es:9200",
-            "es_username": "elastic",
-            "es_password": "es-s3cret",
-        },
-    )
+    original = load_settings(broker=SASL, store={"backend": "elasticsearch", "es_url": "https://es:9200",
+                                                 "es_username": "elastic", "es_password": "es-s3cret"})
     env = settings_env(original)
-    assert (
-        env["AISLE_BROKER__SASL_PASSWORD"] == "s3cret"
-        and env["AISLE_STORE__ES_PASSWORD"] == "es-s3cret"
-    )
+    assert env["AISLE_BROKER__SASL_PASSWORD"] == "s3cret" and env["AISLE_STORE__ES_PASSWORD"] == "es-s3cret"
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert load_settings() == original
 
 
-@pytest.mark.parametrize(
-    "store, message",
-    [
-        ({"es_username": "elastic"}, "es_username and es_password go together"),
-        ({"es_username": "elastic", "es_password": "p", "es_api_key": "k"}, "not both"),
-        (
-            {"es_url": "http://es:9200", "es_verify_certs": False},
-            "apply to an https:// es_url only",
-        ),
-        ({"es_url": "https://es:9200", "es_ca_certs": "/no/such/ca.pem"}, "does not exist"),
-    ],
-)
+@pytest.mark.parametrize("store, message", [
+    ({"es_username": "elastic"}, "es_username and es_password go together"),
+    ({"es_username": "elastic", "es_password": "p", "es_api_key": "k"}, "not both"),
+    ({"es_url": "http://es:9200", "es_verify_certs": False}, "apply to an https:// es_url only"),
+    ({"es_url": "https://es:9200", "es_ca_certs": "/no/such/ca.pem"}, "does not exist"),
+])
 def test_bad_elasticsearch_security_is_refused(store, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(store={"backend": "elasticsearch", "es_url": "https://es:9200", **store})
@@ -182,10 +129,8 @@ def test_a_settings_error_does_not_echo_the_password():
 
 
 def test_urls_that_may_hold_passwords_stay_out_of_the_settings_repr():
-    settings = load_settings(
-        ads={"postgres_dsn": "postgresql://app:s3cret@db/ads"},
-        expansion={"redis_url": "redis://:s3cret@cache:6379/0"},
-        store={"backend": "elasticsearch", "es_url": "http://elastic:s3cret@es:9200"},
-    )
+    settings = load_settings(ads={"postgres_dsn": "postgresql://app:s3cret@db/ads"},
+                             expansion={"redis_url": "redis://:s3cret@cache:6379/0"},
+                             store={"backend": "elasticsearch", "es_url": "http://elastic:s3cret@es:9200"})
     assert "s3cret" not in repr(settings)
     assert settings.ads.postgres_dsn.endswith("@db/ads")  # still there to be used

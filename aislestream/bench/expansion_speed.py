@@ -21,9 +21,7 @@ from aislestream.models.lm.run import training_world
 from aislestream.settings import Settings
 
 
-def _backends(
-    model: Path, onnx_dir: Path, preset: LMPreset, console: Console
-) -> dict[str, LLMExpander]:
+def _backends(model: Path, onnx_dir: Path, preset: LMPreset, console: Console) -> dict[str, LLMExpander]:
     from aislestream.engines.expansion.onnx_backend import ONNX_FILE, OnnxLLMExpander, export_onnx
     from aislestream.engines.expansion.torch_backend import TorchLLMExpander
 
@@ -48,19 +46,16 @@ def _rate(backend: LLMExpander, prompts: list[str], batch: int) -> tuple[float, 
     ids: list[list[int]] = []
     started = time.perf_counter()
     for i in range(0, len(prompts), batch):
-        ids += backend.generate_ids(prompts[i : i + batch])
+        ids += backend.generate_ids(prompts[i:i + batch])
     return len(prompts) / (time.perf_counter() - started), ids
 
 
-def run_speed_bench(
-    settings: Settings, preset: LMPreset, stage: str, n: int, write: bool, console: Console
-) -> dict:
+def run_speed_bench(settings: Settings, preset: LMPreset, stage: str, n: int, write: bool,
+                    console: Console) -> dict:
     root = settings.artifacts.lm(preset.name)
     model = root / stage
     if not (model / "config.json").exists():
-        raise ConfigError(
-            f"no {stage} model under {root}: run `aisle train lm --preset {preset.name}`"
-        )
+        raise ConfigError(f"no {stage} model under {root}: run `aisle train lm --preset {preset.name}`")
     queries = [q.text for q in training_world(settings, preset).queries[:n]]
     prompts = [expand_prompt(q) for q in queries]
     backends = _backends(model, root / f"onnx-{stage}", preset, console)
@@ -73,65 +68,32 @@ def run_speed_bench(
         rates[name] = {"batch1_per_s": round(single, 1), "batch64_per_s": round(batched, 1)}
         outputs[name] = ids
     reference = outputs["torch"]
-    parity = {
-        name: sum(a == b for a, b in zip(ids, reference)) / len(reference)
-        for name, ids in outputs.items()
-    }
-    vllm_ratio = (
-        rates["vllm"]["batch64_per_s"] / rates["torch"]["batch64_per_s"]
-        if "vllm" in rates
-        else None
-    )
+    parity = {name: sum(a == b for a, b in zip(ids, reference)) / len(reference) for name, ids in outputs.items()}
+    vllm_ratio = rates["vllm"]["batch64_per_s"] / rates["torch"]["batch64_per_s"] if "vllm" in rates else None
     table = Table(title=f"LLM expansion speed ({preset.name}/{stage}, {n} queries, greedy)")
     for col in ("backend", "batch 1 /s", "batch 64 /s", "same ids as torch"):
         table.add_column(col, justify="left" if col == "backend" else "right")
-    rows = [
-        [name, f"{r['batch1_per_s']:,.1f}", f"{r['batch64_per_s']:,.1f}", f"{parity[name]:.1%}"]
-        for name, r in rates.items()
-    ]
+    rows = [[name, f"{r['batch1_per_s']:,.1f}", f"{r['batch64_per_s']:,.1f}", f"{parity[name]:.1%}"]
+            for name, r in rates.items()]
     for row in rows:
         table.add_row(*row)
     console.print(table)
-    payload = {
-        "preset": preset.name,
-        "stage": stage,
-        "queries": n,
-        "backends": rates,
-        "parity_with_torch": parity,
-        "vllm_to_torch_batch64": vllm_ratio,
-        "target_vllm_to_torch_batch64": 3.0,
-        "target_met": vllm_ratio is not None and vllm_ratio >= 3.0,
-    }
+    payload = {"preset": preset.name, "stage": stage, "queries": n, "backends": rates,
+               "parity_with_torch": parity, "vllm_to_torch_batch64": vllm_ratio,
+               "target_vllm_to_torch_batch64": 3.0,
+               "target_met": vllm_ratio is not None and vllm_ratio >= 3.0}
     if write:
-        header = [
-            "backend",
-            "batch 1 expansions/s",
-            "batch 64 expansions/s",
-            "same greedy ids as torch",
-        ]
-        verdict = (
-            "not measured (vLLM not installed)"
-            if vllm_ratio is None
-            else f"{vllm_ratio:.2f}x ({'met' if vllm_ratio >= 3 else 'missed'})"
-        )
-        markdown = "\n".join(
-            [
-                "## LLM expansion backends",
-                "",
-                f"Checkpoint `{preset.name}/{stage}`, {n} world queries, greedy, up to "
-                f"{preset.max_new_tokens} new tokens.",
-                "",
-                "| " + " | ".join(header) + " |",
-                "|" + "---|" * len(header),
-                *("| " + " | ".join(row) + " |" for row in rows),
-                "",
-                f"vLLM vs transformers at batch 64 (target 3x): {verdict}.",
-            ]
-        )
-        write_results(
-            "expansion_speed",
-            payload,
-            markdown,
-            f"aisle bench expansion --preset {preset.name} --stage {stage} -n {n}",
-        )
+        header = ["backend", "batch 1 expansions/s", "batch 64 expansions/s", "same greedy ids as torch"]
+        verdict = ("not measured (vLLM not installed)" if vllm_ratio is None else
+                   f"{vllm_ratio:.2f}x ({'met' if vllm_ratio >= 3 else 'missed'})")
+        markdown = "\n".join([
+            "## LLM expansion backends", "",
+            f"Checkpoint `{preset.name}/{stage}`, {n} world queries, greedy, up to "
+            f"{preset.max_new_tokens} new tokens.", "",
+            "| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(row) + " |" for row in rows), "",
+            f"vLLM vs transformers at batch 64 (target 3x): {verdict}.",
+        ])
+        write_results("expansion_speed", payload, markdown,
+                      f"aisle bench expansion --preset {preset.name} --stage {stage} -n {n}")
     return payload

@@ -27,10 +27,8 @@ def build_app(bootstrap: str, source: str, sink: str, datadir: Path, batch: int)
     @app.agent(src, name="passthrough")
     async def passthrough(stream: faust.Stream) -> None:
         async for events in stream.take_events(batch, 0.02):
-            pending = [
-                await app.producer.send(sink, e.message.key, e.message.value, None, None, None)
-                for e in events
-            ]
+            pending = [await app.producer.send(sink, e.message.key, e.message.value, None, None, None)
+                       for e in events]
             await asyncio.gather(*pending)
 
     return app
@@ -40,6 +38,5 @@ if __name__ == "__main__":
     bootstrap, source, sink, datadir = sys.argv[1:5]
     batch = int(sys.argv[5]) if len(sys.argv) > 5 else 32
     Path(datadir).mkdir(parents=True, exist_ok=True)
-    faust.Worker(
-        build_app(bootstrap, source, sink, Path(datadir), batch), loglevel="warning", quiet=True
-    ).execute_from_commandline()
+    faust.Worker(build_app(bootstrap, source, sink, Path(datadir), batch), loglevel="warning",
+                 quiet=True).execute_from_commandline()

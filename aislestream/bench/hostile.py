@@ -1,5 +1,4 @@
-"""`aisle bench hostile`: a seeded hostile corpus through a real worker, every message accounted
-for.
+"""`aisle bench hostile`: a seeded hostile corpus through a real worker, every message accounted for.
 
 The worker runs as a child process under a small supervisor (as `aisle up` or Kubernetes would
 run it): if it exits, the exit is counted and it is restarted, so one poison message shows up as
@@ -50,11 +49,8 @@ class Supervised:
 def files_outside(root: Path, allowed: Sequence[Path]) -> list[Path]:
     """Files under ``root`` that lie under none of ``allowed`` (each resolved)."""
     keep = [a.resolve() for a in allowed]
-    return [
-        p
-        for p in root.rglob("*")
-        if p.is_file() and not any(p.resolve().is_relative_to(a) for a in keep)
-    ]
+    return [p for p in root.rglob("*") if p.is_file()
+            and not any(p.resolve().is_relative_to(a) for a in keep)]
 
 
 def lost_kinds(mine: Sequence[Hostile], got: Counter) -> Counter:
@@ -69,9 +65,7 @@ def lost_kinds(mine: Sequence[Hostile], got: Counter) -> Counter:
     return lost
 
 
-def count_outcomes(
-    corpus: Sequence[Hostile], received: Sequence[Received], settings: Settings
-) -> dict[str, dict]:
+def count_outcomes(corpus: Sequence[Hostile], received: Sequence[Received], settings: Settings) -> dict[str, dict]:
     """Per input topic: messages, results, dead_letters, lost, duplicates (counted per output key
     against how many inputs carry that key)."""
     out: dict[str, dict] = {}
@@ -82,15 +76,11 @@ def count_outcomes(
         expected = Counter(h.expected_key for h in mine)
         names = {settings.topics.name(o): o for o in outputs}
         got = Counter(r.key for r in received if r.topic in names and r.key in expected)
-        dead = sum(
-            1
-            for r in received
-            if r.topic in names and r.key in expected and names[r.topic] in topics.DEAD_LETTERS
-        )
+        dead = sum(1 for r in received if r.topic in names and r.key in expected
+                   and names[r.topic] in topics.DEAD_LETTERS)
         out[topic] = {
             "messages": len(mine),
-            "results": sum(got.values()) - dead,
-            "dead_letters": dead,
+            "results": sum(got.values()) - dead, "dead_letters": dead,
             "lost": sum(max(0, n - got[k]) for k, n in expected.items()),
             "duplicates": sum(max(0, got[k] - n) for k, n in expected.items()),
             "kinds": dict(sorted(Counter(h.kind for h in mine).items())),
@@ -100,21 +90,12 @@ def count_outcomes(
 
 
 def data_dirs(settings: Settings) -> list[Path]:
-    """Where a worker of ``settings`` may write: its data dir and the stores configured outside
-    it."""
-    return [
-        settings.data_dir,
-        *(p for p in (settings.ads.store_path, settings.store.path) if p is not None),
-    ]
+    """Where a worker of ``settings`` may write: its data dir and the stores configured outside it."""
+    return [settings.data_dir, *(p for p in (settings.ads.store_path, settings.store.path) if p is not None)]
 
 
-def run_hostile(
-    settings: Settings,
-    corpus: Sequence[Hostile],
-    scan_root: Path,
-    timeout_s: float,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> dict:
+def run_hostile(settings: Settings, corpus: Sequence[Hostile], scan_root: Path, timeout_s: float,
+                on_progress: Callable[[int, int], None] | None = None) -> dict:
     """Send ``corpus`` through a supervised worker of ``settings``; every file under ``scan_root``
     outside the worker's data directories counts as written outside them."""
     bootstrap = settings.broker.bootstrap_servers or ""
@@ -134,14 +115,8 @@ def run_hostile(
             if batch:
                 produce(bootstrap, settings.topics.name(topic), batch)
         wanted = Counter(h.expected_key for h in corpus)
-        out_topics = sorted(
-            {
-                settings.topics.name(o)
-                for t in OUTPUTS
-                for o in OUTPUTS[t]
-                if any(h.topic == t for h in corpus)
-            }
-        )
+        out_topics = sorted({settings.topics.name(o) for t in OUTPUTS for o in OUTPUTS[t]
+                             if any(h.topic == t for h in corpus)})
         began = time.monotonic()
 
         def done(received: list[Received]) -> bool:
@@ -160,48 +135,28 @@ def run_hostile(
             supervised.worker.stop()
     per_topic = count_outcomes(corpus, received, settings)
     outside = files_outside(scan_root, data_dirs(settings))
-    totals = {
-        k: sum(t[k] for t in per_topic.values())
-        for k in ("messages", "results", "dead_letters", "lost", "duplicates")
-    }
-    return {
-        **totals,
-        "worker_exits": len(supervised.exits),
-        "exit_codes": supervised.exits,
-        "files_outside_data_dir": len(outside),
-        "files_outside": [str(p) for p in outside[:20]],
-        "per_topic": per_topic,
-    }
+    totals = {k: sum(t[k] for t in per_topic.values())
+              for k in ("messages", "results", "dead_letters", "lost", "duplicates")}
+    return {**totals, "worker_exits": len(supervised.exits), "exit_codes": supervised.exits,
+            "files_outside_data_dir": len(outside), "files_outside": [str(p) for p in outside[:20]],
+            "per_topic": per_topic}
 
 
 def hostile_markdown(report: dict, n_per_topic: int, seed: int) -> str:
-    rows = [
-        "| topic | messages | results | dead letters | lost | duplicates |",
-        "|---|---|---|---|---|---|",
-    ]
+    rows = ["| topic | messages | results | dead letters | lost | duplicates |", "|---|---|---|---|---|---|"]
     for topic, t in report["per_topic"].items():
-        rows.append(
-            f"| `{topic}` | {t['messages']:,} | {t['results']:,} | {t['dead_letters']:,} | "
-            f"{t['lost']} | {t['duplicates']} |"
-        )
+        rows.append(f"| `{topic}` | {t['messages']:,} | {t['results']:,} | {t['dead_letters']:,} | {t['lost']} | "
+                    f"{t['duplicates']} |")
     kinds = ", ".join(next(iter(report["per_topic"].values()))["kinds"])
-    return (
-        f"### Hostile input (`aisle bench hostile`)\n\n{n_per_topic:,} messages per input topic "
-        f"(seed {seed}), kinds cycled: {kinds}.\n\n"
-        + "\n".join(rows)
-        + f"\n\nWorker exits: **{report['worker_exits']}**; "
-        "files written outside the data directories: "
-        f"**{report['files_outside_data_dir']}**; lost: **{report['lost']}** of "
-        f"{report['messages']:,}."
-    )
+    return (f"### Hostile input (`aisle bench hostile`)\n\n{n_per_topic:,} messages per input topic (seed {seed}), "
+            f"kinds cycled: {kinds}.\n\n" + "\n".join(rows) +
+            f"\n\nWorker exits: **{report['worker_exits']}**; files written outside the data directories: "
+            f"**{report['files_outside_data_dir']}**; lost: **{report['lost']}** of {report['messages']:,}.")
 
 
-def run_hostile_bench(
-    settings: Settings, n_per_topic: int, seed: int, write: bool, console
-) -> dict:
+def run_hostile_bench(settings: Settings, n_per_topic: int, seed: int, write: bool, console) -> dict:
     """The corpus through a real worker on the configured (or an embedded) broker. The worker writes
-    under a fresh directory outside the project's data dir, so any file it writes elsewhere is
-    seen."""
+    under a fresh directory outside the project's data dir, so any file it writes elsewhere is seen."""
     import shutil
     import tempfile
     import uuid
@@ -223,11 +178,8 @@ def run_hostile_bench(
         ensure_indexed(settings, build_world(settings.world))
     root = Path(tempfile.mkdtemp(prefix="aisle-hostile-"))
     run = uuid.uuid4().hex[:8]
-    with broker_session(
-        settings.broker.bootstrap_servers,
-        settings.broker.connect_timeout_s,
-        settings.artifacts.logs,
-    ) as bootstrap:
+    with broker_session(settings.broker.bootstrap_servers, settings.broker.connect_timeout_s,
+                        settings.artifacts.logs) as bootstrap:
         worker = settings.model_copy(deep=True)
         worker.data_dir = root / "data"
         worker.data_dir.mkdir()
@@ -236,15 +188,8 @@ def run_hostile_bench(
         worker.topics.prefix = f"hostile-{run}."
         worker.stream.app_id = f"hostile-{run}"
         worker.store.path = settings.store_path().resolve()
-        worker.ads.enabled, worker.ads.preset, worker.ads.candidates, worker.ads.max_attempts = (
-            True,
-            "micro",
-            1,
-            1,
-        )
-        worker.ads.store_path = (
-            root / "a" / "b" / "adstore"
-        )  # "../../../x" from its images lands in root
+        worker.ads.enabled, worker.ads.preset, worker.ads.candidates, worker.ads.max_attempts = True, "micro", 1, 1
+        worker.ads.store_path = root / "a" / "b" / "adstore"  # "../../../x" from its images lands in root
         worker.assistant.engine = "rules"
         ensure_topics(bootstrap, topic_specs(worker.topics))
         corpus = hostile_corpus(n_per_topic, seed, root / "escape", run)
@@ -252,21 +197,12 @@ def run_hostile_bench(
 
         with Progress(console=console) as progress:
             task = progress.add_task(f"{len(corpus):,} hostile messages", total=len(corpus))
-            report = run_hostile(
-                worker,
-                corpus,
-                root,
-                timeout_s=max(300.0, len(corpus) / 5),
-                on_progress=lambda done, total: progress.update(task, completed=done),
-            )
+            report = run_hostile(worker, corpus, root, timeout_s=max(300.0, len(corpus) / 5),
+                                 on_progress=lambda done, total: progress.update(task, completed=done))
     shutil.rmtree(root, ignore_errors=True)
     report = {"messages_per_topic": n_per_topic, "seed": seed, **report}
     console.print(hostile_markdown(report, n_per_topic, seed))
     if write:
-        write_results(
-            "hostile",
-            report,
-            hostile_markdown(report, n_per_topic, seed),
-            f"aisle bench hostile -n {n_per_topic} --seed {seed}",
-        )
+        write_results("hostile", report, hostile_markdown(report, n_per_topic, seed),
+                      f"aisle bench hostile -n {n_per_topic} --seed {seed}")
     return report

@@ -45,55 +45,26 @@ class Hostile:
 def _valid(topic: str, ident: str, rng: np.random.Generator) -> dict:
     """A well-formed record of ``topic`` whose id (the output key) is ``ident``."""
     if topic == topics.SEARCH_QUERIES:
-        return {
-            "request_id": ident,
-            "query": str(rng.choice(["red running shoes", "kettle", "leather bag"])),
-        }
+        return {"request_id": ident, "query": str(rng.choice(["red running shoes", "kettle", "leather bag"]))}
     if topic == topics.ADS_REQUESTS:
-        return {
-            "request_id": ident,
-            "product_id": f"p{int(rng.integers(1000))}",
-            "shape": str(rng.choice(SHAPES)),
-            "colour": str(rng.choice(COLOURS)),
-        }
+        return {"request_id": ident, "product_id": f"p{int(rng.integers(1000))}",
+                "shape": str(rng.choice(SHAPES)), "colour": str(rng.choice(COLOURS))}
     if topic == topics.ASSISTANT_TURNS:
         return {"session_id": ident, "turn": 0, "text": "I need kicks in red"}
-    return {
-        "request_id": ident,
-        "impressions": 10,
-        "clicks": 1,
-        "carts": 0,
-        "purchases": 0,
-        "revenue": 0.0,
-    }
+    return {"request_id": ident, "impressions": 10, "clicks": 1, "carts": 0, "purchases": 0, "revenue": 0.0}
 
 
-ID_FIELD = {
-    topics.SEARCH_QUERIES: "request_id",
-    topics.ADS_REQUESTS: "request_id",
-    topics.ASSISTANT_TURNS: "session_id",
-    topics.SEARCH_FEEDBACK: "request_id",
-}
-TEXT_FIELD = {
-    topics.SEARCH_QUERIES: "query",
-    topics.ADS_REQUESTS: "product_id",
-    topics.ASSISTANT_TURNS: "text",
-    topics.SEARCH_FEEDBACK: "user_id",
-}
-NUMBER_FIELD = {
-    topics.SEARCH_QUERIES: "price_max",
-    topics.ADS_REQUESTS: "shape",
-    topics.ASSISTANT_TURNS: "sent_at",
-    topics.SEARCH_FEEDBACK: "revenue",
-}
+ID_FIELD = {topics.SEARCH_QUERIES: "request_id", topics.ADS_REQUESTS: "request_id",
+            topics.ASSISTANT_TURNS: "session_id", topics.SEARCH_FEEDBACK: "request_id"}
+TEXT_FIELD = {topics.SEARCH_QUERIES: "query", topics.ADS_REQUESTS: "product_id",
+              topics.ASSISTANT_TURNS: "text", topics.SEARCH_FEEDBACK: "user_id"}
+NUMBER_FIELD = {topics.SEARCH_QUERIES: "price_max", topics.ADS_REQUESTS: "shape",
+                topics.ASSISTANT_TURNS: "sent_at", topics.SEARCH_FEEDBACK: "revenue"}
 
 
-def _kinds(
-    escape_dir: Path,
-) -> dict[str, Callable[[str, str, np.random.Generator], tuple[str, bytes | None]]]:
+def _kinds(escape_dir: Path) -> dict[str, Callable[[str, str, np.random.Generator], tuple[str, bytes | None]]]:
     """kind -> (topic, ident, rng) -> (the id the record carries, value bytes). The id carried is
     the output key for records that are answered by id (paths and NUL included)."""
-
     def record(topic, ident, rng, **fields) -> bytes:
         return json.dumps({**_valid(topic, ident, rng), **fields}).encode()
 
@@ -101,28 +72,23 @@ def _kinds(
         def make(topic, ident, rng):
             carried = f"{prefix}{ident}"
             return carried, record(topic, carried, rng)
-
         return make
 
     def with_text(text: str):
         def make(topic, ident, rng):
             body = record(topic, ident, rng, **{TEXT_FIELD[topic]: "@@TEXT@@"})
             return ident, body.replace(b'"@@TEXT@@"', text.encode())
-
         return make
 
     def with_number(number: bytes):
         def make(topic, ident, rng):
             body = record(topic, ident, rng, **{NUMBER_FIELD[topic]: "@@N@@"})
             return ident, body.replace(b'"@@N@@"', number)
-
         return make
 
     def nested(topic, ident, rng):
         depth = 5_000  # 10 KB of brackets: RecursionError in the standard decoder
-        return ident, record(topic, ident, rng, extra="@@").replace(
-            b'"@@"', b"[" * depth + b"]" * depth
-        )
+        return ident, record(topic, ident, rng, extra="@@").replace(b'"@@"', b"[" * depth + b"]" * depth)
 
     def oversized(topic, ident, rng):
         size = int(rng.integers(750_000, 950_000))
@@ -137,18 +103,12 @@ def _kinds(
         "path_traversal": path_id("../../../"),
         "absolute_path": path_id(f"{escape_dir}/"),
         "slash_in_id": path_id("missing/dir/"),
-        # feedback carries ".." (no query does), so that it stays unjoinable like every feedback
-        # here
-        "dot_id": lambda topic, ident, rng: (
-            dot := ".." if topic == topics.SEARCH_FEEDBACK else ".",
-            record(topic, dot, rng),
-        ),
+        # feedback carries ".." (no query does), so that it stays unjoinable like every feedback here
+        "dot_id": lambda topic, ident, rng: (dot := ".." if topic == topics.SEARCH_FEEDBACK else ".",
+                                             record(topic, dot, rng)),
         "nul_in_id": path_id("nul\x00"),
         "long_id": path_id("x" * 300),
-        "not_utf8": lambda topic, ident, rng: (
-            ident,
-            b'{"' + ID_FIELD[topic].encode() + b'": "\xff\xfe"}',
-        ),
+        "not_utf8": lambda topic, ident, rng: (ident, b'{"' + ID_FIELD[topic].encode() + b'": "\xff\xfe"}'),
         "nan": with_number(b"NaN"),
         "infinity": with_number(b"Infinity"),
         "huge_float": with_number(b"1e400"),
@@ -160,13 +120,8 @@ def _kinds(
     }
 
 
-def hostile_corpus(
-    n_per_topic: int,
-    seed: int,
-    escape_dir: Path,
-    run_id: str,
-    topic_names: tuple[str, ...] = tuple(OUTPUTS),
-) -> list[Hostile]:
+def hostile_corpus(n_per_topic: int, seed: int, escape_dir: Path, run_id: str,
+                   topic_names: tuple[str, ...] = tuple(OUTPUTS)) -> list[Hostile]:
     """``n_per_topic`` messages per input topic, kinds cycled so each occurs, order shuffled.
 
     ``escape_dir`` is where an absolute-path id points: nothing may ever appear there.

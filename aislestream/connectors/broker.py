@@ -86,11 +86,8 @@ def ensure_topics(bootstrap: str, topics: Mapping[str, TopicSpec],
     try:
         existing = set(client.list_topics())
         new = [
-            NewTopic(
-                name, spec.partitions, spec.replication_factor, topic_configs=dict(spec.config)
-            )
-            for name, spec in topics.items()
-            if name not in existing
+            NewTopic(name, spec.partitions, spec.replication_factor, topic_configs=dict(spec.config))
+            for name, spec in topics.items() if name not in existing
         ]
         if new:
             try:
@@ -122,23 +119,12 @@ class EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         with self.log_path.open("wb") as log_file:
             self._process = subprocess.Popen(
-                [
-                    str(binary),
-                    "broker",
-                    "--listener-url",
-                    url,
-                    "--advertised-listener-url",
-                    url,
-                    "--storage-engine",
-                    "memory://tansu/",
-                ],
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
+                [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                 "--storage-engine", "memory://tansu/"],
+                stdout=log_file, stderr=subprocess.STDOUT,
             )
         try:
-            wait_for_broker(
-                self.bootstrap, timeout_s, BrokerSettings()
-            )  # Tansu here speaks PLAINTEXT
+            wait_for_broker(self.bootstrap, timeout_s, BrokerSettings())  # Tansu here speaks PLAINTEXT
         except BrokerUnavailable:
             self.stop()
             raise
@@ -178,14 +164,9 @@ class EmbeddedBroker:
 
 
 @contextlib.contextmanager
-def broker_session(
-    bootstrap: str | None,
-    timeout_s: float = 30.0,
-    log_dir: Path | None = None,
-    security: BrokerSettings | None = None,
-) -> Iterator[str]:
-    """Yield usable bootstrap servers: the configured ones once reachable, else an embedded
-    broker."""
+def broker_session(bootstrap: str | None, timeout_s: float = 30.0,
+                   log_dir: Path | None = None, security: BrokerSettings | None = None) -> Iterator[str]:
+    """Yield usable bootstrap servers: the configured ones once reachable, else an embedded broker."""
     if bootstrap:
         wait_for_broker(bootstrap, timeout_s, security)
         yield bootstrap

@@ -66,33 +66,19 @@ class _Acks:
 
     def raise_if_short(self, topic: str, sent: int) -> None:
         if self.acked < sent:
-            raise DeliveryFailed(
-                f"{sent - self.acked} of {sent} messages to {topic} were not stored "
-                f"(first error: {self.first_error or 'no answer'})"
-            )
+            raise DeliveryFailed(f"{sent - self.acked} of {sent} messages to {topic} were not stored "
+                                 f"(first error: {self.first_error or 'no answer'})")
 
 
-def _send_all(
-    bootstrap: str,
-    topic: str,
-    messages: Iterable[tuple[bytes | None, bytes | None]],
-    on_sent: Callable[[int], None] | None,
-    timeout_s: float,
-    acks: _Acks,
-) -> int:
+def _send_all(bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes | None]],
+              on_sent: Callable[[int], None] | None, timeout_s: float, acks: _Acks) -> int:
     """One producer's sends and flush, each record's answer counted in ``acks``."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap,
-        linger_ms=5,
-        acks=1,
-        enable_idempotence=False,
-        **kafka_python_kwargs(),
-        max_request_size=4 * 1024 * 1024,
-        bootstrap_timeout_ms=int(timeout_s * 1000),
-        max_block_ms=int(timeout_s * 1000),
-    )
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1, enable_idempotence=False,
+                             **kafka_python_kwargs(),
+                             max_request_size=4 * 1024 * 1024,
+                             bootstrap_timeout_ms=int(timeout_s * 1000), max_block_ms=int(timeout_s * 1000))
     sent = 0
     try:
         for key, value in messages:
@@ -111,9 +97,7 @@ def _send_all(
     return sent
 
 
-def _send_one(
-    producer: KafkaProducer, topic: str, key: bytes | None, value: bytes | None, acks: _Acks
-) -> None:
+def _send_one(producer: KafkaProducer, topic: str, key: bytes | None, value: bytes | None, acks: _Acks) -> None:
     """Queue one record. A record refused before it is sent (too large) fails alone; a timeout
     waiting for the broker propagates, since every later record would meet it too."""
     from kafka.errors import BrokerResponseError
@@ -156,9 +140,8 @@ class TopicReader:
 
 
 @contextlib.asynccontextmanager
-async def from_beginning(
-    bootstrap: str, topics: Sequence[str], fetch_max_wait_ms: int = 50, wait_s: float = 0.0
-) -> AsyncIterator[TopicReader]:
+async def from_beginning(bootstrap: str, topics: Sequence[str], fetch_max_wait_ms: int = 50,
+                         wait_s: float = 0.0) -> AsyncIterator[TopicReader]:
     """A :class:`TopicReader` of ``topics`` at their beginning: the one "assign every partition,
     seek, read" of the collectors and the experiments config. A topic that has no partitions
     after ``wait_s`` (it may not exist yet) is left out.
@@ -167,13 +150,9 @@ async def from_beginning(
     long polls until the wait expires (see streams/transport.py)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        **aiokafka_kwargs(),
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=fetch_max_wait_ms,
-    )
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                **aiokafka_kwargs(), auto_offset_reset="earliest",
+                                fetch_max_wait_ms=fetch_max_wait_ms)
     await consumer.start()
     try:
         deadline = time.monotonic() + wait_s
@@ -194,14 +173,9 @@ async def from_beginning(
         await consumer.stop()
 
 
-async def collect_async(
-    bootstrap: str,
-    topics: list[str],
-    expected: int,
-    timeout_s: float,
-    on_message: Callable[[Received], None] | None = None,
-    stop: Callable[[list[Received]], bool] | None = None,
-) -> list[Received]:
+async def collect_async(bootstrap: str, topics: list[str], expected: int, timeout_s: float,
+                        on_message: Callable[[Received], None] | None = None,
+                        stop: Callable[[list[Received]], bool] | None = None) -> list[Received]:
     """Read every partition of ``topics`` from the beginning until ``expected`` records or
     timeout (waiting for topics that do not exist yet)."""
     deadline = time.monotonic() + timeout_s
@@ -220,14 +194,9 @@ async def collect_async(
     return received
 
 
-def collect(
-    bootstrap: str,
-    topics: list[str],
-    expected: int,
-    timeout_s: float,
-    on_message: Callable[[Received], None] | None = None,
-    stop: Callable[[list[Received]], bool] | None = None,
-) -> list[Received]:
+def collect(bootstrap: str, topics: list[str], expected: int, timeout_s: float,
+            on_message: Callable[[Received], None] | None = None,
+            stop: Callable[[list[Received]], bool] | None = None) -> list[Received]:
     return asyncio.run(collect_async(bootstrap, topics, expected, timeout_s, on_message, stop))
 
 

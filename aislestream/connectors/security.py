@@ -46,8 +46,7 @@ def _sasl(broker: BrokerSettings) -> dict[str, Any]:
 
 
 def aiokafka_kwargs(broker: BrokerSettings | None = None) -> dict[str, Any]:
-    """Keyword arguments for ``AIOKafkaProducer``, ``AIOKafkaConsumer`` and
-    ``AIOKafkaAdminClient``."""
+    """Keyword arguments for ``AIOKafkaProducer`` / ``AIOKafkaConsumer`` / ``AIOKafkaAdminClient``."""
     broker = resolve(broker)
     kwargs: dict[str, Any] = {"security_protocol": broker.security_protocol}
     if broker.uses_tls:
@@ -64,11 +63,8 @@ def kafka_python_kwargs(broker: BrokerSettings | None = None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"security_protocol": broker.security_protocol}
     if broker.uses_tls:
         kwargs["ssl_check_hostname"] = broker.ssl_check_hostname
-        files = {
-            "ssl_cafile": broker.ssl_cafile,
-            "ssl_certfile": broker.ssl_certfile,
-            "ssl_keyfile": broker.ssl_keyfile,
-        }
+        files = {"ssl_cafile": broker.ssl_cafile, "ssl_certfile": broker.ssl_certfile,
+                 "ssl_keyfile": broker.ssl_keyfile}
         kwargs.update({name: str(path) for name, path in files.items() if path is not None})
     if broker.uses_sasl:
         kwargs.update(_sasl(broker))
@@ -88,9 +84,6 @@ def faust_credentials(broker: BrokerSettings | None = None) -> CredentialsT | No
     if not broker.uses_sasl:
         return faust.SSLCredentials(context)
     assert broker.sasl_password is not None
-    return faust.SASLCredentials(
-        username=broker.sasl_username,
-        password=broker.sasl_password.get_secret_value(),
-        mechanism=broker.sasl_mechanism,
-        ssl_context=context,
-    )
+    return faust.SASLCredentials(username=broker.sasl_username,
+                                 password=broker.sasl_password.get_secret_value(),
+                                 mechanism=broker.sasl_mechanism, ssl_context=context)

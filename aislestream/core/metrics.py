@@ -24,11 +24,9 @@ def recall_at_k(ranked: Sequence[str], relevance: dict[str, int], k: int,
 
 
 def ndcg_at_k(ranked: Sequence[str], relevance: dict[str, int], k: int) -> float:
-    dcg = sum(
-        (2 ** relevance.get(pid, 0) - 1) / math.log2(i + 2) for i, pid in enumerate(ranked[:k])
-    )
+    dcg = sum((2 ** relevance.get(pid, 0) - 1) / math.log2(i + 2) for i, pid in enumerate(ranked[:k]))
     ideal_grades = sorted(relevance.values(), reverse=True)[:k]
-    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal_grades))
+    idcg = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(ideal_grades))
     return dcg / idcg if idcg > 0 else 0.0
 
 
@@ -50,4 +48,6 @@ def score_by_type(
             acc[0] += 1
             acc[1] += recall_at_k(ranked, relevance, k)
             acc[2] += ndcg_at_k(ranked, relevance, k)
-    return {key: RetrievalScores(int(n), r / n, g / n) for key, (n, r, g) in sums.items() if n}
+    return {
+        key: RetrievalScores(int(n), r / n, g / n) for key, (n, r, g) in sums.items() if n
+    }

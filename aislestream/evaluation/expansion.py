@@ -32,39 +32,28 @@ def evaluate_expanders(store: SearchStore, queries: Sequence[LabelledQuery],
     table: dict[str, dict[str, dict[str, float]]] = {}
     for name, expander in methods.items():
         expansions = expander.expand(texts)
-        hits = store.search_many(
-            [SearchRequest(q.text, e.terms, k=100) for q, e in zip(queries, expansions)]
-        )
+        hits = store.search_many([SearchRequest(q.text, e.terms, k=100) for q, e in zip(queries, expansions)])
         sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         for q, hs, bad in zip(queries, hits, base_bad):
             ids = [h.id for h in hs]
-            row = {
-                "recall10": recall_at_k(ids, q.relevance, 10),
-                "recall50": recall_at_k(ids, q.relevance, 50),
-                "recall100": recall_at_k(ids, q.relevance, 100),
-                "ndcg10": ndcg_at_k(ids, q.relevance, 10),
-                "zero_result_rate": float(not ids),
-                "drift_rate": float(_irrelevant_in_top10(ids, q) > bad),
-            }
+            row = {"recall10": recall_at_k(ids, q.relevance, 10), "recall50": recall_at_k(ids, q.relevance, 50),
+                   "recall100": recall_at_k(ids, q.relevance, 100), "ndcg10": ndcg_at_k(ids, q.relevance, 10),
+                   "zero_result_rate": float(not ids),
+                   "drift_rate": float(_irrelevant_in_top10(ids, q) > bad)}
             for key in (q.query_type, "all"):
                 sums[key]["queries"] += 1
                 for metric, value in row.items():
                     sums[key][metric] += value
         table[name] = {
-            qtype: {
-                "queries": int(acc["queries"]),
-                **{m: round(acc[m] / acc["queries"], 4) for m in METRICS},
-            }
+            qtype: {"queries": int(acc["queries"]),
+                    **{m: round(acc[m] / acc["queries"], 4) for m in METRICS}}
             for qtype, acc in sorted(sums.items())
         }
     return table
 
 
-def plot_by_query_type(
-    table: Mapping[str, Mapping[str, Mapping[str, float]]],
-    path: Path,
-    metrics: tuple[str, ...] = ("recall50", "ndcg10"),
-) -> Path:
+def plot_by_query_type(table: Mapping[str, Mapping[str, Mapping[str, float]]], path: Path,
+                       metrics: tuple[str, ...] = ("recall50", "ndcg10")) -> Path:
     """One panel per query type: each method's recall@50 and NDCG@10 side by side."""
     import matplotlib
 
@@ -86,7 +75,7 @@ def plot_by_query_type(
         ax.set_xticks(x + width * (len(methods) - 1) / 2, metrics)
         ax.set_ylim(0, 1)
         ax.set_title(f"{qtype} (n={table[methods[0]][qtype]['queries']})")
-    for ax in list(axes.flat)[len(qtypes) :]:
+    for ax in list(axes.flat)[len(qtypes):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7, loc="lower left")
     fig.suptitle("Held-out queries: retrieval with each expansion method")

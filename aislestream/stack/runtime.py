@@ -101,34 +101,21 @@ class WorkerProcess:
         while READY_LINE not in self._log_since_start():
             self.check_alive()
             if time.monotonic() > deadline:
-                raise AisleError(
-                    f"the worker did not join its group within {timeout_s:.0f}s; "
-                    f"log: {self.log_path}"
-                )
+                raise AisleError(f"the worker did not join its group within {timeout_s:.0f}s; log: {self.log_path}")
             time.sleep(0.2)
         bootstrap = self.settings.broker.bootstrap_servers or ""
         key = f"probe-{uuid.uuid4().hex[:8]}".encode()
-        produce(
-            bootstrap,
-            self.settings.topics.name(topics.SEARCH_QUERIES),
-            [(key, json.dumps({"request_id": key.decode(), "query": "probe"}).encode())],
-        )
+        produce(bootstrap, self.settings.topics.name(topics.SEARCH_QUERIES),
+                [(key, json.dumps({"request_id": key.decode(), "query": "probe"}).encode())])
 
         def answered(received: list[Received]) -> bool:
             return any(r.key == key for r in received) or self.check_alive()
 
-        got = collect(
-            bootstrap,
-            [self.settings.topics.name(topics.SEARCH_RESULTS)],
-            10**9,
-            timeout_s,
-            stop=answered,
-        )
+        got = collect(bootstrap, [self.settings.topics.name(topics.SEARCH_RESULTS)], 10**9,
+                      timeout_s, stop=answered)
         if not any(r.key == key for r in got):
-            raise AisleError(
-                f"the worker did not answer a probe query within {timeout_s:.0f}s; "
-                f"log: {self.log_path}"
-            )
+            raise AisleError(f"the worker did not answer a probe query within {timeout_s:.0f}s; "
+                             f"log: {self.log_path}")
 
     def _log_since_start(self) -> str:
         with self.log_path.open("rb") as f:

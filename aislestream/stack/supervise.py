@@ -143,23 +143,18 @@ class Supervisor:
             self.given_up = True
             self._report(
                 f"the worker crashed {self.rapid_crashes} times in a row, each within "
-                f"{self.policy.stable_after_s:.0f}s of starting: not restarting it again. "
-                "The broker and its data stay up; fix the cause (see the log above) and run "
-                "`aisle worker` against it, or Ctrl-C to stop everything"
-            )
+                f"{self.policy.stable_after_s:.0f}s of starting: not restarting it again. The broker "
+                "and its data stay up; fix the cause (see the log above) and run `aisle worker` "
+                "against it, or Ctrl-C to stop everything")
             return
         delay = self.policy.delay(self.rapid_crashes)
         self._restart_at = now + delay
-        self._report(
-            f"restarting the worker in {delay:.0f}s (rapid crash {self.rapid_crashes} "
-            f"of {self.policy.max_rapid_crashes} before giving up)"
-        )
+        self._report(f"restarting the worker in {delay:.0f}s (rapid crash {self.rapid_crashes} "
+                     f"of {self.policy.max_rapid_crashes} before giving up)")
 
 
 @contextlib.contextmanager
-def stack_broker(
-    broker: BrokerSettings, log_dir: Path
-) -> Iterator[tuple[str, EmbeddedBroker | None]]:
+def stack_broker(broker: BrokerSettings, log_dir: Path) -> Iterator[tuple[str, EmbeddedBroker | None]]:
     """Bootstrap servers for ``aisle up`` and the broker to watch: the configured one once
     reachable (not ours to watch: None), else an embedded one this process owns and stops."""
     if broker.bootstrap_servers:

@@ -75,8 +75,7 @@ class AdsPipeline:
         self.experiments = experiments
 
     def process(self, messages: Sequence[RawMessage]) -> list[Output]:
-        """One output per message, in order. Generation is batched per arm across the valid
-        requests."""
+        """One output per message, in order. Generation is batched per arm across the valid requests."""
         started = time.perf_counter()
         outputs: list[Output | None] = [None] * len(messages)
         valid: list[tuple[int, AdRequest, Assignment]] = []
@@ -95,24 +94,19 @@ class AdsPipeline:
         for item in valid:
             params = item[2].params
             level = params.get("reward_threshold")
-            key = (
-                None if params.get("generator") is None else str(params["generator"]),
-                None if level is None else float(level),
-            )
+            key = (None if params.get("generator") is None else str(params["generator"]),
+                   None if level is None else float(level))
             groups.setdefault(key, []).append(item)
         for (generator, level), items in groups.items():
             try:
                 service = self.services.get(generator)
             except AisleError as error:  # an arm names a generator this worker does not have
                 for i, request, _ in items:
-                    outputs[i] = dead_letter_output(
-                        messages[i], MessageRejected(str(error), "unavailable_variant")
-                    )
+                    outputs[i] = dead_letter_output(messages[i], MessageRejected(str(error), "unavailable_variant"))
                 continue
             seed = messages[items[0][0]].offset  # deterministic per batch position
-            outcomes = service.create(
-                [r.spec() for _, r, _ in items], seed=seed, reward_threshold=level
-            )
+            outcomes = service.create([r.spec() for _, r, _ in items], seed=seed,
+                                      reward_threshold=level)
             latency = (time.perf_counter() - started) * 1000 / len(valid)
             for (i, request, assignment), outcome in zip(items, outcomes):
                 try:
@@ -121,48 +115,22 @@ class AdsPipeline:
                     raise  # the store is down: the whole batch waits for it (streams/app.py)
                 except StoreError as error:  # the store refused this request's row or file
                     log.warning("ad store refused %r: %s", request.request_id, error)
-                    outputs[i] = dead_letter_output(
-                        messages[i], MessageRejected(str(error), "store_refused")
-                    )
+                    outputs[i] = dead_letter_output(messages[i], MessageRejected(str(error), "store_refused"))
                 except Exception as exc:
                     log.exception("ad request %r failed", request.request_id)
                     outputs[i] = dead_letter_output(messages[i], internal_error(exc))
         return outputs  # type: ignore[return-value]
 
-    def _record(
-        self,
-        request: AdRequest,
-        outcome,
-        service: CreativeService,
-        level: float | None,
-        assignment: Assignment,
-        latency_ms: float,
-    ) -> Output:
+    def _record(self, request: AdRequest, outcome, service: CreativeService, level: float | None,
+                assignment: Assignment, latency_ms: float) -> Output:
         reasons = [] if outcome.accepted else service.reasons(outcome, level) or ["not accepted"]
-        row = self.store.save(
-            CreativeRow(
-                request.request_id,
-                request.product_id,
-                request.spec().__dict__,
-                outcome.accepted,
-                outcome.scores,
-                outcome.attempts,
-                reasons,
-                model_version=service.version,
-            ),
-            outcome.image,
-        )
+        row = self.store.save(CreativeRow(
+            request.request_id, request.product_id, request.spec().__dict__, outcome.accepted,
+            outcome.scores, outcome.attempts, reasons, model_version=service.version), outcome.image)
         creative = AdCreative(
-            request_id=request.request_id,
-            product_id=request.product_id,
-            status="accepted" if outcome.accepted else "rejected",
-            spec=row.spec,
-            scores={a: round(p, 4) for a, p in outcome.scores.items()},
-            attempts=outcome.attempts,
-            reasons=reasons,
-            image_path=row.image_path,
-            model_version=service.version,
-            latency_ms=latency_ms,
-            arms=assignment.arms,
-        )
+            request_id=request.request_id, product_id=request.product_id,
+            status="accepted" if outcome.accepted else "rejected", spec=row.spec,
+            scores={a: round(p, 4) for a, p in outcome.scores.items()}, attempts=outcome.attempts,
+            reasons=reasons, image_path=row.image_path, model_version=service.version,
+            latency_ms=latency_ms, arms=assignment.arms)
         return Output("result", request.request_id.encode(), creative.model_dump_json().encode())

@@ -51,9 +51,7 @@ def create_app(settings: Settings, bootstrap: str, datadir: Path) -> faust.App:
     app = faust.App(
         stream.app_id,
         broker=broker_url(bootstrap),
-        broker_credentials=faust_credentials(
-            settings.broker
-        ),  # None (PLAINTEXT) unless TLS or SASL
+        broker_credentials=faust_credentials(settings.broker),  # None (PLAINTEXT) unless TLS or SASL
         store="memory://",
         datadir=str(datadir),
         web_enabled=False,
@@ -68,12 +66,8 @@ def create_app(settings: Settings, bootstrap: str, datadir: Path) -> faust.App:
     return app
 
 
-async def deliver(
-    send: Callable[[Output], Awaitable[Awaitable[object]]],
-    outputs: Sequence[Output],
-    attempts: int,
-    first_delay_s: float = 0.2,
-) -> None:
+async def deliver(send: Callable[[Output], Awaitable[Awaitable[object]]], outputs: Sequence[Output],
+                  attempts: int, first_delay_s: float = 0.2) -> None:
     """Send every output and wait until the broker has them, retrying the batch with backoff.
 
     A retry re-sends outputs that may already have landed: consumers see at-least-once
@@ -88,13 +82,8 @@ async def deliver(
         except Exception as exc:
             if attempt == attempts:
                 raise
-            log.warning(
-                "delivery attempt %d/%d failed (%s); retrying in %.1fs",
-                attempt,
-                attempts,
-                exc,
-                delay,
-            )
+            log.warning("delivery attempt %d/%d failed (%s); retrying in %.1fs",
+                        attempt, attempts, exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
@@ -111,12 +100,8 @@ def stop_uncommitted(name: str, what: str) -> NoReturn:
     os._exit(EXIT_UNDELIVERED)
 
 
-async def deliver_or_stop(
-    name: str,
-    send: Callable[[Output], Awaitable[Awaitable[object]]],
-    outputs: Sequence[Output],
-    attempts: int,
-) -> None:
+async def deliver_or_stop(name: str, send: Callable[[Output], Awaitable[Awaitable[object]]],
+                          outputs: Sequence[Output], attempts: int) -> None:
     """Deliver, or stop the worker uncommitted: the one failure that is not per message."""
     try:
         await deliver(send, outputs, attempts)
@@ -124,21 +109,15 @@ async def deliver_or_stop(
         stop_uncommitted(name, f"{len(outputs)} outputs not delivered")
 
 
-async def outputs_or_stop(
-    name: str,
-    isolated: IsolatingProcessor,
-    batch: list[RawMessage],
-    ready: Callable[[], Awaitable[object]] | None = None,
-) -> list[Output]:
+async def outputs_or_stop(name: str, isolated: IsolatingProcessor, batch: list[RawMessage],
+                          ready: Callable[[], Awaitable[object]] | None = None) -> list[Output]:
     """The batch's outputs; a dependency outage is waited out here, outside the crash journal (a
     worker stopped during an outage must not count against the messages it was waiting with).
     Anything else escaping the isolation is a bug of ours: stop rather than lose the batch."""
     try:
         if ready is not None:
             await ready()
-        return await retry_while_unavailable(
-            lambda: isolated(batch), f"{name}: batch of {len(batch)}"
-        )
+        return await retry_while_unavailable(lambda: isolated(batch), f"{name}: batch of {len(batch)}")
     except Exception:
         stop_uncommitted(name, f"isolation failed on a batch of {len(batch)}")
 
@@ -168,20 +147,14 @@ def guarded(name: str, handle: Handler) -> Callable[[RawMessage], Awaitable[list
     return lambda msg: guarded_outputs(name, handle, msg)
 
 
-def register_event_agent(
-    app: faust.App,
-    name: str,
-    source: faust.types.TopicT,
-    outputs_of: Callable[[RawMessage], Awaitable[list[Output]]],
-    outputs: dict[str, faust.types.TopicT],
-    stream_settings: StreamSettings,
-) -> None:
+def register_event_agent(app: faust.App, name: str, source: faust.types.TopicT,
+                         outputs_of: Callable[[RawMessage], Awaitable[list[Output]]],
+                         outputs: dict[str, faust.types.TopicT], stream_settings: StreamSettings) -> None:
     """An agent that handles one event at a time (it writes tables keyed like its input, which
     faust routes by the current event), with 0..n outputs per event, each delivered before the
     event can be committed. ``outputs_of`` keeps failures per event (``guarded``, or an
     ``IsolatingProcessor`` over a batch of one); a dependency outage is waited out here, and
     anything else escaping it stops the worker uncommitted rather than lose the event."""
-
     async def send(output: Output) -> Awaitable[object]:
         return await outputs[output.kind].send(key=output.key, value=output.value)
 
@@ -190,9 +163,7 @@ def register_event_agent(
             m = event.message
             msg = RawMessage(m.topic, m.partition, m.offset, m.key, m.value)
             try:
-                produced = await retry_while_unavailable(
-                    lambda: outputs_of(msg), f"{name}: {msg.position}"
-                )
+                produced = await retry_while_unavailable(lambda: outputs_of(msg), f"{name}: {msg.position}")
             except Exception:
                 stop_uncommitted(name, f"handling {msg.position} failed outside its guard")
             if produced:
@@ -201,14 +172,10 @@ def register_event_agent(
     app.agent(source, name=name)(agent)
 
 
-def register_batch_agent(
-    app: faust.App,
-    name: str,
-    declared: topics.BatchTopics,
-    process: Callable[[list[RawMessage]], Awaitable[list[Output]]],
-    stream_settings: StreamSettings,
-    ready: Callable[[], Awaitable[object]] | None = None,
-) -> IsolatingProcessor:
+def register_batch_agent(app: faust.App, name: str, declared: topics.BatchTopics,
+                         process: Callable[[list[RawMessage]], Awaitable[list[Output]]],
+                         stream_settings: StreamSettings,
+                         ready: Callable[[], Awaitable[object]] | None = None) -> IsolatingProcessor:
     """An agent that reads ``declared.source`` in bounded batches and publishes one output per
     message. ``ready`` is awaited before each batch (the experiment config has been read once).
 
@@ -222,24 +189,14 @@ def register_batch_agent(
     async def send(output: Output) -> Awaitable[object]:
         # Values are already bytes, so the producer is used directly: faust's Topic.send wrapper
         # (codecs, sensors, attachments) halved the no-op agent's throughput (BENCHMARKS.md).
-        return await app.producer.send(
-            outputs[output.kind], output.key, output.value, None, None, None
-        )
+        return await app.producer.send(outputs[output.kind], output.key, output.value, None, None, None)
 
     async def agent(stream: faust.Stream) -> None:
-        async for events in stream.take_events(
-            stream_settings.batch_size, stream_settings.batch_within_s
-        ):
+        async for events in stream.take_events(stream_settings.batch_size, stream_settings.batch_within_s):
             received = time.perf_counter()
             batch = [
-                RawMessage(
-                    e.message.topic,
-                    e.message.partition,
-                    e.message.offset,
-                    e.message.key,
-                    e.message.value,
-                    received,
-                )
+                RawMessage(e.message.topic, e.message.partition, e.message.offset,
+                           e.message.key, e.message.value, received)
                 for e in events
             ]
             produced = await outputs_or_stop(name, isolated, batch, ready)
@@ -249,33 +206,22 @@ def register_batch_agent(
     return isolated
 
 
-def register_search_agent(
-    app: faust.App,
-    settings: Settings,
-    pipeline: SearchPipeline,
-    declared: topics.BatchTopics,
-    ready: Callable[[], Awaitable[object]] | None = None,
-) -> None:
-    isolated = register_batch_agent(
-        app, "search-augment", declared, pipeline.process, settings.stream, ready
-    )
+def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPipeline,
+                          declared: topics.BatchTopics,
+                          ready: Callable[[], Awaitable[object]] | None = None) -> None:
+    isolated = register_batch_agent(app, "search-augment", declared, pipeline.process,
+                                    settings.stream, ready)
 
     @app.timer(interval=10.0)
     async def report() -> None:
         if pipeline.counts:  # with the isolation's own (suspects, quarantined, internal errors)
-            log.info(
-                "search-augment counts: %s",
-                {**pipeline.counts, **{f"isolation.{k}": v for k, v in isolated.counts.items()}},
-            )
+            log.info("search-augment counts: %s",
+                     {**pipeline.counts, **{f"isolation.{k}": v for k, v in isolated.counts.items()}})
 
 
-async def retry_while_unavailable(
-    call: Callable[[], Awaitable[list[Output]]],
-    what: str,
-    first_delay_s: float = DEPENDENCY_RETRY_FIRST_S,
-    max_delay_s: float = DEPENDENCY_RETRY_MAX_S,
-    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-) -> list[Output]:
+async def retry_while_unavailable(call: Callable[[], Awaitable[list[Output]]], what: str,
+                                  first_delay_s: float = DEPENDENCY_RETRY_FIRST_S, max_delay_s: float = DEPENDENCY_RETRY_MAX_S,
+                                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> list[Output]:
     """``call()`` until no dependency is unavailable (the ad store, say), with backoff. While it
     waits, its agent's buffer fills and faust pauses only that agent's partitions: the other
     agents go on."""
@@ -285,27 +231,15 @@ async def retry_while_unavailable(
             return await call()
         except RetryableError as exc:
             waited += 1
-            if (
-                waited == 1 or waited % 10 == 0
-            ):  # an outage of an hour is a few lines, not thousands
-                log.warning(
-                    "%s waits for a dependency (try %d, next in %.0f s): %s",
-                    what,
-                    waited,
-                    delay,
-                    exc,
-                )
+            if waited == 1 or waited % 10 == 0:  # an outage of an hour is a few lines, not thousands
+                log.warning("%s waits for a dependency (try %d, next in %.0f s): %s", what, waited, delay, exc)
             await sleep(delay)
             delay = min(delay * 2, max_delay_s)
 
 
-def register_ads_agent(
-    app: faust.App,
-    settings: Settings,
-    pipeline: "AdsPipeline",
-    declared: topics.BatchTopics,
-    ready: Callable[[], Awaitable[object]] | None = None,
-) -> None:
+def register_ads_agent(app: faust.App, settings: Settings, pipeline: "AdsPipeline",
+                       declared: topics.BatchTopics,
+                       ready: Callable[[], Awaitable[object]] | None = None) -> None:
     """Generation takes seconds of CPU, so it runs on a worker thread: heartbeats and commits
     of the event loop must not wait for it. While the ad store is down the agent waits and
     retries its batch (only its own partitions stop; search and the other agents go on)."""

@@ -42,30 +42,13 @@ from aislestream.streams.expiry import register_expiry
 from aislestream.streams.pipeline import Output, RawMessage
 
 log = logging.getLogger(__name__)
-JOIN_RETRY_DELAYS_S = (
-    0.5,
-    1.0,
-    2.0,
-    4.0,
-    8.0,
-)  # a result normally lands in the table within a second
+JOIN_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # a result normally lands in the table within a second
 MAX_FEEDBACK_BYTES = 4_096
 MAX_COUNT = 1_000_000  # per query: far above any real result list, far below float trouble
 MAX_REVENUE = 1e9  # per query; squares (for variances) stay finite in any sum
-MAX_DELTA = MAX_REVENUE**2  # the largest increment a valid record can make (revenue squared)
-METRIC_FIELDS = (
-    "queries",
-    "zero_results",
-    "latency_ms_sum",
-    "impressions",
-    "clicks",
-    "carts",
-    "purchases",
-    "converted_queries",
-    "revenue",
-    "revenue_sq",
-    "clicked_queries",
-)
+MAX_DELTA = MAX_REVENUE ** 2  # the largest increment a valid record can make (revenue squared)
+METRIC_FIELDS = ("queries", "zero_results", "latency_ms_sum", "impressions", "clicks", "carts",
+                 "purchases", "converted_queries", "revenue", "revenue_sq", "clicked_queries")
 UNIT_FIELDS = ("queries", "zero_results", "clicked_queries", "converted_queries", "revenue")
 
 
@@ -136,33 +119,20 @@ def metrics_key(experiment: str, arm: str, window_s: float, at: float) -> str:
 
 
 def query_delta(result: ServedResult) -> dict[str, float]:
-    return {
-        "queries": 1,
-        "zero_results": int(not result.hits),
-        "latency_ms_sum": result.latency_ms.message_ms,
-    }
+    return {"queries": 1, "zero_results": int(not result.hits), "latency_ms_sum": result.latency_ms.message_ms}
 
 
 def feedback_delta(fb: Feedback) -> dict[str, float]:
-    return {
-        "impressions": fb.impressions,
-        "clicks": fb.clicks,
-        "carts": fb.carts,
-        "purchases": fb.purchases,
-        "converted_queries": int(fb.purchases > 0),
-        "clicked_queries": int(fb.clicks > 0),
-        "revenue": fb.revenue,
-        "revenue_sq": fb.revenue**2,
-    }
+    return {"impressions": fb.impressions, "clicks": fb.clicks, "carts": fb.carts, "purchases": fb.purchases,
+            "converted_queries": int(fb.purchases > 0), "clicked_queries": int(fb.clicks > 0),
+            "revenue": fb.revenue, "revenue_sq": fb.revenue ** 2}
 
 
 class ArmDelta(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
     key: str = Field(min_length=1, max_length=600)
     unit: str = Field(min_length=1, max_length=600)
-    delta: dict[str, Annotated[float, Field(ge=0, le=MAX_DELTA)]] = Field(
-        max_length=len(METRIC_FIELDS)
-    )
+    delta: dict[str, Annotated[float, Field(ge=0, le=MAX_DELTA)]] = Field(max_length=len(METRIC_FIELDS))
 
     @model_validator(mode="after")
     def _known_fields(self) -> "ArmDelta":
@@ -172,44 +142,20 @@ class ArmDelta(BaseModel):
         return self
 
 
-def register_feedback_agents(
-    app: faust.App,
-    settings: Settings,
-    declared: topics.FeedbackTopics,
-    window_s: float = 60.0,
-    retry_delays_s: tuple[float, ...] = JOIN_RETRY_DELAYS_S,
-) -> None:
+def register_feedback_agents(app: faust.App, settings: Settings, declared: topics.FeedbackTopics,
+                             window_s: float = 60.0,
+                             retry_delays_s: tuple[float, ...] = JOIN_RETRY_DELAYS_S) -> None:
     stream = settings.stream
     served, arm_metrics, unit_metrics = declared.served, declared.arm_metrics, declared.unit_metrics
-    register_expiry(
-        app,
-        served,
-        declared.expiry,
-        interval_s=max(1.0, stream.served_ttl_s / 4),
-        stale=lambda value, now: now - float(value.get("at", 0.0)) > stream.served_ttl_s,
-    )
-    outputs = {
-        "dead_letter": declared.dead_letter,
-        "retry": declared.retries,
-        "delta": declared.deltas,
-    }
+    register_expiry(app, served, declared.expiry, interval_s=max(1.0, stream.served_ttl_s / 4),
+                    stale=lambda value, now: now - float(value.get("at", 0.0)) > stream.served_ttl_s)
+    outputs = {"dead_letter": declared.dead_letter, "retry": declared.retries, "delta": declared.deltas}
 
     def emit(arms: dict[str, str], unit: str, delta: dict[str, float]) -> list[Output]:
         now = time.time()
-        return [
-            Output(
-                "delta",
-                f"{experiment}|{arm}".encode(),
-                json.dumps(
-                    {
-                        "key": metrics_key(experiment, arm, window_s, now),
-                        "unit": f"{experiment}|{arm}|{unit}",
-                        "delta": delta,
-                    }
-                ).encode(),
-            )
-            for experiment, arm in arms.items()
-        ]
+        return [Output("delta", f"{experiment}|{arm}".encode(), json.dumps({
+            "key": metrics_key(experiment, arm, window_s, now), "unit": f"{experiment}|{arm}|{unit}",
+            "delta": delta}).encode()) for experiment, arm in arms.items()]
 
     def remember_result(msg: RawMessage) -> list[Output]:
         result = decode_model(msg.value, ServedResult, 4 * 1024 * 1024)
@@ -221,20 +167,12 @@ def register_feedback_agents(
 
     def retry_later(msg: RawMessage, fb: Feedback, attempt: int) -> list[Output]:
         if attempt >= len(retry_delays_s):
-            raise MessageRejected(
-                f"no served result for {fb.request_id} after {attempt + 1} tries "
-                f"over {sum(retry_delays_s):.1f} s",
-                "unjoinable",
-            )
-        retry = JoinRetry(
-            attempt=attempt + 1,
-            due_at=time.time() + retry_delays_s[attempt],
-            source_topic=msg.topic,
-            partition=msg.partition,
-            offset=msg.offset,
-            key_b64=None if msg.key is None else base64.b64encode(msg.key).decode(),
-            payload_b64=base64.b64encode(msg.value or b"").decode(),
-        )
+            raise MessageRejected(f"no served result for {fb.request_id} after {attempt + 1} tries "
+                                  f"over {sum(retry_delays_s):.1f} s", "unjoinable")
+        retry = JoinRetry(attempt=attempt + 1, due_at=time.time() + retry_delays_s[attempt],
+                          source_topic=msg.topic, partition=msg.partition, offset=msg.offset,
+                          key_b64=None if msg.key is None else base64.b64encode(msg.key).decode(),
+                          payload_b64=base64.b64encode(msg.value or b"").decode())
         # keyed by request id: the retry is read on the partition that owns its `served` entry
         return [Output("retry", fb.request_id.encode(), retry.model_dump_json().encode())]
 
@@ -254,9 +192,7 @@ def register_feedback_agents(
         retry = decode_model(msg.value, JoinRetry, 4 * 1024 * 1024)
         original = retry.message()  # a record of ours that fails here is dead-lettered as itself
         await asyncio.sleep(max(0.0, min(retry.due_at - time.time(), max(retry_delays_s))))
-        outputs = await guarded_outputs(
-            "feedback-retry", lambda m: join(m, retry.attempt), original
-        )
+        outputs = await guarded_outputs("feedback-retry", lambda m: join(m, retry.attempt), original)
         return outputs
 
     def aggregate_delta(msg: RawMessage) -> list[Output]:
@@ -271,43 +207,18 @@ def register_feedback_agents(
         unit_metrics[item.unit] = unit
         return []
 
-    register_event_agent(
-        app,
-        "feedback-served",
-        declared.results,
-        guarded("feedback-served", remember_result),
-        outputs,
-        stream,
-    )
-    register_event_agent(
-        app,
-        "feedback-join",
-        declared.feedback,
-        guarded("feedback-join", lambda msg: join(msg, 0)),
-        outputs,
-        stream,
-    )
-    register_event_agent(
-        app,
-        "feedback-retry",
-        declared.retries,
-        guarded("feedback-retry", join_when_due),
-        outputs,
-        stream,
-    )
-    register_event_agent(
-        app,
-        "arm-metrics",
-        declared.deltas,
-        guarded("arm-metrics", aggregate_delta),
-        outputs,
-        stream,
-    )
+    register_event_agent(app, "feedback-served", declared.results,
+                         guarded("feedback-served", remember_result), outputs, stream)
+    register_event_agent(app, "feedback-join", declared.feedback,
+                         guarded("feedback-join", lambda msg: join(msg, 0)), outputs, stream)
+    register_event_agent(app, "feedback-retry", declared.retries,
+                         guarded("feedback-retry", join_when_due), outputs, stream)
+    register_event_agent(app, "arm-metrics", declared.deltas,
+                         guarded("arm-metrics", aggregate_delta), outputs, stream)
 
 
-def read_arm_metrics(
-    bootstrap: str, app_id: str, table: str = topics.ARM_METRICS
-) -> dict[str, dict[str, float]]:
+def read_arm_metrics(bootstrap: str, app_id: str,
+                     table: str = topics.ARM_METRICS) -> dict[str, dict[str, float]]:
     """Latest value of every key of a metrics table (``arm_metrics``: experiment|arm|window;
     ``unit_metrics``: experiment|arm|user) from its changelog."""
     from aislestream.connectors.kafka_io import read_changelog

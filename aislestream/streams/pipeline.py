@@ -2,10 +2,9 @@
 
 validate -> experiment arms -> expand (with deadline and fallback) -> retrieve -> result
 record. Each step fails per message: a message that cannot be decoded, retrieved or
-serialised gets its own dead letter and the rest of the batch goes on. The faust agent only
-moves bytes between topics and this object; tests call it directly. The arms come from the
-experiments current at the moment the batch is processed, so a published change applies from
-the next batch on.
+serialised gets its own dead letter and the rest of the batch goes on. The faust agent only moves bytes between topics and this object; tests call it
+directly. The arms come from the experiments current at the moment the batch is processed,
+so a published change applies from the next batch on.
 """
 
 from __future__ import annotations
@@ -70,20 +69,13 @@ def dead_letter_output(msg: RawMessage, error: MessageRejected, attempts: int = 
 def internal_error(exc: BaseException) -> MessageRejected:
     """A failure of the worker on one message (a bug, not the message's fault) as a rejection,
     so that the message is kept on the dead-letter topic instead of stopping the stream."""
-    return MessageRejected(
-        f"worker failed on this message: {type(exc).__name__}: {exc}"[:1000], "internal_error"
-    )
+    return MessageRejected(f"worker failed on this message: {type(exc).__name__}: {exc}"[:1000], "internal_error")
 
 
 class SearchPipeline:
-    def __init__(
-        self,
-        expanders: ExpanderPool,
-        store: SearchStore,
-        settings: StreamSettings,
-        worker_id: str | None = None,
-        experiments: Callable[[], Sequence[Experiment]] = tuple,
-    ) -> None:
+    def __init__(self, expanders: ExpanderPool, store: SearchStore, settings: StreamSettings,
+                 worker_id: str | None = None,
+                 experiments: Callable[[], Sequence[Experiment]] = tuple) -> None:
         self.expanders = expanders
         self.store = store
         self.settings = settings
@@ -91,9 +83,7 @@ class SearchPipeline:
         self.experiments = experiments
         self.counts: Counter[str] = Counter()
 
-    async def _expand(
-        self, queries: Sequence[SearchQuery], assignments: Sequence[Assignment]
-    ) -> list[Expansion]:
+    async def _expand(self, queries: Sequence[SearchQuery], assignments: Sequence[Assignment]) -> list[Expansion]:
         """Each query through the expander its arms select, one call per variant; a variant that
         fails (beyond its guard) costs its queries their expansion, never their search."""
         groups: dict[str | None, list[int]] = {}
@@ -106,15 +96,11 @@ class SearchPipeline:
                 expander = self.expanders.get(name)
                 expanded = await expander.aexpand([queries[i].query for i in idx])
             except AisleError as exc:  # a variant this worker cannot build (logged by the pool)
-                expanded = [
-                    self._unexpanded(queries[i], name, f"variant unavailable: {exc}") for i in idx
-                ]
+                expanded = [self._unexpanded(queries[i], name, f"variant unavailable: {exc}") for i in idx]
             except Exception as exc:
                 log.exception("expander %s failed outside its guard", name)
-                expanded = [
-                    self._unexpanded(queries[i], name, f"engine error: {type(exc).__name__}: {exc}")
-                    for i in idx
-                ]
+                expanded = [self._unexpanded(queries[i], name, f"engine error: {type(exc).__name__}: {exc}")
+                            for i in idx]
             for i, e in zip(idx, expanded):
                 out[i] = e
         return out  # type: ignore[return-value]
@@ -128,9 +114,7 @@ class SearchPipeline:
         self.counts[f"dead_letters.{error.error_type}"] += 1
         return dead_letter_output(msg, error)
 
-    def _decode(
-        self, messages: Sequence[RawMessage], outputs: list[Output | None]
-    ) -> list[tuple[int, SearchQuery]]:
+    def _decode(self, messages: Sequence[RawMessage], outputs: list[Output | None]) -> list[tuple[int, SearchQuery]]:
         valid: list[tuple[int, SearchQuery]] = []
         for i, msg in enumerate(messages):
             try:
@@ -156,25 +140,15 @@ class SearchPipeline:
         expansions = await self._expand([q for _, q in valid], assignments)
         expanded = time.perf_counter()
         requests = [
-            SearchRequest(
-                q.query,
-                e.terms,
-                q.filters,
-                q.price_min,
-                q.price_max,
-                q.k or self.settings.default_k,
-            )
+            SearchRequest(q.query, e.terms, q.filters, q.price_min, q.price_max, q.k or self.settings.default_k)
             for (_, q), e in zip(valid, expansions)
         ]
         hits, failures = self._retrieve(requests)
         retrieved = time.perf_counter()
-        batch = {
-            "batch_size": len(messages),
-            "batch_validate_ms": (validated - started) * 1000,
-            "batch_expand_ms": (expanded - validated) * 1000,
-            "batch_retrieve_ms": (retrieved - expanded) * 1000,
-            "batch_total_ms": (retrieved - started) * 1000,
-        }
+        batch = {"batch_size": len(messages), "batch_validate_ms": (validated - started) * 1000,
+                 "batch_expand_ms": (expanded - validated) * 1000,
+                 "batch_retrieve_ms": (retrieved - expanded) * 1000,
+                 "batch_total_ms": (retrieved - started) * 1000}
         now = time.time()
         for j, ((i, query), expansion, arms) in enumerate(zip(valid, expansions, assignments)):
             if j in failures:
@@ -187,35 +161,20 @@ class SearchPipeline:
                 outputs[i] = self._reject(messages[i], internal_error(exc))
         return outputs  # type: ignore[return-value]
 
-    def _result(
-        self,
-        msg: RawMessage,
-        query: SearchQuery,
-        expansion: Expansion,
-        hits: Sequence,
-        arms: Assignment,
-        batch: dict[str, float],
-        now: float,
-    ) -> Output:
+    def _result(self, msg: RawMessage, query: SearchQuery, expansion: Expansion, hits: Sequence,
+                arms: Assignment, batch: dict[str, float], now: float) -> Output:
         if expansion.fallback:
             self.counts["fallbacks"] += 1
         finished = time.perf_counter()
         latency = StageLatency(message_ms=(finished - msg.received_at) * 1000, **batch)
         result = SearchResult(
-            request_id=query.request_id,
-            user_id=query.user_id,
-            query=query.query,
+            request_id=query.request_id, user_id=query.user_id, query=query.query,
             query_type=query.query_type,
             expansion=[TermOut(term=t.term, weight=t.weight) for t in expansion.terms],
-            engine=expansion.engine,
-            variant=expansion.variant,
-            fallback=expansion.fallback,
+            engine=expansion.engine, variant=expansion.variant, fallback=expansion.fallback,
             cached=expansion.cached,
             hits=[HitOut(id=h.id, score=h.score, title=h.title) for h in hits],
-            latency_ms=latency,
-            arms=arms.arms,
-            sent_at=query.sent_at,
-            processed_at=now,
+            latency_ms=latency, arms=arms.arms, sent_at=query.sent_at, processed_at=now,
             worker=self.worker_id,
         )
         value = result.model_dump_json().encode()
@@ -223,8 +182,7 @@ class SearchPipeline:
         return Output("result", query.request_id.encode(), value)
 
     def _retrieve(self, requests: list[SearchRequest]) -> tuple[list, dict[int, MessageRejected]]:
-        """Batch retrieval; if the batch fails, retry one by one so one bad request cannot sink
-        others.
+        """Batch retrieval; if the batch fails, retry one by one so one bad request cannot sink others.
         A store that is down (StoreUnavailable) is nobody's fault: it is raised, and the batch waits
         for the store (streams/app.py) instead of dead-lettering every query."""
         try:
@@ -232,9 +190,7 @@ class SearchPipeline:
         except RetryableError:
             raise
         except Exception as exc:
-            retrieval_warnings.warning(
-                "batch-retrieval", "batch retrieval failed (%s); retrying per request", exc
-            )
+            retrieval_warnings.warning("batch-retrieval", "batch retrieval failed (%s); retrying per request", exc)
         hits, failures = [], {}
         for j, request in enumerate(requests):
             try:
@@ -243,7 +199,6 @@ class SearchPipeline:
                 raise
             except Exception as exc:
                 hits.append([])
-                failures[j] = MessageRejected(
-                    f"retrieval failed: {type(exc).__name__}: {exc}", "retrieval_failed"
-                )
+                failures[j] = MessageRejected(f"retrieval failed: {type(exc).__name__}: {exc}",
+                                              "retrieval_failed")
         return hits, failures

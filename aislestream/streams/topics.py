@@ -26,9 +26,7 @@ ADS_CREATIVES = "ads.creatives"
 ADS_DLQ = "ads.requests.dlq"
 SEARCH_FEEDBACK = "search.feedback"  # what shoppers did with each result list, keyed by request id
 SEARCH_FEEDBACK_DLQ = "search.feedback.dlq"
-SEARCH_FEEDBACK_RETRY = (
-    "search.feedback.retry"  # internal: feedback waiting for its result, with a due time
-)
+SEARCH_FEEDBACK_RETRY = "search.feedback.retry"  # internal: feedback waiting for its result, with a due time
 SERVED_EXPIRY = "search.served.expiry"  # internal: request ids whose `served` entry is past its TTL
 ARM_DELTAS = "experiments.arm-deltas"  # internal: metric increments keyed by experiment|arm
 ASSISTANT_TURNS = "assistant.turns"  # shopper turns, keyed by session id
@@ -36,23 +34,9 @@ ASSISTANT_REPLIES = "assistant.replies"
 ASSISTANT_DLQ = "assistant.turns.dlq"
 ASSISTANT_EXPIRY = "assistant.expiry"  # internal: idle session ids to drop, keyed by session id
 
-ALL = (
-    SEARCH_QUERIES,
-    SEARCH_RESULTS,
-    SEARCH_DLQ,
-    ADS_REQUESTS,
-    ADS_CREATIVES,
-    ADS_DLQ,
-    SEARCH_FEEDBACK,
-    SEARCH_FEEDBACK_DLQ,
-    SEARCH_FEEDBACK_RETRY,
-    SERVED_EXPIRY,
-    ARM_DELTAS,
-    ASSISTANT_TURNS,
-    ASSISTANT_REPLIES,
-    ASSISTANT_DLQ,
-    ASSISTANT_EXPIRY,
-)
+ALL = (SEARCH_QUERIES, SEARCH_RESULTS, SEARCH_DLQ, ADS_REQUESTS, ADS_CREATIVES, ADS_DLQ,
+       SEARCH_FEEDBACK, SEARCH_FEEDBACK_DLQ, SEARCH_FEEDBACK_RETRY, SERVED_EXPIRY, ARM_DELTAS,
+       ASSISTANT_TURNS, ASSISTANT_REPLIES, ASSISTANT_DLQ, ASSISTANT_EXPIRY)
 DEAD_LETTERS = frozenset({SEARCH_DLQ, ADS_DLQ, SEARCH_FEEDBACK_DLQ, ASSISTANT_DLQ})
 
 # Tables (their changelogs are `<app id>-<table>-changelog`)
@@ -79,9 +63,8 @@ def raw_topic(app: faust.App, name: str) -> TopicT:
     """``name`` as a faust topic of raw bytes. Messages are decoded by the project
     (streams/decoding.py), never by faust's serializers, so that a bad message becomes a dead
     letter with a reason instead of a log line and a skip."""
-    return app.topic(
-        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    )
+    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
+                     value_serializer="raw")
 
 
 @dataclass(frozen=True)
@@ -145,30 +128,13 @@ class WorkerTopics:
 
         search = BatchTopics(raw(SEARCH_QUERIES), raw(SEARCH_RESULTS), raw(SEARCH_DLQ))
         feedback = FeedbackTopics(
-            search.result,
-            raw(SEARCH_FEEDBACK),
-            raw(SEARCH_FEEDBACK_RETRY),
-            raw(SEARCH_FEEDBACK_DLQ),
-            raw(ARM_DELTAS),
-            raw(SERVED_EXPIRY),
-            table(SERVED),
-            table(ARM_METRICS),
-            table(UNIT_METRICS),
-        )
-        assistant = (
-            AssistantTopics(
-                raw(ASSISTANT_TURNS),
-                raw(ASSISTANT_REPLIES),
-                raw(ASSISTANT_DLQ),
-                raw(ASSISTANT_EXPIRY),
-                table(ASSISTANT_SESSIONS),
-            )
-            if settings.assistant.enabled
-            else None
-        )
-        ads = (
-            BatchTopics(raw(ADS_REQUESTS), raw(ADS_CREATIVES), raw(ADS_DLQ))
-            if settings.ads.enabled
-            else None
-        )
+            search.result, raw(SEARCH_FEEDBACK), raw(SEARCH_FEEDBACK_RETRY),
+            raw(SEARCH_FEEDBACK_DLQ), raw(ARM_DELTAS), raw(SERVED_EXPIRY),
+            table(SERVED), table(ARM_METRICS), table(UNIT_METRICS))
+        assistant = (AssistantTopics(raw(ASSISTANT_TURNS), raw(ASSISTANT_REPLIES),
+                                     raw(ASSISTANT_DLQ), raw(ASSISTANT_EXPIRY),
+                                     table(ASSISTANT_SESSIONS))
+                     if settings.assistant.enabled else None)
+        ads = (BatchTopics(raw(ADS_REQUESTS), raw(ADS_CREATIVES), raw(ADS_DLQ))
+               if settings.ads.enabled else None)
         return cls(search, feedback, assistant, ads)

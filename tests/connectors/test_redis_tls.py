@@ -22,9 +22,7 @@ from aislestream.engines.expansion.cache import RedisCache
 
 REDIS_SERVER = shutil.which("redis-server")
 PASSWORD = "s3cret-redis"
-pytestmark = pytest.mark.skipif(
-    REDIS_SERVER is None, reason="redis-server is not installed: no TLS Redis to test"
-)
+pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed: no TLS Redis to test")
 
 
 @pytest.fixture(scope="module")
@@ -33,34 +31,11 @@ def tls_redis(tmp_path_factory, tls_files):
     workdir = tmp_path_factory.mktemp("redis-tls")
     port = free_port()
     process = subprocess.Popen(
-        [
-            REDIS_SERVER,
-            "--port",
-            "0",
-            "--tls-port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--tls-cert-file",
-            str(tls_files.server_cert),
-            "--tls-key-file",
-            str(tls_files.server_key),
-            "--tls-ca-cert-file",
-            str(tls_files.ca),
-            "--tls-auth-clients",
-            "no",
-            "--requirepass",
-            PASSWORD,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+        [REDIS_SERVER, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+         "--tls-cert-file", str(tls_files.server_cert), "--tls-key-file", str(tls_files.server_key),
+         "--tls-ca-cert-file", str(tls_files.ca), "--tls-auth-clients", "no",
+         "--requirepass", PASSWORD, "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         import redis
 
@@ -72,14 +47,8 @@ def tls_redis(tmp_path_factory, tls_files):
                 break
             except redis.ConnectionError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    output = (
-                        process.stdout.read().decode(errors="replace")
-                        if process.poll() is not None
-                        else ""
-                    )
-                    pytest.fail(
-                        f"TLS redis-server did not come up on port {port}: {output[-2000:]}"
-                    )
+                    output = process.stdout.read().decode(errors="replace") if process.poll() is not None else ""
+                    pytest.fail(f"TLS redis-server did not come up on port {port}: {output[-2000:]}")
                 time.sleep(0.1)
         client.close()
         yield port
@@ -113,9 +82,8 @@ def test_an_unverified_server_is_a_miss_not_a_connection(tls_redis, caplog):
 
 
 def test_a_wrong_password_is_a_miss_and_is_not_logged(tls_redis, tls_files, caplog):
-    cache = RedisCache(
-        _url(tls_redis, tls_files.ca, password="not-the-password"), ttl_s=60, namespace="tls-test"
-    )
+    cache = RedisCache(_url(tls_redis, tls_files.ca, password="not-the-password"), ttl_s=60,
+                       namespace="tls-test")
     with caplog.at_level(logging.WARNING):
         assert cache.get_many(["red shoes"]) == [None]
     assert "redis cache unavailable" in caplog.text and "not-the-password" not in caplog.text

@@ -23,8 +23,7 @@ try:
     from elasticsearch import exceptions as es_exceptions
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "the Elasticsearch store needs the 'elasticsearch' extra: "
-        "pip install 'aislestream[elasticsearch]'"
+        "the Elasticsearch store needs the 'elasticsearch' extra: pip install 'aislestream[elasticsearch]'"
     ) from exc
 
 TEMPLATE = {
@@ -63,13 +62,8 @@ def client_options(settings: StoreSettings) -> dict[str, Any]:
 class ElasticsearchStore:
     name = "elasticsearch"
 
-    def __init__(
-        self,
-        url: str,
-        index: str = "aisle-products",
-        timeout_s: float = 10.0,
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, url: str, index: str = "aisle-products", timeout_s: float = 10.0,
+                 options: Mapping[str, Any] | None = None) -> None:
         if not url:
             raise ConfigError("store.es_url is required for the elasticsearch backend")
         self.index_name = index
@@ -81,27 +75,18 @@ class ElasticsearchStore:
             if not self._es.indices.exists(index=index):
                 self._es.indices.create(index=index)
         except es_exceptions.AuthenticationException as exc:
-            raise StoreError(
-                f"Elasticsearch at {redact_url(url)} refused the credentials (see "
-                f"store.es_api_key, store.es_username/es_password): {redact(str(exc))}"
-            ) from exc
+            raise StoreError(f"Elasticsearch at {redact_url(url)} refused the credentials (see "
+                             f"store.es_api_key, store.es_username/es_password): {redact(str(exc))}") from exc
         except es_exceptions.ConnectionError as exc:  # TLS failures included (TlsError)
             raise StoreError(
-                f"cannot reach Elasticsearch at {redact_url(url)}: {redact(str(exc))}"
-            ) from exc
+                f"cannot reach Elasticsearch at {redact_url(url)}: {redact(str(exc))}") from exc
 
     def _actions(self, products: Iterable[Product]) -> Iterator[dict]:
         for p in products:
             yield {
-                "_index": self.index_name,
-                "_id": p.id,
-                "_source": {
-                    "id": p.id,
-                    "title": p.title,
-                    "description": p.description,
-                    "price": p.price,
-                    "attrs": product_attributes(p),
-                },
+                "_index": self.index_name, "_id": p.id,
+                "_source": {"id": p.id, "title": p.title, "description": p.description,
+                            "price": p.price, "attrs": product_attributes(p)},
             }
 
     def index(self, products: Iterable[Product], batch_size: int = 5_000) -> int:
@@ -120,19 +105,14 @@ class ElasticsearchStore:
             should.append({"multi_match": {"query": request.query, "fields": _FIELDS}})
         should += [
             {"multi_match": {"query": t.term, "fields": _FIELDS, "boost": t.weight}}
-            for t in request.expansions
-            if t.weight > 0 and tokenize(t.term)
+            for t in request.expansions if t.weight > 0 and tokenize(t.term)
         ]
-        filters: list[dict] = [
-            {"term": {f"attrs.{k}": v.lower()}} for k, v in request.filters.items()
-        ]
+        filters: list[dict] = [{"term": {f"attrs.{k}": v.lower()}} for k, v in request.filters.items()]
         if request.price_min is not None or request.price_max is not None:
             bounds = {"gte": request.price_min, "lte": request.price_max}
             filters.append({"range": {"price": {k: v for k, v in bounds.items() if v is not None}}})
         query: dict = {"bool": {"filter": filters}}
-        excluded = [
-            {"term": {f"attrs.{k}": v.lower()}} for k, vs in request.exclude.items() for v in vs
-        ]
+        excluded = [{"term": {f"attrs.{k}": v.lower()}} for k, vs in request.exclude.items() for v in vs]
         if excluded:
             query["bool"]["must_not"] = excluded
         if should:
@@ -147,44 +127,25 @@ class ElasticsearchStore:
             return []
         body: list[dict] = []
         for r in requests:  # one round trip for the whole batch
-            body += [
-                {"index": self.index_name},
-                {
-                    "query": self.build_query(r),
-                    "size": r.k,
-                    "_source": ["id", "title", "description"],
-                },
-            ]
+            body += [{"index": self.index_name},
+                     {"query": self.build_query(r), "size": r.k, "_source": ["id", "title", "description"]}]
         try:
             responses = self._es.msearch(searches=body)["responses"]
         except (es_exceptions.ConnectionError, es_exceptions.ConnectionTimeout) as exc:
             raise StoreUnavailable(f"Elasticsearch is unreachable: {redact(str(exc))}") from None
         except es_exceptions.ApiError as exc:
-            if exc.meta.status in (
-                429,
-                502,
-                503,
-                504,
-            ):  # overloaded or restarting: wait, do not reject
-                raise StoreUnavailable(
-                    f"Elasticsearch answered {exc.meta.status}: {redact(str(exc))}"
-                ) from None
+            if exc.meta.status in (429, 502, 503, 504):  # overloaded or restarting: wait, do not reject
+                raise StoreUnavailable(f"Elasticsearch answered {exc.meta.status}: {redact(str(exc))}") from None
             raise
         out = []
         for response in responses:
             if "error" in response:
                 raise StoreError(f"Elasticsearch search failed: {response['error']}")
-            out.append(
-                [
-                    Hit(
-                        id=h["_source"]["id"],
-                        score=float(h["_score"] or 0.0),
-                        title=h["_source"]["title"],
-                        description=h["_source"].get("description", ""),
-                    )
-                    for h in response["hits"]["hits"]
-                ]
-            )
+            out.append([
+                Hit(id=h["_source"]["id"], score=float(h["_score"] or 0.0),
+                    title=h["_source"]["title"], description=h["_source"].get("description", ""))
+                for h in response["hits"]["hits"]
+            ])
         return out
 
     def count(self) -> int:

@@ -74,33 +74,20 @@ class SqliteFtsStore:
                     db.execute("DELETE FROM products WHERE rowid = ?", (old[0],))
                 attrs = product_attributes(product)
                 cur = db.execute(
-                    "INSERT INTO products (id, title, description, price, attrs) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (
-                        product.id,
-                        product.title,
-                        product.description,
-                        product.price,
-                        json.dumps(attrs),
-                    ),
+                    "INSERT INTO products (id, title, description, price, attrs) VALUES (?, ?, ?, ?, ?)",
+                    (product.id, product.title, product.description, product.price, json.dumps(attrs)),
                 )
                 rowid = cur.lastrowid
-                db.execute(
-                    "INSERT INTO products_fts(rowid, title, description) VALUES (?, ?, ?)",
-                    (rowid, product.title, product.description),
-                )
-                db.executemany(
-                    "INSERT INTO product_attrs VALUES (?, ?, ?)",
-                    [(rowid, k, v) for k, v in attrs.items()],
-                )
+                db.execute("INSERT INTO products_fts(rowid, title, description) VALUES (?, ?, ?)",
+                           (rowid, product.title, product.description))
+                db.executemany("INSERT INTO product_attrs VALUES (?, ?, ?)",
+                               [(rowid, k, v) for k, v in attrs.items()])
                 written += 1
         return written
 
     def search(self, request: SearchRequest) -> list[Hit]:
         clauses, params = [], []
-        for text, weight in [(request.query, 1.0)] + [
-            (t.term, t.weight) for t in request.expansions
-        ]:
+        for text, weight in [(request.query, 1.0)] + [(t.term, t.weight) for t in request.expansions]:
             expression = _match_expression(text)
             if expression and weight > 0:
                 clauses.append(_CLAUSE)
@@ -111,9 +98,7 @@ class SqliteFtsStore:
             where_params += [key, value.lower()]
         for key, values in request.exclude.items():
             for value in values:
-                where.append(
-                    "p.rowid NOT IN (SELECT rowid FROM product_attrs WHERE key = ? AND value = ?)"
-                )
+                where.append("p.rowid NOT IN (SELECT rowid FROM product_attrs WHERE key = ? AND value = ?)")
                 where_params += [key, value.lower()]
         if request.price_min is not None:
             where.append("p.price >= ?")
@@ -122,11 +107,9 @@ class SqliteFtsStore:
             where.append("p.price <= ?")
             where_params.append(request.price_max)
         if clauses:
-            sql = (
-                f"WITH scored AS ({' UNION ALL '.join(clauses)}) "
-                "SELECT p.id, SUM(scored.s) AS score, p.title, p.description "
-                "FROM scored JOIN products p ON p.rowid = scored.rowid"
-            )
+            sql = (f"WITH scored AS ({' UNION ALL '.join(clauses)}) "
+                   "SELECT p.id, SUM(scored.s) AS score, p.title, p.description "
+                   "FROM scored JOIN products p ON p.rowid = scored.rowid")
         elif where:
             sql = "SELECT p.id, 0.0 AS score, p.title, p.description FROM products p"
         else:

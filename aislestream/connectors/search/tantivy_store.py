@@ -70,9 +70,7 @@ class TantivyStore:
 
     def _query(self, request: SearchRequest) -> tantivy.Query:
         text_clauses = [self._text_query(request.query, 1.0)]
-        text_clauses += [
-            self._text_query(t.term, t.weight) for t in request.expansions if t.weight > 0
-        ]
+        text_clauses += [self._text_query(t.term, t.weight) for t in request.expansions if t.weight > 0]
         should = [(tantivy.Occur.Should, q) for q in text_clauses if q is not None]
         must: list[tuple[tantivy.Occur, tantivy.Query]] = []
         if should:
@@ -81,32 +79,17 @@ class TantivyStore:
             term = tantivy.Query.term_query(self._schema, f"attrs.{key}", value.lower())
             must.append((tantivy.Occur.Must, term))
         for key, values in request.exclude.items():
-            must += [
-                (
-                    tantivy.Occur.MustNot,
-                    tantivy.Query.term_query(self._schema, f"attrs.{key}", v.lower()),
-                )
-                for v in values
-            ]
+            must += [(tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, f"attrs.{key}", v.lower()))
+                     for v in values]
         if request.price_min is not None or request.price_max is not None:
-            must.append(
-                (
-                    tantivy.Occur.Must,
-                    tantivy.Query.range_query(
-                        self._schema,
-                        "price",
-                        tantivy.FieldType.Float,
-                        request.price_min,
-                        request.price_max,
-                    ),
-                )
-            )
+            must.append((tantivy.Occur.Must, tantivy.Query.range_query(
+                self._schema, "price", tantivy.FieldType.Float,
+                request.price_min, request.price_max,
+            )))
         if not any(occur == tantivy.Occur.Must for occur, _ in must):
             if not must:
                 return tantivy.Query.empty_query()
-            must.append(
-                (tantivy.Occur.Must, tantivy.Query.all_query())
-            )  # only exclusions: all but them
+            must.append((tantivy.Occur.Must, tantivy.Query.all_query()))  # only exclusions: all but them
         return tantivy.Query.boolean_query(must)
 
     def search(self, request: SearchRequest) -> list[Hit]:
@@ -115,14 +98,10 @@ class TantivyStore:
         hits = []
         for score, address in result.hits:
             doc = searcher.doc(address)
-            hits.append(
-                Hit(
-                    id=doc["id"][0],
-                    score=float(score),
-                    title=doc["title"][0],
-                    description=doc["description"][0],
-                )
-            )
+            hits.append(Hit(
+                id=doc["id"][0], score=float(score),
+                title=doc["title"][0], description=doc["description"][0],
+            ))
         return hits
 
     def search_many(self, requests: Sequence[SearchRequest]) -> list[list[Hit]]:

@@ -158,9 +158,7 @@ class RedisCache:
         try:
             self._redis.delete(*redis_keys)
         except redis.RedisError as exc:
-            self._warn.warning(
-                "delete", "redis cache unavailable, invalid values not deleted: %s", exc
-            )
+            self._warn.warning("delete", "redis cache unavailable, invalid values not deleted: %s", exc)
 
     def put_many(self, items: Sequence[tuple[str, Expansion]]) -> None:
         import redis
@@ -170,9 +168,8 @@ class RedisCache:
             try:
                 values.append((self._key(key), StoredExpansion.of(e).model_dump_json()))
             except ValidationError as exc:  # would be rejected on read: not worth a round trip
-                self._warn.warning(
-                    "unstorable", "not caching an expansion from %s: %s", e.engine, _reason(exc)
-                )
+                self._warn.warning("unstorable", "not caching an expansion from %s: %s",
+                                   e.engine, _reason(exc))
         if not values:
             return
         try:
@@ -188,8 +185,7 @@ def _reason(exc: ValueError) -> str:
     """Why a value was rejected, without echoing the value (it can be huge, or anyone's data)."""
     if isinstance(exc, ValidationError):
         first = exc.errors(include_input=False, include_url=False)[0]
-        where = ".".join(map(str, first["loc"])) or "top"
-        return f"{first['type']} at {where} ({exc.error_count()} in all)"
+        return f"{first['type']} at {'.'.join(map(str, first['loc'])) or 'top'} ({exc.error_count()} in all)"
     return str(exc)
 
 

@@ -69,15 +69,12 @@ class OnnxLLMExpander(LLMExpander):
         super().__init__(config, variant)
         path = config.model_path / ONNX_FILE
         if not path.exists():
-            raise ConfigError(
-                f"{path} not found: export with `aisle export onnx MODEL_DIR OUT_DIR`"
-            )
+            raise ConfigError(f"{path} not found: export with `aisle export onnx MODEL_DIR OUT_DIR`")
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(
-            str(path), options, providers=providers or ["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(str(path), options,
+                                            providers=providers or ["CPUExecutionProvider"])
         self.tokenizer = AutoTokenizer.from_pretrained(config.model_path)
         self.tokenizer.padding_side = "left"
 
@@ -90,16 +87,13 @@ class OnnxLLMExpander(LLMExpander):
         generated: list[np.ndarray] = []
         for _ in range(self.config.max_new_tokens):
             positions = np.clip(mask.cumsum(-1) - 1, 0, None)
-            logits = self.session.run(
-                ["logits"], {"input_ids": ids, "attention_mask": mask, "position_ids": positions}
-            )[0]
+            logits = self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask,
+                                                   "position_ids": positions})[0]
             token = np.where(done, pad, logits.argmax(-1)).astype(np.int64)
             generated.append(token)
             done |= token == eos
             ids = np.concatenate([ids, token[:, None]], axis=1)
-            mask = np.concatenate(
-                [mask, (~done | (token == eos))[:, None].astype(np.int64)], axis=1
-            )
+            mask = np.concatenate([mask, (~done | (token == eos))[:, None].astype(np.int64)], axis=1)
             if done.all():
                 break
         tokens = np.stack(generated, axis=1)

@@ -32,9 +32,7 @@ class PrfConfig:
 class PrfExpander:
     name = "prf"
 
-    def __init__(
-        self, store: SearchStore, config: PrfConfig | None = None, variant: str = "default"
-    ) -> None:
+    def __init__(self, store: SearchStore, config: PrfConfig | None = None, variant: str = "default") -> None:
         self.store = store
         self.config = config or PrfConfig()
         self.variant = variant
@@ -60,12 +58,9 @@ class PrfExpander:
             for token, tf in Counter(tokens).items():
                 model[token] += p_doc * tf / len(tokens)
         candidates = [
-            (t, p)
-            for t, p in model.most_common()
-            if t not in query_tokens
-            and t not in STOPWORDS
-            and len(t) >= cfg.min_term_chars
-            and not t.isdigit()
+            (t, p) for t, p in model.most_common()
+            if t not in query_tokens and t not in STOPWORDS
+            and len(t) >= cfg.min_term_chars and not t.isdigit()
         ][: cfg.expansion_terms]
         mass = sum(p for _, p in candidates)
         if mass <= 0:

@@ -58,17 +58,14 @@ class OracleConfig:
 def segment(image: np.ndarray, spec: AdSpec, config: OracleConfig = OracleConfig()) -> np.ndarray:
     """Product mask: pixels far from the background palette and from the text bar's grey."""
     pixels = image.astype(np.float32)
-    far_bg = (
-        np.linalg.norm(pixels - np.array(PALETTES[spec.palette]), axis=-1)
-        > config.background_distance
-    )
+    far_bg = np.linalg.norm(pixels - np.array(PALETTES[spec.palette]), axis=-1) > config.background_distance
     far_logo = np.linalg.norm(pixels - np.array(LOGO), axis=-1) > 40.0
     return far_bg & far_logo
 
 
 def _tight(mask: np.ndarray) -> np.ndarray:
     rows, cols = np.nonzero(mask)
-    return mask[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    return mask[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
 
 
 def _candidates() -> dict[str, list[np.ndarray]]:
@@ -89,8 +86,8 @@ def _best_iou(observed: np.ndarray, candidates: list[np.ndarray]) -> float:
         h, w = max(observed.shape[0], cand.shape[0]), max(observed.shape[1], cand.shape[1])
         a = np.zeros((h, w), dtype=bool)
         b = np.zeros((h, w), dtype=bool)
-        a[: observed.shape[0], : observed.shape[1]] = observed
-        b[: cand.shape[0], : cand.shape[1]] = cand
+        a[:observed.shape[0], :observed.shape[1]] = observed
+        b[:cand.shape[0], :cand.shape[1]] = cand
         best = max(best, _iou(a, b))
     return best
 
@@ -122,9 +119,7 @@ def judge(image: np.ndarray, spec: AdSpec, config: OracleConfig = OracleConfig()
     best = max(fit, key=fit.get)
     shape = best == spec.shape and fit[spec.shape] >= config.min_shape_iou
     if not shape:
-        reasons.append(
-            f"shape looks like {best} (IoU {fit[best]:.2f}; {spec.shape} {fit[spec.shape]:.2f})"
-        )
+        reasons.append(f"shape looks like {best} (IoU {fit[best]:.2f}; {spec.shape} {fit[spec.shape]:.2f})")
     product_colour = np.median(image[mask].astype(np.float32), axis=0)
     distances = {c: float(np.linalg.norm(product_colour - np.array(v))) for c, v in COLOURS.items()}
     nearest = min(distances, key=distances.get)
@@ -142,15 +137,12 @@ def judge(image: np.ndarray, spec: AdSpec, config: OracleConfig = OracleConfig()
     return OracleVerdict(shape, placement, colour, tuple(reasons))
 
 
-def judge_all(
-    images: Sequence[np.ndarray], specs: Sequence[AdSpec], config: OracleConfig = OracleConfig()
-) -> list[OracleVerdict]:
+def judge_all(images: Sequence[np.ndarray], specs: Sequence[AdSpec],
+              config: OracleConfig = OracleConfig()) -> list[OracleVerdict]:
     return [judge(image, spec, config) for image, spec in zip(images, specs)]
 
 
 def rates(verdicts: Sequence[OracleVerdict]) -> dict[str, float]:
     """The usable share and, per aspect, the share judged right: how every report states it."""
-    return {
-        "usable": float(np.mean([v.usable for v in verdicts])),
-        **{f"{a}_ok": float(np.mean([v.aspects()[a] for v in verdicts])) for a in ASPECTS},
-    }
+    return {"usable": float(np.mean([v.usable for v in verdicts])),
+            **{f"{a}_ok": float(np.mean([v.aspects()[a] for v in verdicts])) for a in ASPECTS}}

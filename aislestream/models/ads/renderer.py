@@ -71,9 +71,7 @@ def _canvas(palette: tuple[int, int, int], rng: np.random.Generator) -> np.ndarr
     return img
 
 
-def _place(
-    region: tuple[int, int, int, int], rng: np.random.Generator
-) -> tuple[int, int, int, int]:
+def _place(region: tuple[int, int, int, int], rng: np.random.Generator) -> tuple[int, int, int, int]:
     r0, c0, r1, c1 = region
     h = int(rng.integers(r1 - r0 - 4, r1 - r0 + 1))
     w = int(rng.integers(c1 - c0 - 3, c1 - c0 + 1))
@@ -98,17 +96,8 @@ def render(spec: AdSpec, rng: np.random.Generator, defect: str | None = None) ->
             top = bottom - max(2, (bottom - top) // 3)
         defects["shape"] = defect
     elif defect == "wrong_region":
-        other = LAYOUTS[
-            str(
-                rng.choice(
-                    [
-                        k
-                        for k in LAYOUTS
-                        if k != spec.layout and abs(LAYOUTS[k][1] - LAYOUTS[spec.layout][1]) >= 8
-                    ]
-                )
-            )
-        ]
+        other = LAYOUTS[str(rng.choice([k for k in LAYOUTS if k != spec.layout and
+                                        abs(LAYOUTS[k][1] - LAYOUTS[spec.layout][1]) >= 8]))]
         top, left, bottom, right = _place(other, rng)
         defects["placement"] = defect
     elif defect == "safe_zone":  # pushed up over the text bar
@@ -130,8 +119,7 @@ def render(spec: AdSpec, rng: np.random.Generator, defect: str | None = None) ->
         defects["colour"] = defect
     elif defect == "off_palette":
         img[img[..., 0] == PALETTES[spec.palette][0]] = PALETTES[
-            "dark" if spec.palette == "light" else "light"
-        ]
+            "dark" if spec.palette == "light" else "light"]
         defects["colour"] = defect
     elif defect is not None:
         raise ValueError(f"unknown defect {defect!r}")
@@ -139,25 +127,15 @@ def render(spec: AdSpec, rng: np.random.Generator, defect: str | None = None) ->
     silhouette = shape_mask(shape, bottom - top, right - left)
     rows = slice(max(top, 0), min(bottom, SIZE))
     cols = slice(max(left, 0), min(right, SIZE))
-    full[rows, cols] = silhouette[
-        rows.start - top : rows.stop - top, cols.start - left : cols.stop - left
-    ]
-    shade = (
-        1.0 + 0.12 * (np.linspace(-1, 1, SIZE)[None, :, None])
-    )  # soft lighting across the product
+    full[rows, cols] = silhouette[rows.start - top:rows.stop - top, cols.start - left:cols.stop - left]
+    shade = 1.0 + 0.12 * (np.linspace(-1, 1, SIZE)[None, :, None])  # soft lighting across the product
     img = np.where(full[..., None], np.clip(colour * shade, 0, 255), img)
     img += rng.normal(0, 3.0, img.shape)  # sensor noise
-    return Render(
-        np.clip(img, 0, 255).astype(np.uint8), full, (top, left, bottom, right), spec, defects
-    )
+    return Render(np.clip(img, 0, 255).astype(np.uint8), full, (top, left, bottom, right), spec, defects)
 
 
 DEFECTS: dict[str, str] = {
-    "wrong_shape": "shape",
-    "distorted": "shape",
-    "wrong_region": "placement",
-    "safe_zone": "placement",
-    "cropped": "placement",
-    "off_colour": "colour",
-    "off_palette": "colour",
+    "wrong_shape": "shape", "distorted": "shape",
+    "wrong_region": "placement", "safe_zone": "placement", "cropped": "placement",
+    "off_colour": "colour", "off_palette": "colour",
 }

@@ -37,12 +37,8 @@ class Scorer(nn.Module):
             nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), nn.GELU(),  # 16x16
             nn.Conv2d(2 * w, 2 * w, 3, stride=2, padding=1), nn.GELU(),  # 8x8
         )
-        self.head = nn.Sequential(
-            nn.Linear(2 * w * 64 + SPEC_DIM, hidden), nn.GELU(), nn.Linear(hidden, 1)
-        )
-        ys, xs = torch.meshgrid(
-            torch.linspace(-1, 1, SIZE), torch.linspace(-1, 1, SIZE), indexing="ij"
-        )
+        self.head = nn.Sequential(nn.Linear(2 * w * 64 + SPEC_DIM, hidden), nn.GELU(), nn.Linear(hidden, 1))
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, SIZE), torch.linspace(-1, 1, SIZE), indexing="ij")
         self.register_buffer("coords", torch.stack([ys, xs])[None], persistent=False)
         self.temperature = nn.Parameter(torch.ones(()), requires_grad=False)  # set by calibration
 
@@ -88,15 +84,8 @@ def make_dataset(n: int, seed: int, defect_rate: float = 0.5) -> Batch:
     return Batch(x, s, {k: torch.tensor(v) for k, v in labels.items()})
 
 
-def train_scorer(
-    model: Scorer,
-    data: Batch,
-    target: str,
-    steps: int,
-    batch: int = 64,
-    lr: float = 2e-3,
-    seed: int = 0,
-) -> list[float]:
+def train_scorer(model: Scorer, data: Batch, target: str, steps: int, batch: int = 64,
+                 lr: float = 2e-3, seed: int = 0) -> list[float]:
     torch.manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     y = data.labels[target]
@@ -104,9 +93,7 @@ def train_scorer(
     model.train()
     for step in range(steps):
         idx = torch.randint(len(y), (batch,))
-        loss = nn.functional.binary_cross_entropy_with_logits(
-            model(data.images[idx], data.specs[idx]), y[idx]
-        )
+        loss = nn.functional.binary_cross_entropy_with_logits(model(data.images[idx], data.specs[idx]), y[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -116,14 +103,9 @@ def train_scorer(
 
 
 @torch.no_grad()
-def predict(
-    model: Scorer, images: torch.Tensor, specs: torch.Tensor, batch: int = 512
-) -> np.ndarray:
+def predict(model: Scorer, images: torch.Tensor, specs: torch.Tensor, batch: int = 512) -> np.ndarray:
     """Calibrated P(right)."""
-    out = [
-        torch.sigmoid(model(images[i : i + batch], specs[i : i + batch]))
-        for i in range(0, len(images), batch)
-    ]
+    out = [torch.sigmoid(model(images[i:i + batch], specs[i:i + batch])) for i in range(0, len(images), batch)]
     return torch.cat(out).numpy()
 
 
@@ -131,12 +113,7 @@ def predict(
 def calibrate(model: Scorer, data: Batch, target: str) -> float:
     """Temperature scaling: the T minimising validation NLL (a grid is plenty for one scalar)."""
     model.temperature.fill_(1.0)
-    logits = torch.cat(
-        [
-            model(data.images[i : i + 512], data.specs[i : i + 512])
-            for i in range(0, len(data.images), 512)
-        ]
-    )
+    logits = torch.cat([model(data.images[i:i + 512], data.specs[i:i + 512]) for i in range(0, len(data.images), 512)])
     y = data.labels[target]
     grid = torch.exp(torch.linspace(np.log(0.05), np.log(20), 200))
     nll = [float(nn.functional.binary_cross_entropy_with_logits(logits / t, y)) for t in grid]
@@ -145,9 +122,8 @@ def calibrate(model: Scorer, data: Batch, target: str) -> float:
     return best
 
 
-def recall_at_precision(
-    defect_scores: np.ndarray, is_defect: np.ndarray, precision: float = 0.95
-) -> tuple[float, float]:
+def recall_at_precision(defect_scores: np.ndarray, is_defect: np.ndarray, precision: float = 0.95
+                        ) -> tuple[float, float]:
     """Best recall of defects with precision >= ``precision``; returns (recall, threshold)."""
     order = np.argsort(-defect_scores)
     hits = np.cumsum(is_defect[order])
@@ -162,14 +138,8 @@ def recall_at_precision(
 
 
 def save_scorer(model: Scorer, path: Path) -> None:
-    torch.save(
-        {
-            "config": model.config,
-            "state": model.state_dict(),
-            "temperature": float(model.temperature),
-        },
-        path,
-    )
+    torch.save({"config": model.config, "state": model.state_dict(),
+                "temperature": float(model.temperature)}, path)
 
 
 def load_scorer(path: Path) -> Scorer:
@@ -190,7 +160,6 @@ class RewardEnsemble:
     ``reward_threshold`` param of the ``ads.generation`` layer, via ``with_reward_threshold``).
     An aspect without one uses 0.5. Satisfies ``aislestream.engines.reward.RewardModel``.
     """
-
     scorers: dict[str, Scorer]
     reward_thresholds: dict[str, float] = field(default_factory=dict)
 

@@ -30,13 +30,8 @@ from aislestream.models.ads.presets import FeedbackConfig
 from aislestream.models.ads.reward_models import RewardEnsemble
 
 
-def finetune_on_feedback(
-    pipeline: AdCreativePipeline,
-    ensemble: RewardEnsemble,
-    config: FeedbackConfig,
-    out: Path,
-    progress: Callable[[int, dict], None] | None = None,
-) -> AdCreativePipeline:
+def finetune_on_feedback(pipeline: AdCreativePipeline, ensemble: RewardEnsemble, config: FeedbackConfig,
+                         out: Path, progress: Callable[[int, dict], None] | None = None) -> AdCreativePipeline:
     rng = np.random.default_rng(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     model = pipeline.transformer
@@ -51,11 +46,7 @@ def finetune_on_feedback(
         scores = ensemble.score(images, specs)
         accepted = ensemble.usable(scores)
         reward = ensemble.reward(scores)
-        record = {
-            "round": round_,
-            "accept_rate": float(accepted.mean()),
-            "mean_reward": float(reward.mean()),
-        }
+        record = {"round": round_, "accept_rate": float(accepted.mean()), "mean_reward": float(reward.mean())}
         history.append(record)
         if progress is not None:
             progress(round_, record)
@@ -66,35 +57,20 @@ def finetune_on_feedback(
         weights = torch.tensor(reward[accepted], dtype=torch.float32)
         model.train()
         for _ in range(config.steps_per_round):
-            idx = torch.multinomial(
-                weights, min(config.batch_size, len(weights)), replacement=True, generator=gen
-            )
+            idx = torch.multinomial(weights, min(config.batch_size, len(weights)), replacement=True,
+                                    generator=gen)
             batch = noised(scheduler, x0[idx], gen)
-            prediction = model(
-                batch.noisy, timestep=batch.timesteps, class_labels=labels[idx]
-            ).sample
+            prediction = model(batch.noisy, timestep=batch.timesteps, class_labels=labels[idx]).sample
             with torch.no_grad():
-                base_prediction = base(
-                    batch.noisy, timestep=batch.timesteps, class_labels=labels[idx]
-                ).sample
+                base_prediction = base(batch.noisy, timestep=batch.timesteps, class_labels=labels[idx]).sample
             mse = torch.nn.functional.mse_loss
-            loss = mse(prediction, batch.target) + config.base_weight * mse(
-                prediction, base_prediction
-            )
+            loss = mse(prediction, batch.target) + config.base_weight * mse(prediction, base_prediction)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
     model.eval()
     pipeline.save_pretrained(out)
-    (out / "rl.json").write_text(
-        json.dumps(
-            {
-                "config": asdict(config),
-                "history": history,
-                "seconds": round(time.time() - started, 1),
-            },
-            indent=2,
-        )
-    )
+    (out / "rl.json").write_text(json.dumps({"config": asdict(config), "history": history,
+                                             "seconds": round(time.time() - started, 1)}, indent=2))
     return pipeline

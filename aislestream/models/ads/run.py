@@ -30,14 +30,9 @@ def train_ads(settings: Settings, preset: AdsPreset, stages: Sequence[str],
             log(f"defect recall at 95% precision: specialized {overall['specialized']:.3f}, "
                 f"monolithic {overall['monolithic']:.3f}")
         elif stage == "rl":
-            finetune_on_feedback(
-                load_pipeline(root / "generator"),
-                RewardEnsemble.load(root / "reward" / "specialized"),
-                preset.feedback,
-                root / "rl",
-                progress=lambda r, rec: log(
-                    f"feedback round {r}: accepted {rec['accept_rate']:.2f}"
-                ),
-            )
+            finetune_on_feedback(load_pipeline(root / "generator"),
+                                 RewardEnsemble.load(root / "reward" / "specialized"),
+                                 preset.feedback, root / "rl",
+                                 progress=lambda r, rec: log(f"feedback round {r}: accepted {rec['accept_rate']:.2f}"))
         log(f"{stage} done in {time.time() - started:,.0f}s")
     return root

@@ -37,41 +37,22 @@ def dimension_words() -> frozenset[str]:
 def free_text_remainder(turns: Sequence[str]) -> str:
     """What the shopper said that no slot explains (a brand, a detail), in order, once each."""
     known = dimension_words()
-    return " ".join(
-        dict.fromkeys(w for t in turns for w in tokenize(t) if w not in known and not w.isdigit())
-    )
+    return " ".join(dict.fromkeys(w for t in turns for w in tokenize(t) if w not in known and not w.isdigit()))
 
 
 def products_request(params: Params, k: int = 10, remainder: str = "") -> SearchRequest:
     """Hard constraints and exclusions as store filters; the wanted feature, the category and
     the free-text remainder as query text (they rank, they do not filter)."""
-    filters = {
-        name: value
-        for name in ("category", "colour", "material")
-        if (value := getattr(params, name)) is not None
-    }
-    exclude = {
-        key: values
-        for key, values in (
-            ("colour", params.exclude_colours),
-            ("material", params.exclude_materials),
-        )
-        if values
-    }
+    filters = {name: value for name in ("category", "colour", "material")
+               if (value := getattr(params, name)) is not None}
+    exclude = {key: values for key, values in (("colour", params.exclude_colours),
+                                               ("material", params.exclude_materials)) if values}
     text = " ".join(v for v in (params.feature, params.category, remainder) if v)
-    return SearchRequest(
-        text,
-        filters=filters,
-        exclude=exclude,
-        price_min=params.price_min,
-        price_max=params.price_max,
-        k=k,
-    )
+    return SearchRequest(text, filters=filters, exclude=exclude, price_min=params.price_min,
+                         price_max=params.price_max, k=k)
 
 
-def find_products(
-    store: SearchStore, params: Params, k: int = 10, turns: Sequence[str] = ()
-) -> list[Hit]:
+def find_products(store: SearchStore, params: Params, k: int = 10, turns: Sequence[str] = ()) -> list[Hit]:
     return store.search(products_request(params, k, free_text_remainder(turns)))
 
 

@@ -13,8 +13,7 @@ from aislestream.settings import Settings
 
 
 def prepare(settings: Settings, preset: AssistantPreset):
-    """The LLM's world and stage-1 checkpoint (trained first when missing), and a store of its
-    catalog."""
+    """The LLM's world and stage-1 checkpoint (trained first when missing), and a store of its catalog."""
     from aislestream.connectors.search.tantivy_store import TantivyStore
     from aislestream.models.assistant.train import AssistantContext
     from aislestream.models.lm import run as lm_run
@@ -32,12 +31,8 @@ def prepare(settings: Settings, preset: AssistantPreset):
     return AssistantContext(preset, out, base, world, store, settings.world.seed)
 
 
-def train(
-    settings: Settings,
-    preset: AssistantPreset,
-    stages: Sequence[str],
-    on_stage: Callable[[str, float], None] | None = None,
-):
+def train(settings: Settings, preset: AssistantPreset, stages: Sequence[str],
+          on_stage: Callable[[str, float], None] | None = None):
     """Run ``stages`` in order; a stage whose input is missing runs its predecessors first."""
     from aislestream.models.assistant.train import RUNNERS, STAGES
 

@@ -45,19 +45,9 @@ def params_json_schema() -> dict:
             "feature": {"enum": features},
             "price_max": {"enum": prices},
             "price_min": {"enum": prices},
-            "exclude_colours": {
-                "type": "array",
-                "items": {"enum": colours},
-                "maxItems": MAX_EXCLUDED,
-            },
-            "exclude_materials": {
-                "type": "array",
-                "items": {"enum": materials},
-                "maxItems": MAX_EXCLUDED,
-            },
-            "ask": {
-                "enum": sorted(QUESTIONS)
-            },  # the dimension to ask about; the engine words the question
+            "exclude_colours": {"type": "array", "items": {"enum": colours}, "maxItems": MAX_EXCLUDED},
+            "exclude_materials": {"type": "array", "items": {"enum": materials}, "maxItems": MAX_EXCLUDED},
+            "ask": {"enum": sorted(QUESTIONS)},  # the dimension to ask about; the engine words the question
         },
         "additionalProperties": False,
     }
@@ -65,15 +55,12 @@ def params_json_schema() -> dict:
 
 def max_output_chars() -> int:
     """Length of the longest compact JSON instance of the schema (keys in schema order)."""
-
     def longest(spec: dict) -> str:
         if "enum" in spec:
             return max((json.dumps(v) for v in spec["enum"]), key=len)
         return "[" + ",".join([longest(spec["items"])] * spec["maxItems"]) + "]"
 
-    fields = [
-        f"{json.dumps(k)}:{longest(v)}" for k, v in params_json_schema()["properties"].items()
-    ]
+    fields = [f"{json.dumps(k)}:{longest(v)}" for k, v in params_json_schema()["properties"].items()]
     return len("{" + ",".join(fields) + "}")
 
 
@@ -105,11 +92,8 @@ def parse_params(text: str) -> tuple[Params, str | None]:
             raise AisleError(f"assistant output has an unknown key {key!r}: {text!r}")
         if "enum" in spec and value not in spec["enum"]:
             raise AisleError(f"assistant output {key}={value!r} is not an allowed value")
-        if "items" in spec and (
-            not isinstance(value, list)
-            or len(value) > spec["maxItems"]
-            or any(v not in spec["items"]["enum"] for v in value)
-        ):
+        if "items" in spec and (not isinstance(value, list) or len(value) > spec["maxItems"]
+                                or any(v not in spec["items"]["enum"] for v in value)):
             raise AisleError(f"assistant output {key}={value!r} is not a list of allowed values")
     ask = data.pop("ask", None)
     return Params.from_json(data), QUESTIONS[ask] if ask is not None else None
@@ -121,6 +105,6 @@ def compiled_schema(tokenizer, vocab_size: int):
     import xgrammar as xgr
 
     info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
-    return xgr.GrammarCompiler(info).compile_json_schema(
-        json.dumps(params_json_schema()), any_whitespace=False, separators=(",", ":")
-    )
+    return xgr.GrammarCompiler(info).compile_json_schema(json.dumps(params_json_schema()), any_whitespace=False,
+                                                         separators=(",", ":"))
+

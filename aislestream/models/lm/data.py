@@ -57,28 +57,19 @@ def _browse_list(world: World, store: SearchStore, query: LabelledQuery, rng: np
     shown = [h.id for h in store.search(SearchRequest(query.text, k=k // 2))]
     category = [pid for pid in query.relevance if pid not in shown]
     if category:
-        shown += [
-            str(x)
-            for x in rng.choice(category, size=min(k - len(shown), len(category)), replace=False)
-        ]
+        shown += [str(x) for x in rng.choice(category, size=min(k - len(shown), len(category)), replace=False)]
     return shown
 
 
 @dataclass
 class BehaviourLog:
     """Per training query: products clicked and bought over several simulated sessions."""
-
     clicked: dict[str, Counter]
     bought: dict[str, Counter]
 
 
-def simulate_log(
-    world: World,
-    store: SearchStore,
-    queries: Sequence[LabelledQuery],
-    sessions: int = 4,
-    seed: int = 0,
-) -> BehaviourLog:
+def simulate_log(world: World, store: SearchStore, queries: Sequence[LabelledQuery],
+                 sessions: int = 4, seed: int = 0) -> BehaviourLog:
     rng = np.random.default_rng(seed)
     sim = world.simulator(seed=seed)
     users = [u.id for u in world.users] or [""]
@@ -95,9 +86,7 @@ def simulate_log(
     return BehaviourLog(clicked, bought)
 
 
-def pretrain_texts(
-    world: World, log: BehaviourLog, queries: Sequence[LabelledQuery]
-) -> Iterator[str]:
+def pretrain_texts(world: World, log: BehaviourLog, queries: Sequence[LabelledQuery]) -> Iterator[str]:
     for p in world.products:
         yield product_text(p)
     by_id = {q.id: q for q in queries}
@@ -117,9 +106,8 @@ class SftExample:
     query_type: str
 
 
-def _expansion_terms(
-    world: World, query: LabelledQuery, counts: Counter, max_terms: int, consensus: float = 0.4
-) -> list[str]:
+def _expansion_terms(world: World, query: LabelledQuery, counts: Counter, max_terms: int,
+                     consensus: float = 0.4) -> list[str]:
     """Words that most converting products' titles share and the query lacks.
 
     The consensus threshold keeps what the purchases have in common (the product type, an
@@ -135,14 +123,8 @@ def _expansion_terms(
     return parse_terms(" ".join(shared), query.text, max_terms)
 
 
-def mine_sft_examples(
-    world: World,
-    store: SearchStore,
-    queries: Sequence[LabelledQuery],
-    log: BehaviourLog,
-    max_terms: int = 4,
-    k: int = 50,
-) -> list[SftExample]:
+def mine_sft_examples(world: World, store: SearchStore, queries: Sequence[LabelledQuery],
+                      log: BehaviourLog, max_terms: int = 4, k: int = 50) -> list[SftExample]:
     """Keep an expansion only if recall@k rises, or stays with NDCG@10 not falling (no drift)."""
     examples: list[SftExample] = []
     candidates = []
@@ -153,30 +135,21 @@ def mine_sft_examples(
             if terms:
                 candidates.append((q, converted, terms))
     base = store.search_many([SearchRequest(q.text, k=k) for q, _, _ in candidates])
-    expanded = store.search_many(
-        [SearchRequest(q.text, weigh_terms(t, q.text), k=k) for q, _, t in candidates]
-    )
+    expanded = store.search_many([SearchRequest(q.text, weigh_terms(t, q.text), k=k) for q, _, t in candidates])
     for (q, converted, terms), b, e in zip(candidates, base, expanded):
         b_ids, e_ids = [h.id for h in b], [h.id for h in e]
         gain = recall_at_k(e_ids, q.relevance, k) - recall_at_k(b_ids, q.relevance, k)
         ndcg_change = ndcg_at_k(e_ids, q.relevance, 10) - ndcg_at_k(b_ids, q.relevance, 10)
         if gain > 0 or (gain == 0 and ndcg_change >= 0):
-            examples.append(
-                SftExample(expand_prompt(q.text), " " + " ".join(terms), "expand", q.query_type)
-            )
+            examples.append(SftExample(expand_prompt(q.text), " " + " ".join(terms), "expand", q.query_type))
         products = [world.product_by_id[pid] for pid in converted]
         category = Counter(p.category for p in products).most_common(1)[0][0]
         examples.append(SftExample(rewrite_prompt(q.text), f" {category}", "rewrite", q.query_type))
-        shared = [
-            f"{key}={value}"
-            for key in ("colour", "material", "brand")
-            for value, n in Counter(getattr(p, key) for p in products).most_common(1)
-            if n >= 0.6 * len(products)
-        ]
+        shared = [f"{key}={value}" for key in ("colour", "material", "brand")
+                  for value, n in Counter(getattr(p, key) for p in products).most_common(1)
+                  if n >= 0.6 * len(products)]
         if shared:
-            examples.append(
-                SftExample(attrs_prompt(q.text), " " + " ".join(shared), "attrs", q.query_type)
-            )
+            examples.append(SftExample(attrs_prompt(q.text), " " + " ".join(shared), "attrs", q.query_type))
     return examples
 
 
@@ -194,15 +167,9 @@ def pseudo_queries(world: World, n: int, seed: int = 0) -> list[LabelledQuery]:
         words = sorted(w for w in titles[j] if not w.isdigit())
         if len(words) < 2:
             continue
-        picked = [
-            str(w)
-            for w in rng.choice(words, size=min(len(words), int(rng.integers(2, 4))), replace=False)
-        ]
+        picked = [str(w) for w in rng.choice(words, size=min(len(words), int(rng.integers(2, 4))), replace=False)]
         relevance = {world.products[m].id: 2 for m, t in enumerate(titles) if t.issuperset(picked)}
         relevance[world.products[j].id] = 3
-        queries.append(
-            LabelledQuery(
-                id=f"pq{i:07d}", text=" ".join(picked), query_type="pseudo", relevance=relevance
-            )
-        )
+        queries.append(LabelledQuery(id=f"pq{i:07d}", text=" ".join(picked), query_type="pseudo",
+                                     relevance=relevance))
     return queries

@@ -15,23 +15,16 @@ from aislestream.errors import ConfigError
 from aislestream.models.lm.presets import LMPreset
 
 
-def build_model(
-    preset: LMPreset, tokenizer: PreTrainedTokenizerFast, seed: int = 0
-) -> LlamaForCausalLM:
+def build_model(preset: LMPreset, tokenizer: PreTrainedTokenizerFast, seed: int = 0) -> LlamaForCausalLM:
     import torch
 
     torch.manual_seed(seed)
     config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=preset.hidden_size,
-        num_hidden_layers=preset.num_layers,
-        num_attention_heads=preset.num_heads,
-        num_key_value_heads=preset.num_heads,
-        intermediate_size=preset.intermediate_size,
-        max_position_embeddings=max(128, preset.max_length * 2),
-        tie_word_embeddings=True,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
+        vocab_size=len(tokenizer), hidden_size=preset.hidden_size,
+        num_hidden_layers=preset.num_layers, num_attention_heads=preset.num_heads,
+        num_key_value_heads=preset.num_heads, intermediate_size=preset.intermediate_size,
+        max_position_embeddings=max(128, preset.max_length * 2), tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )
     return LlamaForCausalLM(config)
@@ -42,10 +35,8 @@ def load_checkpoint(path: Path):
     from transformers import AutoTokenizer
 
     if not (path / "config.json").exists():
-        raise ConfigError(
-            f"{path} is not a model directory (no config.json); train one with "
-            "`aisle train lm` or point at a local Hugging Face checkpoint"
-        )
+        raise ConfigError(f"{path} is not a model directory (no config.json); train one with "
+                          "`aisle train lm` or point at a local Hugging Face checkpoint")
     tokenizer = AutoTokenizer.from_pretrained(path)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:

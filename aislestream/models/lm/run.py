@@ -16,8 +16,7 @@ from aislestream.settings import Settings
 
 
 def training_world(settings: Settings, preset: LMPreset) -> World:
-    """The preset's synthetic world, or the configured external catalog (+ labels, or
-    pseudo-queries)."""
+    """The preset's synthetic world, or the configured external catalog (+ labels, or pseudo-queries)."""
     w = settings.world
     if w.catalog_path is not None:
         from aislestream.models.lm.data import pseudo_queries
@@ -26,20 +25,12 @@ def training_world(settings: Settings, preset: LMPreset) -> World:
         if not world.queries:
             world.queries = pseudo_queries(world, preset.n_queries, w.seed)
         return world
-    return World.generate(
-        WorldConfig(
-            seed=w.seed, n_products=preset.n_products, n_users=w.n_users, n_queries=preset.n_queries
-        )
-    )
+    return World.generate(WorldConfig(seed=w.seed, n_products=preset.n_products, n_users=w.n_users,
+                                      n_queries=preset.n_queries))
 
 
-def train(
-    settings: Settings,
-    preset: LMPreset,
-    stages: Sequence[str],
-    on_stage: Callable[[str, float], None] | None = None,
-    init: Path | None = None,
-):
+def train(settings: Settings, preset: LMPreset, stages: Sequence[str],
+          on_stage: Callable[[str, float], None] | None = None, init: Path | None = None):
     """Run ``stages`` in order; ``init`` (any local causal-LM directory) replaces stage 1."""
     from functools import partial
 
@@ -50,11 +41,8 @@ def train(
     ctx = prepare(preset, out, training_world(settings, preset), seed=settings.world.seed)
     if on_stage:
         on_stage("prepare", time.time() - started)
-    runners = {
-        "pretrain": run_pretrain,
-        "sft": partial(run_sft, base=init) if init else run_sft,
-        "rl": run_rl,
-    }
+    runners = {"pretrain": run_pretrain, "sft": partial(run_sft, base=init) if init else run_sft,
+               "rl": run_rl}
     for stage in stages:
         if stage == "pretrain" and init is not None:
             continue

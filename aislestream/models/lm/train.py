@@ -66,16 +66,11 @@ def _args(lr: float, steps: int, batch: int, out: Path, seed: int) -> dict[str, 
 
 
 def _record(out: Path, stage: str, started: float, **metrics: object) -> None:
-    (out / "stage.json").write_text(
-        json.dumps(
-            {"stage": stage, "seconds": round(time.time() - started, 1), **metrics}, indent=2
-        )
-    )
+    (out / "stage.json").write_text(json.dumps({"stage": stage, "seconds": round(time.time() - started, 1),
+                                                **metrics}, indent=2))
 
 
-def fit_causal_lm(
-    model, tokenizer, texts: list[str], max_length: int, args: dict[str, object], seed: int = 0
-):
+def fit_causal_lm(model, tokenizer, texts: list[str], max_length: int, args: dict[str, object], seed: int = 0):
     """Next-token training on plain texts (stage 1, and any continued pre-training)."""
     from datasets import Dataset
     from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments
@@ -83,16 +78,11 @@ def fit_causal_lm(
     bos, eos = tokenizer.bos_token, tokenizer.eos_token
     dataset = Dataset.from_dict({"text": [f"{bos}{t}{eos}" for t in texts]}).map(
         lambda batch: tokenizer(batch["text"], truncation=True, max_length=max_length),
-        batched=True,
-        remove_columns=["text"],
-    )
+        batched=True, remove_columns=["text"])
     tokenizer.padding_side = "right"  # training pads on the right; generation switches back
-    trainer = Trainer(
-        model=model,
-        train_dataset=dataset.shuffle(seed=seed),
-        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
-        args=TrainingArguments(**args),
-    )
+    trainer = Trainer(model=model, train_dataset=dataset.shuffle(seed=seed),
+                      data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
+                      args=TrainingArguments(**args))
     result = trainer.train()
     tokenizer.padding_side = "left"
     return result
@@ -107,35 +97,15 @@ def run_pretrain(ctx: StageContext) -> Path:
     out = ctx.out_dir / "pretrain"
     texts = list(pretrain_texts(ctx.world, ctx.log, ctx.train))
     # The tokenizer must know the prompt vocabulary too (queries are short and colloquial).
-    tokenizer = train_tokenizer(
-        texts + [expand_prompt(q.text) for q in ctx.train], ctx.preset.vocab_size
-    )
+    tokenizer = train_tokenizer(texts + [expand_prompt(q.text) for q in ctx.train], ctx.preset.vocab_size)
     model = build_model(ctx.preset, tokenizer, ctx.seed)
-    result = fit_causal_lm(
-        model,
-        tokenizer,
-        texts,
-        ctx.preset.max_length,
-        _args(
-            ctx.preset.pretrain_lr,
-            ctx.preset.pretrain_steps,
-            ctx.preset.pretrain_batch,
-            out,
-            ctx.seed,
-        ),
-        ctx.seed,
-    )
+    result = fit_causal_lm(model, tokenizer, texts, ctx.preset.max_length,
+                           _args(ctx.preset.pretrain_lr, ctx.preset.pretrain_steps, ctx.preset.pretrain_batch,
+                                 out, ctx.seed), ctx.seed)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    _record(
-        out,
-        "pretrain",
-        started,
-        texts=len(texts),
-        train_loss=result.training_loss,
-        parameters=sum(p.numel() for p in model.parameters()),
-        preset=asdict(ctx.preset),
-    )
+    _record(out, "pretrain", started, texts=len(texts), train_loss=result.training_loss,
+            parameters=sum(p.numel() for p in model.parameters()), preset=asdict(ctx.preset))
     return out
 
 
@@ -154,27 +124,20 @@ def run_sft(ctx: StageContext, base: Path | None = None) -> Path:
         from aislestream.errors import AisleError
 
         raise AisleError("no SFT pairs survived mining; the behaviour log is too small")
-    dataset = Dataset.from_dict(
-        {"prompt": [e.prompt for e in examples], "completion": [e.completion for e in examples]}
-    )
+    dataset = Dataset.from_dict({"prompt": [e.prompt for e in examples],
+                                 "completion": [e.completion for e in examples]})
     tokenizer.padding_side = "right"
     trainer = SFTTrainer(
-        model=model,
-        processing_class=tokenizer,
-        train_dataset=dataset.shuffle(seed=ctx.seed),
-        args=SFTConfig(
-            **_args(ctx.preset.sft_lr, ctx.preset.sft_steps, ctx.preset.sft_batch, out, ctx.seed),
-            max_length=ctx.preset.max_length,
-        ),
+        model=model, processing_class=tokenizer, train_dataset=dataset.shuffle(seed=ctx.seed),
+        args=SFTConfig(**_args(ctx.preset.sft_lr, ctx.preset.sft_steps, ctx.preset.sft_batch, out,
+                               ctx.seed), max_length=ctx.preset.max_length),
     )
     result = trainer.train()
     tokenizer.padding_side = "left"
     trainer.model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     tasks = {t: sum(e.task == t for e in examples) for t in ("expand", "rewrite", "attrs")}
-    _record(
-        out, "sft", started, examples=len(examples), by_task=tasks, train_loss=result.training_loss
-    )
+    _record(out, "sft", started, examples=len(examples), by_task=tasks, train_loss=result.training_loss)
     return out
 
 
@@ -196,37 +159,20 @@ def run_rl(ctx: StageContext, base: Path | None = None) -> Path:
         history.append(sum(values) / len(values))
         return values
 
-    dataset = Dataset.from_dict(
-        {
-            "prompt": [expand_prompt(q.text) for q in ctx.train],
-            "query_id": [q.id for q in ctx.train],
-        }
-    )
+    dataset = Dataset.from_dict({"prompt": [expand_prompt(q.text) for q in ctx.train],
+                                 "query_id": [q.id for q in ctx.train]})
     p = ctx.preset
     config = GRPOConfig(
         **_args(p.rl_lr, p.rl_steps, p.rl_prompts_per_step * p.rl_generations, out, ctx.seed),
-        num_generations=p.rl_generations,
-        max_completion_length=p.max_new_tokens,
-        beta=p.rl_beta,
+        num_generations=p.rl_generations, max_completion_length=p.max_new_tokens, beta=p.rl_beta,
         temperature=1.0,
     )
-    trainer = GRPOTrainer(
-        model=model,
-        reward_funcs=[search_reward],
-        args=config,
-        train_dataset=dataset.shuffle(seed=ctx.seed),
-        processing_class=tokenizer,
-    )
+    trainer = GRPOTrainer(model=model, reward_funcs=[search_reward], args=config,
+                          train_dataset=dataset.shuffle(seed=ctx.seed), processing_class=tokenizer)
     trainer.train()
     trainer.model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     quarter = max(1, len(history) // 4)
-    _record(
-        out,
-        "rl",
-        started,
-        reward_first_quarter=sum(history[:quarter]) / quarter,
-        reward_last_quarter=sum(history[-quarter:]) / quarter,
-        reward_history=history,
-    )
+    _record(out, "rl", started, reward_first_quarter=sum(history[:quarter]) / quarter,
+            reward_last_quarter=sum(history[-quarter:]) / quarter, reward_history=history)
     return out

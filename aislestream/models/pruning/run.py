@@ -76,17 +76,13 @@ def analyze(t: Target, calibration: int = 256) -> SpectralProfile:
         from aislestream.models.pruning.dit import profile_generator
 
         steps = get_ads_preset(t.preset).generator.inference_steps
-        profile = profile_generator(
-            _load(t).transformer, steps, specs_per_step=min(calibration, 216)
-        )
+        profile = profile_generator(_load(t).transformer, steps, specs_per_step=min(calibration, 216))
     else:
         from aislestream.models.lm.prompts import expand_prompt
         from aislestream.models.pruning.lm import profile_lm
 
         model, tokenizer = _load(t)
-        profile = profile_lm(
-            model, tokenizer, [expand_prompt(q) for q in calibration_queries(t, calibration)]
-        )
+        profile = profile_lm(model, tokenizer, [expand_prompt(q) for q in calibration_queries(t, calibration)])
     t.root.mkdir(parents=True, exist_ok=True)
     (t.root / "profile.json").write_text(json.dumps(profile.to_json(), indent=2))
     return profile
@@ -97,15 +93,10 @@ def load_profile(t: Target) -> SpectralProfile:
 
     path = t.root / "profile.json"
     if not path.exists():
-        raise ConfigError(
-            f"no block profile at {path}: run `aisle prune analyze --model {t.model}` first"
-        )
+        raise ConfigError(f"no block profile at {path}: run `aisle prune analyze --model {t.model}` first")
     raw = json.loads(path.read_text())
-    return SpectralProfile(
-        np.array(raw["spectral_distance"]),
-        np.array(raw["band_change"]),
-        np.array(raw["block_influence"]),
-    )
+    return SpectralProfile(np.array(raw["spectral_distance"]), np.array(raw["band_change"]),
+                           np.array(raw["block_influence"]))
 
 
 def calibration_queries(t: Target, n: int) -> list[str]:
@@ -128,35 +119,21 @@ def apply(t: Target, selection: Selection) -> Path:
         from aislestream.models.pruning.dit import drop_blocks
 
         full = _load(t)
-        AdCreativePipeline(
-            drop_blocks(full.transformer, selection.drop), full.scheduler
-        ).save_pretrained(out)
+        AdCreativePipeline(drop_blocks(full.transformer, selection.drop), full.scheduler).save_pretrained(out)
     else:
         from aislestream.models.pruning.lm import drop_layers
 
         model, tokenizer = _load(t)
         drop_layers(model, selection.drop).save_pretrained(out)
         tokenizer.save_pretrained(out)
-    (out.parent / "selection.json").write_text(
-        json.dumps(
-            {
-                "method": selection.method,
-                "drop": list(selection.drop),
-                "epsilon": selection.epsilon,
-                "source": str(t.source),
-            },
-            indent=2,
-        )
-    )
+    (out.parent / "selection.json").write_text(json.dumps(
+        {"method": selection.method, "drop": list(selection.drop), "epsilon": selection.epsilon,
+         "source": str(t.source)}, indent=2))
     return out
 
 
-def heal(
-    t: Target,
-    selection: Selection,
-    steps: int,
-    progress: Callable[[int, int, float], None] | None = None,
-) -> Path:
+def heal(t: Target, selection: Selection, steps: int,
+         progress: Callable[[int, int, float], None] | None = None) -> Path:
     """Distil the unpruned model into ``<variant>/raw``; save as ``<variant>/healed``."""
     raw, out = t.variant_dir(selection) / "raw", t.variant_dir(selection) / "healed"
     if not raw.exists():
@@ -178,9 +155,8 @@ def heal(
         teacher, _ = _load(t)
         if "healing_rows" not in t.shared:  # greedy teacher completions: the same for every variant
             prompts = [expand_prompt(q) for q in calibration_queries(t, 2_048)]
-            t.shared["healing_rows"] = with_completions(
-                teacher, tokenizer, prompts, get_preset(t.preset).max_new_tokens
-            )
+            t.shared["healing_rows"] = with_completions(teacher, tokenizer, prompts,
+                                                        get_preset(t.preset).max_new_tokens)
         rows = t.shared["healing_rows"]
         heal_lm(student, teacher, tokenizer.pad_token_id, rows, steps, progress=progress)
         student.save_pretrained(out)

@@ -64,12 +64,10 @@ class BlockStats:
         self.band_in = np.zeros(self.n_bands)
         self.band_out = np.zeros(self.n_bands)
 
-    def update(
-        self, block_in: torch.Tensor, block_out: torch.Tensor, grid: tuple[int, int] | None
-    ) -> None:
+    def update(self, block_in: torch.Tensor, block_out: torch.Tensor, grid: tuple[int, int] | None) -> None:
         spec_in, spec_out = magnitude_spectrum(block_in, grid), magnitude_spectrum(block_out, grid)
         self.distance_num += float(((spec_out - spec_in) ** 2).sum())
-        self.distance_den += float((spec_in**2).sum())
+        self.distance_den += float((spec_in ** 2).sum())
         self.band_in += band_energy(spec_in, self.n_bands).sum(0).cpu().numpy()
         self.band_out += band_energy(spec_out, self.n_bands).sum(0).cpu().numpy()
         cosine = torch.nn.functional.cosine_similarity(block_in.float(), block_out.float(), dim=-1)
@@ -89,12 +87,8 @@ class SpectralProfile:
     def from_stats(stats: list[BlockStats]) -> "SpectralProfile":
         eps = 1e-12
         return SpectralProfile(
-            spectral_distance=np.array(
-                [np.sqrt(s.distance_num / max(s.distance_den, eps)) for s in stats]
-            ),
-            band_change=np.stack(
-                [np.abs(np.log(s.band_out + eps) - np.log(s.band_in + eps)) for s in stats]
-            ),
+            spectral_distance=np.array([np.sqrt(s.distance_num / max(s.distance_den, eps)) for s in stats]),
+            band_change=np.stack([np.abs(np.log(s.band_out + eps) - np.log(s.band_in + eps)) for s in stats]),
             block_influence=np.array([s.influence_sum / max(s.tokens, 1) for s in stats]),
         )
 
@@ -104,12 +98,10 @@ class SpectralProfile:
         return self.spectral_distance + self.band_change.mean(axis=1)
 
     def to_json(self) -> dict:
-        return {
-            "spectral_distance": self.spectral_distance.round(6).tolist(),
-            "band_change": self.band_change.round(6).tolist(),
-            "block_influence": self.block_influence.round(6).tolist(),
-            "change": self.change.round(6).tolist(),
-        }
+        return {"spectral_distance": self.spectral_distance.round(6).tolist(),
+                "band_change": self.band_change.round(6).tolist(),
+                "block_influence": self.block_influence.round(6).tolist(),
+                "change": self.change.round(6).tolist()}
 
 
 def cumulative_curve(change: np.ndarray) -> np.ndarray:

@@ -66,31 +66,21 @@ def load_catalog(path: Path) -> list[Product]:
         try:
             price = float(row.get("price") or 0.0)
         except (TypeError, ValueError) as exc:
-            raise CatalogError(
-                f"{path}:{lineno}: price {row.get('price')!r} is not a number"
-            ) from exc
+            raise CatalogError(f"{path}:{lineno}: price {row.get('price')!r} is not a number") from exc
         features = row.get("features") or ()
         if isinstance(features, str):
             features = tuple(f.strip() for f in features.split(",") if f.strip())
         extra = {
-            k: str(v)
-            for k, v in row.items()
+            k: str(v) for k, v in row.items()
             if k not in _KNOWN and k not in CATALOG_COLUMNS and v not in (None, "")
         }
         products.append(
             Product(
-                id=pid,
-                title=str(row["title"]),
-                description=str(row["description"]),
-                category=str(row.get("category") or ""),
-                department=str(row.get("department") or ""),
-                brand=str(row.get("brand") or ""),
-                colour=str(row.get("colour") or ""),
-                material=str(row.get("material") or ""),
-                size=str(row.get("size") or ""),
-                price=price,
-                features=tuple(str(f) for f in features),
-                extra=extra,
+                id=pid, title=str(row["title"]), description=str(row["description"]),
+                category=str(row.get("category") or ""), department=str(row.get("department") or ""),
+                brand=str(row.get("brand") or ""), colour=str(row.get("colour") or ""),
+                material=str(row.get("material") or ""), size=str(row.get("size") or ""),
+                price=price, features=tuple(str(f) for f in features), extra=extra,
             )
         )
     if not products:
@@ -106,23 +96,17 @@ def load_labels(path: Path, product_ids: set[str]) -> list[LabelledQuery]:
         try:
             grade = int(row["relevance"])  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
-            raise CatalogError(
-                f"{path}:{lineno}: relevance {row['relevance']!r} is not an integer"
-            ) from exc
+            raise CatalogError(f"{path}:{lineno}: relevance {row['relevance']!r} is not an integer") from exc
         if not 0 <= grade <= 3:
             raise CatalogError(f"{path}:{lineno}: relevance {grade} is outside 0-3")
         pid = str(row["product_id"])
         if pid not in product_ids:
             unknown.append(pid)
             continue
-        entry = grouped.setdefault(
-            str(row["query"]),
-            {
-                "query_type": str(row.get("query_type") or "unknown"),
-                "user_id": str(row.get("user_id") or ""),
-                "relevance": {},
-            },
-        )
+        entry = grouped.setdefault(str(row["query"]), {
+            "query_type": str(row.get("query_type") or "unknown"),
+            "user_id": str(row.get("user_id") or ""), "relevance": {},
+        })
         if grade > 0:
             entry["relevance"][pid] = grade  # type: ignore[index]
     if unknown:
@@ -130,13 +114,8 @@ def load_labels(path: Path, product_ids: set[str]) -> list[LabelledQuery]:
             f"{path}: {len(unknown)} label(s) name products not in the catalog, e.g. {unknown[:3]}"
         )
     return [
-        LabelledQuery(
-            id=f"q{i:07d}",
-            text=text,
-            query_type=str(e["query_type"]),
-            user_id=str(e["user_id"]),
-            relevance=dict(e["relevance"]),
-        )  # type: ignore[arg-type]
+        LabelledQuery(id=f"q{i:07d}", text=text, query_type=str(e["query_type"]),
+                      user_id=str(e["user_id"]), relevance=dict(e["relevance"]))  # type: ignore[arg-type]
         for i, (text, e) in enumerate(grouped.items())
     ]
 

@@ -48,18 +48,7 @@ def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
     return str(options[int(rng.integers(len(options)))])
 
 
-KINDS = (
-    "price",
-    "feature",
-    "use",
-    "colour",
-    "not_colour",
-    "not_material",
-    "open",
-    "vague",
-    "correct",
-    "chatter",
-)
+KINDS = ("price", "feature", "use", "colour", "not_colour", "not_material", "open", "vague", "correct", "chatter")
 RESTATED = ("price", "feature", "use", "colour", "open")  # kinds whose value the product fixes
 
 
@@ -69,8 +58,7 @@ def _said(kind: str, product: Product, ptype: ProductType, rng: np.random.Genera
     noun = _pick(rng, (ptype.name, *ptype.slang))
     if kind == "price":
         if product.price <= math.floor(0.8 * low):
-            cheap = _pick(rng, _all(CHEAP_WRAP)).format(w=_pick(rng, _all(CHEAP)))
-            said = f"{cheap} . {_pick(rng, _all(CHEAPER))}"
+            said = f"{_pick(rng, _all(CHEAP_WRAP)).format(w=_pick(rng, _all(CHEAP)))} . {_pick(rng, _all(CHEAPER))}"
         elif product.price <= low:
             said = _pick(rng, _all(CHEAP_WRAP)).format(w=_pick(rng, _all(CHEAP)))
         elif product.price >= high:
@@ -81,24 +69,17 @@ def _said(kind: str, product: Product, ptype: ProductType, rng: np.random.Genera
         if not product.features:
             return None
         feature = _pick(rng, product.features)
-        said = (
-            _pick(rng, _all(FEATURE_PHRASES[feature]))
-            if feature in FEATURE_PHRASES
-            else _pick(rng, _all(FEATURE_WRAP)).format(f=feature)
-        )
+        said = (_pick(rng, _all(FEATURE_PHRASES[feature])) if feature in FEATURE_PHRASES
+                else _pick(rng, _all(FEATURE_WRAP)).format(f=feature))
     elif kind == "use":
         uses = [u for u, f in features_by_use(ptype).items() if f in product.features]
         if not uses:
             return None
         said = _pick(rng, _all(USE_WRAP)).format(u=_pick(rng, uses))
     elif kind == "colour":
-        said = _pick(rng, _all(COLOUR_WRAP)).format(
-            c=_pick(rng, COLOURS.get(product.colour, (product.colour,)))
-        )
+        said = _pick(rng, _all(COLOUR_WRAP)).format(c=_pick(rng, COLOURS.get(product.colour, (product.colour,))))
     elif kind == "not_colour":
-        said = _pick(rng, _all(NOT_COLOUR)).format(
-            c=_pick(rng, [c for c in COLOURS if c != product.colour])
-        )
+        said = _pick(rng, _all(NOT_COLOUR)).format(c=_pick(rng, [c for c in COLOURS if c != product.colour]))
     elif kind == "not_material":
         others = [m for m in ptype.materials if m != product.material]
         said = _pick(rng, _all(NOT_MATERIAL)).format(m=_pick(rng, others))
@@ -108,8 +89,7 @@ def _said(kind: str, product: Product, ptype: ProductType, rng: np.random.Genera
         said = f"{_pick(rng, _all(VAGUE))} . {_pick(rng, _all(ANSWERS)).format(noun=noun)}"
     elif kind == "correct":
         first = _pick(rng, [c for c in COLOURS if c != product.colour])
-        wrong = _pick(rng, _all(COLOUR_WRAP)).format(c=first)
-        said = f"{wrong} . {_pick(rng, _all(CORRECT_COLOUR)).format(c=product.colour)}"
+        said = f"{_pick(rng, _all(COLOUR_WRAP)).format(c=first)} . {_pick(rng, _all(CORRECT_COLOUR)).format(c=product.colour)}"
     else:
         said = f"{_pick(rng, _all(CHATTER))} . {_pick(rng, _all(OPENERS)).format(noun=noun)}"
     return said
@@ -132,9 +112,7 @@ def forum_post(product: Product, rng: np.random.Generator, restate: float = 0.3)
     return f"shopper : {said.lower()} . bought {product.title} for {round(product.price)} ."
 
 
-def forum_posts(
-    products: Sequence[Product], n: int, seed: int = 0, restate: float = 0.3
-) -> list[str]:
+def forum_posts(products: Sequence[Product], n: int, seed: int = 0, restate: float = 0.3) -> list[str]:
     """``n`` posts about products drawn uniformly from the catalog."""
     rng = np.random.default_rng([seed, 7])
     posts: list[str] = []

@@ -52,9 +52,7 @@ def misspell(text: str, rng: np.random.Generator) -> str:
     """Introduce one or two typos in the longer words (what a fast thumb does)."""
     words = text.split()
     candidates = [i for i, w in enumerate(words) if len(w) >= 4]
-    for i in rng.choice(
-        candidates, size=min(len(candidates), int(rng.integers(1, 3))), replace=False
-    ):
+    for i in rng.choice(candidates, size=min(len(candidates), int(rng.integers(1, 3))), replace=False):
         words[int(i)] = _typo(words[int(i)], rng)
     return " ".join(words)
 
@@ -119,13 +117,9 @@ def generate_queries(
         text, constraints = _compose(qtype, ptype, seed, rng)
         queries.append(
             LabelledQuery(
-                id=f"q{qi:07d}",
-                text=text,
-                query_type=qtype,
-                user_id=f"u{int(rng.integers(n_users)):06d}",
-                category=ptype.name,
-                constraints=constraints,
-                relevance=index.grades(ptype.name, constraints),
+                id=f"q{qi:07d}", text=text, query_type=qtype,
+                user_id=f"u{int(rng.integers(n_users)):06d}", category=ptype.name,
+                constraints=constraints, relevance=index.grades(ptype.name, constraints),
             )
         )
     return queries
@@ -135,9 +129,7 @@ def _compose(qtype: str, ptype, seed: Product, rng: np.random.Generator):
     """Query text and hidden constraints for one query type (see module docstring)."""
     name = ptype.name
     pool: dict[str, str] = {
-        "colour": seed.colour,
-        "material": seed.material,
-        "size": seed.size,
+        "colour": seed.colour, "material": seed.material, "size": seed.size,
         "feature": seed.features[0],
     }
     if qtype == "head":

@@ -48,9 +48,7 @@ class World:
         )
         return cls(products, users, queries, config.seed)
 
-    def simulator(
-        self, seed: int | None = None, model: ClickModel | None = None
-    ) -> BehaviourSimulator:
+    def simulator(self, seed: int | None = None, model: ClickModel | None = None) -> BehaviourSimulator:
         return BehaviourSimulator(
             self.product_by_id, self.user_by_id, model, self.seed if seed is None else seed
         )
@@ -74,15 +72,6 @@ class World:
         with labels.open("w") as fh:
             for q in self.queries:
                 for pid, grade in q.relevance.items():
-                    fh.write(
-                        json.dumps(
-                            {
-                                "query": q.text,
-                                "product_id": pid,
-                                "relevance": grade,
-                                "query_type": q.query_type,
-                            }
-                        )
-                        + "\n"
-                    )
+                    fh.write(json.dumps({"query": q.text, "product_id": pid, "relevance": grade,
+                                         "query_type": q.query_type}) + "\n")
         return catalog, labels

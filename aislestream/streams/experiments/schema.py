@@ -70,33 +70,21 @@ class Experiment(BaseModel):
         for arm in self.arms:
             unknown = set(arm.params) - LAYER_PARAMS[self.layer]
             if unknown:
-                raise ValueError(
-                    f"arm {arm.name!r} sets {sorted(unknown)}, which layer {self.layer!r} "
-                    "does not own "
-                    f"(it owns {sorted(LAYER_PARAMS[self.layer])})"
-                )
+                raise ValueError(f"arm {arm.name!r} sets {sorted(unknown)}, which layer {self.layer!r} does not own "
+                                 f"(it owns {sorted(LAYER_PARAMS[self.layer])})")
             for key, value in arm.params.items():
                 if key in NAME_PARAMS and not isinstance(value, str):
-                    raise ValueError(
-                        f"arm {arm.name!r}: {key} must be a variant name, got {value!r}"
-                    )
-                if key in LEVEL_PARAMS and (
-                    isinstance(value, bool)
-                    or not isinstance(value, (int, float))
-                    or not 0 < value < 1
-                ):
-                    raise ValueError(
-                        f"arm {arm.name!r}: {key} must be a probability in (0, 1), got {value!r}"
-                    )
+                    raise ValueError(f"arm {arm.name!r}: {key} must be a variant name, got {value!r}")
+                if key in LEVEL_PARAMS and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                            or not 0 < value < 1):
+                    raise ValueError(f"arm {arm.name!r}: {key} must be a probability in (0, 1), got {value!r}")
         if self.start and self.stop and self.stop <= self.start:
             raise ValueError("stop must be after start")
         return self
 
     def active(self, now: datetime | None = None) -> bool:
         now = now or datetime.now(timezone.utc)
-        return (self.start is None or _aware(self.start) <= now) and (
-            self.stop is None or now < _aware(self.stop)
-        )
+        return (self.start is None or _aware(self.start) <= now) and (self.stop is None or now < _aware(self.stop))
 
 
 def _aware(moment: datetime) -> datetime:
@@ -105,10 +93,8 @@ def _aware(moment: datetime) -> datetime:
 
 def window(exp: Experiment) -> tuple[datetime, datetime]:
     """When it runs, open ends made explicit."""
-    return (
-        _aware(exp.start) if exp.start else datetime.min.replace(tzinfo=timezone.utc),
-        _aware(exp.stop) if exp.stop else datetime.max.replace(tzinfo=timezone.utc),
-    )
+    return (_aware(exp.start) if exp.start else datetime.min.replace(tzinfo=timezone.utc),
+            _aware(exp.stop) if exp.stop else datetime.max.replace(tzinfo=timezone.utc))
 
 
 def check_layers(experiments: Iterable[Experiment]) -> None:
@@ -118,13 +104,11 @@ def check_layers(experiments: Iterable[Experiment]) -> None:
         by_layer.setdefault(exp.layer, []).append(exp)
     for layer, exps in by_layer.items():
         for i, a in enumerate(exps):
-            for b in exps[i + 1 :]:
+            for b in exps[i + 1:]:
                 (a0, a1), (b0, b1) = window(a), window(b)
                 if a0 < b1 and b0 < a1:
-                    raise ConfigError(
-                        f"experiments {a.id!r} and {b.id!r} overlap in time on layer {layer!r}; "
-                        "one layer runs one experiment at a time (use another layer, or stop one)"
-                    )
+                    raise ConfigError(f"experiments {a.id!r} and {b.id!r} overlap in time on layer {layer!r}; "
+                                      "one layer runs one experiment at a time (use another layer, or stop one)")
 
 
 def parse_experiment(data: object, source: str = "experiment") -> Experiment:
@@ -143,8 +127,6 @@ def load_experiments(path: Path) -> list[Experiment]:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
     items = raw if isinstance(raw, list) else [raw]
-    experiments = [
-        parse_experiment(item, f"{path} (experiment {i + 1})") for i, item in enumerate(items)
-    ]
+    experiments = [parse_experiment(item, f"{path} (experiment {i + 1})") for i, item in enumerate(items)]
     check_layers(experiments)
     return experiments

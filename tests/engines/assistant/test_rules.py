@@ -19,10 +19,7 @@ def final_f1(assistant, dialogues):
 
 def test_the_lexicon_baseline_knows_training_phrasings_and_misses_held_out_ones():
     rules = RuleAssistant()
-    train, held = (
-        final_f1(rules, generate_dialogues(300, "train")),
-        final_f1(rules, generate_dialogues(300, "held_out")),
-    )
+    train, held = final_f1(rules, generate_dialogues(300, "train")), final_f1(rules, generate_dialogues(300, "held_out"))
     assert train > 0.9 and held < train - 0.1
 
 
@@ -31,9 +28,7 @@ def test_it_asks_for_the_category_before_searching_and_tracks_corrections(tantiv
     state, reply = rules.respond(SessionState(), "something cheap in red")
     assert reply.question and not reply.products and reply.params.colour == "red"
     state, reply = rules.respond(state, "I'm looking for sandals")
-    assert reply.question is None and reply.params == Params(
-        category="sandals"
-    )  # a new product starts over
+    assert reply.question is None and reply.params == Params(category="sandals")  # a new product starts over
     state, reply = rules.respond(state, "in red")
     state, reply = rules.respond(state, "actually, make it blue")
     assert reply.params.colour == "blue" and state.turns[-1] == "actually, make it blue"
@@ -46,28 +41,18 @@ def test_products_found_with_the_parameters_meet_the_hard_constraints(small_worl
         needs = d.needs
         for hit in find_products(tantivy_store, needs, k=10):
             p = products[hit.id]
-            attrs = {
-                "category": p.category,
-                "colour": p.colour,
-                "material": p.material,
-                "price": p.price,
-                "features": p.features,
-            }
-            assert satisfies(attrs, replace(needs, feature=None)), (
-                needs,
-                attrs,
-            )  # features rank, not filter
+            attrs = {"category": p.category, "colour": p.colour, "material": p.material, "price": p.price,
+                     "features": p.features}
+            assert satisfies(attrs, replace(needs, feature=None)), (needs, attrs)  # features rank, not filter
             checked += 1
     assert checked > 50
+
 
 
 def test_words_no_slot_explains_rank_products_as_free_text(small_world, tantivy_store):
     from aislestream.models.assistant.dialogue import free_text_remainder
 
-    assert (
-        free_text_remainder(["I need kicks", "in red", "ideally from fitcore", "something cheap"])
-        == "fitcore"
-    )
+    assert free_text_remainder(["I need kicks", "in red", "ideally from fitcore", "something cheap"]) == "fitcore"
     shoes = next(p for p in small_world.products if p.category == "running shoes")
     brand = shoes.brand.split()[0]
     state, _ = RuleAssistant(tantivy_store).respond(SessionState(), "I need running shoes")
@@ -88,9 +73,7 @@ def test_excluding_the_wanted_colour_drops_it_and_asking_for_an_excluded_one_lif
     assert later_no.colour is None and later_no.exclude_colours == ("red",)
     later_yes = talk("I'm looking for running shoes", "please no red", "in red")
     assert later_yes.colour == "red" and later_yes.exclude_colours == ()
-    assert talk("I'm looking for running shoes", "not red", "except crimson").exclude_colours == (
-        "red",
-    )
+    assert talk("I'm looking for running shoes", "not red", "except crimson").exclude_colours == ("red",)
 
 
 def test_excluding_the_wanted_material_drops_it():
@@ -125,25 +108,18 @@ def _training_turns(ptype):
     from aislestream.models.world.vocab import COLOURS
 
     def wrap(table, key, values):
-        return st.builds(
-            lambda p, v: p.format(**{key: v}),
-            st.sampled_from(table["train"]),
-            st.sampled_from(values),
-        )
+        return st.builds(lambda p, v: p.format(**{key: v}),
+                         st.sampled_from(table["train"]), st.sampled_from(values))
 
     colours = [alias for aliases in COLOURS.values() for alias in aliases]
     words = lambda table: st.sampled_from(table["train"])  # noqa: E731
     return st.one_of(
         wrap(dim.OPENERS, "noun", [ptype.name, *ptype.slang]),
-        wrap(dim.COLOUR_WRAP, "c", colours),
-        wrap(dim.CORRECT_COLOUR, "c", colours),
-        wrap(dim.NOT_COLOUR, "c", colours),
-        wrap(dim.NOT_MATERIAL, "m", list(ptype.materials)),
+        wrap(dim.COLOUR_WRAP, "c", colours), wrap(dim.CORRECT_COLOUR, "c", colours),
+        wrap(dim.NOT_COLOUR, "c", colours), wrap(dim.NOT_MATERIAL, "m", list(ptype.materials)),
         st.builds(lambda p, w: p.format(w=w), words(dim.CHEAP_WRAP), words(dim.CHEAP)),
         st.builds(lambda p, w: p.format(w=w), words(dim.PREMIUM_WRAP), words(dim.PREMIUM)),
-        words(dim.CHEAPER),
-        words(dim.CHATTER),
-        wrap(dim.USE_WRAP, "u", list(ptype.uses)),
+        words(dim.CHEAPER), words(dim.CHATTER), wrap(dim.USE_WRAP, "u", list(ptype.uses)),
         wrap(dim.FEATURE_WRAP, "f", list(ptype.features)),
         *(words(table) for table in dim.FEATURE_PHRASES.values()),
     )
@@ -156,8 +132,7 @@ def test_no_sequence_of_training_phrasings_yields_contradictory_parameters():
     from aislestream.models.world.vocab import PRODUCT_TYPES
 
     dialogues = st.sampled_from(PRODUCT_TYPES).flatmap(
-        lambda t: st.tuples(st.just(t), st.lists(_training_turns(t), min_size=1, max_size=8))
-    )
+        lambda t: st.tuples(st.just(t), st.lists(_training_turns(t), min_size=1, max_size=8)))
     rules = RuleAssistant()
 
     @settings(max_examples=300, deadline=None)
@@ -170,10 +145,7 @@ def test_no_sequence_of_training_phrasings_yields_contradictory_parameters():
             p = state.params
             assert p.colour not in p.exclude_colours, (turns, p)
             assert p.material is None or p.material not in p.exclude_materials, (turns, p)
-            assert p.price_min is None or p.price_max is None or p.price_min <= p.price_max, (
-                turns,
-                p,
-            )
+            assert p.price_min is None or p.price_max is None or p.price_min <= p.price_max, (turns, p)
             assert len(set(p.exclude_colours)) == len(p.exclude_colours), (turns, p)
 
     check()
