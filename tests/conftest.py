@@ -68,5 +68,6 @@ def micro_assistant(tmp_path_factory):
     from aislestream.models.assistant.train import STAGES
     from aislestream.settings import load_settings
 
-    settings = load_settings(data_dir=tmp_path_factory.mktemp("assistant-data"), world={"n_users": 50})
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("assistant-data"),
+                             world={"n_users": 50})
     return settings, train(settings, get_assistant_preset("micro"), STAGES)

@@ -20,7 +20,8 @@ def limited(caplog):
     return RateLimitedLog(logging.getLogger("test.ratelimit"), interval_s=30, clock=clock), clock
 
 
-def test_first_occurrence_logs_at_once_then_once_per_interval_with_the_count_held_back(limited, caplog):
+def test_first_occurrence_logs_at_once_then_once_per_interval_with_the_count_held_back(
+        limited, caplog):
     log, clock = limited
     assert log.warning("down", "redis down: %s", "refused")
     for _ in range(4):

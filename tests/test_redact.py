@@ -62,9 +62,11 @@ def _record(msg: str, *args: object, exc_info=None) -> logging.LogRecord:
 
 
 def test_the_filter_masks_the_message_with_its_arguments_merged():
-    record = _record("cannot reach PostgreSQL at %s, %s", "postgresql://app:s3cret@db/ads", "password=s3cret")
+    record = _record("cannot reach PostgreSQL at %s, %s", "postgresql://app:s3cret@db/ads",
+                     "password=s3cret")
     assert RedactingFilter().filter(record) is True
-    assert record.getMessage() == "cannot reach PostgreSQL at postgresql://app:***@db/ads, password=***"
+    assert record.getMessage() == ("cannot reach PostgreSQL at postgresql://app:***@db/ads, "
+                                   "password=***")
     assert record.args is None  # merged, so a handler's formatter cannot put the secret back
 
 
@@ -100,14 +102,17 @@ def test_the_cli_installs_the_filter_on_its_log_handlers(monkeypatch):
     from aislestream.cli.main import cli
 
     handler = logging.StreamHandler()
-    monkeypatch.setattr(logging.getLogger(), "handlers", [handler])  # basicConfig keeps an existing handler
-    result = CliRunner().invoke(cli, ["world", "--help"])  # the group's setup runs before the command's help
+    # basicConfig keeps an existing handler
+    monkeypatch.setattr(logging.getLogger(), "handlers", [handler])
+    # the group's setup runs before the command's help
+    result = CliRunner().invoke(cli, ["world", "--help"])
     assert result.exit_code == 0, result.output
     assert any(isinstance(f, RedactingFilter) for f in handler.filters)
 
 
-@pytest.mark.parametrize("text", ["postgresql://app:pa/s3cret@db/x", "redis://u:p@s3cret@cache:6379/0 next",
-                                  "password=ab,s3cret", "(password=s3cret)", "dsn: {\"password\": \"s3cret\"}"])
+@pytest.mark.parametrize("text", ["postgresql://app:pa/s3cret@db/x",
+                                  "redis://u:p@s3cret@cache:6379/0 next", "password=ab,s3cret",
+                                  "(password=s3cret)", "dsn: {\"password\": \"s3cret\"}"])
 def test_passwords_holding_url_or_separator_characters_are_masked_whole(text):
     assert "s3cret" not in redact(text)
 

@@ -43,13 +43,14 @@ def test_llm_engine_defaults_to_the_trained_tiny_model_and_a_longer_deadline(tmp
     s = load_settings(data_dir=tmp_path, expansion={"engine": "llm"})
     assert s.expansion.model_path == tmp_path / "lm" / "tiny" / "rl"
     assert s.expansion.deadline_ms == 1000.0
-    onnx = load_settings(data_dir=tmp_path, expansion={"engine": "llm", "llm_backend": "onnx", "deadline_ms": 80})
+    onnx = load_settings(data_dir=tmp_path,
+                         expansion={"engine": "llm", "llm_backend": "onnx", "deadline_ms": 80})
     assert onnx.expansion.model_path == tmp_path / "lm" / "tiny" / "onnx-rl"
     assert onnx.expansion.deadline_ms == 80
 
 
-SASL = {"bootstrap_servers": "kafka-1:9093", "security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
-        "sasl_username": "aisle", "sasl_password": "s3cret"}
+SASL = {"bootstrap_servers": "kafka-1:9093", "security_protocol": "SASL_SSL",
+        "sasl_mechanism": "SCRAM-SHA-512", "sasl_username": "aisle", "sasl_password": "s3cret"}
 
 
 def test_broker_security_from_the_environment(monkeypatch, tmp_path):
@@ -58,8 +59,8 @@ def test_broker_security_from_the_environment(monkeypatch, tmp_path):
     for field, value in {**SASL, "ssl_cafile": str(ca), "ssl_check_hostname": "false"}.items():
         monkeypatch.setenv(f"AISLE_BROKER__{field.upper()}", value)
     broker = load_settings().broker
-    assert (broker.security_protocol, broker.sasl_mechanism, broker.sasl_username) == ("SASL_SSL", "SCRAM-SHA-512",
-                                                                                      "aisle")
+    assert ((broker.security_protocol, broker.sasl_mechanism, broker.sasl_username)
+            == ("SASL_SSL", "SCRAM-SHA-512", "aisle"))
     assert broker.sasl_password.get_secret_value() == "s3cret"
     assert (broker.ssl_cafile, broker.ssl_check_hostname) == (ca, False)
 
@@ -69,8 +70,9 @@ def test_broker_security_from_the_environment(monkeypatch, tmp_path):
     ({**SASL, "sasl_mechanism": None, "sasl_username": None},
      "security_protocol=SASL_SSL needs sasl_mechanism, sasl_username"),
     ({**SASL, "sasl_mechanism": "GSSAPI"}, "sasl_mechanism"),
-    ({**SASL, "security_protocol": "SSL"}, "sasl_mechanism, sasl_username, sasl_password: used only with "
-                                           "security_protocol SASL_PLAINTEXT or SASL_SSL"),
+    ({**SASL, "security_protocol": "SSL"},
+     "sasl_mechanism, sasl_username, sasl_password: used only with "
+     "security_protocol SASL_PLAINTEXT or SASL_SSL"),
     ({"bootstrap_servers": "k:9092", "sasl_password": "s3cret"}, "sasl_password: used only with"),
     ({"bootstrap_servers": "k:9092", "security_protocol": "SSL", "ssl_cafile": "/no/such/ca.pem"},
      "file /no/such/ca.pem does not exist"),
@@ -85,10 +87,12 @@ def test_bad_broker_security_names_what_is_wrong(broker, message):
 def test_tls_files_need_a_tls_protocol_and_a_key_needs_its_certificate(tmp_path):
     pem = tmp_path / "client.pem"
     pem.write_text("x")
-    with pytest.raises(ConfigError, match="ssl_certfile: used only with security_protocol SSL or SASL_SSL"):
+    with pytest.raises(ConfigError,
+                       match="ssl_certfile: used only with security_protocol SSL or SASL_SSL"):
         load_settings(broker={"bootstrap_servers": "k:9092", "ssl_certfile": pem})
     with pytest.raises(ConfigError, match="ssl_keyfile needs ssl_certfile"):
-        load_settings(broker={"bootstrap_servers": "k:9092", "security_protocol": "SSL", "ssl_keyfile": pem})
+        load_settings(broker={"bootstrap_servers": "k:9092", "security_protocol": "SSL",
+                              "ssl_keyfile": pem})
 
 
 def test_secrets_are_masked_wherever_settings_are_printed():
@@ -100,10 +104,12 @@ def test_secrets_are_masked_wherever_settings_are_printed():
 
 def test_secrets_reach_a_worker_started_from_the_settings(monkeypatch):
     """settings_env hands settings to child processes; it used to hand them '**********'."""
-    original = load_settings(broker=SASL, store={"backend": "elasticsearch", "es_url": "https://es:9200",
-                                                 "es_username": "elastic", "es_password": "es-s3cret"})
+    original = load_settings(broker=SASL, store={
+        "backend": "elasticsearch", "es_url": "https://es:9200", "es_username": "elastic",
+        "es_password": "es-s3cret"})
     env = settings_env(original)
-    assert env["AISLE_BROKER__SASL_PASSWORD"] == "s3cret" and env["AISLE_STORE__ES_PASSWORD"] == "es-s3cret"
+    assert (env["AISLE_BROKER__SASL_PASSWORD"] == "s3cret"
+            and env["AISLE_STORE__ES_PASSWORD"] == "es-s3cret")
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert load_settings() == original

@@ -16,14 +16,16 @@ from aislestream.errors import BrokerUnavailable
 def test_unreachable_broker_gives_a_clear_error_within_the_timeout():
     port = free_port()
     started = time.monotonic()
-    with pytest.raises(BrokerUnavailable, match=f"no Kafka broker answered at 127.0.0.1:{port} within 2s"):
+    with pytest.raises(BrokerUnavailable,
+                       match=f"no Kafka broker answered at 127.0.0.1:{port} within 2s"):
         wait_for_broker(f"127.0.0.1:{port}", timeout_s=2)
     assert time.monotonic() - started < 8
 
 
 @pytest.mark.integration
 def test_ensure_topics_is_idempotent_and_keeps_config(broker):
-    specs = {"admin-test.a": TopicSpec(3), "admin-test.compacted": TopicSpec(1, config={"cleanup.policy": "compact"})}
+    specs = {"admin-test.a": TopicSpec(3),
+             "admin-test.compacted": TopicSpec(1, config={"cleanup.policy": "compact"})}
     ensure_topics(broker, specs)
     ensure_topics(broker, specs)
     client = KafkaAdminClient(bootstrap_servers=broker)

@@ -22,7 +22,8 @@ from aislestream.engines.expansion.cache import RedisCache
 
 REDIS_SERVER = shutil.which("redis-server")
 PASSWORD = "s3cret-redis"
-pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed: no TLS Redis to test")
+pytestmark = pytest.mark.skipif(REDIS_SERVER is None,
+                                reason="redis-server is not installed: no TLS Redis to test")
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +48,10 @@ def tls_redis(tmp_path_factory, tls_files):
                 break
             except redis.ConnectionError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode(errors="replace") if process.poll() is not None else ""
-                    pytest.fail(f"TLS redis-server did not come up on port {port}: {output[-2000:]}")
+                    output = (process.stdout.read().decode(errors="replace")
+                              if process.poll() is not None else "")
+                    pytest.fail(f"TLS redis-server did not come up on port {port}: "
+                                f"{output[-2000:]}")
                 time.sleep(0.1)
         client.close()
         yield port

@@ -21,8 +21,9 @@ MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 def sasl(protocol: str, mechanism: str = "PLAIN", **extra) -> BrokerSettings:
-    return BrokerSettings(bootstrap_servers=SERVERS, security_protocol=protocol, sasl_mechanism=mechanism,
-                          sasl_username="aisle", sasl_password="s3cret", **extra)
+    return BrokerSettings(bootstrap_servers=SERVERS, security_protocol=protocol,
+                          sasl_mechanism=mechanism, sasl_username="aisle", sasl_password="s3cret",
+                          **extra)
 
 
 def test_plaintext_adds_nothing_but_the_protocol():
@@ -33,20 +34,24 @@ def test_plaintext_adds_nothing_but_the_protocol():
 
 
 def test_ssl_maps_files_for_kafka_python_and_a_verifying_context_for_aiokafka(tls_files):
-    broker = BrokerSettings(bootstrap_servers=SERVERS, security_protocol="SSL", ssl_cafile=tls_files.ca,
-                            ssl_certfile=tls_files.client_cert, ssl_keyfile=tls_files.client_key)
+    broker = BrokerSettings(bootstrap_servers=SERVERS, security_protocol="SSL",
+                            ssl_cafile=tls_files.ca, ssl_certfile=tls_files.client_cert,
+                            ssl_keyfile=tls_files.client_key)
     assert kafka_python_kwargs(broker) == {
         "security_protocol": "SSL", "ssl_check_hostname": True, "ssl_cafile": str(tls_files.ca),
         "ssl_certfile": str(tls_files.client_cert), "ssl_keyfile": str(tls_files.client_key)}
     kwargs = aiokafka_kwargs(broker)
-    assert set(kwargs) == {"security_protocol", "ssl_context"} and kwargs["security_protocol"] == "SSL"
+    assert (set(kwargs) == {"security_protocol", "ssl_context"}
+            and kwargs["security_protocol"] == "SSL")
     context = kwargs["ssl_context"]
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
-    assert any(c["subject"] == ((("commonName", "aisle test CA"),),) for c in context.get_ca_certs())
+    assert any(c["subject"] == ((("commonName", "aisle test CA"),),)
+               for c in context.get_ca_certs())
 
 
 def test_ssl_without_a_ca_bundle_uses_the_system_cas_and_may_skip_the_hostname_check():
-    broker = BrokerSettings(bootstrap_servers=SERVERS, security_protocol="SSL", ssl_check_hostname=False)
+    broker = BrokerSettings(bootstrap_servers=SERVERS, security_protocol="SSL",
+                            ssl_check_hostname=False)
     assert kafka_python_kwargs(broker) == {"security_protocol": "SSL", "ssl_check_hostname": False}
     context = aiokafka_kwargs(broker)["ssl_context"]
     assert context.verify_mode == ssl.CERT_REQUIRED and not context.check_hostname
@@ -65,8 +70,9 @@ def test_sasl_plaintext_maps_mechanism_and_credentials(mechanism):
 def test_sasl_ssl_maps_credentials_and_tls(mechanism, tls_files):
     broker = sasl("SASL_SSL", mechanism, ssl_cafile=tls_files.ca)
     assert kafka_python_kwargs(broker) == {
-        "security_protocol": "SASL_SSL", "ssl_check_hostname": True, "ssl_cafile": str(tls_files.ca),
-        "sasl_mechanism": mechanism, "sasl_plain_username": "aisle", "sasl_plain_password": "s3cret"}
+        "security_protocol": "SASL_SSL", "ssl_check_hostname": True,
+        "ssl_cafile": str(tls_files.ca), "sasl_mechanism": mechanism,
+        "sasl_plain_username": "aisle", "sasl_plain_password": "s3cret"}
     kwargs = aiokafka_kwargs(broker)
     assert isinstance(kwargs.pop("ssl_context"), ssl.SSLContext)
     assert kwargs == {"security_protocol": "SASL_SSL", "sasl_mechanism": mechanism,
@@ -76,8 +82,10 @@ def test_sasl_ssl_maps_credentials_and_tls(mechanism, tls_files):
 @pytest.mark.parametrize("broker", [
     pytest.param(lambda tls: BrokerSettings(bootstrap_servers=SERVERS, security_protocol="SSL",
                                             ssl_cafile=tls.ca), id="SSL"),
-    *[pytest.param(lambda tls, m=m: sasl("SASL_PLAINTEXT", m), id=f"SASL_PLAINTEXT-{m}") for m in MECHANISMS],
-    *[pytest.param(lambda tls, m=m: sasl("SASL_SSL", m, ssl_cafile=tls.ca), id=f"SASL_SSL-{m}") for m in MECHANISMS],
+    *[pytest.param(lambda tls, m=m: sasl("SASL_PLAINTEXT", m), id=f"SASL_PLAINTEXT-{m}")
+      for m in MECHANISMS],
+    *[pytest.param(lambda tls, m=m: sasl("SASL_SSL", m, ssl_cafile=tls.ca), id=f"SASL_SSL-{m}")
+      for m in MECHANISMS],
 ])
 def test_faust_credentials_give_faust_the_same_client_settings(broker, tls_files):
     """What faust's aiokafka driver derives from the credentials is what aiokafka_kwargs gives."""
@@ -107,12 +115,13 @@ def test_the_client_libraries_accept_the_kwargs(tls_files):
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.admin import KafkaAdminClient
 
-    broker = sasl("SASL_SSL", "SCRAM-SHA-256", ssl_cafile=tls_files.ca, ssl_certfile=tls_files.client_cert,
-                  ssl_keyfile=tls_files.client_key)
+    broker = sasl("SASL_SSL", "SCRAM-SHA-256", ssl_cafile=tls_files.ca,
+                  ssl_certfile=tls_files.client_cert, ssl_keyfile=tls_files.client_key)
     for client in (KafkaAdminClient, KafkaProducer, KafkaConsumer):  # these connect when built
         assert set(kafka_python_kwargs(broker)) <= set(client.DEFAULT_CONFIG), client
 
-    async def build() -> None:  # aiokafka checks its security arguments when built, connects on start
+    # aiokafka checks its security arguments when built, connects on start
+    async def build() -> None:
         for client in (AIOKafkaConsumer, AIOKafkaProducer):
             client(bootstrap_servers=SERVERS, **aiokafka_kwargs(broker))
 
@@ -184,7 +193,8 @@ def tls_server(tls_files):
 
 
 def test_the_context_trusts_the_configured_ca_only(tls_server, tls_files):
-    trusting = BrokerSettings(bootstrap_servers=SERVERS, security_protocol="SSL", ssl_cafile=tls_files.ca)
+    trusting = BrokerSettings(bootstrap_servers=SERVERS, security_protocol="SSL",
+                              ssl_cafile=tls_files.ca)
     assert tls_server.handshake(aiokafka_kwargs(trusting)["ssl_context"]) == b"ok"
     system_cas = BrokerSettings(bootstrap_servers=SERVERS, security_protocol="SSL")
     with pytest.raises(ssl.SSLCertVerificationError):
@@ -192,18 +202,22 @@ def test_the_context_trusts_the_configured_ca_only(tls_server, tls_files):
 
 
 def test_the_hostname_check_is_on_unless_turned_off(tls_server, tls_files):
-    checking = BrokerSettings(bootstrap_servers=SERVERS, security_protocol="SSL", ssl_cafile=tls_files.ca)
+    checking = BrokerSettings(bootstrap_servers=SERVERS, security_protocol="SSL",
+                              ssl_cafile=tls_files.ca)
     with pytest.raises(ssl.SSLCertVerificationError, match="match"):
-        tls_server.handshake(aiokafka_kwargs(checking)["ssl_context"], server_hostname="kafka.example")
+        tls_server.handshake(aiokafka_kwargs(checking)["ssl_context"],
+                             server_hostname="kafka.example")
     lenient = checking.model_copy(update={"ssl_check_hostname": False})
-    assert tls_server.handshake(aiokafka_kwargs(lenient)["ssl_context"], server_hostname="kafka.example") == b"ok"
+    assert tls_server.handshake(aiokafka_kwargs(lenient)["ssl_context"],
+                                server_hostname="kafka.example") == b"ok"
 
 
 def test_the_client_certificate_is_presented_for_mutual_tls(tls_files):
     server = _TlsServer(tls_files, require_client_cert=True)
     try:
-        mutual = BrokerSettings(bootstrap_servers=SERVERS, security_protocol="SSL", ssl_cafile=tls_files.ca,
-                                ssl_certfile=tls_files.client_cert, ssl_keyfile=tls_files.client_key)
+        mutual = BrokerSettings(bootstrap_servers=SERVERS, security_protocol="SSL",
+                                ssl_cafile=tls_files.ca, ssl_certfile=tls_files.client_cert,
+                                ssl_keyfile=tls_files.client_key)
         assert server.handshake(aiokafka_kwargs(mutual)["ssl_context"]) == b"ok"
         assert server.peers[-1]["subject"] == ((("commonName", "aisle-client"),),)
     finally:

@@ -22,7 +22,8 @@ def test_a_variant_that_fails_to_build_is_a_config_error_retried_after_the_inter
     now = [0.0]
     checkpoint = Checkpoint()
     variants = Variants(checkpoint.load, "expander", retry_s=60.0, clock=lambda: now[0])
-    with pytest.raises(ConfigError, match="expander variant 'pruned' failed to build: OSError: pruned/config.json"):
+    with pytest.raises(ConfigError, match="expander variant 'pruned' failed to build: "
+                                          "OSError: pruned/config.json"):
         variants.get("pruned")
     now[0] = 59.0
     with pytest.raises(ConfigError, match="failed to build"):

@@ -29,8 +29,8 @@ def proxied_schema():
 
 
 def ad(request_id: str) -> tuple[bytes, bytes]:
-    return request_id.encode(), json.dumps({"request_id": request_id, "product_id": "p1", "shape": "ball",
-                                            "colour": "red"}).encode()
+    return request_id.encode(), json.dumps({"request_id": request_id, "product_id": "p1",
+                                            "shape": "ball", "colour": "red"}).encode()
 
 
 @pytest.mark.timeout(600)
@@ -43,10 +43,12 @@ def test_search_goes_on_while_the_ad_store_is_down_and_ads_resume_after(
     creatives = settings.topics.name(topics.ADS_CREATIVES)
 
     produce(broker, settings.topics.name(topics.ADS_REQUESTS), [ad("before")])
-    assert collect(broker, [creatives], 1, 120, stop=worker.check_alive), "no creative before the outage"
+    assert collect(broker, [creatives], 1, 120,
+                   stop=worker.check_alive), "no creative before the outage"
 
     proxy.down()  # PostgreSQL is gone for the worker
-    produce(broker, settings.topics.name(topics.ADS_REQUESTS), [ad(f"during-{i}") for i in range(3)])
+    produce(broker, settings.topics.name(topics.ADS_REQUESTS),
+            [ad(f"during-{i}") for i in range(3)])
     queries = list(replay_messages(small_world.queries, 40, seed=9, run_id="outage"))
     produce(broker, settings.topics.name(topics.SEARCH_QUERIES), ((k, v) for k, v, _ in queries))
     wanted = {k for k, _, _ in queries}
@@ -54,7 +56,8 @@ def test_search_goes_on_while_the_ad_store_is_down_and_ads_resume_after(
                   stop=lambda rs: wanted <= {r.key for r in rs} or worker.check_alive())
     assert wanted <= {r.key for r in got}, "search stopped with the ad store"
     time.sleep(5)
-    waiting = [r for r in collect(broker, [creatives, settings.topics.name(topics.ADS_DLQ)], 10**9, 5)
+    waiting = [r for r in collect(broker, [creatives, settings.topics.name(topics.ADS_DLQ)],
+                                  10**9, 5)
                if r.key and r.key.startswith(b"during-")]
     assert not waiting, "requests were answered (or dead-lettered) while the store was down"
 

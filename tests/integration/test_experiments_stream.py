@@ -27,11 +27,12 @@ def experiment(control_share: float):
 def send_and_collect(settings, run: str, users: list[str], worker) -> list[dict]:
     keys = [f"{run}-{i}".encode() for i in range(len(users))]
     produce(settings.broker.bootstrap_servers, settings.topics.name(topics.SEARCH_QUERIES),
-            [(k, json.dumps({"request_id": k.decode(), "query": "blue kettle", "user_id": u}).encode())
+            [(k, json.dumps({"request_id": k.decode(), "query": "blue kettle",
+                             "user_id": u}).encode())
              for k, u in zip(keys, users)])
     wanted = set(keys)
-    got = collect(settings.broker.bootstrap_servers, [settings.topics.name(topics.SEARCH_RESULTS)], 10**9, 60,
-                  stop=lambda rs: wanted <= {r.key for r in rs} or worker.check_alive())
+    got = collect(settings.broker.bootstrap_servers, [settings.topics.name(topics.SEARCH_RESULTS)],
+                  10**9, 60, stop=lambda rs: wanted <= {r.key for r in rs} or worker.check_alive())
     return [json.loads(r.value) for r in got if r.key in wanted]
 
 

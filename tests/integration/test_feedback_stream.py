@@ -23,8 +23,8 @@ from tests.integration.test_search_stream import worker_settings
 pytestmark = pytest.mark.integration
 
 
-def test_feedback_is_joined_with_arms_and_bad_feedback_is_dead_lettered(broker, tantivy_store, small_world,
-                                                                         started_worker, tmp_path):
+def test_feedback_is_joined_with_arms_and_bad_feedback_is_dead_lettered(
+        broker, tantivy_store, small_world, started_worker, tmp_path):
     settings = worker_settings(broker, tantivy_store.path, tmp_path, engine="identity")
     experiment = parse_experiment({"id": "fb", "layer": "search.expansion", "salt": "fb", "arms": [
         {"name": "control", "share": 0.5, "params": {"expander": "identity"}},
@@ -32,7 +32,8 @@ def test_feedback_is_joined_with_arms_and_bad_feedback_is_dead_lettered(broker, 
     publish(broker, settings.stream.app_id, settings.topics, [experiment])
     worker = started_worker(settings)
     messages = list(replay_messages(small_world.queries, 300, seed=3, run_id="fb"))
-    picks = np.random.default_rng(3).integers(len(small_world.queries), size=300)  # replay's own picks
+    # replay's own picks
+    picks = np.random.default_rng(3).integers(len(small_world.queries), size=300)
     labelled = {f"fb-{i}": small_world.queries[int(picks[i])] for i in range(300)}
     produce(broker, settings.topics.name(topics.SEARCH_QUERIES), ((k, v) for k, v, _ in messages))
     wanted = {k for k, _, _ in messages}
@@ -41,14 +42,17 @@ def test_feedback_is_joined_with_arms_and_bad_feedback_is_dead_lettered(broker, 
     results = [json.loads(r.value) for r in got if r.key in wanted]
     assert len(results) == 300
 
-    simulator = BehaviourSimulator({p.id: p for p in small_world.products}, {u.id: u for u in small_world.users}, seed=0)
+    simulator = BehaviourSimulator({p.id: p for p in small_world.products},
+                                   {u.id: u for u in small_world.users}, seed=0)
     feedback = feedback_batch(results, labelled, simulator)
-    bad = [(b"nobody", json.dumps({"request_id": "never-served", "impressions": 1, "clicks": 0, "carts": 0,
-                                   "purchases": 0, "revenue": 0, "attempt": 19}).encode()),
+    bad = [(b"nobody", json.dumps({"request_id": "never-served", "impressions": 1, "clicks": 0,
+                                   "carts": 0, "purchases": 0, "revenue": 0,
+                                   "attempt": 19}).encode()),
            (b"junk", b"{not json")]
     produce(broker, settings.topics.name(topics.SEARCH_FEEDBACK), feedback + bad)
     # the join reads results too: a tombstone or garbage there costs only itself
-    produce(broker, settings.topics.name(topics.SEARCH_RESULTS), [(b"tomb", None), (b"garbage", b"\xff{")])
+    produce(broker, settings.topics.name(topics.SEARCH_RESULTS),
+            [(b"tomb", None), (b"garbage", b"\xff{")])
 
     deadline, metrics = time.monotonic() + 60, {}
     while time.monotonic() < deadline:
@@ -58,7 +62,8 @@ def test_feedback_is_joined_with_arms_and_bad_feedback_is_dead_lettered(broker, 
             break
         time.sleep(1)
     report = analyse(experiment, metrics)
-    assert sum(a["queries"] for a in report["arms"].values()) == 300 + 1  # + the worker's readiness probe
+    # + the worker's readiness probe
+    assert sum(a["queries"] for a in report["arms"].values()) == 300 + 1
     expected_clicks = sum(json.loads(v)["clicks"] > 0 for _, v in feedback)
     assert sum(report["arms"][a]["ctr"] * report["arms"][a]["queries"] for a in report["arms"]) == \
         pytest.approx(expected_clicks)
@@ -69,20 +74,25 @@ def test_feedback_is_joined_with_arms_and_bad_feedback_is_dead_lettered(broker, 
     assert sum(v["queries"] for v in units.values()) == 300 + 1
     assert len(units) == len({r["user_id"] for r in results}) + 1  # users, + the probe's request id
     letters = collect(broker, [settings.topics.name(topics.SEARCH_FEEDBACK_DLQ)], 4, 30)
-    letters = sorted((json.loads(r.value) for r in letters), key=lambda d: (d["error_type"], d["key"]))
+    letters = sorted((json.loads(r.value) for r in letters),
+                     key=lambda d: (d["error_type"], d["key"]))
     assert [(d["error_type"], d["key"]) for d in letters] == [
         ("empty", "tomb"), ("not_json", "junk"), ("not_utf8", "garbage"), ("unjoinable", "nobody")]
-    assert letters[0]["source_topic"] == letters[2]["source_topic"] == settings.topics.name(topics.SEARCH_RESULTS)
+    assert (letters[0]["source_topic"] == letters[2]["source_topic"]
+            == settings.topics.name(topics.SEARCH_RESULTS))
     assert "no served result for never-served after 6 tries" in letters[3]["reason"]
     assert letters[3]["source_topic"] == settings.topics.name(topics.SEARCH_FEEDBACK)
     assert base64.b64decode(letters[1]["payload_b64"]) == b"{not json"  # the original bytes, kept
     # the unjoinable record waited on the retry topic, five times, not in the join agent
     retries = read_to_end(broker, settings.topics.name(topics.SEARCH_FEEDBACK_RETRY))
-    # keyed by its request id (its producer keyed it "nobody"), so it is read where `served` has that id
-    assert sorted(json.loads(r.value)["attempt"] for r in retries if r.key == b"never-served") == [1, 2, 3, 4, 5]
+    # keyed by its request id (its producer keyed it "nobody"), so it is read where `served` has
+    # that id
+    assert sorted(json.loads(r.value)["attempt"] for r in retries
+                  if r.key == b"never-served") == [1, 2, 3, 4, 5]
 
 
-def test_served_entries_expire_after_their_ttl(broker, tantivy_store, small_world, started_worker, tmp_path):
+def test_served_entries_expire_after_their_ttl(
+        broker, tantivy_store, small_world, started_worker, tmp_path):
     settings = worker_settings(broker, tantivy_store.path, tmp_path, engine="identity")
     settings.stream.served_ttl_s = 2.0
     worker = started_worker(settings)
@@ -104,5 +114,6 @@ def test_served_entries_expire_after_their_ttl(broker, tantivy_store, small_worl
         return {k.decode() for k in wanted} <= written
 
     assert eventually(all_written), "the served table never held the results"
-    assert eventually(lambda: not any(k.startswith("ttl-") for k in read_changelog(broker, changelog))), \
+    assert eventually(lambda: not any(k.startswith("ttl-")
+                                      for k in read_changelog(broker, changelog))), \
         "served entries outlived their TTL"

@@ -15,9 +15,11 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.mark.timeout(900)
-def test_hostile_messages_on_every_topic_cost_only_themselves(broker, tantivy_store, micro_ads, tmp_path):
+def test_hostile_messages_on_every_topic_cost_only_themselves(
+        broker, tantivy_store, micro_ads, tmp_path):
     settings = ads_worker_settings(broker, tantivy_store.path, tmp_path, micro_ads)
-    # deep enough that "../../../x" from the image directory still lands inside tmp_path, where it is seen
+    # deep enough that "../../../x" from the image directory still lands inside tmp_path, where it
+    # is seen
     settings.ads.store_path = tmp_path / "a" / "b" / "adstore"
     settings.assistant.engine = "rules"
     ensure_topics(broker, topic_specs(settings.topics))

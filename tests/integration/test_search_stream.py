@@ -45,21 +45,24 @@ def outputs(settings: Settings) -> list[str]:
     return [settings.topics.name(topics.SEARCH_RESULTS), settings.topics.name(topics.SEARCH_DLQ)]
 
 
-def assert_every_query_answered(broker: str, settings: Settings, messages, worker: WorkerProcess) -> None:
+def assert_every_query_answered(broker: str, settings: Settings, messages,
+                                worker: WorkerProcess) -> None:
     """Every sent query has an output (result or dead letter) within 180 s; on a loss, the
     serving worker's log says what it did."""
     sent = {k for k, _, _ in messages}
     received = collect(broker, outputs(settings), 10**9, 180,
                        stop=lambda got: sent <= {r.key for r in got} or worker.check_alive())
     lost = sent - {r.key for r in received}
-    assert not lost, f"{len(lost)} queries lost; the serving worker's log ends with:\n{worker.log_tail()}"
+    assert not lost, (f"{len(lost)} queries lost; the serving worker's log ends with:\n"
+                      f"{worker.log_tail()}")
 
 
 def test_valid_queries_become_results_and_bad_ones_dead_letters(broker, tantivy_store, small_world,
                                                                  started_worker, tmp_path):
     settings = worker_settings(broker, tantivy_store.path, tmp_path, engine="prf")
     worker = started_worker(settings)
-    messages = list(replay_messages(small_world.queries, 300, malformed_fraction=0.1, seed=1, run_id="it"))
+    messages = list(replay_messages(small_world.queries, 300, malformed_fraction=0.1, seed=1,
+                                    run_id="it"))
     produce(broker, settings.topics.name(topics.SEARCH_QUERIES), ((k, v) for k, v, _ in messages))
     received = [r for r in collect(broker, outputs(settings), len(messages) + 1, 120,
                                    stop=worker.check_alive) if not worker.is_probe(r)]
@@ -80,7 +83,8 @@ def test_valid_queries_become_results_and_bad_ones_dead_letters(broker, tantivy_
         if letter["payload_b64"] is not None:
             assert base64.b64decode(letter["payload_b64"]) == original
     decoded = [json.loads(r.value) for r in results]
-    assert all(d["engine"] == "prf" and d["request_id"] == r.key.decode() for d, r in zip(decoded, results))
+    assert all(d["engine"] == "prf" and d["request_id"] == r.key.decode()
+               for d, r in zip(decoded, results))
     assert sum(bool(d["hits"]) for d in decoded) > 0.8 * len(decoded)
 
 
@@ -96,7 +100,8 @@ def test_killed_worker_loses_no_query_after_restart(broker, tantivy_store, small
     done_before_kill = {r.key for r in before if not first.is_probe(r)}
     assert 0 < len(done_before_kill) < len(messages), "the kill must land mid-stream"
 
-    # at-least-once: re-processing after the kill may duplicate, and the keys let consumers de-duplicate
+    # at-least-once: re-processing after the kill may duplicate, and the keys let consumers
+    # de-duplicate
     assert_every_query_answered(broker, settings, messages, started_worker(settings))
 
 
@@ -140,11 +145,13 @@ def test_ad_requests_become_creatives_and_bad_ones_dead_letters(broker, tantivy_
                                                                  started_worker, tmp_path):
     settings = ads_worker_settings(broker, tantivy_store.path, tmp_path, micro_ads, tries=2)
     worker = started_worker(settings)
-    good = [json.dumps({"request_id": f"ad-{i}", "product_id": f"p{i}", "shape": shape, "colour": "blue",
-                        "layout": "left"}).encode() for i, shape in enumerate(["bottle", "ball", "shoe"])]
+    good = [json.dumps({"request_id": f"ad-{i}", "product_id": f"p{i}", "shape": shape,
+                        "colour": "blue", "layout": "left"}).encode()
+            for i, shape in enumerate(["bottle", "ball", "shoe"])]
     bad = [b"{oops", json.dumps({"request_id": "ad-bad", "product_id": "p", "shape": "vase",
                                  "colour": "blue"}).encode()]
-    messages = [(f"ad-{i}".encode(), v) for i, v in enumerate(good)] + [(b"bad-0", bad[0]), (b"ad-bad", bad[1])]
+    messages = ([(f"ad-{i}".encode(), v) for i, v in enumerate(good)]
+                + [(b"bad-0", bad[0]), (b"ad-bad", bad[1])])
     produce(broker, settings.topics.name(topics.ADS_REQUESTS), messages)
     out_topics = [settings.topics.name(topics.ADS_CREATIVES), settings.topics.name(topics.ADS_DLQ)]
     received = collect(broker, out_topics, len(messages), 120, stop=worker.check_alive)

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.integration
 SECRET = "Sup3r-S3cret-9q"
 
 
-def test_a_worker_whose_ad_store_is_unreachable_never_logs_its_password(broker, tantivy_store, micro_ads,
-                                                                        started_worker, tmp_path):
+def test_a_worker_whose_ad_store_is_unreachable_never_logs_its_password(
+        broker, tantivy_store, micro_ads, started_worker, tmp_path):
     settings = ads_worker_settings(broker, tantivy_store.path, tmp_path, micro_ads)
     settings.ads.store = "postgres"
     settings.ads.postgres_dsn = f"postgresql://app:{SECRET}@127.0.0.1:{free_port()}/ads?password={SECRET}"
@@ -28,7 +28,8 @@ def test_a_worker_whose_ad_store_is_unreachable_never_logs_its_password(broker, 
     produce(broker, settings.topics.name(topics.ADS_REQUESTS), [(b"a1", json.dumps(
         {"request_id": "a1", "product_id": "p1", "shape": "ball", "colour": "red"}).encode())])
     deadline = time.monotonic() + 90
-    while "waits for a dependency" not in (log := worker.log_path.read_text()) and time.monotonic() < deadline:
+    while ("waits for a dependency" not in (log := worker.log_path.read_text())
+           and time.monotonic() < deadline):
         time.sleep(1)
     assert "waits for a dependency" in log and "cannot reach PostgreSQL" in log
     assert SECRET not in log

@@ -34,7 +34,8 @@ main()
 
 
 def test_help_imports_no_ml_module():
-    done = subprocess.run([sys.executable, "-c", BLOCKER, "--help"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", BLOCKER, "--help"], capture_output=True, text=True,
+                          timeout=60)
     assert done.returncode == 0, done.stderr
     assert "worker" in done.stdout
 
@@ -52,7 +53,8 @@ def test_a_prf_worker_serves_with_the_ml_stack_blocked(broker, tantivy_store, tm
         produce(broker, settings.topics.name(topics.SEARCH_QUERIES),
                 [(rid.encode(), json.dumps({"request_id": rid, "query": "red kicks"}).encode())])
         got = collect(broker, [settings.topics.name(topics.SEARCH_RESULTS)], 10**9, 120,
-                      stop=lambda rs: any(r.key == rid.encode() for r in rs) or worker.poll() is not None)
+                      stop=lambda rs: (any(r.key == rid.encode() for r in rs)
+                                       or worker.poll() is not None))
         answer = [json.loads(r.value) for r in got if r.key == rid.encode()]
         assert answer, (tmp_path / "worker.log").read_text()[-3000:]
         assert answer[0]["engine"] == "prf" and answer[0]["hits"]

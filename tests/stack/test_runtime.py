@@ -27,7 +27,8 @@ def wait_for(path: Path, pattern: str, process: subprocess.Popen, timeout_s: flo
     while time.monotonic() < deadline:
         if match := re.search(pattern, flat_output(path)):
             return match
-        assert process.poll() is None, f"`aisle up` exited {process.returncode}:\n{path.read_text()}"
+        assert process.poll() is None, (f"`aisle up` exited {process.returncode}:\n"
+                                        f"{path.read_text()}")
         time.sleep(0.3)
     raise AssertionError(f"no {pattern!r} within {timeout_s:.0f}s; output:\n{path.read_text()}")
 
@@ -67,8 +68,8 @@ def aisle_up(tmp_path):
                AISLE_WORLD__N_QUERIES="20", AISLE_STREAM__SESSION_TIMEOUT_S="6")
     with out.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "aislestream.cli.main", "--data-dir", str(tmp_path / "data"), "up",
-             "--expander", "identity"], env=env, stdout=sink, stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "aislestream.cli.main", "--data-dir", str(tmp_path / "data"),
+             "up", "--expander", "identity"], env=env, stdout=sink, stderr=subprocess.STDOUT)
     yield process, out
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -94,8 +95,9 @@ def test_up_restarts_a_killed_worker_and_exits_2_when_the_broker_dies(aisle_up):
     os.kill(broker_pid, signal.SIGKILL)
     assert process.wait(timeout=60) == 2
     text = flat_output(out)
-    errors = re.findall(r"error: the embedded broker exited \(code -9\); everything it held in memory "
-                        r"went with it: topics, committed offsets, assistant sessions and experiments", text)
+    errors = re.findall(r"error: the embedded broker exited \(code -9\); everything it held in "
+                        r"memory went with it: topics, committed offsets, assistant sessions and "
+                        r"experiments", text)
     assert len(errors) == 1, text
     assert "Traceback" not in text
     assert not pid_alive(restarted)  # stopped, not left reconnecting to nothing

@@ -53,7 +53,8 @@ class Clock:
 @pytest.fixture
 def stack():
     worker, broker, clock, reports = FakeWorker(), FakeBroker(), Clock(), []
-    supervisor = Supervisor(worker, broker, report=reports.append, clock=clock, sleep=lambda _: None)
+    supervisor = Supervisor(worker, broker, report=reports.append, clock=clock,
+                            sleep=lambda _: None)
     return supervisor, worker, broker, clock, reports
 
 
@@ -91,7 +92,8 @@ def test_backoff_doubles_to_the_cap_and_resets_after_a_stable_run():
                             report=lambda _: None, clock=clock, sleep=lambda _: None)
     delays = [crash_and_restart(supervisor, worker, clock, after_s=2) for _ in range(7)]
     assert delays == [1, 2, 4, 8, 16, 30, 30]
-    assert crash_and_restart(supervisor, worker, clock, after_s=61) == 1  # up a minute: count afresh
+    # up a minute: count afresh
+    assert crash_and_restart(supervisor, worker, clock, after_s=61) == 1
     assert supervisor.exit_codes == [75] * 8
 
 
@@ -103,7 +105,8 @@ def test_the_breaker_opens_after_six_rapid_crashes_and_keeps_the_broker_up(stack
     worker.exit_code = 75
     supervisor.poll()
     assert supervisor.given_up and worker.starts == 6
-    assert "crashed 6 times in a row" in reports[-1] and "broker and its data stay up" in reports[-1]
+    assert ("crashed 6 times in a row" in reports[-1]
+            and "broker and its data stay up" in reports[-1])
     clock.now += 3600
     supervisor.poll()  # no restart, no error: the broker still serves whoever reconnects
     assert worker.starts == 6
@@ -112,8 +115,8 @@ def test_the_breaker_opens_after_six_rapid_crashes_and_keeps_the_broker_up(stack
 def test_broker_exit_raises_broker_lost_and_stops_the_worker_quickly(stack):
     supervisor, worker, broker, _, _ = stack
     broker.running, broker.exit_code = False, -9
-    with pytest.raises(BrokerLost, match=r"exited \(code -9\).*topics, committed offsets, assistant "
-                                          r"sessions and experiments"):
+    with pytest.raises(BrokerLost, match=r"exited \(code -9\).*topics, committed offsets, "
+                                          r"assistant sessions and experiments"):
         with supervisor:
             supervisor.run()
     assert worker.stopped_with == 5.0

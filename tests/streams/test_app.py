@@ -85,6 +85,7 @@ def test_a_dependency_outage_is_waited_out_with_backoff_not_dead_lettered():
     async def sleep(seconds):
         sleeps.append(seconds)
 
-    out = asyncio.run(retry_while_unavailable(call, "test", first_delay_s=1.0, max_delay_s=4.0, sleep=sleep))
+    out = asyncio.run(retry_while_unavailable(call, "test", first_delay_s=1.0, max_delay_s=4.0,
+                                              sleep=sleep))
     assert out == [Output("result", b"k", b"v")] and len(calls) == 5
     assert sleeps == [1.0, 2.0, 4.0, 4.0]

@@ -23,7 +23,8 @@ def turn(session: str, n: int, text: str) -> AssistantTurn:
 
 @pytest.fixture
 def processor(tantivy_store):
-    return AssistantProcessor(RuleAssistant(tantivy_store), AssistantSettings(session_ttl_s=60, max_turn_chars=40), {},
+    return AssistantProcessor(RuleAssistant(tantivy_store),
+                              AssistantSettings(session_ttl_s=60, max_turn_chars=40), {},
                               worker_id="w")
 
 
@@ -32,7 +33,8 @@ def say(processor, *turns):
 
 
 def test_a_session_accumulates_parameters_and_finds_products(processor):
-    first, second = say(processor, turn("s", 0, "I need sandals"), turn("s", 1, "something cheap in red"))
+    first, second = say(processor, turn("s", 0, "I need sandals"),
+                        turn("s", 1, "something cheap in red"))
     assert first["params"] == {"category": "sandals"} and first["question"] is None
     assert second["params"]["colour"] == "red" and "price_max" in second["params"]
     assert second["products"] and all(p["title"] for p in second["products"])
@@ -43,7 +45,8 @@ def test_bad_turns_get_an_error_reply_and_leave_the_session_alone(processor):
     say(processor, turn("s", 0, "I need sandals"))
     replies = say(processor, turn("s", 1, "   "), turn("s", 1, "x" * 41), turn("s", 3, "in red"),
                   turn("never", 2, "in red"))
-    assert [r["error_type"] for r in replies] == ["empty_turn", "oversized_turn", "out_of_order", "unknown_session"]
+    assert [r["error_type"] for r in replies] == ["empty_turn", "oversized_turn", "out_of_order",
+                                                  "unknown_session"]
     assert all(r["error"] and r["params"] == {} for r in replies)
     assert processor.sessions["s"]["next_turn"] == 1 and "never" not in processor.sessions
 
@@ -65,9 +68,9 @@ def test_idle_sessions_expire(processor):
     assert idle_past_ttl(processor.sessions["s"], processor.settings, time.time())
 
 
-@pytest.mark.parametrize("raw, error_type", [(b"{not json", "not_json"), (b'{"turn": 0, "text": "hi"}', "invalid_field"),
-                                             (b'{"session_id": "s", "turn": -1, "text": "hi"}', "invalid_field"),
-                                             (None, "empty")])
+@pytest.mark.parametrize("raw, error_type", [
+    (b"{not json", "not_json"), (b'{"turn": 0, "text": "hi"}', "invalid_field"),
+    (b'{"session_id": "s", "turn": -1, "text": "hi"}', "invalid_field"), (None, "empty")])
 def test_records_that_are_not_turns_are_rejected_with_a_reason(raw, error_type):
     with pytest.raises(MessageRejected) as err:
         decode_turn(raw)

@@ -26,7 +26,8 @@ from aislestream.streams.decoding import (
 from aislestream.streams.feedback import Feedback, ServedResult
 from aislestream.streams.records import decode_query
 
-ERROR_TYPES = {"empty", "oversized", "not_utf8", "not_json", "too_deep", "not_object", "invalid_field"}
+ERROR_TYPES = {"empty", "oversized", "not_utf8", "not_json", "too_deep", "not_object",
+               "invalid_field"}
 DECODERS = {
     "query": lambda raw: decode_query(raw, StreamSettings()),
     "ad": lambda raw: decode_request(raw, StreamSettings()),
@@ -46,8 +47,8 @@ def test_deeply_nested_json_is_too_deep_not_a_recursion_error():
     raw = b'{"request_id": "r", "query": ' + b"[" * 5000 + b"]" * 5000 + b"}"
     for name, decoder in DECODERS.items():
         assert rejected(raw, decoder).error_type in {"too_deep", "oversized"}, name
-    assert rejected(b'{"a":' + b"[" * 100 + b"]" * 100 + b"}", lambda r: decode_object(r, 1 << 20)).error_type \
-        == "too_deep"
+    assert rejected(b'{"a":' + b"[" * 100 + b"]" * 100 + b"}",
+                    lambda r: decode_object(r, 1 << 20)).error_type == "too_deep"
     assert decode_object(b'{"a":' + b"[" * (MAX_DEPTH - 1) + b"]" * (MAX_DEPTH - 1) + b"}", 1 << 20)
 
 
@@ -56,7 +57,8 @@ def test_a_lone_surrogate_is_not_utf8_text():
     assert error.error_type == "not_utf8" and "U+DFFF" in error.reason and "query" in error.reason
     assert rejected(b'{"request_id": "r1", "query": "ok", "\\ud800": 1}').error_type == "not_utf8"
     # a proper surrogate pair is one character and fine
-    assert decode_query(b'{"request_id": "r1", "query": "\\ud83d\\ude00 shoes"}', StreamSettings()).query
+    assert decode_query(b'{"request_id": "r1", "query": "\\ud83d\\ude00 shoes"}',
+                        StreamSettings()).query
 
 
 @pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e400", b"9" * 5000])
@@ -65,7 +67,8 @@ def test_non_finite_numbers_are_not_json(number):
     assert rejected(raw, lambda r: decode_object(r, 1 << 20)).error_type == "not_json"
 
 
-@pytest.mark.parametrize("field, value", [("request_id", "a\x00b"), ("request_id", "a\nb"), ("user_id", "u\x00")])
+@pytest.mark.parametrize("field, value", [("request_id", "a\x00b"), ("request_id", "a\nb"),
+                                          ("user_id", "u\x00")])
 def test_control_characters_in_ids_are_invalid(field, value):
     raw = json.dumps({"request_id": "r", "query": "q", field: value}).encode()
     assert rejected(raw).error_type == "invalid_field"
@@ -90,7 +93,8 @@ def test_unusable_filter_keys_are_invalid_fields(filters):
     ({"revenue": 1e200}, "revenue"),
 ])
 def test_feedback_is_strict_and_consistent(record, error):
-    base = {"request_id": "r", "impressions": 10, "clicks": 1, "carts": 0, "purchases": 0, "revenue": 0.0}
+    base = {"request_id": "r", "impressions": 10, "clicks": 1, "carts": 0, "purchases": 0,
+            "revenue": 0.0}
     caught = rejected(json.dumps({**base, **record}).encode(), DECODERS["feedback"])
     assert caught.error_type == "invalid_field" and error in caught.reason
 
@@ -107,7 +111,8 @@ def test_a_tombstone_result_is_empty():
 
 @settings(max_examples=300, deadline=None)
 @given(raw=st.one_of(st.none(), st.binary(max_size=300),
-                     st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=20),
+                     st.recursive(st.none() | st.booleans() | st.floats() | st.integers()
+                                  | st.text(max_size=20),
                                   lambda children: st.lists(children, max_size=4)
                                   | st.dictionaries(st.text(max_size=10), children, max_size=4),
                                   max_leaves=30).map(lambda v: json.dumps(v).encode())))
@@ -120,9 +125,9 @@ def test_any_bytes_decode_or_are_rejected_with_a_known_type(raw):
 
 
 @settings(max_examples=100, deadline=None)
-@given(fields=st.dictionaries(st.sampled_from(["request_id", "query", "user_id", "k", "filters", "price_max"]),
-                              st.one_of(st.text(), st.integers(), st.floats(allow_nan=False), st.none()),
-                              max_size=6))
+@given(fields=st.dictionaries(
+    st.sampled_from(["request_id", "query", "user_id", "k", "filters", "price_max"]),
+    st.one_of(st.text(), st.integers(), st.floats(allow_nan=False), st.none()), max_size=6))
 def test_every_accepted_query_serialises_back_to_utf8(fields):
     raw = json.dumps(fields, ensure_ascii=True).encode()
     try:
@@ -135,7 +140,8 @@ def test_every_accepted_query_serialises_back_to_utf8(fields):
 def test_dead_letter_of_a_huge_message_stays_under_the_producer_limit():
     raw = b"x" * 2_000_000
     key = b"k" * 900_000
-    letter = dead_letter("search.queries", 1, 7, key, raw, MessageRejected("big", "oversized"), attempts=2)
+    letter = dead_letter("search.queries", 1, 7, key, raw, MessageRejected("big", "oversized"),
+                         attempts=2)
     encoded = letter.model_dump_json().encode()
     assert len(encoded) < 500_000
     assert letter.payload_truncated and letter.payload_bytes == 2_000_000

@@ -32,18 +32,21 @@ def run(processor, batch):
 
 def test_an_exception_costs_only_the_message_that_raises(tmp_path):
     calls: list[int] = []
-    processor = IsolatingProcessor("t", echo_unless_poison(calls), CrashJournal(tmp_path / "j.json"), 3)
+    processor = IsolatingProcessor("t", echo_unless_poison(calls),
+                                   CrashJournal(tmp_path / "j.json"), 3)
     out = run(processor, [msg(0), msg(1, b"poison"), msg(2)])
     assert [o.kind for o in out] == ["result", "dead_letter", "result"]
     letter = json.loads(out[1].value)
-    assert letter["error_type"] == "internal_error" and "ValueError: cannot handle poison" in letter["reason"]
+    assert (letter["error_type"] == "internal_error"
+            and "ValueError: cannot handle poison" in letter["reason"])
     assert calls == [3, 1, 1, 1]  # the batch, then each message alone
     assert processor.counts == {"internal_errors": 1}
     assert not json.loads((tmp_path / "j.0.json").read_text())  # nothing left in flight
 
 
 def crash_on_poison(journal_path, batch):
-    """A worker that dies (no exception, no cleanup) while processing: the journal is all that is left."""
+    """A worker that dies (no exception, no cleanup) while processing: the journal is all that is
+    left."""
     class Crash(BaseException):
         pass
 
@@ -65,8 +68,10 @@ def test_a_message_that_keeps_crashing_the_worker_is_quarantined_and_its_batch_s
     journal = tmp_path / "inflight.json"
     batch = [msg(10), msg(11, b"poison"), msg(12)]
     crash_on_poison(journal, batch)  # crash 1: the whole batch was in flight
-    crash_on_poison(journal, batch)  # restart: each suspect alone: 10 passes, 11 crashes (12 not reached)
-    assert {k: v[0] for k, v in json.loads(slot(journal).read_text()).items()} == {"t:0:11": 2, "t:0:12": 1}
+    # restart: each suspect alone: 10 passes, 11 crashes (12 not reached)
+    crash_on_poison(journal, batch)
+    assert ({k: v[0] for k, v in json.loads(slot(journal).read_text()).items()}
+            == {"t:0:11": 2, "t:0:12": 1})
     crash_on_poison(journal, batch)  # crash 3, again with 11 alone
     calls: list[int] = []
     out = run(IsolatingProcessor("t", echo_unless_poison(calls), CrashJournal(journal), 3), batch)

@@ -67,7 +67,8 @@ def test_one_output_per_message_in_order(tantivy_store):
 
 
 def test_expansion_failure_still_searches_the_original_query(tantivy_store):
-    pipeline = SearchPipeline(pool(GuardedExpander(BrokenExpander(), 1.0)), tantivy_store, StreamSettings())
+    pipeline = SearchPipeline(pool(GuardedExpander(BrokenExpander(), 1.0)), tantivy_store,
+                              StreamSettings())
     (out,) = run(pipeline, [msg(0, query("r", "kettle"))])
     result = json.loads(out.value)
     assert result["fallback"] == "engine error: RuntimeError: boom"
@@ -76,14 +77,16 @@ def test_expansion_failure_still_searches_the_original_query(tantivy_store):
 
 
 def test_retrieval_failure_becomes_a_dead_letter_for_that_request_only():
-    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0)), BrokenStore(), StreamSettings())
+    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0)), BrokenStore(),
+                              StreamSettings())
     out = run(pipeline, [msg(0, query("ok", "fine")), msg(1, query("bad", "poison"))])
     assert [o.kind for o in out] == ["result", "dead_letter"]
     assert json.loads(out[1].value)["reason"] == "retrieval failed: OSError: index unavailable"
 
 
 def test_filters_and_k_reach_the_store(tantivy_store, small_world):
-    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0)), tantivy_store, StreamSettings())
+    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0)), tantivy_store,
+                              StreamSettings())
     (out,) = run(pipeline, [msg(0, query("r", "shoes", k=3, filters={"colour": "red"}))])
     hits = json.loads(out.value)["hits"]
     assert len(hits) == 3
@@ -94,10 +97,12 @@ def test_experiment_arms_choose_the_expander_and_are_recorded(tantivy_store):
     experiment = parse_experiment({"id": "exp1", "layer": "search.expansion", "salt": "s", "arms": [
         {"name": "control", "share": 0.5, "params": {"expander": "identity"}},
         {"name": "treatment", "share": 0.5, "params": {"expander": "prf"}}]})
-    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0), tantivy_store, lru_size=0),
-                              tantivy_store, StreamSettings(), experiments=lambda: [experiment])
+    pipeline = SearchPipeline(
+        pool(GuardedExpander(IdentityExpander(), 1.0), tantivy_store, lru_size=0),
+        tantivy_store, StreamSettings(), experiments=lambda: [experiment])
     users = [f"user{i}" for i in range(40)]
-    outputs = run(pipeline, [msg(i, query(f"r{i}", "red shoes", user_id=u)) for i, u in enumerate(users)])
+    outputs = run(pipeline, [msg(i, query(f"r{i}", "red shoes", user_id=u))
+                             for i, u in enumerate(users)])
     results = [json.loads(o.value) for o in outputs]
     for user, result in zip(users, results):
         arm = arm_for(experiment, user).name
@@ -109,22 +114,25 @@ def test_experiment_arms_choose_the_expander_and_are_recorded(tantivy_store):
 def test_an_arm_naming_an_unknown_variant_searches_the_original_query(tantivy_store):
     experiment = parse_experiment({"id": "exp2", "layer": "search.expansion", "salt": "s", "arms": [
         {"name": "broken", "share": 1.0, "params": {"expander": "no-such-model"}}]})
-    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0), tantivy_store), tantivy_store,
-                              StreamSettings(), experiments=lambda: [experiment])
+    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0), tantivy_store),
+                              tantivy_store, StreamSettings(), experiments=lambda: [experiment])
     (out,) = run(pipeline, [msg(0, query("r0", "red shoes", user_id="u"))])
     result = json.loads(out.value)
-    assert out.kind == "result" and result["hits"] and "unknown expander variant" in result["fallback"]
+    assert (out.kind == "result" and result["hits"]
+            and "unknown expander variant" in result["fallback"])
     assert result["arms"] == {"exp2": "broken"}
 
 
-def test_an_arm_naming_a_variant_with_a_corrupt_checkpoint_searches_the_original_query(tantivy_store, tmp_path):
+def test_an_arm_naming_a_variant_with_a_corrupt_checkpoint_searches_the_original_query(
+        tantivy_store, tmp_path):
     (tmp_path / "pruned").mkdir()
     (tmp_path / "pruned" / "config.json").write_text("{half a file")
     experiment = parse_experiment({"id": "exp3", "layer": "search.expansion", "salt": "s", "arms": [
         {"name": "pruned", "share": 1.0, "params": {"expander": "llm-pruned"}}]})
     variants = {"llm-pruned": {"engine": "llm", "model_path": str(tmp_path / "pruned")}}
-    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0), tantivy_store, variants=variants),
-                              tantivy_store, StreamSettings(), experiments=lambda: [experiment])
+    pipeline = SearchPipeline(
+        pool(GuardedExpander(IdentityExpander(), 1.0), tantivy_store, variants=variants),
+        tantivy_store, StreamSettings(), experiments=lambda: [experiment])
     for batch in range(2):  # the failure is remembered, never raised out of the batch
         (out,) = run(pipeline, [msg(batch, query(f"r{batch}", "red shoes", user_id="u"))])
         result = json.loads(out.value)
@@ -133,8 +141,8 @@ def test_an_arm_naming_a_variant_with_a_corrupt_checkpoint_searches_the_original
 
 
 def test_engine_variants_get_the_llm_defaults_and_declared_variants_their_overrides(tmp_path):
-    pool = ExpanderPool(ExpansionSettings(engine="prf", variants={"llm-pruned": {"engine": "llm",
-                                                                                 "model_path": str(tmp_path / "p")}}),
+    variants = {"llm-pruned": {"engine": "llm", "model_path": str(tmp_path / "p")}}
+    pool = ExpanderPool(ExpansionSettings(engine="prf", variants=variants),
                         None, data_dir=tmp_path, default=GuardedExpander(IdentityExpander(), 1.0))
     llm = pool.variant_settings("llm")
     assert llm.model_path == tmp_path / "lm" / "tiny" / "rl" and llm.deadline_ms == 1_000.0
@@ -156,7 +164,8 @@ class DownStore:
 def test_a_store_that_is_down_is_waited_for_not_a_dead_letter_per_query():
     from aislestream.errors import StoreUnavailable
 
-    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0)), DownStore(), StreamSettings())
+    pipeline = SearchPipeline(pool(GuardedExpander(IdentityExpander(), 1.0)), DownStore(),
+                              StreamSettings())
     with pytest.raises(StoreUnavailable):
         run(pipeline, [msg(0, query("a", "fine")), msg(1, query("b", "also fine"))])
     assert pipeline.counts["dead_letters"] == 0

@@ -30,12 +30,15 @@ def test_valid_query_decodes_with_defaults():
     (encode(query="shoes"), "invalid_field", "request_id: Field required"),
     (encode(request_id="r", query=42), "invalid_field", "query: Input should be a valid string"),
     (encode(request_id="r", query="  "), "invalid_field", "query is empty"),
-    (encode(request_id="r", query="q", k="10"), "invalid_field", "k: Input should be a valid integer"),
-    (encode(request_id="r", query="q", k=0), "invalid_field", "k: Input should be greater than or equal to 1"),
+    (encode(request_id="r", query="q", k="10"), "invalid_field",
+     "k: Input should be a valid integer"),
+    (encode(request_id="r", query="q", k=0), "invalid_field",
+     "k: Input should be greater than or equal to 1"),
     (encode(request_id="r", query="q", k=50), "invalid_field", "k: 50 exceeds max_k=20"),
     (encode(request_id="r", query="y" * 51), "oversized", "51 characters, limit is 50"),
     (encode(request_id="r", query="q", filters={"colour": 1}), "invalid_field", "filters.colour"),
-    (encode(request_id="r", query="q", price_min=10.0, price_max=5.0), "invalid_field", "price_min is greater"),
+    (encode(request_id="r", query="q", price_min=10.0, price_max=5.0), "invalid_field",
+     "price_min is greater"),
 ])
 def test_bad_messages_are_rejected_with_a_reason(raw, error_type, reason):
     with pytest.raises(MessageRejected) as caught:
@@ -54,4 +57,5 @@ def test_dead_letter_keeps_the_original_bytes():
     raw = b"{broken"
     letter = dead_letter("search.queries", 2, 41, b"key-1", raw, MessageRejected("bad", "not_json"))
     assert base64.b64decode(letter.payload_b64) == raw
-    assert (letter.partition, letter.offset, letter.key, letter.payload_bytes) == (2, 41, "key-1", 7)
+    assert ((letter.partition, letter.offset, letter.key, letter.payload_bytes)
+            == (2, 41, "key-1", 7))

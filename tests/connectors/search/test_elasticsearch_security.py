@@ -24,22 +24,25 @@ client_options = es_module.client_options
 def test_api_key_and_tls_options_for_an_https_cluster(tls_files):
     settings = StoreSettings(backend="elasticsearch", es_url="https://es-1:9200", es_api_key="a2V5",
                              es_ca_certs=tls_files.ca)
-    assert client_options(settings) == {"api_key": "a2V5", "verify_certs": True, "ca_certs": str(tls_files.ca)}
+    assert client_options(settings) == {"api_key": "a2V5", "verify_certs": True,
+                                        "ca_certs": str(tls_files.ca)}
 
 
 def test_basic_auth_and_no_tls_options_for_an_http_cluster():
-    settings = StoreSettings(backend="elasticsearch", es_url="http://es-1:9200", es_username="elastic",
-                             es_password="s3cret")
-    assert client_options(settings) == {"basic_auth": ("elastic", "s3cret")}  # the client refuses TLS options on http
+    settings = StoreSettings(backend="elasticsearch", es_url="http://es-1:9200",
+                             es_username="elastic", es_password="s3cret")
+    # the client refuses TLS options on http
+    assert client_options(settings) == {"basic_auth": ("elastic", "s3cret")}
 
 
 def test_the_client_takes_the_options(tls_files):
     from elasticsearch import Elasticsearch
 
-    settings = StoreSettings(backend="elasticsearch", es_url="https://es-1:9200", es_verify_certs=False,
-                             es_username="elastic", es_password="s3cret")
+    settings = StoreSettings(backend="elasticsearch", es_url="https://es-1:9200",
+                             es_verify_certs=False, es_username="elastic", es_password="s3cret")
     with pytest.warns(Warning, match="verify_certs=False is insecure"):  # the client says so, too
-        node = Elasticsearch(settings.es_url, **client_options(settings)).transport.node_pool.all()[0].config
+        node = (Elasticsearch(settings.es_url, **client_options(settings))
+                .transport.node_pool.all()[0].config)
     assert node.verify_certs is False
 
 
@@ -84,14 +87,16 @@ def test_the_store_verifies_with_the_ca_and_sends_the_credentials(https_stub, tl
 
 
 def test_the_store_sends_an_api_key(https_stub, tls_files, tmp_path):
-    settings = StoreSettings(backend="elasticsearch", es_url=https_stub, es_ca_certs=tls_files.ca, es_api_key="a2V5")
+    settings = StoreSettings(backend="elasticsearch", es_url=https_stub, es_ca_certs=tls_files.ca,
+                             es_api_key="a2V5")
     with pytest.raises(StoreError, match="refused the credentials"):
         build_search_store(settings, tmp_path)
     assert _Unauthorized.seen[0] == "ApiKey a2V5"
 
 
 def test_an_unknown_certificate_is_refused(https_stub, tmp_path):
-    settings = StoreSettings(backend="elasticsearch", es_url=https_stub, es_api_key="a2V5")  # system CAs
+    # system CAs
+    settings = StoreSettings(backend="elasticsearch", es_url=https_stub, es_api_key="a2V5")
     with pytest.raises(StoreError, match="cannot reach Elasticsearch .*CERTIFICATE_VERIFY_FAILED"):
         build_search_store(settings, tmp_path)
     assert _Unauthorized.seen == []
@@ -99,7 +104,8 @@ def test_an_unknown_certificate_is_refused(https_stub, tmp_path):
 
 def test_an_unreachable_cluster_error_does_not_print_the_password_in_its_url(tmp_path):
     url = f"http://elastic:s3cret@127.0.0.1:{free_port()}"
-    with pytest.raises(StoreError, match=r"cannot reach Elasticsearch at http://elastic:\*\*\*@127\.0\.0\.1") as down:
+    with pytest.raises(StoreError, match=r"cannot reach Elasticsearch at "
+                                         r"http://elastic:\*\*\*@127\.0\.0\.1") as down:
         build_search_store(StoreSettings(backend="elasticsearch", es_url=url), tmp_path)
     assert "s3cret" not in str(down.value)
 
@@ -116,7 +122,8 @@ def test_a_cluster_that_goes_away_is_unavailable_not_a_refusal():
 
     store = object.__new__(ElasticsearchStore)  # built against a live cluster, which then went away
     store.index_name = "aisle-products"
-    store._es = Elasticsearch(f"http://elastic:s3cret@127.0.0.1:{free_port()}", request_timeout=1, max_retries=0)
+    store._es = Elasticsearch(f"http://elastic:s3cret@127.0.0.1:{free_port()}", request_timeout=1,
+                              max_retries=0)
     with pytest.raises(StoreUnavailable) as caught:
         store.search_many([SearchRequest("red shoes")])
     assert "s3cret" not in str(caught.value)

@@ -25,8 +25,8 @@ def test_query_has_boosted_expansions_filters_and_min_should_match():
     ))["bool"]
     assert query["minimum_should_match"] == 1
     assert query["should"][0]["multi_match"]["query"] == "red shoes"
-    assert query["should"][1]["multi_match"] == {"query": "sneakers", "fields": ["title^2", "description"],
-                                                 "boost": 0.4}
+    assert query["should"][1]["multi_match"] == {"query": "sneakers",
+                                                 "fields": ["title^2", "description"], "boost": 0.4}
     assert len(query["should"]) == 2
     assert {"term": {"attrs.colour": "red"}} in query["filter"]
     assert {"range": {"price": {"lte": 100.0}}} in query["filter"]
@@ -48,8 +48,10 @@ def test_live_index_search_filter_and_idempotent_ids(small_world):
         target = products[0]
         hits = store.search(SearchRequest(target.title, k=5))
         assert target.id in [h.id for h in hits]
-        filtered = store.search(SearchRequest(target.category, filters={"colour": target.colour}, k=20))
-        assert filtered and all(small_world.product_by_id[h.id].colour == target.colour for h in filtered)
+        filtered = store.search(SearchRequest(target.category, filters={"colour": target.colour},
+                                              k=20))
+        assert filtered and all(small_world.product_by_id[h.id].colour == target.colour
+                                for h in filtered)
     finally:
         store._es.indices.delete(index=store.index_name, ignore_unavailable=True)
         store.close()

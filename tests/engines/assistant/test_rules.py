@@ -19,7 +19,8 @@ def final_f1(assistant, dialogues):
 
 def test_the_lexicon_baseline_knows_training_phrasings_and_misses_held_out_ones():
     rules = RuleAssistant()
-    train, held = final_f1(rules, generate_dialogues(300, "train")), final_f1(rules, generate_dialogues(300, "held_out"))
+    train, held = (final_f1(rules, generate_dialogues(300, "train")),
+                   final_f1(rules, generate_dialogues(300, "held_out")))
     assert train > 0.9 and held < train - 0.1
 
 
@@ -28,7 +29,8 @@ def test_it_asks_for_the_category_before_searching_and_tracks_corrections(tantiv
     state, reply = rules.respond(SessionState(), "something cheap in red")
     assert reply.question and not reply.products and reply.params.colour == "red"
     state, reply = rules.respond(state, "I'm looking for sandals")
-    assert reply.question is None and reply.params == Params(category="sandals")  # a new product starts over
+    # a new product starts over
+    assert reply.question is None and reply.params == Params(category="sandals")
     state, reply = rules.respond(state, "in red")
     state, reply = rules.respond(state, "actually, make it blue")
     assert reply.params.colour == "blue" and state.turns[-1] == "actually, make it blue"
@@ -41,9 +43,10 @@ def test_products_found_with_the_parameters_meet_the_hard_constraints(small_worl
         needs = d.needs
         for hit in find_products(tantivy_store, needs, k=10):
             p = products[hit.id]
-            attrs = {"category": p.category, "colour": p.colour, "material": p.material, "price": p.price,
-                     "features": p.features}
-            assert satisfies(attrs, replace(needs, feature=None)), (needs, attrs)  # features rank, not filter
+            attrs = {"category": p.category, "colour": p.colour, "material": p.material,
+                     "price": p.price, "features": p.features}
+            # features rank, not filter
+            assert satisfies(attrs, replace(needs, feature=None)), (needs, attrs)
             checked += 1
     assert checked > 50
 
@@ -52,7 +55,8 @@ def test_products_found_with_the_parameters_meet_the_hard_constraints(small_worl
 def test_words_no_slot_explains_rank_products_as_free_text(small_world, tantivy_store):
     from aislestream.models.assistant.dialogue import free_text_remainder
 
-    assert free_text_remainder(["I need kicks", "in red", "ideally from fitcore", "something cheap"]) == "fitcore"
+    assert free_text_remainder(["I need kicks", "in red", "ideally from fitcore",
+                                "something cheap"]) == "fitcore"
     shoes = next(p for p in small_world.products if p.category == "running shoes")
     brand = shoes.brand.split()[0]
     state, _ = RuleAssistant(tantivy_store).respond(SessionState(), "I need running shoes")
@@ -73,7 +77,8 @@ def test_excluding_the_wanted_colour_drops_it_and_asking_for_an_excluded_one_lif
     assert later_no.colour is None and later_no.exclude_colours == ("red",)
     later_yes = talk("I'm looking for running shoes", "please no red", "in red")
     assert later_yes.colour == "red" and later_yes.exclude_colours == ()
-    assert talk("I'm looking for running shoes", "not red", "except crimson").exclude_colours == ("red",)
+    assert talk("I'm looking for running shoes", "not red",
+                "except crimson").exclude_colours == ("red",)
 
 
 def test_excluding_the_wanted_material_drops_it():
@@ -145,7 +150,8 @@ def test_no_sequence_of_training_phrasings_yields_contradictory_parameters():
             p = state.params
             assert p.colour not in p.exclude_colours, (turns, p)
             assert p.material is None or p.material not in p.exclude_materials, (turns, p)
-            assert p.price_min is None or p.price_max is None or p.price_min <= p.price_max, (turns, p)
+            assert (p.price_min is None or p.price_max is None
+                    or p.price_min <= p.price_max), (turns, p)
             assert len(set(p.exclude_colours)) == len(p.exclude_colours), (turns, p)
 
     check()

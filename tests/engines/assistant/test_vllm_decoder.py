@@ -20,7 +20,8 @@ def test_vllm_structured_outputs_match_the_torch_decoder_and_parse(micro_assista
 
     _, ctx = micro_assistant
     dialogues = generate_dialogues(4, "held_out", seed=6)
-    prompts = [assistant_prompt([t.text for t in d.turns[:i + 1]]) for d in dialogues for i in range(len(d.turns))]
+    prompts = [assistant_prompt([t.text for t in d.turns[:i + 1]])
+               for d in dialogues for i in range(len(d.turns))]
     expected = TorchParamDecoder(ctx.out_dir / "rl").decode(prompts)
     got = VllmParamDecoder(ctx.out_dir / "rl").decode(prompts)
     for text in got:

@@ -25,7 +25,8 @@ def test_prf_weights_follow_rm3_interpolation(tantivy_store):
     for lam in (0.5, 0.8):
         (e,) = PrfExpander(tantivy_store, PrfConfig(original_weight=lam)).expand(["red kicks"])
         # expansion mass = (1 - lambda) / lambda per query token (2 tokens here)
-        assert sum(t.weight for t in e.terms) == __import__("pytest").approx((1 - lam) / lam * 2, rel=1e-2)
+        assert (sum(t.weight for t in e.terms)
+                == __import__("pytest").approx((1 - lam) / lam * 2, rel=1e-2))
 
 
 def test_prf_with_no_feedback_returns_no_terms(tantivy_store):
@@ -36,16 +37,19 @@ def test_prf_with_no_feedback_returns_no_terms(tantivy_store):
 def test_prf_raises_recall_on_colloquial_queries(small_world, tantivy_store):
     queries = small_world.queries_by_type()["colloquial"]
     expansions = PrfExpander(tantivy_store).expand([q.text for q in queries])
-    base = sum(recall_at_k([h.id for h in tantivy_store.search(SearchRequest(q.text))], q.relevance, 10)
+    base = sum(recall_at_k([h.id for h in tantivy_store.search(SearchRequest(q.text))],
+                           q.relevance, 10)
                for q in queries)
     expanded = sum(
-        recall_at_k([h.id for h in tantivy_store.search(SearchRequest(q.text, e.terms))], q.relevance, 10)
+        recall_at_k([h.id for h in tantivy_store.search(SearchRequest(q.text, e.terms))],
+                    q.relevance, 10)
         for q, e in zip(queries, expansions))
     assert expanded > base
 
 
 def test_build_expander_composes_cache_and_guard(tantivy_store):
-    guarded = build_expander(ExpansionSettings(engine="prf", lru_size=10, deadline_ms=500), tantivy_store)
+    guarded = build_expander(ExpansionSettings(engine="prf", lru_size=10, deadline_ms=500),
+                             tantivy_store)
     assert isinstance(guarded.inner, CachedExpander)
     assert isinstance(guarded.inner.caches[0], LruCache)
     assert isinstance(guarded.inner.inner, PrfExpander)

@@ -18,7 +18,8 @@ class CountingExpander:
 
     def expand(self, queries):
         self.calls += list(queries)
-        return [Expansion(q, (WeightedTerm(f"{q}-x", 0.5),), self.name, self.variant) for q in queries]
+        return [Expansion(q, (WeightedTerm(f"{q}-x", 0.5),), self.name, self.variant)
+                for q in queries]
 
 
 def test_lru_evicts_least_recently_used():
@@ -74,7 +75,8 @@ def redis_cache():
 
 
 def _valid(**changes):
-    value = {"query": "red shoes", "engine": "counting", "variant": "v1", "terms": [["trainers", 0.25]]}
+    value = {"query": "red shoes", "engine": "counting", "variant": "v1",
+             "terms": [["trainers", 0.25]]}
     return json.dumps({**value, **changes})
 
 
@@ -124,7 +126,8 @@ def test_expansions_at_the_edge_of_the_real_weight_range_are_kept(redis_cache):
     # a PRF weight rounded to 0.0, and one term carrying the whole RM3 mass of a long query at
     # lambda 0.2 (4.0 per token): both are what the expanders can really produce
     long_query = "waterproof hiking boots for wide feet in dark brown leather"
-    expansions = [Expansion("kettle", (WeightedTerm("boil", 0.0), WeightedTerm("jug", 0.3)), "prf", "v"),
+    expansions = [Expansion("kettle", (WeightedTerm("boil", 0.0), WeightedTerm("jug", 0.3)),
+                            "prf", "v"),
                   Expansion(long_query, (WeightedTerm("trek", 4.0 * 10),), "prf", "v")]
     redis_cache.put_many([("a", expansions[0]), ("b", expansions[1])])
     assert redis_cache.get_many(["a", "b"]) == expansions and redis_cache.invalid == 0

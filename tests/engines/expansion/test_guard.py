@@ -74,7 +74,8 @@ def test_async_deadline_does_not_block_the_event_loop():
 
 
 def test_async_error_and_success_paths():
-    assert asyncio.run(GuardedExpander(BrokenExpander(), 1.0).aexpand(["q"]))[0].fallback.startswith("engine error")
+    assert (asyncio.run(GuardedExpander(BrokenExpander(), 1.0).aexpand(["q"]))[0]
+            .fallback.startswith("engine error"))
     assert asyncio.run(GuardedExpander(IdentityExpander(), 1.0).aexpand(["q"]))[0].fallback is None
 
 

@@ -27,7 +27,8 @@ def test_onnx_runtime_gives_the_same_greedy_tokens_as_torch(micro_run, onnx_dir)
     # The pre-trained checkpoint continues behaviour prompts with several tokens, so the
     # comparison covers real multi-step decoding, not just an immediate end of sequence.
     prompts = [PROMPTS["behaviour"](q) for q in QUERIES] + [PROMPTS["expand"](q) for q in QUERIES]
-    torch_ids = TorchLLMExpander(LLMConfig(micro_run.out_dir / "pretrain", max_new_tokens=10)).generate_ids(prompts)
+    torch_ids = TorchLLMExpander(LLMConfig(micro_run.out_dir / "pretrain",
+                                           max_new_tokens=10)).generate_ids(prompts)
     onnx_ids = OnnxLLMExpander(LLMConfig(onnx_dir, max_new_tokens=10)).generate_ids(prompts)
     assert any(len(ids) > 3 for ids in torch_ids)
     assert onnx_ids == torch_ids
@@ -48,11 +49,11 @@ def test_llm_expansions_follow_the_protocol(micro_run):
 
 
 def test_build_expander_selects_the_llm_backend(micro_run, onnx_dir, tantivy_store):
-    torch_engine = build_expander(ExpansionSettings(engine="llm", model_path=micro_run.out_dir / "rl"),
-                                  tantivy_store)
+    torch_engine = build_expander(
+        ExpansionSettings(engine="llm", model_path=micro_run.out_dir / "rl"), tantivy_store)
     assert torch_engine.name == "llm-torch"
-    onnx_engine = build_expander(ExpansionSettings(engine="llm", llm_backend="onnx", model_path=onnx_dir),
-                                 tantivy_store)
+    onnx_engine = build_expander(
+        ExpansionSettings(engine="llm", llm_backend="onnx", model_path=onnx_dir), tantivy_store)
     assert onnx_engine.name == "llm-onnx" and onnx_engine.expand(["kettle"])[0].fallback is None
 
 
@@ -60,7 +61,8 @@ def test_missing_model_is_a_clear_error(tmp_path, tantivy_store):
     with pytest.raises(ConfigError, match="not a model directory"):
         build_expander(ExpansionSettings(engine="llm", model_path=tmp_path), tantivy_store)
     with pytest.raises(ConfigError, match="model.onnx not found"):
-        build_expander(ExpansionSettings(engine="llm", llm_backend="onnx", model_path=tmp_path), tantivy_store)
+        build_expander(ExpansionSettings(engine="llm", llm_backend="onnx", model_path=tmp_path),
+                       tantivy_store)
 
 
 class FailingLLM(TorchLLMExpander):
@@ -70,7 +72,8 @@ class FailingLLM(TorchLLMExpander):
 
 def test_llm_failure_and_timeout_fall_back_to_the_original_query(micro_run):
     broken = GuardedExpander(FailingLLM(LLMConfig(micro_run.out_dir / "rl")), deadline_s=5.0)
-    assert broken.expand(["kettle"])[0].fallback.startswith("engine error: RuntimeError: CUDA error")
+    assert broken.expand(["kettle"])[0].fallback.startswith(
+        "engine error: RuntimeError: CUDA error")
     slow = GuardedExpander(TorchLLMExpander(LLMConfig(micro_run.out_dir / "rl", max_new_tokens=64)),
                            deadline_s=0.001)
     (e,) = slow.expand(["red running shoes"])

@@ -35,10 +35,13 @@ def test_a_good_file_loads(tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     (("share: 0.5, params: {expander: llm}", "share: 0.4, params: {expander: llm}"), "sum to 0.9"),
-    (("share: 0.5, params: {expander: prf}", "shares: 0.5, params: {expander: prf}"), "arms.0.shares"),
+    (("share: 0.5, params: {expander: prf}", "shares: 0.5, params: {expander: prf}"),
+     "arms.0.shares"),
     (("layer: search.expansion", "layer: search.ranking"), "layer 'search.ranking' is not one of"),
-    (("{expander: llm}", "{generator: rl}"), "sets ['generator'], which layer 'search.expansion' does not own"),
-    (("layer: search.expansion", "layer: ads.generation"), "which layer 'ads.generation' does not own"),
+    (("{expander: llm}", "{generator: rl}"),
+     "sets ['generator'], which layer 'search.expansion' does not own"),
+    (("layer: search.expansion", "layer: ads.generation"),
+     "which layer 'ads.generation' does not own"),
     (("{expander: llm}", "{expander: 3}"), "expander must be a variant name"),
     (("salt: s1", "salt: ''"), "salt"),
     (("id: exp-prf-vs-llm", "id: 'bad id!'"), "id: String should match pattern"),
@@ -81,7 +84,8 @@ def test_layers_are_orthogonal():
 
 def test_changing_a_share_moves_only_boundary_users():
     before, after = exp(shares=(0.5, 0.5)), exp(shares=(0.6, 0.4))
-    moved = [u for u in (f"u{i}" for i in range(20_000)) if arm_for(before, u).name != arm_for(after, u).name]
+    moved = [u for u in (f"u{i}" for i in range(20_000))
+             if arm_for(before, u).name != arm_for(after, u).name]
     assert all(arm_for(before, u).name == "a1" and arm_for(after, u).name == "a0" for u in moved)
     assert len(moved) / 20_000 == pytest.approx(0.1, abs=0.01)
 
@@ -96,7 +100,8 @@ def test_inactive_experiments_assign_nothing():
 
 def test_reward_threshold_must_be_a_probability():
     arms = [{"name": "a", "share": 1, "params": {"reward_threshold": 1.5}}]
-    with pytest.raises(ConfigError, match=r"reward_threshold must be a probability in \(0, 1\), got 1.5"):
+    with pytest.raises(ConfigError,
+                       match=r"reward_threshold must be a probability in \(0, 1\), got 1.5"):
         parse_experiment({"id": "t", "layer": "ads.generation", "salt": "x", "arms": arms})
 
 
