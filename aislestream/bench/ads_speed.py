@@ -1,4 +1,5 @@
-"""`aisle bench ads`: generated creatives per second at batch 1 and 16 (same pipeline, same steps)."""
+"""`aisle bench ads`: generated creatives per second at batch 1 and 16 (same pipeline, same
+steps)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from aislestream.models.ads.presets import AdsPreset
 from aislestream.settings import Settings
 
 
-def run_ads_speed(settings: Settings, preset: AdsPreset, n: int, write: bool, console: Console) -> dict:
+def run_ads_speed(settings: Settings, preset: AdsPreset, n: int, write: bool,
+                  console: Console) -> dict:
     pipeline = load_pipeline(settings.artifacts.ads(preset.name) / "generator")
     steps = preset.generator.inference_steps
     specs = [ALL_SPECS[i % len(ALL_SPECS)] for i in range(n)]
@@ -26,14 +28,18 @@ def run_ads_speed(settings: Settings, preset: AdsPreset, n: int, write: bool, co
         rates[f"batch{batch}_images_per_s"] = round(n / (time.perf_counter() - started), 2)
     params = sum(p.numel() for p in pipeline.transformer.parameters())
     console.print(f"{preset.name} generator ({params:,} parameters, {steps} DDIM steps): "
-                  f"{rates['batch1_images_per_s']} images/s at batch 1, {rates['batch16_images_per_s']} at batch 16")
-    payload = {"preset": preset.name, "parameters": params, "inference_steps": steps, "images": n, **rates}
+                  f"{rates['batch1_images_per_s']} images/s at batch 1, "
+                  f"{rates['batch16_images_per_s']} at batch 16")
+    payload = {"preset": preset.name, "parameters": params, "inference_steps": steps, "images": n,
+               **rates}
     if write:
         markdown = "\n".join([
             "## Ad creative generation", "",
-            f"`{preset.name}` DiT generator ({params:,} parameters), {steps} DDIM steps, 32x32 RGB, CPU.", "",
+            f"`{preset.name}` DiT generator ({params:,} parameters), {steps} DDIM steps, "
+            "32x32 RGB, CPU.", "",
             "| batch | images/s |", "|---|---|",
             f"| 1 | {rates['batch1_images_per_s']} |", f"| 16 | {rates['batch16_images_per_s']} |",
         ])
-        write_results("ads_speed", payload, markdown, f"aisle bench ads --preset {preset.name} -n {n}")
+        write_results("ads_speed", payload, markdown,
+                      f"aisle bench ads --preset {preset.name} -n {n}")
     return payload

@@ -21,7 +21,8 @@ from aislestream.models.lm.run import training_world
 from aislestream.settings import Settings
 
 
-def _backends(model: Path, onnx_dir: Path, preset: LMPreset, console: Console) -> dict[str, LLMExpander]:
+def _backends(model: Path, onnx_dir: Path, preset: LMPreset,
+              console: Console) -> dict[str, LLMExpander]:
     from aislestream.engines.expansion.onnx_backend import ONNX_FILE, OnnxLLMExpander, export_onnx
     from aislestream.engines.expansion.torch_backend import TorchLLMExpander
 
@@ -55,7 +56,8 @@ def run_speed_bench(settings: Settings, preset: LMPreset, stage: str, n: int, wr
     root = settings.artifacts.lm(preset.name)
     model = root / stage
     if not (model / "config.json").exists():
-        raise ConfigError(f"no {stage} model under {root}: run `aisle train lm --preset {preset.name}`")
+        raise ConfigError(f"no {stage} model under {root}: "
+                          f"run `aisle train lm --preset {preset.name}`")
     queries = [q.text for q in training_world(settings, preset).queries[:n]]
     prompts = [expand_prompt(q) for q in queries]
     backends = _backends(model, root / f"onnx-{stage}", preset, console)
@@ -68,8 +70,10 @@ def run_speed_bench(settings: Settings, preset: LMPreset, stage: str, n: int, wr
         rates[name] = {"batch1_per_s": round(single, 1), "batch64_per_s": round(batched, 1)}
         outputs[name] = ids
     reference = outputs["torch"]
-    parity = {name: sum(a == b for a, b in zip(ids, reference)) / len(reference) for name, ids in outputs.items()}
-    vllm_ratio = rates["vllm"]["batch64_per_s"] / rates["torch"]["batch64_per_s"] if "vllm" in rates else None
+    parity = {name: sum(a == b for a, b in zip(ids, reference)) / len(reference)
+              for name, ids in outputs.items()}
+    vllm_ratio = (rates["vllm"]["batch64_per_s"] / rates["torch"]["batch64_per_s"]
+                  if "vllm" in rates else None)
     table = Table(title=f"LLM expansion speed ({preset.name}/{stage}, {n} queries, greedy)")
     for col in ("backend", "batch 1 /s", "batch 64 /s", "same ids as torch"):
         table.add_column(col, justify="left" if col == "backend" else "right")
@@ -83,7 +87,8 @@ def run_speed_bench(settings: Settings, preset: LMPreset, stage: str, n: int, wr
                "target_vllm_to_torch_batch64": 3.0,
                "target_met": vllm_ratio is not None and vllm_ratio >= 3.0}
     if write:
-        header = ["backend", "batch 1 expansions/s", "batch 64 expansions/s", "same greedy ids as torch"]
+        header = ["backend", "batch 1 expansions/s", "batch 64 expansions/s",
+                  "same greedy ids as torch"]
         verdict = ("not measured (vLLM not installed)" if vllm_ratio is None else
                    f"{vllm_ratio:.2f}x ({'met' if vllm_ratio >= 3 else 'missed'})")
         markdown = "\n".join([

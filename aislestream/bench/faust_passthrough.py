@@ -27,7 +27,8 @@ def build_app(bootstrap: str, source: str, sink: str, datadir: Path, batch: int)
     @app.agent(src, name="passthrough")
     async def passthrough(stream: faust.Stream) -> None:
         async for events in stream.take_events(batch, 0.02):
-            pending = [await app.producer.send(sink, e.message.key, e.message.value, None, None, None)
+            pending = [await app.producer.send(sink, e.message.key, e.message.value,
+                                               None, None, None)
                        for e in events]
             await asyncio.gather(*pending)
 

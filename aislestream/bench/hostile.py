@@ -1,4 +1,5 @@
-"""`aisle bench hostile`: a seeded hostile corpus through a real worker, every message accounted for.
+"""`aisle bench hostile`: a seeded hostile corpus through a real worker, every message accounted
+for.
 
 The worker runs as a child process under a small supervisor (as `aisle up` or Kubernetes would
 run it): if it exits, the exit is counted and it is restarted, so one poison message shows up as
@@ -65,7 +66,8 @@ def lost_kinds(mine: Sequence[Hostile], got: Counter) -> Counter:
     return lost
 
 
-def count_outcomes(corpus: Sequence[Hostile], received: Sequence[Received], settings: Settings) -> dict[str, dict]:
+def count_outcomes(corpus: Sequence[Hostile], received: Sequence[Received],
+                   settings: Settings) -> dict[str, dict]:
     """Per input topic: messages, results, dead_letters, lost, duplicates (counted per output key
     against how many inputs carry that key)."""
     out: dict[str, dict] = {}
@@ -90,8 +92,10 @@ def count_outcomes(corpus: Sequence[Hostile], received: Sequence[Received], sett
 
 
 def data_dirs(settings: Settings) -> list[Path]:
-    """Where a worker of ``settings`` may write: its data dir and the stores configured outside it."""
-    return [settings.data_dir, *(p for p in (settings.ads.store_path, settings.store.path) if p is not None)]
+    """Where a worker of ``settings`` may write: its data dir and the stores configured outside
+    it."""
+    return [settings.data_dir,
+            *(p for p in (settings.ads.store_path, settings.store.path) if p is not None)]
 
 
 def run_hostile(settings: Settings, corpus: Sequence[Hostile], scan_root: Path, timeout_s: float,
@@ -143,20 +147,24 @@ def run_hostile(settings: Settings, corpus: Sequence[Hostile], scan_root: Path, 
 
 
 def hostile_markdown(report: dict, n_per_topic: int, seed: int) -> str:
-    rows = ["| topic | messages | results | dead letters | lost | duplicates |", "|---|---|---|---|---|---|"]
+    rows = ["| topic | messages | results | dead letters | lost | duplicates |",
+            "|---|---|---|---|---|---|"]
     for topic, t in report["per_topic"].items():
-        rows.append(f"| `{topic}` | {t['messages']:,} | {t['results']:,} | {t['dead_letters']:,} | {t['lost']} | "
-                    f"{t['duplicates']} |")
+        rows.append(f"| `{topic}` | {t['messages']:,} | {t['results']:,} | {t['dead_letters']:,} | "
+                    f"{t['lost']} | {t['duplicates']} |")
     kinds = ", ".join(next(iter(report["per_topic"].values()))["kinds"])
-    return (f"### Hostile input (`aisle bench hostile`)\n\n{n_per_topic:,} messages per input topic (seed {seed}), "
-            f"kinds cycled: {kinds}.\n\n" + "\n".join(rows) +
-            f"\n\nWorker exits: **{report['worker_exits']}**; files written outside the data directories: "
-            f"**{report['files_outside_data_dir']}**; lost: **{report['lost']}** of {report['messages']:,}.")
+    return (f"### Hostile input (`aisle bench hostile`)\n\n{n_per_topic:,} messages per input "
+            f"topic (seed {seed}), kinds cycled: {kinds}.\n\n" + "\n".join(rows) +
+            f"\n\nWorker exits: **{report['worker_exits']}**; files written outside the data "
+            f"directories: **{report['files_outside_data_dir']}**; lost: **{report['lost']}** of "
+            f"{report['messages']:,}.")
 
 
-def run_hostile_bench(settings: Settings, n_per_topic: int, seed: int, write: bool, console) -> dict:
+def run_hostile_bench(settings: Settings, n_per_topic: int, seed: int, write: bool,
+                      console) -> dict:
     """The corpus through a real worker on the configured (or an embedded) broker. The worker writes
-    under a fresh directory outside the project's data dir, so any file it writes elsewhere is seen."""
+    under a fresh directory outside the project's data dir, so any file it writes elsewhere is
+    seen."""
     import shutil
     import tempfile
     import uuid
@@ -188,8 +196,10 @@ def run_hostile_bench(settings: Settings, n_per_topic: int, seed: int, write: bo
         worker.topics.prefix = f"hostile-{run}."
         worker.stream.app_id = f"hostile-{run}"
         worker.store.path = settings.store_path().resolve()
-        worker.ads.enabled, worker.ads.preset, worker.ads.candidates, worker.ads.max_attempts = True, "micro", 1, 1
-        worker.ads.store_path = root / "a" / "b" / "adstore"  # "../../../x" from its images lands in root
+        (worker.ads.enabled, worker.ads.preset,
+         worker.ads.candidates, worker.ads.max_attempts) = True, "micro", 1, 1
+        # "../../../x" from its images lands in root
+        worker.ads.store_path = root / "a" / "b" / "adstore"
         worker.assistant.engine = "rules"
         ensure_topics(bootstrap, topic_specs(worker.topics))
         corpus = hostile_corpus(n_per_topic, seed, root / "escape", run)
@@ -197,8 +207,9 @@ def run_hostile_bench(settings: Settings, n_per_topic: int, seed: int, write: bo
 
         with Progress(console=console) as progress:
             task = progress.add_task(f"{len(corpus):,} hostile messages", total=len(corpus))
-            report = run_hostile(worker, corpus, root, timeout_s=max(300.0, len(corpus) / 5),
-                                 on_progress=lambda done, total: progress.update(task, completed=done))
+            report = run_hostile(
+                worker, corpus, root, timeout_s=max(300.0, len(corpus) / 5),
+                on_progress=lambda done, total: progress.update(task, completed=done))
     shutil.rmtree(root, ignore_errors=True)
     report = {"messages_per_topic": n_per_topic, "seed": seed, **report}
     console.print(hostile_markdown(report, n_per_topic, seed))

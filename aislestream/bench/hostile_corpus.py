@@ -45,13 +45,15 @@ class Hostile:
 def _valid(topic: str, ident: str, rng: np.random.Generator) -> dict:
     """A well-formed record of ``topic`` whose id (the output key) is ``ident``."""
     if topic == topics.SEARCH_QUERIES:
-        return {"request_id": ident, "query": str(rng.choice(["red running shoes", "kettle", "leather bag"]))}
+        return {"request_id": ident,
+                "query": str(rng.choice(["red running shoes", "kettle", "leather bag"]))}
     if topic == topics.ADS_REQUESTS:
         return {"request_id": ident, "product_id": f"p{int(rng.integers(1000))}",
                 "shape": str(rng.choice(SHAPES)), "colour": str(rng.choice(COLOURS))}
     if topic == topics.ASSISTANT_TURNS:
         return {"session_id": ident, "turn": 0, "text": "I need kicks in red"}
-    return {"request_id": ident, "impressions": 10, "clicks": 1, "carts": 0, "purchases": 0, "revenue": 0.0}
+    return {"request_id": ident, "impressions": 10, "clicks": 1, "carts": 0, "purchases": 0,
+            "revenue": 0.0}
 
 
 ID_FIELD = {topics.SEARCH_QUERIES: "request_id", topics.ADS_REQUESTS: "request_id",
@@ -62,7 +64,8 @@ NUMBER_FIELD = {topics.SEARCH_QUERIES: "price_max", topics.ADS_REQUESTS: "shape"
                 topics.ASSISTANT_TURNS: "sent_at", topics.SEARCH_FEEDBACK: "revenue"}
 
 
-def _kinds(escape_dir: Path) -> dict[str, Callable[[str, str, np.random.Generator], tuple[str, bytes | None]]]:
+def _kinds(escape_dir: Path) -> dict[str, Callable[[str, str, np.random.Generator],
+                                                   tuple[str, bytes | None]]]:
     """kind -> (topic, ident, rng) -> (the id the record carries, value bytes). The id carried is
     the output key for records that are answered by id (paths and NUL included)."""
     def record(topic, ident, rng, **fields) -> bytes:
@@ -88,7 +91,8 @@ def _kinds(escape_dir: Path) -> dict[str, Callable[[str, str, np.random.Generato
 
     def nested(topic, ident, rng):
         depth = 5_000  # 10 KB of brackets: RecursionError in the standard decoder
-        return ident, record(topic, ident, rng, extra="@@").replace(b'"@@"', b"[" * depth + b"]" * depth)
+        return ident, record(topic, ident, rng, extra="@@").replace(b'"@@"',
+                                                                    b"[" * depth + b"]" * depth)
 
     def oversized(topic, ident, rng):
         size = int(rng.integers(750_000, 950_000))
@@ -103,12 +107,14 @@ def _kinds(escape_dir: Path) -> dict[str, Callable[[str, str, np.random.Generato
         "path_traversal": path_id("../../../"),
         "absolute_path": path_id(f"{escape_dir}/"),
         "slash_in_id": path_id("missing/dir/"),
-        # feedback carries ".." (no query does), so that it stays unjoinable like every feedback here
-        "dot_id": lambda topic, ident, rng: (dot := ".." if topic == topics.SEARCH_FEEDBACK else ".",
-                                             record(topic, dot, rng)),
+        # feedback carries ".." (no query does), so that it stays unjoinable like every
+        # feedback here
+        "dot_id": lambda topic, ident, rng: (
+            dot := ".." if topic == topics.SEARCH_FEEDBACK else ".", record(topic, dot, rng)),
         "nul_in_id": path_id("nul\x00"),
         "long_id": path_id("x" * 300),
-        "not_utf8": lambda topic, ident, rng: (ident, b'{"' + ID_FIELD[topic].encode() + b'": "\xff\xfe"}'),
+        "not_utf8": lambda topic, ident, rng: (
+            ident, b'{"' + ID_FIELD[topic].encode() + b'": "\xff\xfe"}'),
         "nan": with_number(b"NaN"),
         "infinity": with_number(b"Infinity"),
         "huge_float": with_number(b"1e400"),

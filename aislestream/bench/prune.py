@@ -56,13 +56,16 @@ def sweep(t: Target, config: PruneBenchConfig, depth: int, headline_n: int, heal
     rows, headline = [], {}
     for n in range(1, min(config.curve_max, depth - 1) + 1):
         for selection in selections(t, n, config):
-            with console.status(f"{t.model}: {selection.method} without blocks {list(selection.drop)}, healing"):
+            with console.status(f"{t.model}: {selection.method} without blocks "
+                                f"{list(selection.drop)}, healing"):
                 apply(t, selection)
                 healed = heal(t, selection, heal_steps)
-                row = {"method": selection.method, "blocks": n, "drop": list(selection.drop), **judge(healed)}
+                row = {"method": selection.method, "blocks": n, "drop": list(selection.drop),
+                       **judge(healed)}
             rows.append(row)
             scores = ", ".join(f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float))
-            console.print(f"{t.model} {selection.method:16s} n={n} drop={list(selection.drop)}: {scores}")
+            console.print(f"{t.model} {selection.method:16s} n={n} drop={list(selection.drop)}: "
+                          f"{scores}")
             if n == headline_n:
                 headline[selection.method] = healed
     return rows, headline
@@ -102,10 +105,12 @@ def generator_bench(settings: Settings, config: PruneBenchConfig, console: Conso
 
     def quality(images: np.ndarray) -> dict[str, float]:
         mse = np.mean((images.astype(np.float64) - full_images.astype(np.float64)) ** 2)
-        return {**rates(judge_all(images, specs)), "psnr_vs_full": float(10 * np.log10(255 ** 2 / max(mse, 1e-9)))}
+        return {**rates(judge_all(images, specs)),
+                "psnr_vs_full": float(10 * np.log10(255 ** 2 / max(mse, 1e-9)))}
 
-    rows, healed_dirs = sweep(t, config, depth, config.generator_blocks, config.heal_steps_generator,
-                              lambda d: quality(load_pipeline(d).generate(specs, steps, seed=0)), console)
+    rows, healed_dirs = sweep(
+        t, config, depth, config.generator_blocks, config.heal_steps_generator,
+        lambda d: quality(load_pipeline(d).generate(specs, steps, seed=0)), console)
     headline = {m: load_pipeline(d) for m, d in healed_dirs.items()}
     full_quality = quality(full_images)
     batch_specs = ALL_SPECS[:config.speed_batch]
@@ -114,16 +119,20 @@ def generator_bench(settings: Settings, config: PruneBenchConfig, console: Conso
         return lambda: len(p.generate(batch_specs, steps, seed=1))
 
     with console.status("generator: timing torch variants round-robin"):
-        torch_rates = timed_round_robin({"full": gen_run(full), **{m: gen_run(p) for m, p in headline.items()}},
+        torch_rates = timed_round_robin({"full": gen_run(full),
+                                         **{m: gen_run(p) for m, p in headline.items()}},
                                         config.speed_rounds)
-    with console.status("generator: exporting full and FFT+RDP-pruned to ONNX, timing ONNX Runtime"), \
+    with console.status("generator: exporting full and FFT+RDP-pruned to ONNX, "
+                        "timing ONNX Runtime"), \
             tempfile.TemporaryDirectory() as tmp:
         export_generator_onnx(t.source, Path(tmp) / "full")
         export_generator_onnx(healed_dirs["fft_rdp"], Path(tmp) / "pruned")
-        onnx_full, onnx_pruned = OnnxCreativePipeline(Path(tmp) / "full"), OnnxCreativePipeline(Path(tmp) / "pruned")
-        onnx_parity = float(np.mean(onnx_full.generate(specs[:32], steps, seed=0) == full_images[:32]))
-        onnx_rates = timed_round_robin({"full": gen_run(onnx_full), "fft_rdp": gen_run(onnx_pruned)},
-                                       config.speed_rounds)
+        onnx_full, onnx_pruned = (OnnxCreativePipeline(Path(tmp) / "full"),
+                                  OnnxCreativePipeline(Path(tmp) / "pruned"))
+        onnx_parity = float(np.mean(onnx_full.generate(specs[:32], steps, seed=0)
+                                    == full_images[:32]))
+        onnx_rates = timed_round_robin({"full": gen_run(onnx_full),
+                                        "fft_rdp": gen_run(onnx_pruned)}, config.speed_rounds)
     at_n = [r for r in rows if r["blocks"] == config.generator_blocks]
     usable_at_n = _mean_by_method(at_n, "usable")
     result = {
@@ -169,7 +178,8 @@ def lm_bench(settings: Settings, config: PruneBenchConfig, console: Console) -> 
     store = TantivyStore(settings.artifacts.lm(lm.name) / "store")
 
     def recall(model_dir: Path) -> dict[str, float]:
-        table = evaluate_expanders(store, queries, {"m": TorchLLMExpander(LLMConfig(model_dir, lm.max_new_tokens))})
+        table = evaluate_expanders(store, queries,
+                                   {"m": TorchLLMExpander(LLMConfig(model_dir, lm.max_new_tokens))})
         return {qtype: row["recall50"] for qtype, row in table["m"].items()}
 
     full_recall = recall(t.source)
@@ -186,8 +196,10 @@ def lm_bench(settings: Settings, config: PruneBenchConfig, console: Console) -> 
 
     with console.status("LLM: timing torch variants round-robin"):
         variants = {"full": TorchLLMExpander(LLMConfig(t.source, lm.max_new_tokens)),
-                    **{m: TorchLLMExpander(LLMConfig(d, lm.max_new_tokens)) for m, d in headline.items()}}
-        torch_rates = timed_round_robin({m: lm_run(e) for m, e in variants.items()}, config.speed_rounds)
+                    **{m: TorchLLMExpander(LLMConfig(d, lm.max_new_tokens))
+                       for m, d in headline.items()}}
+        torch_rates = timed_round_robin({m: lm_run(e) for m, e in variants.items()},
+                                        config.speed_rounds)
     with console.status("LLM: ONNX export and timing"), tempfile.TemporaryDirectory() as tmp:
         export_onnx(t.source, Path(tmp) / "full")
         export_onnx(headline["fft_rdp"], Path(tmp) / "pruned")
@@ -216,27 +228,33 @@ def lm_bench(settings: Settings, config: PruneBenchConfig, console: Console) -> 
 
 # -- report -------------------------------------------------------------------------------------
 
-def run_prune_bench(settings: Settings, config: PruneBenchConfig, models: tuple[str, ...], write: bool,
-                    console: Console) -> dict:
+def run_prune_bench(settings: Settings, config: PruneBenchConfig, models: tuple[str, ...],
+                    write: bool, console: Console) -> dict:
     from aislestream.models.pruning.plots import plot_curve, plot_quality
 
-    result: dict = {"preset": config.preset, "heal_steps": {"generator": config.heal_steps_generator,
-                                                            "lm": config.heal_steps_lm}}
+    result: dict = {"preset": config.preset,
+                    "heal_steps": {"generator": config.heal_steps_generator,
+                                   "lm": config.heal_steps_lm}}
     plots: list[Path] = []
     if "generator" in models:
         gen = generator_bench(settings, config, console)
         result["generator"] = gen
-        result.update({k: v for k, v in gen.items() if k.startswith("dit_") and not isinstance(v, dict)})
-        plots += [plot_curve(gen["profile"], gen["drop"], "generator (DiT)", PLOTS / "prune_curve_generator.png"),
+        result.update({k: v for k, v in gen.items()
+                       if k.startswith("dit_") and not isinstance(v, dict)})
+        plots += [plot_curve(gen["profile"], gen["drop"], "generator (DiT)",
+                             PLOTS / "prune_curve_generator.png"),
                   plot_quality(gen["variants"], "psnr_vs_full", None,
-                               "generator: fidelity to the unpruned model (PSNR, dB)", PLOTS / "prune_quality_generator.png")]
+                               "generator: fidelity to the unpruned model (PSNR, dB)",
+                               PLOTS / "prune_quality_generator.png")]
     if "lm" in models:
         lm = lm_bench(settings, config, console)
         result["lm"] = lm
-        result.update({k: v for k, v in lm.items() if k.startswith("lm_") and not isinstance(v, dict)})
-        plots += [plot_curve(lm["profile"], lm["drop"], "expansion LLM", PLOTS / "prune_curve_lm.png"),
-                  plot_quality(lm["variants"], "recall50", lm["lm_recall50_full"], "LLM: held-out recall@50",
-                               PLOTS / "prune_quality_lm.png")]
+        result.update({k: v for k, v in lm.items()
+                       if k.startswith("lm_") and not isinstance(v, dict)})
+        plots += [plot_curve(lm["profile"], lm["drop"], "expansion LLM",
+                             PLOTS / "prune_curve_lm.png"),
+                  plot_quality(lm["variants"], "recall50", lm["lm_recall50_full"],
+                               "LLM: held-out recall@50", PLOTS / "prune_quality_lm.png")]
     result["targets"] = _targets(result)
     for key, value in result.items():
         if isinstance(value, float):
@@ -245,8 +263,8 @@ def run_prune_bench(settings: Settings, config: PruneBenchConfig, models: tuple[
         from aislestream.evaluation.results import write_results
 
         models_arg = " ".join(f"--model {m}" for m in models)
-        write_results("pruning", result, _markdown(result, plots), f"aisle bench prune --preset {config.preset} "
-                      f"{models_arg}", page="RESULTS.md")
+        write_results("pruning", result, _markdown(result, plots),
+                      f"aisle bench prune --preset {config.preset} {models_arg}", page="RESULTS.md")
     return result
 
 
@@ -261,52 +279,68 @@ def _targets(r: dict) -> dict:
         targets["dit_usable_drop_pp"] = {"value": round(100 * drop, 2), "target": "<= 1.0",
                                          "met": drop <= 0.01 if r["dit_usable_full"] > 0 else None}
         best = max(r[f"dit_psnr_{m}"] for m in ("block_influence", "last_n", "random"))
-        targets["dit_fft_rdp_psnr_minus_best_baseline_db"] = {"value": round(r["dit_psnr_pruned"] - best, 2),
-                                                              "target": ">= 0", "met": r["dit_psnr_pruned"] >= best}
+        targets["dit_fft_rdp_psnr_minus_best_baseline_db"] = {
+            "value": round(r["dit_psnr_pruned"] - best, 2), "target": ">= 0",
+            "met": r["dit_psnr_pruned"] >= best}
     if "lm_recall50_pruned" in r:
         best_baseline = max(r[f"lm_recall50_{m}"] for m in ("block_influence", "last_n", "random"))
-        targets["lm_fft_rdp_vs_best_baseline"] = {"value": round(r["lm_recall50_pruned"] - best_baseline, 4),
-                                                  "target": ">= 0", "met": r["lm_recall50_pruned"] >= best_baseline}
+        targets["lm_fft_rdp_vs_best_baseline"] = {
+            "value": round(r["lm_recall50_pruned"] - best_baseline, 4), "target": ">= 0",
+            "met": r["lm_recall50_pruned"] >= best_baseline}
     return targets
 
 
 def _markdown(r: dict, plots: list[Path]) -> str:
     lines = [f"## Block pruning (preset `{r['preset']}`)", "",
-             "FFT + RDP picks the blocks; Block Influence (ShortGPT), last-N and random (mean of 3 seeds) "
-             "remove the same number. Every variant is healed by distillation from the unpruned model "
-             f"({r['heal_steps']['generator']} steps for the generator, {r['heal_steps']['lm']} for the LLM). "
-             "Speed: median of round-robin rounds in one run on this machine.", ""]
+             "FFT + RDP picks the blocks; Block Influence (ShortGPT), last-N and random (mean of 3 "
+             "seeds) remove the same number. Every variant is healed by distillation from the "
+             f"unpruned model ({r['heal_steps']['generator']} steps for the generator, "
+             f"{r['heal_steps']['lm']} for the LLM). Speed: median of round-robin rounds in one "
+             "run on this machine.", ""]
     if "generator" in r:
         g = r["generator"]
-        lines += [f"Generator: {g['depth']} blocks, {g['blocks_removed']} removed (FFT + RDP: blocks {g['drop']}).", "",
-                  "| variant | oracle usable | PSNR vs full (dB) | torch speedup | ONNX Runtime speedup |",
+        lines += [f"Generator: {g['depth']} blocks, {g['blocks_removed']} removed "
+                  f"(FFT + RDP: blocks {g['drop']}).", "",
+                  "| variant | oracle usable | PSNR vs full (dB) | torch speedup | "
+                  "ONNX Runtime speedup |",
                   "|---|---|---|---|---|",
                   f"| full | {r['dit_usable_full']:.1%} | - | 1.00 | 1.00 |",
-                  f"| FFT + RDP | {r['dit_usable_pruned']:.1%} | {r['dit_psnr_pruned']:.1f} | {r['dit_speedup']:.2f} | "
-                  f"{r['dit_speedup_onnx']:.2f} |",
-                  *(f"| {m} | {r[f'dit_usable_{m}']:.1%} | {r[f'dit_psnr_{m}']:.1f} | {r[f'dit_speedup_{m}']:.2f} | "
-                    "(same depth) |" for m in ("block_influence", "last_n", "random")), "",
-                  "The unpruned generator is never usable by the oracle (see the ad creatives section), so "
-                  "usability cannot separate the methods; fidelity to the unpruned model's images at the same "
-                  "seeds (PSNR) does.", "",
-                  "| method | blocks removed | drop | usable | shape / placement / colour ok | PSNR vs full (dB) |",
+                  f"| FFT + RDP | {r['dit_usable_pruned']:.1%} | {r['dit_psnr_pruned']:.1f} | "
+                  f"{r['dit_speedup']:.2f} | {r['dit_speedup_onnx']:.2f} |",
+                  *(f"| {m} | {r[f'dit_usable_{m}']:.1%} | {r[f'dit_psnr_{m}']:.1f} | "
+                    f"{r[f'dit_speedup_{m}']:.2f} | (same depth) |"
+                    for m in ("block_influence", "last_n", "random")), "",
+                  "The unpruned generator is never usable by the oracle (see the ad creatives "
+                  "section), so usability cannot separate the methods; fidelity to the unpruned "
+                  "model's images at the same seeds (PSNR) does.", "",
+                  "| method | blocks removed | drop | usable | shape / placement / colour ok | "
+                  "PSNR vs full (dB) |",
                   "|---|---|---|---|---|---|",
-                  *(f"| {v['method']} | {v['blocks']} | {v['drop']} | {v['usable']:.1%} | {v['shape_ok']:.0%} / "
-                    f"{v['placement_ok']:.0%} / {v['colour_ok']:.0%} | {v['psnr_vs_full']:.1f} |" for v in g["variants"]),
+                  *(f"| {v['method']} | {v['blocks']} | {v['drop']} | {v['usable']:.1%} | "
+                    f"{v['shape_ok']:.0%} / {v['placement_ok']:.0%} / {v['colour_ok']:.0%} | "
+                    f"{v['psnr_vs_full']:.1f} |" for v in g["variants"]),
                   ""]
     if "lm" in r:
         m = r["lm"]
         lines += [f"Expansion LLM: {m['depth']} decoder layers, {m['blocks_removed']} removed "
                   f"(FFT + RDP: layers {m['drop']}).", "",
-                  "| variant | held-out recall@50 | torch speedup | ONNX Runtime speedup |", "|---|---|---|---|",
+                  "| variant | held-out recall@50 | torch speedup | ONNX Runtime speedup |",
+                  "|---|---|---|---|",
                   f"| full | {r['lm_recall50_full']:.3f} | 1.00 | 1.00 |",
-                  f"| FFT + RDP | {r['lm_recall50_pruned']:.3f} | {r['lm_speedup']:.2f} | {r['lm_speedup_onnx']:.2f} |",
-                  *(f"| {k} | {r[f'lm_recall50_{k}']:.3f} | (same depth) | |" for k in ("block_influence", "last_n", "random")),
+                  f"| FFT + RDP | {r['lm_recall50_pruned']:.3f} | {r['lm_speedup']:.2f} | "
+                  f"{r['lm_speedup_onnx']:.2f} |",
+                  *(f"| {k} | {r[f'lm_recall50_{k}']:.3f} | (same depth) | |"
+                    for k in ("block_influence", "last_n", "random")),
                   "", "| method | layers removed | drop | recall@50 |", "|---|---|---|---|",
-                  *(f"| {v['method']} | {v['blocks']} | {v['drop']} | {v['recall50']:.3f} |" for v in m["variants"]), ""]
+                  *(f"| {v['method']} | {v['blocks']} | {v['drop']} | {v['recall50']:.3f} |"
+                    for v in m["variants"]), ""]
+
+    def verdict(met: bool | None) -> str:
+        return ("n/a (unpruned generator never usable)" if met is None
+                else "yes" if met else "**no**")
+
     lines += ["| target | value | goal | met |", "|---|---|---|---|",
-              *(f"| {k} | {v['value']} | {v['target']} | "
-                f"{'n/a (unpruned generator never usable)' if v['met'] is None else 'yes' if v['met'] else '**no**'} |"
+              *(f"| {k} | {v['value']} | {v['target']} | {verdict(v['met'])} |"
                 for k, v in r["targets"].items()), ""]
     lines += [f"![{p.stem}]({p.relative_to('docs')})" for p in plots]
     return "\n".join(lines)

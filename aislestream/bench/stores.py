@@ -1,4 +1,5 @@
-"""Embedded store candidates compared on the same world: index time, queries/s, retrieval quality."""
+"""Embedded store candidates compared on the same world: index time, queries/s, retrieval
+quality."""
 
 from __future__ import annotations
 
@@ -42,19 +43,22 @@ def run_store_bench(settings: Settings, write: bool, console: Console, k: int = 
             results[backend] = {"index_s": round(index_s, 3),
                                 "docs_per_s": round(len(world.products) / index_s, 1),
                                 "queries_per_s": round(len(queries) / search_s, 1),
-                                f"recall_at_{k}": round(scores.recall, 4), f"ndcg_at_{k}": round(scores.ndcg, 4)}
+                                f"recall_at_{k}": round(scores.recall, 4),
+                                f"ndcg_at_{k}": round(scores.ndcg, 4)}
         finally:
             shutil.rmtree(path, ignore_errors=True)
     chosen = max(CANDIDATES, key=lambda b: results[b]["queries_per_s"])
-    table = Table(title=f"embedded stores: {len(world.products):,} products, {len(queries):,} labelled queries")
+    table = Table(title=f"embedded stores: {len(world.products):,} products, "
+                        f"{len(queries):,} labelled queries")
     header = ["backend", "index s", "docs/s", "queries/s", f"recall@{k}", f"NDCG@{k}"]
     for col in header:
         table.add_column(col, justify="left" if col == "backend" else "right")
     rows = []
     for backend in CANDIDATES:
         r = results[backend]
-        row = [backend, f"{r['index_s']:.2f}", f"{r['docs_per_s']:,.0f}", f"{r['queries_per_s']:,.0f}",
-               f"{r[f'recall_at_{k}']:.3f}", f"{r[f'ndcg_at_{k}']:.3f}"]
+        row = [backend, f"{r['index_s']:.2f}", f"{r['docs_per_s']:,.0f}",
+               f"{r['queries_per_s']:,.0f}", f"{r[f'recall_at_{k}']:.3f}",
+               f"{r[f'ndcg_at_{k}']:.3f}"]
         rows.append(row)
         table.add_row(*row)
     console.print(table)
@@ -68,13 +72,14 @@ def run_store_bench(settings: Settings, write: bool, console: Console, k: int = 
             "## Embedded search store: tantivy vs SQLite FTS5", "",
             "| " + " | ".join(header) + " |", "|" + "---|" * len(header),
             *("| " + " | ".join(row) + " |" for row in rows), "",
-            f"Chosen default: **{chosen}**: {ratio:.0f}x the queries/s of {other}, which a stream doing "
-            f"one search per message needs more than {other}'s recall@{k} difference of "
-            f"{results[other][f'recall_at_{k}'] - results[chosen][f'recall_at_{k}']:+.3f} (both BM25; they "
-            "differ in stemmer and BM25 details). SQLite FTS5 has no per-term boosts, so a "
-            "weighted request is one MATCH per clause summed in SQL, and OR queries over frequent terms "
-            "score every matching row.",
+            f"Chosen default: **{chosen}**: {ratio:.0f}x the queries/s of {other}, which a stream "
+            f"doing one search per message needs more than {other}'s recall@{k} difference of "
+            f"{results[other][f'recall_at_{k}'] - results[chosen][f'recall_at_{k}']:+.3f} "
+            "(both BM25; they differ in stemmer and BM25 details). SQLite FTS5 has no per-term "
+            "boosts, so a weighted request is one MATCH per clause summed in SQL, and OR queries "
+            "over frequent terms score every matching row.",
         ])
         write_results("stores", payload, markdown,
-                      f"aisle bench stores --products {len(world.products)} --queries {len(queries)}")
+                      f"aisle bench stores --products {len(world.products)} "
+                      f"--queries {len(queries)}")
     return payload

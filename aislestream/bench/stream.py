@@ -1,4 +1,5 @@
-"""`aisle bench stream`: what the stream machinery costs, measured against the raw broker in one run.
+"""`aisle bench stream`: what the stream machinery costs, measured against the raw broker in one
+run.
 
 (a) raw: an aiokafka consume -> produce pass-through with a consumer group and commits,
     draining the same backlog of query messages (the floor any processor pays);
@@ -30,11 +31,13 @@ from aislestream.streams import topics
 from aislestream.streams.topics import topic_specs
 
 
-async def _raw_passthrough(bootstrap: str, source: str, sink: str, n: int, timeout_s: float) -> float:
+async def _raw_passthrough(bootstrap: str, source: str, sink: str, n: int,
+                           timeout_s: float) -> float:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-    consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id=f"raw-{uuid.uuid4().hex[:6]}",
-                                enable_auto_commit=False, auto_offset_reset="earliest", **aiokafka_kwargs())
+    consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap,
+                                group_id=f"raw-{uuid.uuid4().hex[:6]}", enable_auto_commit=False,
+                                auto_offset_reset="earliest", **aiokafka_kwargs())
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=-1, **aiokafka_kwargs())
     await consumer.start()
     await producer.start()
@@ -48,7 +51,8 @@ async def _raw_passthrough(bootstrap: str, source: str, sink: str, n: int, timeo
             first = first or time.perf_counter()
             futures = [await producer.send(sink, key=r.key, value=r.value)
                        for records in batches.values() for r in records]
-            await asyncio.gather(*futures)  # output delivered before the offset commit, like the pipeline
+            # output delivered before the offset commit, like the pipeline
+            await asyncio.gather(*futures)
             await consumer.commit()
             done += len(futures)
         return done / (time.perf_counter() - (first or time.perf_counter()))
@@ -98,13 +102,16 @@ def _pipeline_run(settings: Settings, engine: str, messages: list[tuple[bytes, b
         worker.stop()
     results = [json.loads(r.value) for r in received if not worker.is_probe(r)]
     if len(results) < len(messages):
-        raise RuntimeError(f"{engine}: only {len(results)} of {len(messages)} results; log {worker.log_path}")
+        raise RuntimeError(f"{engine}: only {len(results)} of {len(messages)} results; "
+                           f"log {worker.log_path}")
     processed = sorted(r["processed_at"] for r in results)
     elapsed = processed[-1] - processed[0]
-    total = [r["latency_ms"]["message_ms"] for r in results]  # each message's own time in the worker
+    # each message's own time in the worker
+    total = [r["latency_ms"]["message_ms"] for r in results]
 
     def stage(name: str) -> float:  # a stage's batch time shared among the batch's messages
-        return float(np.mean([r["latency_ms"][f"batch_{name}"] / r["latency_ms"]["batch_size"] for r in results]))
+        return float(np.mean([r["latency_ms"][f"batch_{name}"] / r["latency_ms"]["batch_size"]
+                              for r in results]))
 
     return {"msgs_per_s": len(results) / elapsed, "p50_ms": float(np.percentile(total, 50)),
             "p99_ms": float(np.percentile(total, 99)), "expand_ms": stage("expand_ms"),
@@ -120,9 +127,10 @@ def run_stream_bench(settings: Settings, n: int, write: bool, console: Console,
         with console.status("building the world and the store"):
             world = build_world(settings.world)
             ensure_indexed(settings, world)
-        messages = [(k, v) for k, v, _ in replay_messages(world.queries, n, seed=settings.world.seed,
-                                                          run_id="bench")]
-        source, sink = f"bench-raw-{uuid.uuid4().hex[:6]}.in", f"bench-raw-{uuid.uuid4().hex[:6]}.out"
+        messages = [(k, v) for k, v, _ in replay_messages(world.queries, n,
+                                                          seed=settings.world.seed, run_id="bench")]
+        source, sink = (f"bench-raw-{uuid.uuid4().hex[:6]}.in",
+                        f"bench-raw-{uuid.uuid4().hex[:6]}.out")
         ensure_topics(bootstrap, {source: TopicSpec(settings.topics.partitions),
                                   sink: TopicSpec(settings.topics.partitions)})
         with console.status(f"raw: draining {n:,} messages"):
@@ -131,9 +139,9 @@ def run_stream_bench(settings: Settings, n: int, write: bool, console: Console,
         faust_sink = f"{sink}.faust"
         ensure_topics(bootstrap, {faust_sink: TopicSpec(settings.topics.partitions)})
         with console.status(f"faust no-op agent: draining {n:,} messages"):
-            faust_rate = _faust_passthrough(bootstrap, source, faust_sink, n, settings.stream.batch_size,
-                                            settings.artifacts.faust / f"bench-{uuid.uuid4().hex[:6]}",
-                                            timeout_s)
+            faust_rate = _faust_passthrough(
+                bootstrap, source, faust_sink, n, settings.stream.batch_size,
+                settings.artifacts.faust / f"bench-{uuid.uuid4().hex[:6]}", timeout_s)
         identity = _pipeline_run(settings, "identity", messages, console, timeout_s)
         prf = _pipeline_run(settings, "prf", messages, console, timeout_s)
     ratio = identity["msgs_per_s"] / raw
@@ -146,10 +154,13 @@ def run_stream_bench(settings: Settings, n: int, write: bool, console: Console,
         "ratio_faust_noop_to_raw": round(faust_rate / raw, 4),
         "identity_msgs_per_s": round(identity["msgs_per_s"], 1),
         "prf_msgs_per_s": round(prf["msgs_per_s"], 1),
-        "identity_p50_ms": round(identity["p50_ms"], 3), "identity_p99_ms": round(identity["p99_ms"], 3),
+        "identity_p50_ms": round(identity["p50_ms"], 3),
+        "identity_p99_ms": round(identity["p99_ms"], 3),
         "prf_p50_ms": round(prf["p50_ms"], 3), "prf_p99_ms": round(prf["p99_ms"], 3),
-        "ratio_identity_to_raw": round(ratio, 4), "ratio_prf_to_raw": round(prf["msgs_per_s"] / raw, 4),
-        "identity_stage_ms": {k: round(identity[k], 4) for k in ("validate_ms", "expand_ms", "retrieve_ms")},
+        "ratio_identity_to_raw": round(ratio, 4),
+        "ratio_prf_to_raw": round(prf["msgs_per_s"] / raw, 4),
+        "identity_stage_ms": {k: round(identity[k], 4)
+                              for k in ("validate_ms", "expand_ms", "retrieve_ms")},
         "prf_stage_ms": {k: round(prf[k], 4) for k in ("validate_ms", "expand_ms", "retrieve_ms")},
         "identity_retrieval_share_of_time": round(search_share, 3),
         "target_ratio_identity_to_raw": 0.5, "target_met": ratio >= 0.5,
@@ -158,34 +169,36 @@ def run_stream_bench(settings: Settings, n: int, write: bool, console: Console,
     for col in ("variant", "msg/s", "ratio to raw", "p50 ms", "p99 ms", "expand ms", "retrieve ms"):
         table.add_column(col, justify="left" if col == "variant" else "right")
     rows = [["(a) raw aiokafka pass-through", f"{raw:,.0f}", "1.00", "", "", "", ""],
-            ["faust no-op agent (same batching and acks)", f"{faust_rate:,.0f}", f"{faust_rate / raw:.3f}",
-             "", "", "", ""]]
+            ["faust no-op agent (same batching and acks)", f"{faust_rate:,.0f}",
+             f"{faust_rate / raw:.3f}", "", "", "", ""]]
     for name, r in (("(b) pipeline, identity", identity), ("(c) pipeline, PRF", prf)):
-        rows.append([name, f"{r['msgs_per_s']:,.0f}", f"{r['msgs_per_s'] / raw:.3f}", f"{r['p50_ms']:.2f}",
-                     f"{r['p99_ms']:.2f}", f"{r['expand_ms']:.3f}", f"{r['retrieve_ms']:.3f}"])
+        rows.append([name, f"{r['msgs_per_s']:,.0f}", f"{r['msgs_per_s'] / raw:.3f}",
+                     f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", f"{r['expand_ms']:.3f}",
+                     f"{r['retrieve_ms']:.3f}"])
     for row in rows:
         table.add_row(*row)
     console.print(table)
     verdict = "met" if ratio >= 0.5 else "missed"
     console.print(f"ratio_identity_to_raw = {ratio:.3f} (target 0.5: {verdict}); retrieval takes "
-                  f"{search_share:.0%} of the identity pipeline's time; a no-op faust agent reaches "
-                  f"{faust_rate / raw:.2f} of raw")
+                  f"{search_share:.0%} of the identity pipeline's time; a no-op faust agent "
+                  f"reaches {faust_rate / raw:.2f} of raw")
     if write:
-        header = ["variant", "msg/s", "ratio to raw", "p50 ms", "p99 ms", "expand ms/msg", "retrieve ms/msg"]
+        header = ["variant", "msg/s", "ratio to raw", "p50 ms", "p99 ms", "expand ms/msg",
+                  "retrieve ms/msg"]
         markdown = "\n".join([
             "## Stream throughput: raw broker vs the search pipeline", "",
             f"{n:,} query messages drained from a backlog on the embedded Tansu broker "
-            f"({settings.topics.partitions} partitions), {len(world.products):,}-product {settings.store.backend} "
-            f"store, batch size {settings.stream.batch_size}. p50/p99: percentiles over messages of each "
-            "message's own time in the worker, from the agent receiving its batch to its record being "
-            "ready (a message waits for its whole batch); expand/retrieve ms/msg: the batch's stage "
-            "time divided by its size.", "",
+            f"({settings.topics.partitions} partitions), {len(world.products):,}-product "
+            f"{settings.store.backend} store, batch size {settings.stream.batch_size}. p50/p99: "
+            "percentiles over messages of each message's own time in the worker, from the agent "
+            "receiving its batch to its record being ready (a message waits for its whole "
+            "batch); expand/retrieve ms/msg: the batch's stage time divided by its size.", "",
             "| " + " | ".join(header) + " |", "|" + "---|" * len(header),
             *("| " + " | ".join(row) + " |" for row in rows), "",
             f"**ratio_identity_to_raw = {ratio:.3f}** (target 0.5: {verdict}). Retrieval takes "
-            f"{search_share:.0%} of the identity pipeline's time: every message runs a BM25 search over "
-            f"{len(world.products):,} products, which a pass-through does not. A faust agent that only "
-            f"forwards messages, with the same batching and delivery-before-ack, reaches "
+            f"{search_share:.0%} of the identity pipeline's time: every message runs a BM25 search "
+            f"over {len(world.products):,} products, which a pass-through does not. A faust agent "
+            f"that only forwards messages, with the same batching and delivery-before-ack, reaches "
             f"{faust_rate:,.0f} msg/s ({faust_rate / raw:.2f} of raw): that is the ceiling of the "
             "faust machinery on this machine before any work is done.",
         ])

@@ -28,11 +28,13 @@ from aislestream.core.adspec import ALL_SPECS, N_CLASSES, SIZE, AdSpec
 from aislestream.models.ads.presets import GeneratorPreset
 from aislestream.models.ads.renderer import render
 
-Denoiser = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (x, t, labels) -> prediction
+# (x, t, labels) -> prediction
+Denoiser = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def sample(denoise: Denoiser, scheduler: DDIMScheduler, labels: torch.Tensor, num_inference_steps: int,
-           generator: torch.Generator | None, device: torch.device | str = "cpu") -> np.ndarray:
+def sample(denoise: Denoiser, scheduler: DDIMScheduler, labels: torch.Tensor,
+           num_inference_steps: int, generator: torch.Generator | None,
+           device: torch.device | str = "cpu") -> np.ndarray:
     """DDIM from pixel noise to 8-bit RGB; shared by the torch pipeline and ONNX Runtime."""
     # 1. start from noise in pixel space ([-1, 1] after training normalisation), drawn on the
     #    CPU so a seed gives the same images on any device or runtime
@@ -59,8 +61,8 @@ class AdCreativePipeline(DiffusionPipeline):
         return sample(lambda x, t, y: self.transformer(x, timestep=t, class_labels=y).sample,
                       self.scheduler, labels, num_inference_steps, generator, self.device)
 
-    def generate(self, specs: Sequence[AdSpec], num_inference_steps: int = 20, seed: int | None = None
-                 ) -> np.ndarray:
+    def generate(self, specs: Sequence[AdSpec], num_inference_steps: int = 20,
+                 seed: int | None = None) -> np.ndarray:
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         return self([s.class_id for s in specs], num_inference_steps, generator)
 
@@ -109,10 +111,12 @@ class NoisedBatch:
     target: torch.Tensor  # what the network must predict, in the scheduler's prediction type
 
 
-def noised(scheduler: DDPMScheduler, x0: torch.Tensor, generator: torch.Generator | None = None) -> NoisedBatch:
+def noised(scheduler: DDPMScheduler, x0: torch.Tensor,
+           generator: torch.Generator | None = None) -> NoisedBatch:
     """One forward-diffusion draw at uniform timesteps, shared by training and feedback tuning."""
     noise = torch.randn(x0.shape, generator=generator, device=x0.device)
-    t = torch.randint(0, scheduler.config.num_train_timesteps, (len(x0),), generator=generator, device=x0.device)
+    t = torch.randint(0, scheduler.config.num_train_timesteps, (len(x0),), generator=generator,
+                      device=x0.device)
     noisy = scheduler.add_noise(x0, noise, t)
     kind = scheduler.config.prediction_type
     target = scheduler.get_velocity(x0, noise, t) if kind == "v_prediction" else noise
@@ -132,13 +136,15 @@ def train_generator(preset: GeneratorPreset, out: Path, seed: int = 0,
     """``workers`` render batches in loader processes: worth it on a GPU, where rendering on
     the training thread would starve it; on a CPU the renderer and the model share the cores."""
     torch.manual_seed(seed)
-    batches = iter(torch.utils.data.DataLoader(RenderedCreatives(preset.batch_size, seed), batch_size=None,
-                                               num_workers=workers, pin_memory=device != "cpu"))
+    batches = iter(torch.utils.data.DataLoader(RenderedCreatives(preset.batch_size, seed),
+                                               batch_size=None, num_workers=workers,
+                                               pin_memory=device != "cpu"))
     model = build_transformer(preset).to(device)
     scheduler = noise_scheduler()
     opt = torch.optim.AdamW(model.parameters(), lr=preset.lr, weight_decay=0.0)
     warmup = max(1, preset.train_steps // 20)
-    lr_at = lambda step: min(1.0, (step + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * step / preset.train_steps))  # noqa: E731
+    lr_at = lambda step: (min(1.0, (step + 1) / warmup)  # noqa: E731
+                          * 0.5 * (1 + np.cos(np.pi * step / preset.train_steps)))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     ema = EMAModel(model.parameters(), decay=preset.ema_decay, use_ema_warmup=True, foreach=True)
     started, losses = time.time(), []

@@ -58,7 +58,8 @@ class OracleConfig:
 def segment(image: np.ndarray, spec: AdSpec, config: OracleConfig = OracleConfig()) -> np.ndarray:
     """Product mask: pixels far from the background palette and from the text bar's grey."""
     pixels = image.astype(np.float32)
-    far_bg = np.linalg.norm(pixels - np.array(PALETTES[spec.palette]), axis=-1) > config.background_distance
+    far_bg = (np.linalg.norm(pixels - np.array(PALETTES[spec.palette]), axis=-1)
+              > config.background_distance)
     far_logo = np.linalg.norm(pixels - np.array(LOGO), axis=-1) > 40.0
     return far_bg & far_logo
 
@@ -119,7 +120,8 @@ def judge(image: np.ndarray, spec: AdSpec, config: OracleConfig = OracleConfig()
     best = max(fit, key=fit.get)
     shape = best == spec.shape and fit[spec.shape] >= config.min_shape_iou
     if not shape:
-        reasons.append(f"shape looks like {best} (IoU {fit[best]:.2f}; {spec.shape} {fit[spec.shape]:.2f})")
+        reasons.append(f"shape looks like {best} (IoU {fit[best]:.2f}; "
+                       f"{spec.shape} {fit[spec.shape]:.2f})")
     product_colour = np.median(image[mask].astype(np.float32), axis=0)
     distances = {c: float(np.linalg.norm(product_colour - np.array(v))) for c, v in COLOURS.items()}
     nearest = min(distances, key=distances.get)

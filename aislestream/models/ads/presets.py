@@ -70,10 +70,12 @@ class AdsPreset:
 ADS_PRESETS = {
     "micro": AdsPreset("micro", GENERATOR_PRESETS["micro"],
                        RewardTrainConfig(train_images=400, val_images=200, steps=30),
-                       FeedbackConfig(rounds=1, samples_per_round=16, steps_per_round=3, batch_size=8,
-                                      inference_steps=4), eval_reps=1, eval_stride=9),
-    "tiny": AdsPreset("tiny", GENERATOR_PRESETS["tiny"], RewardTrainConfig(), FeedbackConfig(), eval_reps=2),
-    "small": AdsPreset("small", GENERATOR_PRESETS["small"], RewardTrainConfig(train_images=50_000, steps=6_000),
+                       FeedbackConfig(rounds=1, samples_per_round=16, steps_per_round=3,
+                                      batch_size=8, inference_steps=4), eval_reps=1, eval_stride=9),
+    "tiny": AdsPreset("tiny", GENERATOR_PRESETS["tiny"], RewardTrainConfig(), FeedbackConfig(),
+                      eval_reps=2),
+    "small": AdsPreset("small", GENERATOR_PRESETS["small"],
+                       RewardTrainConfig(train_images=50_000, steps=6_000),
                        FeedbackConfig(rounds=20, samples_per_round=1_024), eval_reps=4),
 }
 

@@ -71,7 +71,8 @@ def _canvas(palette: tuple[int, int, int], rng: np.random.Generator) -> np.ndarr
     return img
 
 
-def _place(region: tuple[int, int, int, int], rng: np.random.Generator) -> tuple[int, int, int, int]:
+def _place(region: tuple[int, int, int, int],
+           rng: np.random.Generator) -> tuple[int, int, int, int]:
     r0, c0, r1, c1 = region
     h = int(rng.integers(r1 - r0 - 4, r1 - r0 + 1))
     w = int(rng.integers(c1 - c0 - 3, c1 - c0 + 1))
@@ -127,11 +128,14 @@ def render(spec: AdSpec, rng: np.random.Generator, defect: str | None = None) ->
     silhouette = shape_mask(shape, bottom - top, right - left)
     rows = slice(max(top, 0), min(bottom, SIZE))
     cols = slice(max(left, 0), min(right, SIZE))
-    full[rows, cols] = silhouette[rows.start - top:rows.stop - top, cols.start - left:cols.stop - left]
-    shade = 1.0 + 0.12 * (np.linspace(-1, 1, SIZE)[None, :, None])  # soft lighting across the product
+    full[rows, cols] = silhouette[rows.start - top:rows.stop - top,
+                                  cols.start - left:cols.stop - left]
+    # soft lighting across the product
+    shade = 1.0 + 0.12 * (np.linspace(-1, 1, SIZE)[None, :, None])
     img = np.where(full[..., None], np.clip(colour * shade, 0, 255), img)
     img += rng.normal(0, 3.0, img.shape)  # sensor noise
-    return Render(np.clip(img, 0, 255).astype(np.uint8), full, (top, left, bottom, right), spec, defects)
+    return Render(np.clip(img, 0, 255).astype(np.uint8), full, (top, left, bottom, right), spec,
+                  defects)
 
 
 DEFECTS: dict[str, str] = {

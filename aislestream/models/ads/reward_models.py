@@ -37,8 +37,10 @@ class Scorer(nn.Module):
             nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), nn.GELU(),  # 16x16
             nn.Conv2d(2 * w, 2 * w, 3, stride=2, padding=1), nn.GELU(),  # 8x8
         )
-        self.head = nn.Sequential(nn.Linear(2 * w * 64 + SPEC_DIM, hidden), nn.GELU(), nn.Linear(hidden, 1))
-        ys, xs = torch.meshgrid(torch.linspace(-1, 1, SIZE), torch.linspace(-1, 1, SIZE), indexing="ij")
+        self.head = nn.Sequential(nn.Linear(2 * w * 64 + SPEC_DIM, hidden), nn.GELU(),
+                                  nn.Linear(hidden, 1))
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, SIZE), torch.linspace(-1, 1, SIZE),
+                                indexing="ij")
         self.register_buffer("coords", torch.stack([ys, xs])[None], persistent=False)
         self.temperature = nn.Parameter(torch.ones(()), requires_grad=False)  # set by calibration
 
@@ -93,7 +95,8 @@ def train_scorer(model: Scorer, data: Batch, target: str, steps: int, batch: int
     model.train()
     for step in range(steps):
         idx = torch.randint(len(y), (batch,))
-        loss = nn.functional.binary_cross_entropy_with_logits(model(data.images[idx], data.specs[idx]), y[idx])
+        loss = nn.functional.binary_cross_entropy_with_logits(
+            model(data.images[idx], data.specs[idx]), y[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -103,9 +106,11 @@ def train_scorer(model: Scorer, data: Batch, target: str, steps: int, batch: int
 
 
 @torch.no_grad()
-def predict(model: Scorer, images: torch.Tensor, specs: torch.Tensor, batch: int = 512) -> np.ndarray:
+def predict(model: Scorer, images: torch.Tensor, specs: torch.Tensor,
+            batch: int = 512) -> np.ndarray:
     """Calibrated P(right)."""
-    out = [torch.sigmoid(model(images[i:i + batch], specs[i:i + batch])) for i in range(0, len(images), batch)]
+    out = [torch.sigmoid(model(images[i:i + batch], specs[i:i + batch]))
+           for i in range(0, len(images), batch)]
     return torch.cat(out).numpy()
 
 
@@ -113,7 +118,8 @@ def predict(model: Scorer, images: torch.Tensor, specs: torch.Tensor, batch: int
 def calibrate(model: Scorer, data: Batch, target: str) -> float:
     """Temperature scaling: the T minimising validation NLL (a grid is plenty for one scalar)."""
     model.temperature.fill_(1.0)
-    logits = torch.cat([model(data.images[i:i + 512], data.specs[i:i + 512]) for i in range(0, len(data.images), 512)])
+    logits = torch.cat([model(data.images[i:i + 512], data.specs[i:i + 512])
+                        for i in range(0, len(data.images), 512)])
     y = data.labels[target]
     grid = torch.exp(torch.linspace(np.log(0.05), np.log(20), 200))
     nll = [float(nn.functional.binary_cross_entropy_with_logits(logits / t, y)) for t in grid]

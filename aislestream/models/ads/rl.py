@@ -30,8 +30,9 @@ from aislestream.models.ads.presets import FeedbackConfig
 from aislestream.models.ads.reward_models import RewardEnsemble
 
 
-def finetune_on_feedback(pipeline: AdCreativePipeline, ensemble: RewardEnsemble, config: FeedbackConfig,
-                         out: Path, progress: Callable[[int, dict], None] | None = None) -> AdCreativePipeline:
+def finetune_on_feedback(pipeline: AdCreativePipeline, ensemble: RewardEnsemble,
+                         config: FeedbackConfig, out: Path,
+                         progress: Callable[[int, dict], None] | None = None) -> AdCreativePipeline:
     rng = np.random.default_rng(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     model = pipeline.transformer
@@ -46,7 +47,8 @@ def finetune_on_feedback(pipeline: AdCreativePipeline, ensemble: RewardEnsemble,
         scores = ensemble.score(images, specs)
         accepted = ensemble.usable(scores)
         reward = ensemble.reward(scores)
-        record = {"round": round_, "accept_rate": float(accepted.mean()), "mean_reward": float(reward.mean())}
+        record = {"round": round_, "accept_rate": float(accepted.mean()),
+                  "mean_reward": float(reward.mean())}
         history.append(record)
         if progress is not None:
             progress(round_, record)
@@ -60,11 +62,14 @@ def finetune_on_feedback(pipeline: AdCreativePipeline, ensemble: RewardEnsemble,
             idx = torch.multinomial(weights, min(config.batch_size, len(weights)), replacement=True,
                                     generator=gen)
             batch = noised(scheduler, x0[idx], gen)
-            prediction = model(batch.noisy, timestep=batch.timesteps, class_labels=labels[idx]).sample
+            prediction = model(batch.noisy, timestep=batch.timesteps,
+                               class_labels=labels[idx]).sample
             with torch.no_grad():
-                base_prediction = base(batch.noisy, timestep=batch.timesteps, class_labels=labels[idx]).sample
+                base_prediction = base(batch.noisy, timestep=batch.timesteps,
+                                       class_labels=labels[idx]).sample
             mse = torch.nn.functional.mse_loss
-            loss = mse(prediction, batch.target) + config.base_weight * mse(prediction, base_prediction)
+            loss = (mse(prediction, batch.target)
+                    + config.base_weight * mse(prediction, base_prediction))
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -33,6 +33,7 @@ def train_ads(settings: Settings, preset: AdsPreset, stages: Sequence[str],
             finetune_on_feedback(load_pipeline(root / "generator"),
                                  RewardEnsemble.load(root / "reward" / "specialized"),
                                  preset.feedback, root / "rl",
-                                 progress=lambda r, rec: log(f"feedback round {r}: accepted {rec['accept_rate']:.2f}"))
+                                 progress=lambda r, rec: log(f"feedback round {r}: "
+                                                             f"accepted {rec['accept_rate']:.2f}"))
         log(f"{stage} done in {time.time() - started:,.0f}s")
     return root

@@ -30,20 +30,24 @@ from aislestream.models.ads.reward_models import (
 PRECISION = 0.95
 
 
-def compare(ensemble: RewardEnsemble, monolithic: Scorer, test: Batch) -> dict[str, dict[str, float]]:
+def compare(ensemble: RewardEnsemble, monolithic: Scorer,
+            test: Batch) -> dict[str, dict[str, float]]:
     """Defect recall at 95% precision: overall, and per aspect (that aspect's defects vs clean)."""
-    spec_scores = {a: 1.0 - predict(m, test.images, test.specs) for a, m in ensemble.scorers.items()}
+    spec_scores = {a: 1.0 - predict(m, test.images, test.specs)
+                   for a, m in ensemble.scorers.items()}
     mono_score = 1.0 - predict(monolithic, test.images, test.specs)
     usable = test.labels["usable"].numpy().astype(bool)
     out = {"overall": {
-        "specialized": recall_at_precision(np.max(list(spec_scores.values()), axis=0), ~usable, PRECISION)[0],
+        "specialized": recall_at_precision(np.max(list(spec_scores.values()), axis=0), ~usable,
+                                           PRECISION)[0],
         "monolithic": recall_at_precision(mono_score, ~usable, PRECISION)[0],
     }}
     for aspect in ASPECTS:
         broken = ~test.labels[aspect].numpy().astype(bool)
         keep = broken | usable  # this aspect's defects against clean creatives
         out[aspect] = {
-            "specialized": recall_at_precision(spec_scores[aspect][keep], broken[keep], PRECISION)[0],
+            "specialized": recall_at_precision(spec_scores[aspect][keep], broken[keep],
+                                               PRECISION)[0],
             "monolithic": recall_at_precision(mono_score[keep], broken[keep], PRECISION)[0],
         }
     return out

@@ -57,7 +57,8 @@ def _browse_list(world: World, store: SearchStore, query: LabelledQuery, rng: np
     shown = [h.id for h in store.search(SearchRequest(query.text, k=k // 2))]
     category = [pid for pid in query.relevance if pid not in shown]
     if category:
-        shown += [str(x) for x in rng.choice(category, size=min(k - len(shown), len(category)), replace=False)]
+        shown += [str(x) for x in rng.choice(category, size=min(k - len(shown), len(category)),
+                                             replace=False)]
     return shown
 
 
@@ -86,7 +87,8 @@ def simulate_log(world: World, store: SearchStore, queries: Sequence[LabelledQue
     return BehaviourLog(clicked, bought)
 
 
-def pretrain_texts(world: World, log: BehaviourLog, queries: Sequence[LabelledQuery]) -> Iterator[str]:
+def pretrain_texts(world: World, log: BehaviourLog,
+                   queries: Sequence[LabelledQuery]) -> Iterator[str]:
     for p in world.products:
         yield product_text(p)
     by_id = {q.id: q for q in queries}
@@ -135,13 +137,15 @@ def mine_sft_examples(world: World, store: SearchStore, queries: Sequence[Labell
             if terms:
                 candidates.append((q, converted, terms))
     base = store.search_many([SearchRequest(q.text, k=k) for q, _, _ in candidates])
-    expanded = store.search_many([SearchRequest(q.text, weigh_terms(t, q.text), k=k) for q, _, t in candidates])
+    expanded = store.search_many([SearchRequest(q.text, weigh_terms(t, q.text), k=k)
+                                  for q, _, t in candidates])
     for (q, converted, terms), b, e in zip(candidates, base, expanded):
         b_ids, e_ids = [h.id for h in b], [h.id for h in e]
         gain = recall_at_k(e_ids, q.relevance, k) - recall_at_k(b_ids, q.relevance, k)
         ndcg_change = ndcg_at_k(e_ids, q.relevance, 10) - ndcg_at_k(b_ids, q.relevance, 10)
         if gain > 0 or (gain == 0 and ndcg_change >= 0):
-            examples.append(SftExample(expand_prompt(q.text), " " + " ".join(terms), "expand", q.query_type))
+            examples.append(SftExample(expand_prompt(q.text), " " + " ".join(terms), "expand",
+                                       q.query_type))
         products = [world.product_by_id[pid] for pid in converted]
         category = Counter(p.category for p in products).most_common(1)[0][0]
         examples.append(SftExample(rewrite_prompt(q.text), f" {category}", "rewrite", q.query_type))
@@ -149,7 +153,8 @@ def mine_sft_examples(world: World, store: SearchStore, queries: Sequence[Labell
                   for value, n in Counter(getattr(p, key) for p in products).most_common(1)
                   if n >= 0.6 * len(products)]
         if shared:
-            examples.append(SftExample(attrs_prompt(q.text), " " + " ".join(shared), "attrs", q.query_type))
+            examples.append(SftExample(attrs_prompt(q.text), " " + " ".join(shared), "attrs",
+                                       q.query_type))
     return examples
 
 
@@ -167,7 +172,8 @@ def pseudo_queries(world: World, n: int, seed: int = 0) -> list[LabelledQuery]:
         words = sorted(w for w in titles[j] if not w.isdigit())
         if len(words) < 2:
             continue
-        picked = [str(w) for w in rng.choice(words, size=min(len(words), int(rng.integers(2, 4))), replace=False)]
+        picked = [str(w) for w in rng.choice(words, size=min(len(words), int(rng.integers(2, 4))),
+                                             replace=False)]
         relevance = {world.products[m].id: 2 for m, t in enumerate(titles) if t.issuperset(picked)}
         relevance[world.products[j].id] = 3
         queries.append(LabelledQuery(id=f"pq{i:07d}", text=" ".join(picked), query_type="pseudo",

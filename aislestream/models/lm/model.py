@@ -15,7 +15,8 @@ from aislestream.errors import ConfigError
 from aislestream.models.lm.presets import LMPreset
 
 
-def build_model(preset: LMPreset, tokenizer: PreTrainedTokenizerFast, seed: int = 0) -> LlamaForCausalLM:
+def build_model(preset: LMPreset, tokenizer: PreTrainedTokenizerFast,
+                seed: int = 0) -> LlamaForCausalLM:
     import torch
 
     torch.manual_seed(seed)

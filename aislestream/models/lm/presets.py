@@ -55,7 +55,8 @@ PRESETS: dict[str, LMPreset] = {
         rl_steps=300, rl_prompts_per_step=8, rl_generations=8, rl_lr=2e-5, rl_beta=0.04,
     ),
     "small": LMPreset(
-        "small", vocab_size=8_000, hidden_size=512, num_layers=8, num_heads=8, intermediate_size=1_536,
+        "small", vocab_size=8_000, hidden_size=512, num_layers=8, num_heads=8,
+        intermediate_size=1_536,
         max_length=96, n_products=50_000, n_queries=20_000,
         pretrain_steps=6_000, pretrain_batch=64, pretrain_lr=6e-4,
         sft_steps=3_000, sft_batch=64, sft_lr=3e-4,

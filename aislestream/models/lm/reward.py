@@ -32,7 +32,8 @@ class RewardWeights:
 
 class ExpansionReward:
     def __init__(self, store: SearchStore, queries: Sequence[LabelledQuery],
-                 simulator: BehaviourSimulator | None = None, weights: RewardWeights | None = None) -> None:
+                 simulator: BehaviourSimulator | None = None,
+                 weights: RewardWeights | None = None) -> None:
         self.store = store
         self.queries = {q.id: q for q in queries}
         self.simulator = simulator
@@ -42,12 +43,14 @@ class ExpansionReward:
     def _scores(self, query: LabelledQuery, ids: list[str]) -> tuple[float, float, float]:
         top = ids[:10]
         drift = sum(1 for pid in top if query.relevance.get(pid, 0) == 0) / max(1, len(top))
-        return recall_at_k(ids, query.relevance, self.w.k), ndcg_at_k(ids, query.relevance, 10), drift
+        return (recall_at_k(ids, query.relevance, self.w.k), ndcg_at_k(ids, query.relevance, 10),
+                drift)
 
     def baseline(self, query_ids: Sequence[str]) -> list[tuple[float, float, float]]:
         missing = [qid for qid in dict.fromkeys(query_ids) if qid not in self._baseline]
         if missing:
-            hits = self.store.search_many([SearchRequest(self.queries[q].text, k=self.w.k) for q in missing])
+            hits = self.store.search_many([SearchRequest(self.queries[q].text, k=self.w.k)
+                                           for q in missing])
             for qid, hs in zip(missing, hits):
                 self._baseline[qid] = self._scores(self.queries[qid], [h.id for h in hs])
         return [self._baseline[qid] for qid in query_ids]
@@ -59,7 +62,8 @@ class ExpansionReward:
                     for q, t in zip(queries, all_terms)]
         hits = self.store.search_many(requests)
         rewards = []
-        for q, terms, hs, (b_recall, b_ndcg, b_drift) in zip(queries, all_terms, hits, self.baseline(query_ids)):
+        for q, terms, hs, (b_recall, b_ndcg, b_drift) in zip(queries, all_terms, hits,
+                                                             self.baseline(query_ids)):
             ids = [h.id for h in hs]
             recall, ndcg, drift = self._scores(q, ids)
             top = ids[:10]
@@ -68,7 +72,8 @@ class ExpansionReward:
                 converted = float(self.simulator.session(q.user_id, top, q.relevance).converted)
             rewards.append(
                 (recall - b_recall) + self.w.ndcg_weight * (ndcg - b_ndcg)
-                + self.w.conversion_weight * converted - self.w.drift_weight * max(0.0, drift - b_drift)
+                + self.w.conversion_weight * converted
+                - self.w.drift_weight * max(0.0, drift - b_drift)
                 - self.w.length_weight * max(0, len(terms) - self.w.max_terms)
             )
         return rewards

@@ -16,7 +16,8 @@ from aislestream.settings import Settings
 
 
 def training_world(settings: Settings, preset: LMPreset) -> World:
-    """The preset's synthetic world, or the configured external catalog (+ labels, or pseudo-queries)."""
+    """The preset's synthetic world, or the configured external catalog (+ labels, or
+    pseudo-queries)."""
     w = settings.world
     if w.catalog_path is not None:
         from aislestream.models.lm.data import pseudo_queries

@@ -66,11 +66,13 @@ def _args(lr: float, steps: int, batch: int, out: Path, seed: int) -> dict[str, 
 
 
 def _record(out: Path, stage: str, started: float, **metrics: object) -> None:
-    (out / "stage.json").write_text(json.dumps({"stage": stage, "seconds": round(time.time() - started, 1),
+    (out / "stage.json").write_text(json.dumps({"stage": stage,
+                                                "seconds": round(time.time() - started, 1),
                                                 **metrics}, indent=2))
 
 
-def fit_causal_lm(model, tokenizer, texts: list[str], max_length: int, args: dict[str, object], seed: int = 0):
+def fit_causal_lm(model, tokenizer, texts: list[str], max_length: int, args: dict[str, object],
+                  seed: int = 0):
     """Next-token training on plain texts (stage 1, and any continued pre-training)."""
     from datasets import Dataset
     from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments
@@ -97,11 +99,12 @@ def run_pretrain(ctx: StageContext) -> Path:
     out = ctx.out_dir / "pretrain"
     texts = list(pretrain_texts(ctx.world, ctx.log, ctx.train))
     # The tokenizer must know the prompt vocabulary too (queries are short and colloquial).
-    tokenizer = train_tokenizer(texts + [expand_prompt(q.text) for q in ctx.train], ctx.preset.vocab_size)
+    tokenizer = train_tokenizer(texts + [expand_prompt(q.text) for q in ctx.train],
+                                ctx.preset.vocab_size)
     model = build_model(ctx.preset, tokenizer, ctx.seed)
     result = fit_causal_lm(model, tokenizer, texts, ctx.preset.max_length,
-                           _args(ctx.preset.pretrain_lr, ctx.preset.pretrain_steps, ctx.preset.pretrain_batch,
-                                 out, ctx.seed), ctx.seed)
+                           _args(ctx.preset.pretrain_lr, ctx.preset.pretrain_steps,
+                                 ctx.preset.pretrain_batch, out, ctx.seed), ctx.seed)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     _record(out, "pretrain", started, texts=len(texts), train_loss=result.training_loss,
@@ -137,7 +140,8 @@ def run_sft(ctx: StageContext, base: Path | None = None) -> Path:
     trainer.model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     tasks = {t: sum(e.task == t for e in examples) for t in ("expand", "rewrite", "attrs")}
-    _record(out, "sft", started, examples=len(examples), by_task=tasks, train_loss=result.training_loss)
+    _record(out, "sft", started, examples=len(examples), by_task=tasks,
+            train_loss=result.training_loss)
     return out
 
 

@@ -21,10 +21,12 @@ def block_hooks(blocks: torch.nn.ModuleList, stats: list[BlockStats], grid: tupl
     def hook(index: int):
         def record(module, args, kwargs, output):
             block_in = args[0] if args else kwargs["hidden_states"]
-            stats[index].update(token_slice(block_in.detach()), token_slice(_hidden(output).detach()), grid)
+            stats[index].update(token_slice(block_in.detach()),
+                                token_slice(_hidden(output).detach()), grid)
         return record
 
-    handles = [block.register_forward_hook(hook(i), with_kwargs=True) for i, block in enumerate(blocks)]
+    handles = [block.register_forward_hook(hook(i), with_kwargs=True)
+               for i, block in enumerate(blocks)]
     try:
         yield
     finally:
@@ -35,7 +37,8 @@ def block_hooks(blocks: torch.nn.ModuleList, stats: list[BlockStats], grid: tupl
 @torch.no_grad()
 def profile_blocks(blocks: torch.nn.ModuleList, run_batches: Iterable[Callable[[], object]],
                    grid: tuple[int, int] | None, n_bands: int = 4,
-                   token_slice: Callable[[torch.Tensor], torch.Tensor] = lambda h: h) -> SpectralProfile:
+                   token_slice: Callable[[torch.Tensor], torch.Tensor] = lambda h: h
+                   ) -> SpectralProfile:
     """``run_batches`` yields thunks that each run the model once on a calibration batch."""
     stats = [BlockStats(n_bands) for _ in blocks]
     with block_hooks(blocks, stats, grid, token_slice):

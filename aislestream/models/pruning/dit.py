@@ -21,8 +21,8 @@ def token_grid(transformer: DiTTransformer2DModel) -> tuple[int, int]:
     return side, side
 
 
-def calibration_runs(transformer: DiTTransformer2DModel, timesteps: Sequence[int], specs_per_step: int,
-                     seed: int = 0) -> Iterator[Callable[[], object]]:
+def calibration_runs(transformer: DiTTransformer2DModel, timesteps: Sequence[int],
+                     specs_per_step: int, seed: int = 0) -> Iterator[Callable[[], object]]:
     """Noised renders of random specs at each of ``timesteps`` (the sampler's own schedule)."""
     scheduler = noise_scheduler()
     rng = np.random.default_rng(seed)
@@ -32,11 +32,12 @@ def calibration_runs(transformer: DiTTransformer2DModel, timesteps: Sequence[int
         noise = torch.randn(x0.shape, generator=gen)
         steps = torch.full((len(x0),), int(t))
         noisy = scheduler.add_noise(x0, noise, steps)
-        yield lambda noisy=noisy, steps=steps, labels=labels: transformer(noisy, timestep=steps, class_labels=labels)
+        yield lambda noisy=noisy, steps=steps, labels=labels: transformer(
+            noisy, timestep=steps, class_labels=labels)
 
 
-def profile_generator(transformer: DiTTransformer2DModel, inference_steps: int, specs_per_step: int = len(ALL_SPECS),
-                      seed: int = 0) -> SpectralProfile:
+def profile_generator(transformer: DiTTransformer2DModel, inference_steps: int,
+                      specs_per_step: int = len(ALL_SPECS), seed: int = 0) -> SpectralProfile:
     from diffusers import DDIMScheduler
 
     ddim = DDIMScheduler.from_config(noise_scheduler().config)
@@ -59,9 +60,10 @@ def drop_blocks(transformer: DiTTransformer2DModel, drop: Sequence[int]) -> DiTT
     return pruned
 
 
-def heal_generator(student: DiTTransformer2DModel, teacher: DiTTransformer2DModel, steps: int, batch_size: int = 32,
-                   lr: float = 1e-4, seed: int = 0,
-                   progress: Callable[[int, int, float], None] | None = None) -> DiTTransformer2DModel:
+def heal_generator(student: DiTTransformer2DModel, teacher: DiTTransformer2DModel, steps: int,
+                   batch_size: int = 32, lr: float = 1e-4, seed: int = 0,
+                   progress: Callable[[int, int, float], None] | None = None
+                   ) -> DiTTransformer2DModel:
     """Distil the unpruned model's predictions (on noised renders at uniform timesteps) into
     the pruned one: the teacher's output is a denser target than the data's own noise."""
     from aislestream.models.ads.generator import noised

@@ -51,13 +51,14 @@ def drop_layers(model, drop: Sequence[int]):
     pruned.model.layers = torch.nn.ModuleList(kept)
     pruned.config.num_hidden_layers = len(kept)
     if getattr(pruned.config, "layer_types", None):
-        pruned.config.layer_types = [t for i, t in enumerate(pruned.config.layer_types) if i not in set(drop)]
+        pruned.config.layer_types = [t for i, t in enumerate(pruned.config.layer_types)
+                                     if i not in set(drop)]
     return pruned
 
 
 @torch.no_grad()
-def with_completions(teacher, tokenizer, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 128
-                     ) -> list[list[int]]:
+def with_completions(teacher, tokenizer, prompts: Sequence[str], max_new_tokens: int,
+                     batch_size: int = 128) -> list[list[int]]:
     """Token ids of each prompt followed by the teacher's greedy completion (through EOS):
     distillation then covers the positions serving decodes, not only the prompt."""
     from aislestream.models.lm.prompts import until_eos
@@ -66,7 +67,8 @@ def with_completions(teacher, tokenizer, prompts: Sequence[str], max_new_tokens:
     for i in range(0, len(prompts), batch_size):
         enc = tokenizer(list(prompts[i:i + batch_size]), return_tensors="pt", padding=True)
         out = teacher.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens,
-                               pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+                               pad_token_id=tokenizer.pad_token_id,
+                               eos_token_id=tokenizer.eos_token_id)
         width = enc["input_ids"].shape[1]
         for ids, mask, new in zip(enc["input_ids"], enc["attention_mask"], out[:, width:]):
             rows.append(ids[mask.bool()].tolist() + until_eos(new.tolist(), tokenizer.eos_token_id))
@@ -83,8 +85,9 @@ def left_padded(rows: Sequence[list[int]], pad_id: int) -> dict[str, torch.Tenso
     return {"input_ids": ids, "attention_mask": mask}
 
 
-def heal_lm(student, teacher, pad_id: int, rows: Sequence[list[int]], steps: int, batch_size: int = 32,
-            lr: float = 2e-4, progress: Callable[[int, int, float], None] | None = None):
+def heal_lm(student, teacher, pad_id: int, rows: Sequence[list[int]], steps: int,
+            batch_size: int = 32, lr: float = 2e-4,
+            progress: Callable[[int, int, float], None] | None = None):
     """KL(teacher || student) on next-token distributions over token sequences."""
     teacher = teacher.eval().requires_grad_(False)
     student.train()

@@ -27,13 +27,15 @@ def plot_curve(profile: dict, drop: Sequence[int], title: str, path: Path) -> Pa
     top.plot(depth[kept], curve[kept, 1], "-", color="tab:blue", lw=2, label="RDP simplification")
     top.scatter(depth[kept], curve[kept, 1], color="tab:blue", zorder=3, label="kept by RDP")
     marks = [k + 1 for k in drop]
-    top.scatter(marks, curve[marks, 1], color="tab:red", marker="x", s=90, zorder=4, label="pruned block")
+    top.scatter(marks, curve[marks, 1], color="tab:red", marker="x", s=90, zorder=4,
+                label="pruned block")
     top.set_ylabel("cumulative change (normalised)")
     top.set_title(f"{title}: where the spectrum changes")
     top.legend(fontsize=8)
     blocks = np.arange(1, len(change) + 1)
     bottom.bar(blocks - 0.2, profile["spectral_distance"], width=0.4, label="spectral distance")
-    bottom.bar(blocks + 0.2, profile["block_influence"], width=0.4, label="block influence (1 - cos)")
+    bottom.bar(blocks + 0.2, profile["block_influence"], width=0.4,
+               label="block influence (1 - cos)")
     bottom.set_xlabel("depth k: features after the k-th block (0-based index k - 1 in the tables)")
     bottom.set_yscale("log")
     bottom.legend(fontsize=8)
@@ -44,7 +46,8 @@ def plot_curve(profile: dict, drop: Sequence[int], title: str, path: Path) -> Pa
     return path
 
 
-def plot_quality(variants: Sequence[dict], metric: str, full: float | None, title: str, path: Path) -> Path:
+def plot_quality(variants: Sequence[dict], metric: str, full: float | None, title: str,
+                 path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -76,13 +76,15 @@ def analyze(t: Target, calibration: int = 256) -> SpectralProfile:
         from aislestream.models.pruning.dit import profile_generator
 
         steps = get_ads_preset(t.preset).generator.inference_steps
-        profile = profile_generator(_load(t).transformer, steps, specs_per_step=min(calibration, 216))
+        profile = profile_generator(_load(t).transformer, steps,
+                                    specs_per_step=min(calibration, 216))
     else:
         from aislestream.models.lm.prompts import expand_prompt
         from aislestream.models.pruning.lm import profile_lm
 
         model, tokenizer = _load(t)
-        profile = profile_lm(model, tokenizer, [expand_prompt(q) for q in calibration_queries(t, calibration)])
+        profile = profile_lm(model, tokenizer,
+                             [expand_prompt(q) for q in calibration_queries(t, calibration)])
     t.root.mkdir(parents=True, exist_ok=True)
     (t.root / "profile.json").write_text(json.dumps(profile.to_json(), indent=2))
     return profile
@@ -93,7 +95,8 @@ def load_profile(t: Target) -> SpectralProfile:
 
     path = t.root / "profile.json"
     if not path.exists():
-        raise ConfigError(f"no block profile at {path}: run `aisle prune analyze --model {t.model}` first")
+        raise ConfigError(f"no block profile at {path}: "
+                          f"run `aisle prune analyze --model {t.model}` first")
     raw = json.loads(path.read_text())
     return SpectralProfile(np.array(raw["spectral_distance"]), np.array(raw["band_change"]),
                            np.array(raw["block_influence"]))
@@ -119,7 +122,8 @@ def apply(t: Target, selection: Selection) -> Path:
         from aislestream.models.pruning.dit import drop_blocks
 
         full = _load(t)
-        AdCreativePipeline(drop_blocks(full.transformer, selection.drop), full.scheduler).save_pretrained(out)
+        AdCreativePipeline(drop_blocks(full.transformer, selection.drop),
+                           full.scheduler).save_pretrained(out)
     else:
         from aislestream.models.pruning.lm import drop_layers
 

@@ -26,14 +26,16 @@ def fft_rdp(profile: SpectralProfile, n: int) -> Selection:
     change = profile.change
     curve = cumulative_curve(change)
     eps = epsilon_for_budget(curve, n)
-    candidates = [int(k) - 1 for k in np.flatnonzero(~rdp_mask(curve, eps))]  # point k = after block k
+    # point k = after block k
+    candidates = [int(k) - 1 for k in np.flatnonzero(~rdp_mask(curve, eps))]
     chosen = sorted(candidates, key=lambda i: change[i])[:n]
     return Selection("fft_rdp", tuple(sorted(chosen)), eps)
 
 
 def block_influence(profile: SpectralProfile, n: int) -> Selection:
     """ShortGPT: remove the blocks whose output is most similar to their input."""
-    return Selection("block_influence", tuple(sorted(np.argsort(profile.block_influence)[:n].tolist())))
+    return Selection("block_influence",
+                     tuple(sorted(np.argsort(profile.block_influence)[:n].tolist())))
 
 
 def last_n(depth: int, n: int) -> Selection:
@@ -43,7 +45,8 @@ def last_n(depth: int, n: int) -> Selection:
 
 def random_blocks(depth: int, n: int, seed: int) -> Selection:
     rng = np.random.default_rng(seed)
-    return Selection(f"random_{seed}", tuple(sorted(rng.choice(depth, size=n, replace=False).tolist())))
+    return Selection(f"random_{seed}",
+                     tuple(sorted(rng.choice(depth, size=n, replace=False).tolist())))
 
 
 def select(method: str, profile: SpectralProfile, n: int, seed: int = 0) -> Selection:

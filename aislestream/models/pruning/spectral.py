@@ -64,7 +64,8 @@ class BlockStats:
         self.band_in = np.zeros(self.n_bands)
         self.band_out = np.zeros(self.n_bands)
 
-    def update(self, block_in: torch.Tensor, block_out: torch.Tensor, grid: tuple[int, int] | None) -> None:
+    def update(self, block_in: torch.Tensor, block_out: torch.Tensor,
+               grid: tuple[int, int] | None) -> None:
         spec_in, spec_out = magnitude_spectrum(block_in, grid), magnitude_spectrum(block_out, grid)
         self.distance_num += float(((spec_out - spec_in) ** 2).sum())
         self.distance_den += float((spec_in ** 2).sum())
@@ -87,8 +88,10 @@ class SpectralProfile:
     def from_stats(stats: list[BlockStats]) -> "SpectralProfile":
         eps = 1e-12
         return SpectralProfile(
-            spectral_distance=np.array([np.sqrt(s.distance_num / max(s.distance_den, eps)) for s in stats]),
-            band_change=np.stack([np.abs(np.log(s.band_out + eps) - np.log(s.band_in + eps)) for s in stats]),
+            spectral_distance=np.array([np.sqrt(s.distance_num / max(s.distance_den, eps))
+                                        for s in stats]),
+            band_change=np.stack([np.abs(np.log(s.band_out + eps) - np.log(s.band_in + eps))
+                                  for s in stats]),
             block_influence=np.array([s.influence_sum / max(s.tokens, 1) for s in stats]),
         )
 

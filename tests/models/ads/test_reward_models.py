@@ -18,7 +18,8 @@ from aislestream.models.ads.reward_models import (
 
 def test_dataset_labels_follow_the_defects():
     data = make_dataset(200, seed=3)
-    assert data.images.shape == (200, 3, 32, 32) and 0 <= float(data.images.min()) <= float(data.images.max()) <= 1
+    assert (data.images.shape == (200, 3, 32, 32)
+            and 0 <= float(data.images.min()) <= float(data.images.max()) <= 1)
     usable = data.labels["usable"].bool()
     assert 0.3 < usable.float().mean() < 0.7
     for aspect in ASPECTS:

@@ -14,7 +14,8 @@ def test_every_target_parses_back_to_the_gold_parameters_and_fits_the_schema():
     for e in examples:
         params, question = parse_params(e.completion)
         assert params == gold[(e.dialogue_id, e.turn)]
-        assert (question is None) == (params.category is not None)  # asked exactly while no product is known
+        # asked exactly while no product is known
+        assert (question is None) == (params.category is not None)
         for key, value in json.loads(e.completion).items():
             allowed = enums[key].get("enum") or enums[key]["items"]["enum"]
             assert all(v in allowed for v in (value if isinstance(value, list) else [value]))
@@ -42,4 +43,5 @@ def test_noise_changes_no_parameter_and_uses_no_phrasing_word():
     for d in generate_dialogues(200, "train", seed=5):
         noisy = augment(d, rng, rate=0.8)
         assert noisy.turns[-1].gold == d.needs and len(noisy.turns) >= len(d.turns)
-        assert [t.gold for t in noisy.turns if t.kind != "chatter"] == [t.gold for t in d.turns if t.kind != "chatter"]
+        assert ([t.gold for t in noisy.turns if t.kind != "chatter"]
+                == [t.gold for t in d.turns if t.kind != "chatter"])

@@ -6,7 +6,8 @@ from aislestream.models.assistant.judge import Judge
 from aislestream.models.world.dimensions import Params, generate_dialogues
 
 
-def test_the_reward_orders_exact_partial_wrong_question_and_invalid_outputs(small_world, tantivy_store):
+def test_the_reward_orders_exact_partial_wrong_question_and_invalid_outputs(
+        small_world, tantivy_store):
     judge = Judge(tantivy_store, {p.id: p for p in small_world.products})
     needs = Params(category="sandals", colour="red")
     exact, partial, asked, invalid = judge.rewards(
@@ -20,7 +21,8 @@ def test_the_reward_orders_exact_partial_wrong_question_and_invalid_outputs(smal
 def test_asking_is_right_exactly_when_no_product_is_known(small_world, tantivy_store):
     judge = Judge(tantivy_store, {p.id: p for p in small_world.products})
     asked = '{"ask":"category"}'
-    right, wrong = judge.judge_many([(Params(), "q"), (Params(colour="red"), None)], [Params(), Params(colour="red")])
+    right, wrong = judge.judge_many([(Params(), "q"), (Params(colour="red"), None)],
+                                    [Params(), Params(colour="red")])
     assert right.success and not right.wrong_question and wrong.wrong_question and not wrong.success
     assert judge.rewards([asked], [Params()]) == [1.5]
 

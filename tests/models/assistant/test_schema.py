@@ -34,20 +34,26 @@ def _parses(text: str) -> bool:
 def test_every_constrained_output_parses(micro_run):
     """The grammar, not luck, makes the output parse: the same untrained model sampling without
     it produces text the schema rejects."""
-    model, tokenizer = load_checkpoint(micro_run.out_dir / "pretrain")  # never saw a JSON parameter set
+    # never saw a JSON parameter set
+    model, tokenizer = load_checkpoint(micro_run.out_dir / "pretrain")
     prompts = [t.text for d in generate_dialogues(8, "train", seed=2) for t in d.turns][:24]
     grammar = compiled_schema(tokenizer, model.config.vocab_size)
     constrained = [_generate(model, tokenizer, p, [LogitsProcessor(grammar)]) for p in prompts]
     failures = [text for text in constrained if not _parses(text)]
-    assert not failures, f"{len(failures)}/{len(prompts)} constrained outputs rejected, e.g. {failures[0]!r}"
-    assert all(set(json.loads(text)) <= set(params_json_schema()["properties"]) for text in constrained)
+    assert not failures, (f"{len(failures)}/{len(prompts)} constrained outputs rejected, "
+                          f"e.g. {failures[0]!r}")
+    assert all(set(json.loads(text)) <= set(params_json_schema()["properties"])
+               for text in constrained)
     free = [_generate(model, tokenizer, p, []) for p in prompts[:8]]
     assert not all(_parses(text) for text in free)
 
 
 def test_schema_values_come_from_the_world():
     schema = params_json_schema()
-    assert "sandals" in schema["properties"]["category"]["enum"] and schema["additionalProperties"] is False
-    params, question = parse_params(json.dumps({"category": "sandals", "price_max": 40, "exclude_colours": ["red"]}))
-    assert params == Params(category="sandals", price_max=40.0, exclude_colours=("red",)) and question is None
+    assert ("sandals" in schema["properties"]["category"]["enum"]
+            and schema["additionalProperties"] is False)
+    params, question = parse_params(json.dumps({"category": "sandals", "price_max": 40,
+                                                "exclude_colours": ["red"]}))
+    assert (params == Params(category="sandals", price_max=40.0, exclude_colours=("red",))
+            and question is None)
     assert 200 < max_output_chars() < 1_000

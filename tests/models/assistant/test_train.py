@@ -18,7 +18,8 @@ def test_every_stage_writes_a_checkpoint_with_room_for_a_dialogue(micro_assistan
     adapt = json.loads((ctx.out_dir / "adapt" / "stage.json").read_text())
     assert adapt["posts"] == ctx.preset.forum_posts and adapt["base"].endswith("pretrain")
     rl = json.loads((ctx.out_dir / "rl" / "stage.json").read_text())
-    assert len(rl["reward_history"]) == ctx.preset.rl_steps and -1.0 <= rl["reward_last_quarter"] <= 2.0
+    assert (len(rl["reward_history"]) == ctx.preset.rl_steps
+            and -1.0 <= rl["reward_last_quarter"] <= 2.0)
 
 
 def test_constrained_decoding_always_parses_even_for_a_barely_trained_model(micro_assistant):
@@ -27,8 +28,10 @@ def test_constrained_decoding_always_parses_even_for_a_barely_trained_model(micr
     assistant = ModelAssistant(decoder, ctx.store, name="rl")
     dialogues = generate_dialogues(12, "held_out", seed=3)
     outcomes = play(assistant, dialogues, ctx.judge())
-    assert assistant.outputs == sum(len(d.turns) for d in dialogues) and assistant.parse_failures == 0
-    for text in decoder.decode(["<attrs> i need sandals <sep>", "<attrs> anything but red | kicks <sep>"]):
+    assert (assistant.outputs == sum(len(d.turns) for d in dialogues)
+            and assistant.parse_failures == 0)
+    for text in decoder.decode(["<attrs> i need sandals <sep>",
+                                "<attrs> anything but red | kicks <sep>"]):
         parse_params(text)  # raises on anything outside the schema
     summary = summarise(outcomes)
     converted = [o for o in outcomes if o.success_turn is not None]

@@ -50,7 +50,8 @@ def test_mined_pairs_add_words_and_survive_the_retrieval_filter(micro_run):
 
 def test_reward_prefers_an_expansion_that_bridges_the_vocabulary_gap(micro_run):
     reward = ExpansionReward(micro_run.store, micro_run.train)
-    query = next(q for q in micro_run.train if q.query_type == "colloquial" and len(q.relevance) > 20)
+    query = next(q for q in micro_run.train
+                 if q.query_type == "colloquial" and len(q.relevance) > 20)
     good = " ".join(query.category.split())
     bad = "kettle lipstick sofa"
     r_good, r_bad, r_none = reward([good, bad, ""], [query.id] * 3)
@@ -59,7 +60,8 @@ def test_reward_prefers_an_expansion_that_bridges_the_vocabulary_gap(micro_run):
 
 
 def test_parse_and_weigh_terms():
-    assert parse_terms(" running shoes running the Shoes trainers!", "red shoes") == ["running", "trainers"]
+    assert (parse_terms(" running shoes running the Shoes trainers!", "red shoes")
+            == ["running", "trainers"])
     terms = weigh_terms(["running", "trainers"], "red kicks", mass=0.5)
     assert [t.weight for t in terms] == [0.5, 0.5]
     assert expand_prompt("Red  KICKS!") == "<expand> red kicks <sep>"

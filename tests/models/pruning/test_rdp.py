@@ -33,7 +33,8 @@ def test_matches_the_textbook_recursion_on_random_walks():
 
 def test_distance_is_to_the_segment_not_the_infinite_line():
     start, end = np.array([0.0, 0.0]), np.array([1.0, 0.0])
-    assert segment_distances(np.array([[3.0, 0.0], [0.5, 2.0]]), start, end) == pytest.approx([2.0, 2.0])
+    assert (segment_distances(np.array([[3.0, 0.0], [0.5, 2.0]]), start, end)
+            == pytest.approx([2.0, 2.0]))
 
 
 def test_epsilon_for_budget_drops_exactly_the_flattest_points():

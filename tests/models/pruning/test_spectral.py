@@ -33,8 +33,10 @@ def test_features_constant_over_the_grid_hold_energy_only_in_the_lowest_band():
 
 
 def test_a_checkerboard_changes_the_high_band_far_more_than_the_low_one():
-    smooth = torch.randn(4, 1, 1, 8).expand(4, 4, 4, 8).reshape(4, 16, 8) + 0.01 * torch.randn(4, 16, 8)
-    checker = torch.tensor([[(-1.0) ** (r + c) for c in range(4)] for r in range(4)]).reshape(1, 16, 1)
+    smooth = (torch.randn(4, 1, 1, 8).expand(4, 4, 4, 8).reshape(4, 16, 8)
+              + 0.01 * torch.randn(4, 16, 8))
+    checker = torch.tensor([[(-1.0) ** (r + c) for c in range(4)]
+                            for r in range(4)]).reshape(1, 16, 1)
     p = profile_of([(smooth, smooth + checker)])
     assert p.band_change[0, -1] > 5 * p.band_change[0, 0]
 

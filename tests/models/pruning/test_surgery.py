@@ -81,7 +81,8 @@ def test_profiles_have_one_entry_per_block(tiny_llama):
         def __call__(self, texts, return_tensors, padding):
             return left_padded([[3 + (ord(c) % 40) for c in t] for t in texts], pad_id=0)
 
-    lm_profile = profile_lm(tiny_llama, Tok(), ["red shoes", "kettle", "a very long query here"], batch_size=2)
+    lm_profile = profile_lm(tiny_llama, Tok(), ["red shoes", "kettle", "a very long query here"],
+                            batch_size=2)
     assert lm_profile.band_change.shape == (4, 4) and np.isfinite(lm_profile.change).all()
 
 

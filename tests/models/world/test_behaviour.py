@@ -41,6 +41,7 @@ def test_stronger_position_decay_means_fewer_deep_clicks(small_world):
     steep = small_world.simulator(seed=1, model=ClickModel(position_decay=2.0))
     users = [u.id for u in small_world.users]
     deep = lambda sim: sum(  # noqa: E731
-        pid in ranked[5:] for i in range(2000) for pid in sim.session(users[i % 50], ranked, relevance).clicks
+        pid in ranked[5:] for i in range(2000)
+        for pid in sim.session(users[i % 50], ranked, relevance).clicks
     )
     assert deep(flat) > 3 * deep(steep)

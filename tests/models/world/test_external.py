@@ -33,13 +33,16 @@ def test_csv_catalog_with_extra_attribute_columns(tmp_path):
 def test_missing_required_column_is_named(tmp_path):
     path = tmp_path / "catalog.csv"
     path.write_text("id,title\nx,Some title\n")
-    with pytest.raises(CatalogError, match=r"catalog.csv:2: missing required column\(s\): description"):
+    with pytest.raises(CatalogError,
+                       match=r"catalog.csv:2: missing required column\(s\): description"):
         load_catalog(path)
 
 
 @pytest.mark.parametrize("content, message", [
-    ('{"id": "1", "title": "t", "description": "d", "price": "cheap"}\n', "price 'cheap' is not a number"),
-    ('{"id": "1", "title": "t", "description": "d"}\n{"id": "1", "title": "t", "description": "d"}\n',
+    ('{"id": "1", "title": "t", "description": "d", "price": "cheap"}\n',
+     "price 'cheap' is not a number"),
+    ('{"id": "1", "title": "t", "description": "d"}\n'
+     '{"id": "1", "title": "t", "description": "d"}\n',
      "duplicate product id '1'"),
     ("not json\n", "not valid JSON"),
     ('["a list"]\n', "expected a JSON object"),

@@ -13,7 +13,8 @@ def test_every_phrasing_occurs_in_the_forum_without_a_parameter_label(small_worl
         for phrasing in table["train"] + table["held_out"]:
             head = phrasing.lower().split("{")[0].strip() or phrasing.lower().split("}")[-1].strip()
             assert head in text, (name, phrasing)
-    assert not re.search(r"[{}\"]|price_max|exclude_", text)  # unlabelled: no parameter set anywhere
+    # unlabelled: no parameter set anywhere
+    assert not re.search(r"[{}\"]|price_max|exclude_", text)
 
 
 def test_price_words_are_said_about_products_in_their_range(small_world):

@@ -42,7 +42,8 @@ def test_every_query_type_is_generated_and_labelled(small_world):
 
 
 def test_relevance_follows_the_constraints(small_world):
-    q = next(q for q in small_world.queries if q.query_type == "torso" and "colour" in q.constraints)
+    q = next(q for q in small_world.queries
+             if q.query_type == "torso" and "colour" in q.constraints)
     products = small_world.product_by_id
     for pid, grade in q.relevance.items():
         assert products[pid].category == q.category
