@@ -71,5 +71,6 @@ def require_extra(extra: str, *modules: str, needed_by: str) -> None:
 
     missing = [m for m in modules if find_spec(m) is None]
     if missing:
-        raise MissingExtra(f"{needed_by} needs the '{extra}' extra ({', '.join(missing)} not installed): "
+        raise MissingExtra(f"{needed_by} needs the '{extra}' extra "
+                           f"({', '.join(missing)} not installed): "
                            f"pip install 'aislestream[{extra}]'")

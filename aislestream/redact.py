@@ -21,7 +21,8 @@ _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]
 # key=value secrets in libpq-style DSNs, query strings, environment lines and dict/JSON reprs
 # (a quoted key, as in a pydantic error's input_value); a prefix joined by "_" counts
 # (es_password=, AISLE_BROKER__SASL_PASSWORD=)
-_KEYVALUE = re.compile(r"(?i)(?P<key>(?<![a-z0-9])[a-z0-9_]*(?:password|passwd|pwd|api_key|apikey|token|secret)"
+_KEYVALUE = re.compile(r"(?i)(?P<key>(?<![a-z0-9])[a-z0-9_]*"
+                       r"(?:password|passwd|pwd|api_key|apikey|token|secret)"
                        r"(?P<quote>['\"]?))(?P<sep>\s*[=:]\s*)"
                        r"(?P<value>'[^']*'|\"[^\"]*\"|[^\s&;'\"]+)")
 

@@ -32,8 +32,10 @@ class AdSpec:
     layout: str
 
     def __post_init__(self) -> None:
-        for value, allowed, name in ((self.shape, SHAPES, "shape"), (self.colour, COLOURS, "colour"),
-                                     (self.palette, PALETTES, "palette"), (self.layout, LAYOUTS, "layout")):
+        for value, allowed, name in ((self.shape, SHAPES, "shape"),
+                                     (self.colour, COLOURS, "colour"),
+                                     (self.palette, PALETTES, "palette"),
+                                     (self.layout, LAYOUTS, "layout")):
             if value not in allowed:
                 raise ValueError(f"{name} {value!r} is not one of {', '.join(allowed)}")
 
@@ -50,8 +52,8 @@ class AdSpec:
     def one_hot(self) -> list[float]:
         """Conditioning vector for the reward models (shape, colour, palette, layout)."""
         out: list[float] = []
-        for value, allowed in ((self.shape, SHAPES), (self.colour, COLOURS), (self.palette, PALETTES),
-                               (self.layout, LAYOUTS)):
+        for value, allowed in ((self.shape, SHAPES), (self.colour, COLOURS),
+                               (self.palette, PALETTES), (self.layout, LAYOUTS)):
             out += [1.0 if value == a else 0.0 for a in allowed]
         return out
 

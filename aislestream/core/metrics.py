@@ -24,7 +24,8 @@ def recall_at_k(ranked: Sequence[str], relevance: dict[str, int], k: int,
 
 
 def ndcg_at_k(ranked: Sequence[str], relevance: dict[str, int], k: int) -> float:
-    dcg = sum((2 ** relevance.get(pid, 0) - 1) / math.log2(i + 2) for i, pid in enumerate(ranked[:k]))
+    dcg = sum((2 ** relevance.get(pid, 0) - 1) / math.log2(i + 2)
+              for i, pid in enumerate(ranked[:k]))
     ideal_grades = sorted(relevance.values(), reverse=True)[:k]
     idcg = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(ideal_grades))
     return dcg / idcg if idcg > 0 else 0.0

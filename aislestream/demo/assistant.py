@@ -22,28 +22,29 @@ from aislestream.streams import topics
 from aislestream.streams.assistant import encode_turn
 
 
-def await_replies(settings: Settings, worker: WorkerProcess, wanted: set[tuple[str, int]], timeout_s: float
-                  ) -> dict[tuple[str, int], dict]:
+def await_replies(settings: Settings, worker: WorkerProcess, wanted: set[tuple[str, int]],
+                  timeout_s: float) -> dict[tuple[str, int], dict]:
     """Replies by (session id, turn) until every wanted one has arrived (or the timeout)."""
     def key(value: bytes) -> tuple[str, int]:
         reply = json.loads(value)
         return reply["session_id"], reply["turn"]
 
-    got = collect(settings.broker.bootstrap_servers or "", [settings.topics.name(topics.ASSISTANT_REPLIES)], 10**9,
-                  timeout_s, stop=lambda rs: wanted <= {key(r.value) for r in rs} or worker.check_alive())
+    got = collect(settings.broker.bootstrap_servers or "",
+                  [settings.topics.name(topics.ASSISTANT_REPLIES)], 10**9, timeout_s,
+                  stop=lambda rs: wanted <= {key(r.value) for r in rs} or worker.check_alive())
     return {key(r.value): json.loads(r.value) for r in got if key(r.value) in wanted}
 
 
-def _exchange(settings: Settings, worker: WorkerProcess, turns: list[tuple[str, int, str]], timeout_s: float
-              ) -> dict[tuple[str, int], dict]:
+def _exchange(settings: Settings, worker: WorkerProcess, turns: list[tuple[str, int, str]],
+              timeout_s: float) -> dict[tuple[str, int], dict]:
     """Send turns and wait for one reply to each."""
     produce(settings.broker.bootstrap_servers or "", settings.topics.name(topics.ASSISTANT_TURNS),
             [encode_turn(*t) for t in turns])
     return await_replies(settings, worker, {(session, n) for session, n, _ in turns}, timeout_s)
 
 
-def replay_dialogues(settings: Settings, worker: WorkerProcess, world: World, store: SearchStore, run_id: str,
-                     n: int, timeout_s: float, console: Console) -> dict[str, object]:
+def replay_dialogues(settings: Settings, worker: WorkerProcess, world: World, store: SearchStore,
+                     run_id: str, n: int, timeout_s: float, console: Console) -> dict[str, object]:
     dialogues = generate_dialogues(n, "held_out", seed=settings.world.seed)
     judge = Judge(store, {p.id: p for p in world.products})
     sessions = [f"{run_id}-chat-{i}" for i in range(n)]
@@ -53,7 +54,8 @@ def replay_dialogues(settings: Settings, worker: WorkerProcess, world: World, st
     with console.status(f"{n} held-out dialogues through the assistant stream"):
         for t in range(max(len(d.turns) for d in dialogues)):
             live = [(s, d) for s, d in zip(sessions, dialogues) if t < len(d.turns)]
-            replies = _exchange(settings, worker, [(s, t, d.turns[t].text) for s, d in live], timeout_s)
+            replies = _exchange(settings, worker, [(s, t, d.turns[t].text) for s, d in live],
+                                timeout_s)
             for s, d in live:
                 reply = replies.get((s, t))
                 if reply is None or reply.get("error_type"):
@@ -64,12 +66,15 @@ def replay_dialogues(settings: Settings, worker: WorkerProcess, world: World, st
                 last[s] = Reply(Params.from_json(reply["params"]), reply["question"], hits)
                 if s not in success and judge.satisfied([h.id for h in hits], d.needs):
                     success[s] = t + 1
-        bad = [(f"{run_id}-chat-0", 99, "in red"), (f"{run_id}-ghost", 3, "in red"), (f"{run_id}-empty", 0, "   ")]
+        bad = [(f"{run_id}-chat-0", 99, "in red"), (f"{run_id}-ghost", 3, "in red"),
+               (f"{run_id}-empty", 0, "   ")]
         errors = _exchange(settings, worker, bad, timeout_s)
-    outcomes = [DialogueOutcome(d.id, last[s].params if s in last else Params(), d.needs, success.get(s), 0, 0)
+    outcomes = [DialogueOutcome(d.id, last[s].params if s in last else Params(), d.needs,
+                                success.get(s), 0, 0)
                 for s, d in zip(sessions, dialogues)]
     summary = summarise(outcomes)
-    result = {"engine": engine, "dialogues": n, "turns": sum(len(d.turns) for d in dialogues), "answered": answered,
+    result = {"engine": engine, "dialogues": n, "turns": sum(len(d.turns) for d in dialogues),
+              "answered": answered,
               "slot_f1": summary["slot_f1"], "conversion": summary["conversion"],
               "mean_turns_to_success": summary["mean_turns_to_success"],
               "error_replies": sorted(r.get("error_type") or "none" for r in errors.values())}

@@ -25,12 +25,14 @@ class ChatClient:
         self.turns_topic = topic_settings.name(topics.ASSISTANT_TURNS)
         replies = topic_settings.name(topics.ASSISTANT_REPLIES)
         self.timeout_s, self.turn = timeout_s, 0
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0, **kafka_python_kwargs())
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50,
+        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0,
                                       **kafka_python_kwargs())
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                      fetch_max_wait_ms=50, **kafka_python_kwargs())
         partitions = self.consumer.partitions_for_topic(replies)
         if not partitions:
-            raise AisleError(f"topic {replies} does not exist: is a worker running (`aisle up` or `aisle worker`)?")
+            raise AisleError(f"topic {replies} does not exist: is a worker running "
+                             "(`aisle up` or `aisle worker`)?")
         assigned = [TopicPartition(replies, p) for p in sorted(partitions)]
         self.consumer.assign(assigned)
         self.consumer.seek_to_end()
@@ -53,8 +55,8 @@ class ChatClient:
                         if reply.get("error_type") is None:
                             self.turn += 1
                         return reply
-        raise AisleError(f"no reply to turn {turn} within {self.timeout_s:.0f} s: is a worker with the assistant "
-                         "running (`aisle up` or `aisle worker`)?")
+        raise AisleError(f"no reply to turn {turn} within {self.timeout_s:.0f} s: "
+                         "is a worker with the assistant running (`aisle up` or `aisle worker`)?")
 
     def close(self) -> None:
         self.producer.close()

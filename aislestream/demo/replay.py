@@ -34,7 +34,8 @@ def query_message(q: LabelledQuery, request_id: str) -> bytes:
 
 def replay_messages(queries: Sequence[LabelledQuery], n: int, malformed_fraction: float = 0.0,
                     seed: int = 0, run_id: str = "r") -> Iterator[tuple[bytes, bytes, str | None]]:
-    """Yield (key, value, malformed_kind or None); query i of the stream gets id ``{run_id}-{i}``."""
+    """Yield (key, value, malformed_kind or None); query i of the stream gets id
+    ``{run_id}-{i}``."""
     rng = np.random.default_rng(seed)
     picks = rng.integers(len(queries), size=n)
     bad = rng.random(n) < malformed_fraction
@@ -49,7 +50,8 @@ def replay_messages(queries: Sequence[LabelledQuery], n: int, malformed_fraction
             yield request_id.encode(), query_message(queries[int(picks[i])], request_id), None
 
 
-def paced(messages: Iterable[tuple[bytes, bytes, str | None]], rate: float) -> Iterator[tuple[bytes, bytes]]:
+def paced(messages: Iterable[tuple[bytes, bytes, str | None]],
+          rate: float) -> Iterator[tuple[bytes, bytes]]:
     """(key, value) pairs at ``rate`` messages/s (0 = as fast as possible), stamped when sent.
 
     Re-stamping ``sent_at`` at release time keeps end-to-end latency honest when pacing.

@@ -63,12 +63,14 @@ def _progress(console: Console) -> Progress:
 
 def summarize(world_queries: dict[str, LabelledQuery], sent: int, received: list[Received],
               store: SearchStore, engine: str, k: int) -> DemoSummary:
-    arrivals = [(json.loads(r.value), r.received_at) for r in received if r.topic.endswith(topics.SEARCH_RESULTS)]
+    arrivals = [(json.loads(r.value), r.received_at) for r in received
+                if r.topic.endswith(topics.SEARCH_RESULTS)]
     results = [result for result, _ in arrivals]
     letters = [json.loads(r.value) for r in received if r.topic.endswith(topics.SEARCH_DLQ)]
     received_at = {result.get("request_id"): at for result, at in arrivals}
     unique = {r["request_id"]: r for r in results}  # at-least-once: de-duplicate by id
-    e2e = [(received_at[rid] - r["sent_at"]) * 1000 for rid, r in unique.items() if r.get("sent_at")]
+    e2e = [(received_at[rid] - r["sent_at"]) * 1000 for rid, r in unique.items()
+           if r.get("sent_at")]
     processing = [r["latency_ms"]["message_ms"] for r in unique.values()]
     first_sent = min((r["sent_at"] for r in unique.values() if r.get("sent_at")), default=0.0)
     last_done = max((r["processed_at"] for r in unique.values()), default=first_sent)
@@ -76,7 +78,8 @@ def summarize(world_queries: dict[str, LabelledQuery], sent: int, received: list
     for letter in letters:
         by_type[letter["error_type"]] = by_type.get(letter["error_type"], 0) + 1
     labelled = [(rid, r) for rid, r in unique.items() if rid in world_queries]
-    baseline = store.search_many([SearchRequest(world_queries[rid].text, k=k) for rid, _ in labelled])
+    baseline = store.search_many([SearchRequest(world_queries[rid].text, k=k)
+                                  for rid, _ in labelled])
     with_exp = score_by_type(
         ((world_queries[rid].query_type, [h["id"] for h in r["hits"]], world_queries[rid].relevance)
          for rid, r in labelled), k)
@@ -84,8 +87,8 @@ def summarize(world_queries: dict[str, LabelledQuery], sent: int, received: list
         ((world_queries[rid].query_type, [h.id for h in hits], world_queries[rid].relevance)
          for (rid, _), hits in zip(labelled, baseline)), k)
     retrieval = {
-        qtype: {"queries": s.queries, "recall_without": without[qtype].recall, "recall_with": s.recall,
-                "ndcg_without": without[qtype].ndcg, "ndcg_with": s.ndcg}
+        qtype: {"queries": s.queries, "recall_without": without[qtype].recall,
+                "recall_with": s.recall, "ndcg_without": without[qtype].ndcg, "ndcg_with": s.ndcg}
         for qtype, s in sorted(with_exp.items())
     }
     elapsed = max(last_done - first_sent, 1e-9)
@@ -108,8 +111,8 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
         ("dead letters", f"{summary.dead_letters} {summary.dead_letters_by_type}"),
         ("unaccounted", summary.missing), ("expansion fallbacks", summary.fallbacks),
         ("throughput", f"{summary.throughput_msgs_per_s:,.0f} msg/s"),
-        ("end-to-end latency p50 / p99" + (" (burst: includes queueing)" if not summary.paced_rate else
-                                          f" (paced at {summary.paced_rate:,.0f} msg/s)"),
+        ("end-to-end latency p50 / p99" + (" (burst: includes queueing)" if not summary.paced_rate
+                                           else f" (paced at {summary.paced_rate:,.0f} msg/s)"),
          f"{summary.e2e_p50_ms:.1f} / {summary.e2e_p99_ms:.1f} ms"),
         ("processing latency p50 / p99",
          f"{summary.processing_p50_ms:.2f} / {summary.processing_p99_ms:.2f} ms"),
@@ -126,7 +129,8 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
         table.add_column(col, justify="left" if first else "right", no_wrap=first)
     for qtype, row in summary.retrieval.items():
         table.add_row(qtype, str(row["queries"]), f"{row['recall_without']:.3f}",
-                      f"{row['recall_with']:.3f}", f"{row['ndcg_without']:.3f}", f"{row['ndcg_with']:.3f}")
+                      f"{row['recall_with']:.3f}", f"{row['ndcg_without']:.3f}",
+                      f"{row['ndcg_with']:.3f}")
     console.print(table)
     if summary.ab:
         print_ab(summary.ab, console)
@@ -135,7 +139,8 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
 def print_ab(ab: dict, console: Console) -> None:
     report = ab["report"]
     table = Table(title=f"experiment {report['experiment']} (SRM p = {report['srm_p_value']:.3g})")
-    for col in ("arm", "queries", "CTR", "conversion", "revenue/query", "expected CTR", "expected conversion"):
+    for col in ("arm", "queries", "CTR", "conversion", "revenue/query", "expected CTR",
+                "expected conversion"):
         table.add_column(col, justify="left" if col == "arm" else "right")
     for arm, a in report["arms"].items():
         truth = ab["ground_truth"].get(arm, {})
@@ -146,11 +151,12 @@ def print_ab(ab: dict, console: Console) -> None:
     for metric, f in ab["found"].items():
         verdict = ("found, right direction" if f["significant"] and f["right_direction"] else
                    "found, WRONG direction" if f["significant"] else "not significant")
-        console.print(f"  {metric}: true difference {f['true_diff']:+.4f}, reported {f['reported_diff']:+.4f} "
-                      f"(p = {f['p_value']:.3g}): {verdict}")
+        console.print(f"  {metric}: true difference {f['true_diff']:+.4f}, "
+                      f"reported {f['reported_diff']:+.4f} (p = {f['p_value']:.3g}): {verdict}")
     aa = ab["aa"]
-    console.print(f"  A/A: {aa['false_positives']} of {aa['experiments']} splits significant at alpha {aa['alpha']} "
-                  f"per user, delta method (false-positive rate {aa['aa_false_positive_rate']:.2f}); "
+    console.print(f"  A/A: {aa['false_positives']} of {aa['experiments']} splits significant at "
+                  f"alpha {aa['alpha']} per user, delta method (false-positive rate "
+                  f"{aa['aa_false_positive_rate']:.2f}); "
                   f"{aa['false_positives_query_level']} per query as if independent "
                   f"({aa['aa_false_positive_rate_query_level']:.2f})")
 
@@ -194,12 +200,13 @@ def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: flo
             summary = _replay_and_collect(settings, world, store, worker, run_id, n_queries,
                                           malformed_fraction, timeout_s, console, rate, experiment)
             if settings.ads.enabled:
-                summary.ads = replay_ad_requests(settings, worker, run_id, ad_requests, timeout_s, console)
+                summary.ads = replay_ad_requests(settings, worker, run_id, ad_requests, timeout_s,
+                                                 console)
             if settings.assistant.enabled and dialogues:
                 from aislestream.demo.assistant import replay_dialogues
 
-                summary.assistant = replay_dialogues(settings, worker, world, store, run_id, dialogues, timeout_s,
-                                                     console)
+                summary.assistant = replay_dialogues(settings, worker, world, store, run_id,
+                                                     dialogues, timeout_s, console)
             return summary
         finally:
             worker.stop()
@@ -226,7 +233,8 @@ def _replay_and_collect(settings: Settings, world: World, store: SearchStore, wo
             lambda n: progress.update(sent_task, completed=n)))
         producer.start()
         received = collect(bootstrap, outputs, len(messages) + 1, timeout_s,
-                           on_message=lambda _: progress.advance(done_task), stop=worker.check_alive)
+                           on_message=lambda _: progress.advance(done_task),
+                           stop=worker.check_alive)
         producer.join(timeout=5)
     received = [r for r in received if not worker.is_probe(r)]
     summary = summarize(labelled, len(messages), received, store,
@@ -239,7 +247,8 @@ def _replay_and_collect(settings: Settings, world: World, store: SearchStore, wo
         from aislestream.demo.ab import run_ab
 
         with console.status("shoppers' feedback -> per-arm metrics -> report"):
-            results = [json.loads(r.value) for r in received if r.topic.endswith(topics.SEARCH_RESULTS)]
+            results = [json.loads(r.value) for r in received
+                       if r.topic.endswith(topics.SEARCH_RESULTS)]
             summary.ab = run_ab(settings, experiment, world, labelled, results)
     print_summary(summary, console)
     out = settings.data_dir / "demo-summary.json"
@@ -256,34 +265,40 @@ def write_demo_results(summary: DemoSummary, settings: Settings, n_queries: int)
     if summary.ab:
         from aislestream.demo.ab import experiments_markdown
 
-        write_results("experiments", {**summary.ab, "aa_false_positive_rate": summary.ab["aa"]["aa_false_positive_rate"],
-                                      "aa_false_positive_rate_200": summary.ab["aa_precise"]["aa_false_positive_rate"]},
+        aa, aa_precise = summary.ab["aa"], summary.ab["aa_precise"]
+        write_results("experiments",
+                      {**summary.ab, "aa_false_positive_rate": aa["aa_false_positive_rate"],
+                       "aa_false_positive_rate_200": aa_precise["aa_false_positive_rate"]},
                       experiments_markdown(summary.ab, summary.messages_in),
-                      f"aisle demo -n {n_queries} --rate {summary.paced_rate:g} --write-results", page="RESULTS.md")
+                      f"aisle demo -n {n_queries} --rate {summary.paced_rate:g} --write-results",
+                      page="RESULTS.md")
         return
     k = summary.k
     rows = [f"| {qtype} | {r['queries']} | {r['recall_without']:.3f} | {r['recall_with']:.3f} | "
-            f"{r['ndcg_without']:.3f} | {r['ndcg_with']:.3f} |" for qtype, r in summary.retrieval.items()]
+            f"{r['ndcg_without']:.3f} | {r['ndcg_with']:.3f} |"
+            for qtype, r in summary.retrieval.items()]
     markdown = "\n".join([
         f"## Search expansion in the demo: identity vs {summary.engine}", "",
         f"`aisle demo` on the synthetic world ({settings.world.n_products:,} products, seed "
         f"{settings.world.seed}), {summary.messages_in:,} replayed messages of which "
-        f"{summary.dead_letters} malformed went to the dead-letter topic; {summary.results_out:,} results, "
-        f"{summary.missing} unaccounted. Retrieval scored on the results the worker published "
+        f"{summary.dead_letters} malformed went to the dead-letter topic; "
+        f"{summary.results_out:,} results, {summary.missing} unaccounted. "
+        "Retrieval scored on the results the worker published "
         f"(with expansion) against the same store searched with the original query (without).", "",
-        f"| query type | n | recall@{k} without | recall@{k} with | NDCG@{k} without | NDCG@{k} with |",
+        f"| query type | n | recall@{k} without | recall@{k} with | "
+        f"NDCG@{k} without | NDCG@{k} with |",
         "|---|---|---|---|---|---|", *rows, "",
         "recall@k is capped (relevant retrieved / min(k, relevant)); relevant = grade >= 2 of 3. "
         "Demo queries are drawn from the whole world, so they include queries the LLM was trained "
         "on; held-out figures are in the LLM section.",
     ])
     write_results(f"search_expansion_{summary.engine}", asdict(summary), markdown,
-                  f"aisle demo -n {n_queries} --rate {summary.paced_rate:g} --expander {summary.engine} --no-ab "
-                  "--write-results", page="RESULTS.md")
+                  f"aisle demo -n {n_queries} --rate {summary.paced_rate:g} "
+                  f"--expander {summary.engine} --no-ab --write-results", page="RESULTS.md")
 
 
-def replay_ad_requests(settings: Settings, worker: WorkerProcess, run_id: str, n: int, timeout_s: float,
-                       console: Console) -> dict[str, float]:
+def replay_ad_requests(settings: Settings, worker: WorkerProcess, run_id: str, n: int,
+                       timeout_s: float, console: Console) -> dict[str, float]:
     """Ad requests for random specs (plus two malformed ones) through the ads agent; the oracle
     re-judges every accepted creative from its stored PNG."""
     from PIL import Image
@@ -293,11 +308,14 @@ def replay_ad_requests(settings: Settings, worker: WorkerProcess, run_id: str, n
 
     rng = np.random.default_rng(settings.world.seed)
     specs = [ALL_SPECS[int(i)] for i in rng.integers(len(ALL_SPECS), size=n)]
-    messages = [(f"{run_id}-ad-{i}".encode(), json.dumps({"request_id": f"{run_id}-ad-{i}", "product_id": f"p{i}",
-                                                          **s.__dict__}).encode()) for i, s in enumerate(specs)]
+    messages = [(f"{run_id}-ad-{i}".encode(),
+                 json.dumps({"request_id": f"{run_id}-ad-{i}", "product_id": f"p{i}",
+                             **s.__dict__}).encode())
+                for i, s in enumerate(specs)]
     messages += [(f"{run_id}-ad-bad-0".encode(), b"{not json"),
-                 (f"{run_id}-ad-bad-1".encode(), json.dumps({"request_id": "x", "product_id": "p",
-                                                             "shape": "vase", "colour": "red"}).encode())]
+                 (f"{run_id}-ad-bad-1".encode(),
+                  json.dumps({"request_id": "x", "product_id": "p", "shape": "vase",
+                              "colour": "red"}).encode())]
     bootstrap = settings.broker.bootstrap_servers or ""
     outputs = [settings.topics.name(topics.ADS_CREATIVES), settings.topics.name(topics.ADS_DLQ)]
     started = time.time()
@@ -308,18 +326,22 @@ def replay_ad_requests(settings: Settings, worker: WorkerProcess, run_id: str, n
                            on_message=lambda _: progress.advance(task), stop=worker.check_alive)
     creatives = [json.loads(r.value) for r in received if r.topic == outputs[0]]
     accepted = [c for c in creatives if c["status"] == "accepted"]
-    oracle_ok = [judge(np.asarray(Image.open(c["image_path"]).convert("RGB")), AdSpec(**c["spec"])).usable
+    oracle_ok = [judge(np.asarray(Image.open(c["image_path"]).convert("RGB")),
+                       AdSpec(**c["spec"])).usable
                  for c in accepted]
     result = {
-        "requests": len(messages), "accepted": len(accepted), "rejected": len(creatives) - len(accepted),
+        "requests": len(messages), "accepted": len(accepted),
+        "rejected": len(creatives) - len(accepted),
         "dead_letters": sum(r.topic == outputs[1] for r in received),
         "unaccounted": len(messages) - len(received),
-        "mean_attempts": float(np.mean([c["attempts"] for c in creatives])) if creatives else float("nan"),
+        "mean_attempts": (float(np.mean([c["attempts"] for c in creatives])) if creatives
+                          else float("nan")),
         "oracle_usable_of_accepted": float(np.mean(oracle_ok)) if oracle_ok else float("nan"),
         "creatives_per_s": len(creatives) / max(time.time() - started, 1e-9),
     }
     table = Table(title="aisle demo: ad creatives", show_header=False)
     for key, value in result.items():
-        table.add_row(key.replace("_", " "), f"{value:.3f}" if isinstance(value, float) else str(value))
+        table.add_row(key.replace("_", " "),
+                      f"{value:.3f}" if isinstance(value, float) else str(value))
     console.print(table)
     return result

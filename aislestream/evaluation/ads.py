@@ -20,15 +20,17 @@ def oracle_rate(images: np.ndarray, specs: list[AdSpec]) -> tuple[float, list[Or
 
 
 def evaluate(base: AdCreativePipeline, ensemble: RewardEnsemble, rl: AdCreativePipeline | None,
-             reps: int = 2, steps: int = 20, max_attempts: int = 4, candidates: int = 4, seed: int = 7,
-             stride: int = 1) -> dict:
+             reps: int = 2, steps: int = 20, max_attempts: int = 4, candidates: int = 4,
+             seed: int = 7, stride: int = 1) -> dict:
     specs = list(ALL_SPECS[::stride]) * reps  # every (stride-th) spec combination, ``reps`` times
     base_images = base.generate(specs, steps, seed=seed)
     usable_base, base_verdicts = oracle_rate(base_images, specs)
-    outcomes = generate_until_usable(base, ensemble, specs, max_attempts, candidates, steps, seed=seed)
+    outcomes = generate_until_usable(base, ensemble, specs, max_attempts, candidates, steps,
+                                     seed=seed)
     usable_recurrent, _ = oracle_rate(np.stack([o.image for o in outcomes]), specs)
     result = {
-        "specs": len(specs), "inference_steps": steps, "max_attempts": max_attempts, "candidates": candidates,
+        "specs": len(specs), "inference_steps": steps, "max_attempts": max_attempts,
+        "candidates": candidates,
         "usable_base": usable_base, "usable_recurrent": usable_recurrent,
         "mean_attempts": float(np.mean([o.attempts for o in outcomes])),
         "reward_accept_rate_recurrent": float(np.mean([o.accepted for o in outcomes])),
@@ -38,19 +40,24 @@ def evaluate(base: AdCreativePipeline, ensemble: RewardEnsemble, rl: AdCreativeP
         rl_images = rl.generate(specs, steps, seed=seed)
         result["usable_rl"], rl_verdicts = oracle_rate(rl_images, specs)
         result["rl_failures_by_aspect"] = _failures(rl_verdicts)
-        rl_outcomes = generate_until_usable(rl, ensemble, specs, max_attempts, candidates, steps, seed=seed)
-        result["usable_rl_recurrent"], _ = oracle_rate(np.stack([o.image for o in rl_outcomes]), specs)
+        rl_outcomes = generate_until_usable(rl, ensemble, specs, max_attempts, candidates, steps,
+                                            seed=seed)
+        result["usable_rl_recurrent"], _ = oracle_rate(np.stack([o.image for o in rl_outcomes]),
+                                                       specs)
         result["mean_attempts_rl"] = float(np.mean([o.attempts for o in rl_outcomes]))
         result["_samples"] = (specs, base_images, base_verdicts, rl_images, rl_verdicts)
     return result
 
 
 def _failures(verdicts: list[OracleVerdict]) -> dict[str, float]:
-    return {a: float(np.mean([not v.aspects()[a] for v in verdicts])) for a in ("shape", "placement", "colour")}
+    return {a: float(np.mean([not v.aspects()[a] for v in verdicts]))
+            for a in ("shape", "placement", "colour")}
 
 
-def contact_sheet(specs, base_images, base_verdicts, rl_images, rl_verdicts, path: Path, n: int = 12) -> Path:
-    """Base vs RL samples for the same specs; green frame = usable, red = not, with the failing aspect."""
+def contact_sheet(specs, base_images, base_verdicts, rl_images, rl_verdicts, path: Path,
+                  n: int = 12) -> Path:
+    """Base vs RL samples for the same specs; green frame = usable, red = not, with the failing
+    aspect."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -72,7 +79,8 @@ def contact_sheet(specs, base_images, base_verdicts, rl_images, rl_verdicts, pat
             ax.set_xticks([])
             ax.set_yticks([])
         axes[row][0].set_ylabel(label, fontsize=9)
-    fig.suptitle("Generated creatives judged by the pixel oracle (green: usable; red: failing aspect)", fontsize=9)
+    fig.suptitle("Generated creatives judged by the pixel oracle "
+                 "(green: usable; red: failing aspect)", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

@@ -15,13 +15,14 @@ from aislestream.models.ads.reward_models import RewardEnsemble
 from aislestream.settings import Settings
 
 
-def eval_ads(settings: Settings, preset: AdsPreset, write: bool, log: Callable[[str], None] = print) -> dict:
+def eval_ads(settings: Settings, preset: AdsPreset, write: bool,
+             log: Callable[[str], None] = print) -> dict:
     root = settings.artifacts.ads(preset.name)
     base = load_pipeline(root / "generator")
     ensemble = RewardEnsemble.load(root / "reward" / "specialized")
     rl = load_pipeline(root / "rl") if (root / "rl" / "model_index.json").exists() else None
-    result = evaluate(base, ensemble, rl, reps=preset.eval_reps, steps=preset.generator.inference_steps,
-                      stride=preset.eval_stride)
+    result = evaluate(base, ensemble, rl, reps=preset.eval_reps,
+                      steps=preset.generator.inference_steps, stride=preset.eval_stride)
     samples = result.pop("_samples", None)
     rewards = json.loads((root / "reward" / "reward_report.json").read_text())["recall_at_p95"]
     result["recall_at_p95_specialized"] = rewards["overall"]["specialized"]
@@ -31,19 +32,21 @@ def eval_ads(settings: Settings, preset: AdsPreset, write: bool, log: Callable[[
         "usable_rl_first_try": {"value": result.get("usable_rl"), "target": 0.98,
                                 "met": (result.get("usable_rl") or 0) >= 0.98},
         "specialized_to_monolithic_recall": {
-            "value": round(result["recall_at_p95_specialized"] / max(result["recall_at_p95_monolithic"], 1e-9), 3),
+            "value": round(result["recall_at_p95_specialized"]
+                           / max(result["recall_at_p95_monolithic"], 1e-9), 3),
             "target": 1.3,
             "met": result["recall_at_p95_specialized"] >= 1.3 * result["recall_at_p95_monolithic"]},
     }
-    for key in ("usable_base", "usable_recurrent", "mean_attempts", "usable_rl", "usable_rl_recurrent"):
+    for key in ("usable_base", "usable_recurrent", "mean_attempts", "usable_rl",
+                "usable_rl_recurrent"):
         if key in result:
             log(f"{key}: {result[key]:.3f}")
     if write:
         sheet = None
         if samples is not None:
             sheet = contact_sheet(*samples, Path("docs/plots/ads_contact_sheet.png"))
-        write_results("ads", result, _markdown(result, preset, sheet), f"aisle eval ads --preset {preset.name} --write",
-                      page="RESULTS.md")
+        write_results("ads", result, _markdown(result, preset, sheet),
+                      f"aisle eval ads --preset {preset.name} --write", page="RESULTS.md")
     return result
 
 
@@ -58,22 +61,27 @@ def _markdown(r: dict, preset: AdsPreset, sheet: Path | None) -> str:
             ("after RL, recurrent", pct("usable_rl_recurrent"))]
     by_aspect = r["recall_at_p95_by_aspect"]
     lines = [f"## Ad creatives (preset `{preset.name}`)", "",
-             f"{r['specs']} requests (every {'' if preset.eval_stride == 1 else f'{preset.eval_stride}th '}spec "
+             f"{r['specs']} requests "
+             f"(every {'' if preset.eval_stride == 1 else f'{preset.eval_stride}th '}spec "
              f"combination x {preset.eval_reps}), {r['inference_steps']} DDIM "
              "steps. Usable = judged by the pixel oracle, never by the reward models.", "",
-             "| generation | oracle usable |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows), "",
-             "Where the oracle fails first tries (share of requests failing each aspect), and how often "
-             "the learned reward models accepted a recurrent-generation candidate: a high accept rate "
-             "with a low usable rate means the reward models, trained on renders, are fooled by "
-             "generated images (what the independent oracle is there to expose).", "",
+             "| generation | oracle usable |", "|---|---|",
+             *(f"| {a} | {b} |" for a, b in rows), "",
+             "Where the oracle fails first tries (share of requests failing each aspect), and how "
+             "often the learned reward models accepted a recurrent-generation candidate: a high "
+             "accept rate with a low usable rate means the reward models, trained on renders, are "
+             "fooled by generated images (what the independent oracle is there to expose).", "",
              "| aspect | base fails | after RL fails |", "|---|---|---|",
              *(f"| {a} | {r['base_failures_by_aspect'][a]:.1%} | "
-               f"{r.get('rl_failures_by_aspect', {}).get(a, float('nan')):.1%} |" for a in r["base_failures_by_aspect"]),
-             "", f"Reward-model accept rate during recurrent generation: {r['reward_accept_rate_recurrent']:.1%}.", "",
-             "Defect recall at 95% precision on held-out renders (specialized: shape + placement + colour "
-             "scorers; monolithic: one scorer of the same total size):", "",
+               f"{r.get('rl_failures_by_aspect', {}).get(a, float('nan')):.1%} |"
+               for a in r["base_failures_by_aspect"]),
+             "", "Reward-model accept rate during recurrent generation: "
+             f"{r['reward_accept_rate_recurrent']:.1%}.", "",
+             "Defect recall at 95% precision on held-out renders (specialized: shape + placement + "
+             "colour scorers; monolithic: one scorer of the same total size):", "",
              "| aspect | specialized | monolithic |", "|---|---|---|",
-             *(f"| {a} | {v['specialized']:.3f} | {v['monolithic']:.3f} |" for a, v in by_aspect.items()), "",
+             *(f"| {a} | {v['specialized']:.3f} | {v['monolithic']:.3f} |"
+               for a, v in by_aspect.items()), "",
              "| target | value | goal | met |", "|---|---|---|---|",
              *(f"| {k} | {v['value']} | {v['target']} | {'yes' if v['met'] else '**no**'} |"
                for k, v in r["targets"].items())]

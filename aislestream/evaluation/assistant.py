@@ -18,8 +18,8 @@ from aislestream.models.assistant.dialogue import Reply, SessionState, clarifyin
 from aislestream.models.assistant.judge import Judge
 from aislestream.models.world.dimensions import Dialogue, Params, score_slots
 
-SLOT_TYPES = ("category", "colour", "material", "feature", "price_max", "price_min", "exclude_colours",
-              "exclude_materials")
+SLOT_TYPES = ("category", "colour", "material", "feature", "price_max", "price_min",
+              "exclude_colours", "exclude_materials")
 
 
 @dataclass(frozen=True)
@@ -32,25 +32,29 @@ class DialogueOutcome:
     wrong_questions: int  # asked with a known product, or not asked without one
 
 
-def respond_all(assistant, states: list[SessionState], turns: list[str]) -> list[tuple[SessionState, Reply]]:
+def respond_all(assistant, states: list[SessionState],
+                turns: list[str]) -> list[tuple[SessionState, Reply]]:
     if hasattr(assistant, "respond_many"):
         return assistant.respond_many(states, turns)
     return [assistant.respond(s, t) for s, t in zip(states, turns)]
 
 
-def play(assistant, dialogues: Sequence[Dialogue], judge: Judge, progress=None) -> list[DialogueOutcome]:
+def play(assistant, dialogues: Sequence[Dialogue], judge: Judge,
+         progress=None) -> list[DialogueOutcome]:
     states = [SessionState() for _ in dialogues]
     success: list[int | None] = [None] * len(dialogues)
     questions, wrong = [0] * len(dialogues), [0] * len(dialogues)
     for t in range(max(len(d.turns) for d in dialogues)):
         live = [i for i, d in enumerate(dialogues) if t < len(d.turns)]
-        replies = respond_all(assistant, [states[i] for i in live], [dialogues[i].turns[t].text for i in live])
+        replies = respond_all(assistant, [states[i] for i in live],
+                              [dialogues[i].turns[t].text for i in live])
         for i, (state, reply) in zip(live, replies):
             states[i] = state
             asked = reply.question is not None
             questions[i] += asked
             wrong[i] += asked != (clarifying_question(dialogues[i].turns[t].gold) is not None)
-            if success[i] is None and judge.satisfied([h.id for h in reply.products], dialogues[i].needs):
+            if success[i] is None and judge.satisfied([h.id for h in reply.products],
+                                                      dialogues[i].needs):
                 success[i] = t + 1
         if progress is not None:
             progress(len(live))
@@ -83,7 +87,8 @@ def summarise(outcomes: Sequence[DialogueOutcome]) -> dict[str, object]:
         "mean_turns_to_success": round(float(np.mean(turns)), 3) if turns else None,
         "questions_per_dialogue": round(float(np.mean([o.questions for o in outcomes])), 3),
         "wrong_question_rate": round(float(np.mean([o.wrong_questions > 0 for o in outcomes])), 4),
-        "slot_f1_by_type": {name: round(_f1(*counts[name]), 4) for name in SLOT_TYPES if name in counts},
+        "slot_f1_by_type": {name: round(_f1(*counts[name]), 4) for name in SLOT_TYPES
+                            if name in counts},
         # a dialogue that never showed a satisfying product: the parameters were wrong, or they
         # were right and search found nothing that satisfies them (the catalog may have none)
         "failures": {"understanding": misunderstood, "retrieval": len(failed) - misunderstood},

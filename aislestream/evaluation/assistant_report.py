@@ -24,7 +24,8 @@ GOAL_SLOT_F1 = 0.9
 SHORT = {"rules": "rule", "sft": "sft", "rl": "rl"}
 
 
-def assistants(settings: Settings, preset: AssistantPreset, store, backend: str = "torch") -> dict[str, object]:
+def assistants(settings: Settings, preset: AssistantPreset, store,
+               backend: str = "torch") -> dict[str, object]:
     """The rule baseline and every trained stage, by name."""
     from aislestream.engines.assistant.model import ModelAssistant, build_decoder
 
@@ -38,8 +39,10 @@ def assistants(settings: Settings, preset: AssistantPreset, store, backend: str 
 
 def run_assistant_eval(settings: Settings, preset: AssistantPreset, write: bool, console: Console,
                        backend: str = "torch", n_dialogues: int | None = None) -> dict:
-    if not any((settings.artifacts.assistant(preset.name) / s / "config.json").exists() for s in ("sft", "rl")):
-        raise ConfigError(f"no trained assistant under {settings.artifacts.assistant(preset.name)}: run "
+    if not any((settings.artifacts.assistant(preset.name) / s / "config.json").exists()
+               for s in ("sft", "rl")):
+        raise ConfigError("no trained assistant under "
+                          f"{settings.artifacts.assistant(preset.name)}: run "
                           f"`aisle train assistant --preset {preset.name}` first")
     with console.status("world, catalog store and judge"):
         ctx = prepare(settings, preset)
@@ -52,23 +55,28 @@ def run_assistant_eval(settings: Settings, preset: AssistantPreset, write: bool,
     with Progress(console=console, transient=True) as progress:
         for name, assistant in methods.items():
             for split, dialogues in splits.items():
-                task = progress.add_task(f"{name} on {split}", total=sum(len(d.turns) for d in dialogues))
+                task = progress.add_task(f"{name} on {split}",
+                                         total=sum(len(d.turns) for d in dialogues))
                 before = (getattr(assistant, "outputs", 0), getattr(assistant, "parse_failures", 0))
-                summary = summarise(play(assistant, dialogues, judge, lambda k: progress.advance(task, k)))
+                summary = summarise(play(assistant, dialogues, judge,
+                                         lambda k: progress.advance(task, k)))
                 if hasattr(assistant, "outputs"):
-                    outputs, failures = assistant.outputs - before[0], assistant.parse_failures - before[1]
+                    outputs, failures = (assistant.outputs - before[0],
+                                         assistant.parse_failures - before[1])
                     summary["parse_rate"] = round(1 - failures / max(1, outputs), 4)
                     summary["outputs"] = outputs
                 tables.setdefault(name, {})[split] = summary
-    result = headline(tables) | {"preset": preset.name, "backend": backend, "dialogues_per_split": n,
-                                 "goal_slot_f1": GOAL_SLOT_F1, "methods": tables}
+    result = headline(tables) | {"preset": preset.name, "backend": backend,
+                                 "dialogues_per_split": n, "goal_slot_f1": GOAL_SLOT_F1,
+                                 "methods": tables}
     _print(tables, console)
     if write:
         from aislestream.evaluation.results import write_results
 
         plot = plot_by_type(tables, PLOT)
         write_results("assistant", result, _markdown(result, plot),
-                      f"aisle eval assistant --preset {preset.name} --backend {backend} --write", page="RESULTS.md")
+                      f"aisle eval assistant --preset {preset.name} --backend {backend} --write",
+                      page="RESULTS.md")
     return result
 
 
@@ -90,12 +98,14 @@ def headline(tables: dict[str, dict[str, dict]]) -> dict[str, object]:
 
 def _print(tables: dict[str, dict[str, dict]], console: Console) -> None:
     table = Table(title="assistant on dialogues (final-turn slots; conversion within the dialogue)")
-    for col in ("method", "split", "slot F1", "P", "R", "exact", "conversion", "turns", "wrong Q", "parse"):
+    for col in ("method", "split", "slot F1", "P", "R", "exact", "conversion", "turns", "wrong Q",
+                "parse"):
         table.add_column(col, justify="left" if col in ("method", "split") else "right")
     for name, splits in tables.items():
         for split, s in splits.items():
-            table.add_row(name, split, f"{s['slot_f1']:.3f}", f"{s['slot_precision']:.3f}", f"{s['slot_recall']:.3f}",
-                          f"{s['exact_match']:.3f}", f"{s['conversion']:.3f}", str(s["mean_turns_to_success"]),
+            table.add_row(name, split, f"{s['slot_f1']:.3f}", f"{s['slot_precision']:.3f}",
+                          f"{s['slot_recall']:.3f}", f"{s['exact_match']:.3f}",
+                          f"{s['conversion']:.3f}", str(s["mean_turns_to_success"]),
                           f"{s['wrong_question_rate']:.3f}", str(s.get("parse_rate", "-")))
     console.print(table)
 
@@ -108,13 +118,16 @@ def plot_by_type(tables: dict[str, dict[str, dict]], path: Path) -> Path:
     import numpy as np
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    types = [t for t in SLOT_TYPES if any(t in s["held_out"]["slot_f1_by_type"] for s in tables.values())]
+    types = [t for t in SLOT_TYPES
+             if any(t in s["held_out"]["slot_f1_by_type"] for s in tables.values())]
     fig, ax = plt.subplots(figsize=(9, 3.8))
     width = 0.8 / len(tables)
     for i, (name, splits) in enumerate(tables.items()):
         by_type = splits["held_out"]["slot_f1_by_type"]
-        ax.bar(np.arange(len(types)) + i * width, [by_type.get(t, 0) for t in types], width, label=name)
-    ax.set_xticks(np.arange(len(types)) + width * (len(tables) - 1) / 2, types, rotation=20, fontsize=8)
+        ax.bar(np.arange(len(types)) + i * width, [by_type.get(t, 0) for t in types], width,
+               label=name)
+    ax.set_xticks(np.arange(len(types)) + width * (len(tables) - 1) / 2, types, rotation=20,
+                  fontsize=8)
     ax.set_ylabel("slot F1 (held-out dialogues)")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=8)
@@ -125,24 +138,29 @@ def plot_by_type(tables: dict[str, dict[str, dict]], path: Path) -> Path:
 
 
 def _markdown(result: dict, plot: Path) -> str:
-    rows = ["| method | split | slot F1 | precision | recall | exact | conversion | turns to success | wrong questions | parse rate |",
+    rows = ["| method | split | slot F1 | precision | recall | exact | conversion | "
+            "turns to success | wrong questions | parse rate |",
             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, splits in result["methods"].items():
         for split, s in splits.items():
-            rows.append(f"| {name} | {split} | {s['slot_f1']:.3f} | {s['slot_precision']:.3f} | {s['slot_recall']:.3f} "
-                        f"| {s['exact_match']:.3f} | {s['conversion']:.3f} | {s['mean_turns_to_success']} "
+            rows.append(f"| {name} | {split} | {s['slot_f1']:.3f} | {s['slot_precision']:.3f} "
+                        f"| {s['slot_recall']:.3f} | {s['exact_match']:.3f} "
+                        f"| {s['conversion']:.3f} | {s['mean_turns_to_success']} "
                         f"| {s['wrong_question_rate']:.3f} | {s.get('parse_rate', '-')} |")
-    types = [t for t in SLOT_TYPES if t in result["methods"]["rules"]["held_out"]["slot_f1_by_type"]]
+    types = [t for t in SLOT_TYPES
+             if t in result["methods"]["rules"]["held_out"]["slot_f1_by_type"]]
     by_type = ["| method | " + " | ".join(types) + " |", "|---|" + "---|" * len(types)]
     for name, splits in result["methods"].items():
         f1 = splits["held_out"]["slot_f1_by_type"]
         by_type.append(f"| {name} | " + " | ".join(f"{f1.get(t, 0):.3f}" for t in types) + " |")
     verdict = "met" if result["goal_met"] else "**missed**"
-    return (f"## Shopping assistant\n\nPreset `{result['preset']}`, {result['dialogues_per_split']} dialogues per split, "
-            f"{result['backend']} decoding constrained to the parameter schema. Held-out dialogues use phrasings and "
-            f"wrappers that no fine-tuning example and no rule contains (they occur only in the unlabelled forum "
-            f"posts of the adaptation stage). Goal: SFT+RL slot F1 on held-out dialogues at least {GOAL_SLOT_F1} and "
-            f"above both baselines — {verdict} (rule {result['slot_f1_rule']}, SFT {result['slot_f1_sft']}, "
+    return (f"## Shopping assistant\n\nPreset `{result['preset']}`, "
+            f"{result['dialogues_per_split']} dialogues per split, "
+            f"{result['backend']} decoding constrained to the parameter schema. Held-out dialogues "
+            "use phrasings and wrappers that no fine-tuning example and no rule contains (they "
+            "occur only in the unlabelled forum posts of the adaptation stage). Goal: SFT+RL slot "
+            f"F1 on held-out dialogues at least {GOAL_SLOT_F1} and above both baselines — "
+            f"{verdict} (rule {result['slot_f1_rule']}, SFT {result['slot_f1_sft']}, "
             f"SFT+RL {result['slot_f1_rl']}).\n\n" + "\n".join(rows)
             + "\n\nSlot F1 by slot type, held-out dialogues:\n\n" + "\n".join(by_type)
             + f"\n\n![slot F1 by type]({plot.relative_to('docs')})\n")

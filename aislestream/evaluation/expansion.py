@@ -32,12 +32,15 @@ def evaluate_expanders(store: SearchStore, queries: Sequence[LabelledQuery],
     table: dict[str, dict[str, dict[str, float]]] = {}
     for name, expander in methods.items():
         expansions = expander.expand(texts)
-        hits = store.search_many([SearchRequest(q.text, e.terms, k=100) for q, e in zip(queries, expansions)])
+        hits = store.search_many([SearchRequest(q.text, e.terms, k=100)
+                                  for q, e in zip(queries, expansions)])
         sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         for q, hs, bad in zip(queries, hits, base_bad):
             ids = [h.id for h in hs]
-            row = {"recall10": recall_at_k(ids, q.relevance, 10), "recall50": recall_at_k(ids, q.relevance, 50),
-                   "recall100": recall_at_k(ids, q.relevance, 100), "ndcg10": ndcg_at_k(ids, q.relevance, 10),
+            row = {"recall10": recall_at_k(ids, q.relevance, 10),
+                   "recall50": recall_at_k(ids, q.relevance, 50),
+                   "recall100": recall_at_k(ids, q.relevance, 100),
+                   "ndcg10": ndcg_at_k(ids, q.relevance, 10),
                    "zero_result_rate": float(not ids),
                    "drift_rate": float(_irrelevant_in_top10(ids, q) > bad)}
             for key in (q.query_type, "all"):

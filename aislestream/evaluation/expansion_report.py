@@ -27,31 +27,37 @@ def _targets(table: dict) -> dict[str, dict[str, float | bool]]:
     targets: dict[str, dict[str, float | bool]] = {}
     if "sft+rl" in table and "long_tail" in table["sft+rl"]:
         for name, base, factor in (("vs_bm25", "none", 1.3), ("vs_rm3", "rm3", 1.1)):
-            ratio = get("sft+rl", "long_tail", "recall50") / max(get(base, "long_tail", "recall50"), 1e-9)
+            ratio = (get("sft+rl", "long_tail", "recall50")
+                     / max(get(base, "long_tail", "recall50"), 1e-9))
             targets[f"long_tail_recall50_{name}"] = {"value": round(ratio, 4), "target": factor,
                                                      "met": ratio >= factor}
     if "sft+rl" in table and "sft" in table:
         diff = get("sft+rl", "all", "ndcg10") - get("sft", "all", "ndcg10")
-        targets["rl_ndcg10_gain_over_sft"] = {"value": round(diff, 4), "target": 0.0, "met": diff > 0}
+        targets["rl_ndcg10_gain_over_sft"] = {"value": round(diff, 4), "target": 0.0,
+                                              "met": diff > 0}
     if "sft+rl" in table and "head" in table["sft+rl"]:
         ratio = get("sft+rl", "head", "ndcg10") / max(get("none", "head", "ndcg10"), 1e-9)
-        targets["head_ndcg10_ratio_to_bm25"] = {"value": round(ratio, 4), "target": 0.99, "met": ratio >= 0.99}
+        targets["head_ndcg10_ratio_to_bm25"] = {"value": round(ratio, 4), "target": 0.99,
+                                                "met": ratio >= 0.99}
     return targets
 
 
 def run_expansion_eval(settings: Settings, preset: LMPreset, write: bool, console: Console) -> dict:
     root = settings.artifacts.lm(preset.name)
     if not (root / "split.json").exists():
-        raise ConfigError(f"no trained model under {root}: run `aisle train lm --preset {preset.name}` first")
+        raise ConfigError(f"no trained model under {root}: "
+                          f"run `aisle train lm --preset {preset.name}` first")
     with console.status("rebuilding the training world and its held-out split"):
         world = training_world(settings, preset)
         queries = held_out_queries(settings, preset, world)
         store = TantivyStore(root / "store")
     if store.count() != len(world.products):
-        raise ConfigError(f"the store under {root} holds {store.count():,} products but the world has "
-                          f"{len(world.products):,}: the model was trained on another world; retrain it")
+        raise ConfigError(f"the store under {root} holds {store.count():,} products but the world "
+                          f"has {len(world.products):,}: the model was trained on another world; "
+                          "retrain it")
     methods = {"none": IdentityExpander(), "rm3": PrfExpander(store)}
-    stages = [("pretrain", "pretrain", "behaviour"), ("sft", "sft", "expand"), ("sft+rl", "rl", "expand")]
+    stages = [("pretrain", "pretrain", "behaviour"), ("sft", "sft", "expand"),
+              ("sft+rl", "rl", "expand")]
     for label, stage, style in stages:
         if (root / stage / "config.json").exists():
             methods[label] = TorchLLMExpander(LLMConfig(root / stage, preset.max_new_tokens,
@@ -60,8 +66,8 @@ def run_expansion_eval(settings: Settings, preset: LMPreset, write: bool, consol
         table = evaluate_expanders(store, queries, methods)
     targets = _targets(table)
     _print(table, targets, console)
-    payload = {"preset": preset.name, "held_out_queries": len(queries), "products": len(world.products),
-               "methods": table, "targets": targets}
+    payload = {"preset": preset.name, "held_out_queries": len(queries),
+               "products": len(world.products), "methods": table, "targets": targets}
     if write:
         from aislestream.evaluation.results import write_results
 
@@ -78,10 +84,12 @@ def _print(table: dict, targets: dict, console: Console) -> None:
     for qtype in qtypes:
         out.add_column(qtype, justify="right")
     for method, rows in table.items():
-        out.add_row(method, *(f"{rows[t]['recall50']:.3f} / {rows[t]['ndcg10']:.3f}" for t in qtypes))
+        out.add_row(method, *(f"{rows[t]['recall50']:.3f} / {rows[t]['ndcg10']:.3f}"
+                              for t in qtypes))
     console.print(out)
     for name, t in targets.items():
-        console.print(f"{name}: {t['value']} (target {t['target']}: {'met' if t['met'] else 'missed'})")
+        console.print(f"{name}: {t['value']} "
+                      f"(target {t['target']}: {'met' if t['met'] else 'missed'})")
 
 
 def _markdown(table: dict, targets: dict, preset: LMPreset, n: int, plot: Path) -> str:
@@ -90,11 +98,13 @@ def _markdown(table: dict, targets: dict, preset: LMPreset, n: int, plot: Path) 
              f"{n:,} held-out queries never seen in training. Cells: recall@50 / NDCG@10.", "",
              "| method | " + " | ".join(qtypes) + " |", "|---" * (len(qtypes) + 1) + "|"]
     for method, rows in table.items():
-        lines.append(f"| {method} | " + " | ".join(f"{rows[t]['recall50']:.3f} / {rows[t]['ndcg10']:.3f}"
-                                                    for t in qtypes) + " |")
+        lines.append(f"| {method} | "
+                     + " | ".join(f"{rows[t]['recall50']:.3f} / {rows[t]['ndcg10']:.3f}"
+                                  for t in qtypes) + " |")
     lines += ["", "| target | value | goal | met |", "|---|---|---|---|"]
     lines += [f"| {k} | {v['value']} | {v['target']} | {'yes' if v['met'] else '**no**'} |"
               for k, v in targets.items()]
     lines += ["", f"![retrieval by query type]({plot.relative_to('docs')})",
-              "", "Zero-result and drift rates per method and type are in docs/results/expansion.json."]
+              "", "Zero-result and drift rates per method and type are in "
+              "docs/results/expansion.json."]
     return "\n".join(lines)

@@ -45,7 +45,8 @@ class ArmSummary:
         return self.totals.get(num, 0) / n if n else float("nan")
 
 
-def arm_totals(experiment: Experiment, metrics: Mapping[str, Mapping[str, float]]) -> list[ArmSummary]:
+def arm_totals(experiment: Experiment,
+               metrics: Mapping[str, Mapping[str, float]]) -> list[ArmSummary]:
     """Sum every time window of each arm (keys are ``experiment|arm|window_start``)."""
     sums: dict[str, dict[str, float]] = {a.name: {} for a in experiment.arms}
     for key, values in metrics.items():
@@ -63,10 +64,12 @@ def compare(control: ArmSummary, treatment: ArmSummary, metric: str, alpha: floa
         return compare_proportions(int(control.totals.get(num, 0)), control.queries,
                                    int(treatment.totals.get(num, 0)), treatment.queries, alpha)
     return compare_means(control.totals.get(num, 0), control.totals.get(den, 0), control.queries,
-                         treatment.totals.get(num, 0), treatment.totals.get(den, 0), treatment.queries, alpha)
+                         treatment.totals.get(num, 0), treatment.totals.get(den, 0),
+                         treatment.queries, alpha)
 
 
-def unit_arrays(experiment: Experiment, units: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, np.ndarray]]:
+def unit_arrays(experiment: Experiment,
+                units: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, np.ndarray]]:
     """Per arm, per field: one value per user (keys are ``experiment|arm|user``)."""
     rows: dict[str, list[Mapping[str, float]]] = {a.name: [] for a in experiment.arms}
     for key, values in units.items():
@@ -74,14 +77,16 @@ def unit_arrays(experiment: Experiment, units: Mapping[str, Mapping[str, float]]
         if exp_id == experiment.id and arm in rows:
             rows[arm].append(values)
     return {arm: {f: np.array([r.get(f, 0.0) for r in rs], dtype=float)
-                  for f in ("queries", "clicked_queries", "converted_queries", "revenue", "zero_results")}
+                  for f in ("queries", "clicked_queries", "converted_queries", "revenue",
+                            "zero_results")}
             for arm, rs in rows.items()}
 
 
-def compare_by_unit(control: Mapping[str, np.ndarray], treatment: Mapping[str, np.ndarray], metric: str,
-                    alpha: float) -> Comparison:
+def compare_by_unit(control: Mapping[str, np.ndarray], treatment: Mapping[str, np.ndarray],
+                    metric: str, alpha: float) -> Comparison:
     numerator = METRICS[metric][1]
-    return compare_ratios(control[numerator], control["queries"], treatment[numerator], treatment["queries"], alpha)
+    return compare_ratios(control[numerator], control["queries"], treatment[numerator],
+                          treatment["queries"], alpha)
 
 
 def analyse(experiment: Experiment, metrics: Mapping[str, Mapping[str, float]], alpha: float = 0.05,
@@ -92,9 +97,11 @@ def analyse(experiment: Experiment, metrics: Mapping[str, Mapping[str, float]], 
     control, treatments = arms[0], arms[1:]
     result: dict = {
         "experiment": experiment.id, "layer": experiment.layer, "alpha": alpha,
-        "srm_p_value": sample_ratio_mismatch({a.arm: a.queries for a in arms}, {a.arm: a.share for a in arms}),
+        "srm_p_value": sample_ratio_mismatch({a.arm: a.queries for a in arms},
+                                             {a.arm: a.share for a in arms}),
         "arms": {a.arm: {"share": a.share, "queries": a.queries,
-                         "mean_latency_ms": a.totals.get("latency_ms_sum", 0) / a.queries if a.queries else None,
+                         "mean_latency_ms": (a.totals.get("latency_ms_sum", 0) / a.queries
+                                             if a.queries else None),
                          **{m: a.rate(m) for m in METRICS}} for a in arms},
         "comparisons": {},
     }
@@ -109,8 +116,9 @@ def analyse(experiment: Experiment, metrics: Mapping[str, Mapping[str, float]], 
         if per_unit is not None:
             if min(len(per_unit[control.arm]["queries"]), len(per_unit[t.arm]["queries"])) < 2:
                 continue
-            result["comparisons"][t.arm] = {m: vars(compare_by_unit(per_unit[control.arm], per_unit[t.arm], m, alpha))
-                                            for m in METRICS}
+            result["comparisons"][t.arm] = {
+                m: vars(compare_by_unit(per_unit[control.arm], per_unit[t.arm], m, alpha))
+                for m in METRICS}
         elif control.queries >= 2 and t.queries >= 2:
             result["comparisons"][t.arm] = {m: vars(compare(control, t, m, alpha)) for m in METRICS}
     result["srm_ok"] = result["srm_p_value"] >= 0.001
@@ -121,19 +129,23 @@ def to_markdown(r: dict) -> str:
     lines = [f"# Experiment `{r['experiment']}` ({r['layer']})", "",
              f"Sample-ratio check: p = {r['srm_p_value']:.3g} "
              f"({'ok' if r['srm_ok'] else '**mismatch: do not trust the numbers below**'}).", "",
-             "| arm | share | queries | CTR | conversion | revenue/query | zero-result | latency ms |",
+             "| arm | share | queries | CTR | conversion | revenue/query | zero-result | "
+             "latency ms |",
              "|---|---|---|---|---|---|---|---|"]
     for arm, a in r["arms"].items():
-        lines.append(f"| {arm} | {a['share']:.0%} | {a['queries']:,} | {a['ctr']:.3f} | {a['conversion_rate']:.3f} | "
-                     f"{a['revenue_per_query']:.2f} | {a['zero_result_rate']:.3f} | "
+        lines.append(f"| {arm} | {a['share']:.0%} | {a['queries']:,} | {a['ctr']:.3f} | "
+                     f"{a['conversion_rate']:.3f} | {a['revenue_per_query']:.2f} | "
+                     f"{a['zero_result_rate']:.3f} | "
                      f"{(a['mean_latency_ms'] or float('nan')):.1f} |")
     for arm, comparisons in r["comparisons"].items():
-        lines += ["", f"**{arm}** vs control (difference, {1 - r['alpha']:.0%} interval, relative lift, p; "
-                  f"tested per {r['test_unit']}):", "",
-                  "| metric | difference | interval | lift | p | significant |", "|---|---|---|---|---|---|"]
+        lines += ["", f"**{arm}** vs control (difference, {1 - r['alpha']:.0%} interval, "
+                  f"relative lift, p; tested per {r['test_unit']}):", "",
+                  "| metric | difference | interval | lift | p | significant |",
+                  "|---|---|---|---|---|---|"]
         for metric, c in comparisons.items():
             lift = f"{c['lift']:+.1%}" if c["lift"] is not None else "n/a"
-            lines.append(f"| {metric} | {c['diff']:+.4f} | [{c['ci_low']:+.4f}, {c['ci_high']:+.4f}] | {lift} | "
+            lines.append(f"| {metric} | {c['diff']:+.4f} | "
+                         f"[{c['ci_low']:+.4f}, {c['ci_high']:+.4f}] | {lift} | "
                          f"{c['p_value']:.3g} | {'yes' if c['p_value'] < r['alpha'] else 'no'} |")
     return "\n".join(lines)
 
@@ -143,7 +155,8 @@ def to_html(markdown: str, plot: Path | None) -> str:
     body = f"<pre>{html.escape(markdown)}</pre>"
     if plot is not None:
         body += f'<img src="{html.escape(plot.name)}" alt="per-arm metrics">'
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>experiment report</title></head><body>{body}</body></html>"
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>experiment report</title>"
+            f"</head><body>{body}</body></html>")
 
 
 def plot_arms(r: dict, path: Path) -> Path:
@@ -158,7 +171,8 @@ def plot_arms(r: dict, path: Path) -> Path:
         arms = list(r["arms"])
         values = [r["arms"][a][metric] for a in arms]
         cis = [r["arms"][a][f"{metric}_ci"] for a in arms]
-        errors = [[v - lo for v, (lo, _) in zip(values, cis)], [hi - v for v, (_, hi) in zip(values, cis)]]
+        errors = [[v - lo for v, (lo, _) in zip(values, cis)],
+                  [hi - v for v, (_, hi) in zip(values, cis)]]
         ax.bar(arms, values, yerr=errors, capsize=6, color=["0.6"] + ["tab:blue"] * (len(arms) - 1))
         ax.set_title(metric)
     fig.suptitle(f"experiment {r['experiment']} (95% intervals)")

@@ -42,9 +42,11 @@ class QueryTyper:
         self.slang = {w for t in PRODUCT_TYPES for s in t.slang for w in tokenize(s)}
         self.brands = {w for bs in BRANDS.values() for b in bs for w in tokenize(b)}
         self.colours = {w for names in COLOURS.values() for n in names for w in tokenize(n)}
-        self.attributes = {w for t in PRODUCT_TYPES for v in (*t.materials, *t.features, *t.sizes) for w in tokenize(v)}
+        self.attributes = {w for t in PRODUCT_TYPES for v in (*t.materials, *t.features, *t.sizes)
+                           for w in tokenize(v)}
         self.known = (self.type_words | self.slang | self.brands | self.colours | self.attributes
-                      | set(COLLOQUIAL_FILLERS) | {w for t in PRODUCT_TYPES for u in t.uses for w in tokenize(u)})
+                      | set(COLLOQUIAL_FILLERS)
+                      | {w for t in PRODUCT_TYPES for u in t.uses for w in tokenize(u)})
 
     def __call__(self, text: str) -> str:
         words = tokenize(text)
@@ -52,7 +54,8 @@ class QueryTyper:
             return "misspelled"
         if "for" in words or "under" in words:
             return "long_tail"
-        if any(w in COLLOQUIAL_FILLERS for w in words) or (self.slang & set(words) and not self.type_words & set(words)):
+        if (any(w in COLLOQUIAL_FILLERS for w in words)
+                or (self.slang & set(words) and not self.type_words & set(words))):
             return "colloquial"
         if self.brands & set(words):
             return "brand"
@@ -89,12 +92,14 @@ class TermJudge:
         return sum(w in good for w in added), sum(w in bad for w in added), len(added)
 
 
-def evaluate_chain(store: SearchStore, world: World, queries: Sequence[LabelledQuery], expander: Expander,
-                   k: int = 10, seed: int = 0) -> dict:
+def evaluate_chain(store: SearchStore, world: World, queries: Sequence[LabelledQuery],
+                   expander: Expander, k: int = 10, seed: int = 0) -> dict:
     typer, judge = QueryTyper(), TermJudge.from_world()
-    simulator = BehaviourSimulator({p.id: p for p in world.products}, {u.id: u for u in world.users}, seed=seed)
+    simulator = BehaviourSimulator({p.id: p for p in world.products},
+                                   {u.id: u for u in world.users}, seed=seed)
     expansions = expander.expand([q.text for q in queries])
-    hits = store.search_many([SearchRequest(q.text, e.terms, k=100) for q, e in zip(queries, expansions)])
+    hits = store.search_many([SearchRequest(q.text, e.terms, k=100)
+                              for q, e in zip(queries, expansions)])
     rows = []
     for q, e, hs in zip(queries, expansions, hits):
         ids = [h.id for h in hs]
@@ -103,9 +108,11 @@ def evaluate_chain(store: SearchStore, world: World, queries: Sequence[LabelledQ
         relevant = q.relevant_ids()
         row = {"query_type": q.query_type, "typed_right": typer(q.text) == q.query_type,
                "terms": added, "right_terms": right, "drifted": drifted > 0,
-               "recall100": recall_at_k(ids, q.relevance, 100), "ndcg10": ndcg_at_k(ids, q.relevance, k),
+               "recall100": recall_at_k(ids, q.relevance, 100),
+               "ndcg10": ndcg_at_k(ids, q.relevance, k),
                "precision10": sum(pid in relevant for pid in top) / k,
-               "conversion": simulator.expected(q.user_id, top, q.relevance, SESSIONS).conversion_rate}
+               "conversion": simulator.expected(q.user_id, top, q.relevance,
+                                                SESSIONS).conversion_rate}
         row["failed"] = not any(pid in relevant for pid in top)
         row["stage"] = first_failed_stage(row) if row["failed"] else None
         rows.append(row)

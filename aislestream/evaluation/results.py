@@ -40,12 +40,14 @@ def write_results(topic: str, results: dict, markdown: str, command: str, docs: 
     out.write_text(json.dumps(payload, indent=2) + "\n")
     m = payload["machine"]
     section = (f"<!-- bench:{topic}:start -->\n{markdown.strip()}\n\n"
-               f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}. "
+               f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
+               f"Python {m['python']}. "
                f"Command: `{command}` ({payload['measured_at']}).\n<!-- bench:{topic}:end -->")
     bench_md = docs / page
     title = "Benchmarks" if page == "BENCHMARKS.md" else "Results"
     text = bench_md.read_text() if bench_md.exists() else f"# {title}\n"
     pattern = re.compile(rf"<!-- bench:{topic}:start -->.*?<!-- bench:{topic}:end -->", re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else f"{text.rstrip()}\n\n{section}\n"
+    text = (pattern.sub(lambda _: section, text) if pattern.search(text)
+            else f"{text.rstrip()}\n\n{section}\n")
     bench_md.write_text(text)
     return out

@@ -101,7 +101,8 @@ class WorkerProcess:
         while READY_LINE not in self._log_since_start():
             self.check_alive()
             if time.monotonic() > deadline:
-                raise AisleError(f"the worker did not join its group within {timeout_s:.0f}s; log: {self.log_path}")
+                raise AisleError(f"the worker did not join its group within {timeout_s:.0f}s; "
+                                 f"log: {self.log_path}")
             time.sleep(0.2)
         bootstrap = self.settings.broker.bootstrap_servers or ""
         key = f"probe-{uuid.uuid4().hex[:8]}".encode()

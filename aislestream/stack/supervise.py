@@ -143,9 +143,9 @@ class Supervisor:
             self.given_up = True
             self._report(
                 f"the worker crashed {self.rapid_crashes} times in a row, each within "
-                f"{self.policy.stable_after_s:.0f}s of starting: not restarting it again. The broker "
-                "and its data stay up; fix the cause (see the log above) and run `aisle worker` "
-                "against it, or Ctrl-C to stop everything")
+                f"{self.policy.stable_after_s:.0f}s of starting: not restarting it again. "
+                "The broker and its data stay up; fix the cause (see the log above) and run "
+                "`aisle worker` against it, or Ctrl-C to stop everything")
             return
         delay = self.policy.delay(self.rapid_crashes)
         self._restart_at = now + delay
@@ -154,7 +154,8 @@ class Supervisor:
 
 
 @contextlib.contextmanager
-def stack_broker(broker: BrokerSettings, log_dir: Path) -> Iterator[tuple[str, EmbeddedBroker | None]]:
+def stack_broker(broker: BrokerSettings,
+                 log_dir: Path) -> Iterator[tuple[str, EmbeddedBroker | None]]:
     """Bootstrap servers for ``aisle up`` and the broker to watch: the configured one once
     reachable (not ours to watch: None), else an embedded one this process owns and stops."""
     if broker.bootstrap_servers:

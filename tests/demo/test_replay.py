@@ -43,18 +43,21 @@ def test_produce_to_a_port_where_nothing_listens_raises_broker_unavailable():
 def test_produce_counts_the_records_the_broker_refused(broker):
     too_big = b"x" * (5 * 1024 * 1024)  # over the producer's 4 MiB request limit
     with pytest.raises(DeliveryFailed, match="1 of 3 messages .* MessageSizeTooLarge"):
-        produce(broker, f"refused-{uuid.uuid4().hex[:8]}", [(b"a", b"1"), (b"b", too_big), (b"c", b"3")])
+        produce(broker, f"refused-{uuid.uuid4().hex[:8]}",
+                [(b"a", b"1"), (b"b", too_big), (b"c", b"3")])
 
 
 class _RefusingProducer:
-    """Stands in for KafkaProducer: the broker answers every record, refusing those valued b"bad"."""
+    """Stands in for KafkaProducer: the broker answers every record, refusing those valued
+    b"bad"."""
 
     def __init__(self, **config: object) -> None:
         self.config = config
 
     def send(self, topic: str, key: bytes | None = None, value: bytes | None = None) -> Future:
         future = Future()
-        return future.failure(KafkaError("NOT_ENOUGH_REPLICAS")) if value == b"bad" else future.success(None)
+        return (future.failure(KafkaError("NOT_ENOUGH_REPLICAS")) if value == b"bad"
+                else future.success(None))
 
     def flush(self, timeout: float | None = None) -> None:
         pass
@@ -67,6 +70,7 @@ def test_produce_counts_records_the_broker_answered_with_an_error(monkeypatch):
     import kafka
 
     monkeypatch.setattr(kafka, "KafkaProducer", _RefusingProducer)
-    with pytest.raises(DeliveryFailed, match="2 of 4 messages to t were not stored .*NOT_ENOUGH_REPLICAS"):
+    with pytest.raises(DeliveryFailed,
+                       match="2 of 4 messages to t were not stored .*NOT_ENOUGH_REPLICAS"):
         produce("127.0.0.1:9", "t", [(b"a", b"ok"), (b"b", b"bad"), (b"c", b"bad"), (b"d", b"ok")])
     assert produce("127.0.0.1:9", "t", [(b"a", b"ok"), (b"d", b"ok")]) == 2

@@ -36,7 +36,8 @@ def test_welch_from_sums_matches_scipy_on_the_raw_data():
 def test_wilson_interval_and_sample_ratio_mismatch():
     low, high = proportion_interval(0, 10)
     assert low == pytest.approx(0.0, abs=1e-12) and high == pytest.approx(0.2775, abs=1e-3)
-    assert sample_ratio_mismatch({"a": 5_000, "b": 5_000}, {"a": 0.5, "b": 0.5}) == pytest.approx(1.0)
+    assert (sample_ratio_mismatch({"a": 5_000, "b": 5_000}, {"a": 0.5, "b": 0.5})
+            == pytest.approx(1.0))
     assert sample_ratio_mismatch({"a": 5_300, "b": 4_700}, {"a": 0.5, "b": 0.5}) < 1e-6
     assert sample_ratio_mismatch({"a": 9_000, "b": 1_000}, {"a": 0.9, "b": 0.1}) > 0.5
 
@@ -60,8 +61,10 @@ def test_delta_method_holds_alpha_where_query_level_tests_over_reject():
         propensity = rng.beta(1, 4, users)
         conversions = rng.binomial(queries, propensity)
         half = rng.random(users) < 0.5
-        by_unit.append(compare_ratios(conversions[half], queries[half], conversions[~half], queries[~half]).significant())
+        by_unit.append(compare_ratios(conversions[half], queries[half], conversions[~half],
+                                      queries[~half]).significant())
         by_query.append(compare_proportions(int(conversions[half].sum()), int(queries[half].sum()),
-                                            int(conversions[~half].sum()), int(queries[~half].sum())).significant())
+                                            int(conversions[~half].sum()),
+                                            int(queries[~half].sum())).significant())
     assert np.mean(by_unit) == pytest.approx(0.05, abs=0.03)
     assert np.mean(by_query) > 0.1

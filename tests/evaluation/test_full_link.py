@@ -17,8 +17,10 @@ def test_the_typer_reads_most_query_types_from_the_vocabulary(small_world):
 def test_terms_naming_the_true_values_are_right_and_other_values_drift():
     q = LabelledQuery("q1", "red kettle", "torso", category="kettle", constraints={"colour": "red"})
     right, drifted, total = TermJudge.from_world().judge(q, ["steel", "blue", "kettle", "lid"])
-    assert (right, drifted, total) == (0, 2, 3)  # "kettle" is in the query; "lid" names no attribute
-    assert TermJudge.from_world().judge(q, ["crimson"])[1] == 0  # an alias of the asked colour is not drift
+    # "kettle" is in the query; "lid" names no attribute
+    assert (right, drifted, total) == (0, 2, 3)
+    # an alias of the asked colour is not drift
+    assert TermJudge.from_world().judge(q, ["crimson"])[1] == 0
 
 
 def test_failures_are_attributed_to_the_first_failing_stage(small_world, tantivy_store):
@@ -28,7 +30,8 @@ def test_failures_are_attributed_to_the_first_failing_stage(small_world, tantivy
     queries = small_world.queries[:150]
     none = evaluate_chain(tantivy_store, small_world, queries, IdentityExpander())
     prf = evaluate_chain(tantivy_store, small_world, queries, PrfExpander(tantivy_store))
-    assert none["all"]["queries"] == 150 and none["all"]["term_precision"] is None  # identity adds nothing
+    # identity adds nothing
+    assert none["all"]["queries"] == 150 and none["all"]["term_precision"] is None
     assert none["all"]["drift_rate"] == 0 and prf["all"]["term_precision"] is not None
     for table in (none, prf):
         row = table["all"]
@@ -38,7 +41,8 @@ def test_failures_are_attributed_to_the_first_failing_stage(small_world, tantivy
         assert row["expected_conversion"] > 0 and abs(row["expected_conversion"] - weighted) < 1e-9
 
 
-def test_the_full_link_scores_the_assistant_locally_and_end_to_end_once_trained(micro_assistant, tmp_path):
+def test_the_full_link_scores_the_assistant_locally_and_end_to_end_once_trained(
+        micro_assistant, tmp_path):
     from aislestream.evaluation.full_link_report import assistant_chain
     from aislestream.settings import load_settings
 
