@@ -61,7 +61,8 @@ class BrokerSettings(BaseModel):
 
     bootstrap_servers: str | None = Field(
         default=None,
-        description="Comma-separated host:port list of any Kafka-compatible broker; empty = embedded",
+        description="Comma-separated host:port list of any Kafka-compatible broker; "
+                    "empty = embedded",
     )
     embedded_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
     connect_timeout_s: float = Field(default=30.0, gt=0)
@@ -69,13 +70,14 @@ class BrokerSettings(BaseModel):
     sasl_mechanism: SaslMechanism | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
-    ssl_cafile: Path | None = Field(default=None, description="CA bundle of the brokers' certificates; "
-                                    "empty = the system CAs")
-    ssl_certfile: Path | None = Field(default=None, description="Client certificate (mutual TLS); PEM, "
-                                      "may hold the key too")
-    ssl_keyfile: Path | None = Field(default=None, description="Client key, when not in ssl_certfile")
-    ssl_check_hostname: bool = Field(default=True, description="Check the broker's certificate names "
-                                     "the host connected to")
+    ssl_cafile: Path | None = Field(default=None, description="CA bundle of the brokers' "
+                                    "certificates; empty = the system CAs")
+    ssl_certfile: Path | None = Field(default=None, description="Client certificate (mutual "
+                                      "TLS); PEM, may hold the key too")
+    ssl_keyfile: Path | None = Field(default=None, description="Client key, when not in "
+                                     "ssl_certfile")
+    ssl_check_hostname: bool = Field(default=True, description="Check the broker's certificate "
+                                     "names the host connected to")
 
     @field_validator("bootstrap_servers")
     @classmethod
@@ -108,25 +110,27 @@ class BrokerSettings(BaseModel):
                 "sasl_password": self.sasl_password}
         if self.uses_sasl and (missing := [name for name, value in sasl.items() if value is None]):
             raise ValueError(f"security_protocol={protocol} needs {', '.join(missing)}")
-        if not self.uses_sasl and (given := [name for name, value in sasl.items() if value is not None]):
-            raise ValueError(f"{', '.join(given)}: used only with security_protocol SASL_PLAINTEXT or "
-                             f"SASL_SSL (it is {protocol})")
+        if not self.uses_sasl and (given := [name for name, value in sasl.items()
+                                             if value is not None]):
+            raise ValueError(f"{', '.join(given)}: used only with security_protocol "
+                             f"SASL_PLAINTEXT or SASL_SSL (it is {protocol})")
         files = {"ssl_cafile": self.ssl_cafile, "ssl_certfile": self.ssl_certfile,
                  "ssl_keyfile": self.ssl_keyfile}
-        if not self.uses_tls and (given := [name for name, value in files.items() if value is not None]):
-            raise ValueError(f"{', '.join(given)}: used only with security_protocol SSL or SASL_SSL "
-                             f"(it is {protocol})")
+        if not self.uses_tls and (given := [name for name, value in files.items()
+                                            if value is not None]):
+            raise ValueError(f"{', '.join(given)}: used only with security_protocol SSL or "
+                             f"SASL_SSL (it is {protocol})")
         if self.ssl_keyfile is not None and self.ssl_certfile is None:
             raise ValueError("ssl_keyfile needs ssl_certfile (the certificate it is the key of)")
         if protocol != "PLAINTEXT" and self.bootstrap_servers is None:
-            raise ValueError(f"security_protocol={protocol} needs bootstrap_servers: the embedded broker "
-                             "speaks PLAINTEXT only")
+            raise ValueError(f"security_protocol={protocol} needs bootstrap_servers: "
+                             "the embedded broker speaks PLAINTEXT only")
         return self
 
 
 class _BrokerEnvironment(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AISLE_", env_nested_delimiter="__", extra="ignore",
-                                      hide_input_in_errors=True)
+    model_config = SettingsConfigDict(env_prefix="AISLE_", env_nested_delimiter="__",
+                                      extra="ignore", hide_input_in_errors=True)
 
     broker: BrokerSettings = BrokerSettings()
 
@@ -157,13 +161,16 @@ class StoreSettings(BaseModel):
 
     backend: Literal["tantivy", "sqlite", "elasticsearch"] = "tantivy"
     path: Path | None = Field(default=None, description="Data directory of an embedded store")
-    es_url: str | None = Field(default=None, repr=False, description="e.g. https://es-1:9200; credentials go in "
-                               "es_api_key or es_username/es_password rather than the URL")
+    es_url: str | None = Field(default=None, repr=False, description="e.g. https://es-1:9200; "
+                               "credentials go in es_api_key or es_username/es_password "
+                               "rather than the URL")
     index: str = "aisle-products"
-    es_ca_certs: Path | None = Field(default=None, description="CA bundle of the cluster's certificate "
-                                     "(https only); empty = the system CAs")
-    es_verify_certs: bool = Field(default=True, description="Verify the cluster's certificate (https only)")
-    es_api_key: SecretStr | None = Field(default=None, description="API key, the base64 `encoded` form")
+    es_ca_certs: Path | None = Field(default=None, description="CA bundle of the cluster's "
+                                     "certificate (https only); empty = the system CAs")
+    es_verify_certs: bool = Field(default=True, description="Verify the cluster's certificate "
+                                  "(https only)")
+    es_api_key: SecretStr | None = Field(default=None, description="API key, the base64 "
+                                         "`encoded` form")
     es_username: str | None = Field(default=None, description="Basic auth user (with es_password)")
     es_password: SecretStr | None = None
 
@@ -187,7 +194,8 @@ class ExpansionSettings(BaseModel):
     variant: str = "default"
     llm_backend: Literal["torch", "onnx", "vllm"] = "torch"
     model_path: Path | None = Field(
-        default=None, description="LLM directory (ONNX: the export dir); default <data_dir>/lm/tiny/rl"
+        default=None,
+        description="LLM directory (ONNX: the export dir); default <data_dir>/lm/tiny/rl"
     )
     llm_max_new_tokens: int = Field(default=12, ge=1, le=128)
     llm_max_terms: int = Field(default=6, ge=1)
@@ -202,7 +210,8 @@ class ExpansionSettings(BaseModel):
     prf_docs: int = Field(default=10, ge=1)
     prf_terms: int = Field(default=8, ge=1)
     prf_original_weight: float = Field(
-        default=0.8, ge=0.2, le=1, description="RM3's weight of the original query; below 0.2 the expansion "
+        default=0.8, ge=0.2, le=1,
+        description="RM3's weight of the original query; below 0.2 the expansion "
         "outweighs the query more than the expansion cache accepts (4 per query token)")
     variants: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Named expanders experiments may select, as overrides of "
@@ -232,11 +241,14 @@ class StreamSettings(BaseModel):
     batch_within_s: float = Field(default=0.02, gt=0)
     session_timeout_s: float = Field(default=10.0, gt=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
-    delivery_attempts: int = Field(default=5, ge=1, description="Tries to publish a batch's outputs")
+    delivery_attempts: int = Field(default=5, ge=1,
+                                   description="Tries to publish a batch's outputs")
     served_ttl_s: float = Field(
-        default=3_600.0, gt=0, description="How long a served result can be joined with its feedback")
+        default=3_600.0, gt=0,
+        description="How long a served result can be joined with its feedback")
     quarantine_after_crashes: int = Field(
-        default=3, ge=1, description="A message in flight in this many worker crashes is dead-lettered "
+        default=3, ge=1,
+        description="A message in flight in this many worker crashes is dead-lettered "
         "as `quarantined` instead of processed again")
     fetch_max_wait_ms: int = Field(
         default=100, ge=1, description="Consumer long-poll wait; bounds live-tail latency"
@@ -250,15 +262,19 @@ class StreamSettings(BaseModel):
 
 
 class AdsSettings(BaseModel):
-    enabled: bool = Field(default=False, description="Run the ad-request agent (needs `aisle train ads`)")
+    enabled: bool = Field(default=False,
+                          description="Run the ad-request agent (needs `aisle train ads`)")
     preset: str = "tiny"
-    use_rl: bool = Field(default=True, description="Serve the RL fine-tuned generator when it exists")
+    use_rl: bool = Field(default=True,
+                         description="Serve the RL fine-tuned generator when it exists")
     generator_path: Path | None = Field(
-        default=None, description="Serve this generator instead (a pruned variant, say); for the onnx "
+        default=None,
+        description="Serve this generator instead (a pruned variant, say); for the onnx "
         "backend, a directory written by `aisle export onnx`")
     generator_backend: Literal["torch", "onnx"] = "torch"
     generator_variants: dict[str, Path] = Field(
-        default_factory=dict, description="Generators experiments may select by name (besides `base` and `rl`), "
+        default_factory=dict,
+        description="Generators experiments may select by name (besides `base` and `rl`), "
         "e.g. {\"pruned\": \".aisle/prune/generator/tiny/fft_rdp-n2/healed\"}")
     candidates: int = Field(default=4, ge=1, le=64)
     max_attempts: int = Field(default=4, ge=1, le=32)
@@ -266,18 +282,21 @@ class AdsSettings(BaseModel):
     store: Literal["sqlite", "postgres"] = "sqlite"
     postgres_dsn: str = Field(default="postgresql://postgres@127.0.0.1:5432/postgres",
                               repr=False)  # may hold a password; repr(settings) lands in logs
-    store_path: Path | None = Field(default=None, description="SQLite file + images; default <data_dir>/adstore")
+    store_path: Path | None = Field(default=None,
+                                    description="SQLite file + images; default <data_dir>/adstore")
 
 
 class AssistantSettings(BaseModel):
     enabled: bool = Field(default=True, description="Run the shopping-assistant agent")
     engine: Literal["auto", "rules", "model"] = Field(
-        default="auto", description="auto: the trained model when `aisle train assistant` has run, else rules")
+        default="auto",
+        description="auto: the trained model when `aisle train assistant` has run, else rules")
     preset: str = "tiny"
-    model_path: Path | None = Field(default=None, description="Serve this checkpoint (default: the preset's rl, "
-                                    "else sft)")
+    model_path: Path | None = Field(default=None, description="Serve this checkpoint (default: "
+                                    "the preset's rl, else sft)")
     backend: Literal["torch", "vllm"] = "torch"
-    session_ttl_s: float = Field(default=1_800.0, gt=0, description="Idle time after which a session expires")
+    session_ttl_s: float = Field(default=1_800.0, gt=0,
+                                 description="Idle time after which a session expires")
     max_turn_chars: int = Field(default=300, ge=8)
     k: int = Field(default=10, ge=1, le=100)
 

@@ -86,7 +86,8 @@ def ensure_topics(bootstrap: str, topics: Mapping[str, TopicSpec],
     try:
         existing = set(client.list_topics())
         new = [
-            NewTopic(name, spec.partitions, spec.replication_factor, topic_configs=dict(spec.config))
+            NewTopic(name, spec.partitions, spec.replication_factor,
+                     topic_configs=dict(spec.config))
             for name, spec in topics.items() if name not in existing
         ]
         if new:
@@ -124,7 +125,8 @@ class EmbeddedBroker:
                 stdout=log_file, stderr=subprocess.STDOUT,
             )
         try:
-            wait_for_broker(self.bootstrap, timeout_s, BrokerSettings())  # Tansu here speaks PLAINTEXT
+            # Tansu here speaks PLAINTEXT
+            wait_for_broker(self.bootstrap, timeout_s, BrokerSettings())
         except BrokerUnavailable:
             self.stop()
             raise
@@ -165,8 +167,10 @@ class EmbeddedBroker:
 
 @contextlib.contextmanager
 def broker_session(bootstrap: str | None, timeout_s: float = 30.0,
-                   log_dir: Path | None = None, security: BrokerSettings | None = None) -> Iterator[str]:
-    """Yield usable bootstrap servers: the configured ones once reachable, else an embedded broker."""
+                   log_dir: Path | None = None,
+                   security: BrokerSettings | None = None) -> Iterator[str]:
+    """Yield usable bootstrap servers: the configured ones once reachable, else an embedded
+    broker."""
     if bootstrap:
         wait_for_broker(bootstrap, timeout_s, security)
         yield bootstrap

@@ -66,7 +66,8 @@ class _Acks:
 
     def raise_if_short(self, topic: str, sent: int) -> None:
         if self.acked < sent:
-            raise DeliveryFailed(f"{sent - self.acked} of {sent} messages to {topic} were not stored "
+            raise DeliveryFailed(f"{sent - self.acked} of {sent} messages to {topic} "
+                                 "were not stored "
                                  f"(first error: {self.first_error or 'no answer'})")
 
 
@@ -75,10 +76,12 @@ def _send_all(bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None,
     """One producer's sends and flush, each record's answer counted in ``acks``."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1, enable_idempotence=False,
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1,
+                             enable_idempotence=False,
                              **kafka_python_kwargs(),
                              max_request_size=4 * 1024 * 1024,
-                             bootstrap_timeout_ms=int(timeout_s * 1000), max_block_ms=int(timeout_s * 1000))
+                             bootstrap_timeout_ms=int(timeout_s * 1000),
+                             max_block_ms=int(timeout_s * 1000))
     sent = 0
     try:
         for key, value in messages:
@@ -97,7 +100,8 @@ def _send_all(bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None,
     return sent
 
 
-def _send_one(producer: KafkaProducer, topic: str, key: bytes | None, value: bytes | None, acks: _Acks) -> None:
+def _send_one(producer: KafkaProducer, topic: str, key: bytes | None, value: bytes | None,
+              acks: _Acks) -> None:
     """Queue one record. A record refused before it is sent (too large) fails alone; a timeout
     waiting for the broker propagates, since every later record would meet it too."""
     from kafka.errors import BrokerResponseError

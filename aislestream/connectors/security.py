@@ -46,7 +46,8 @@ def _sasl(broker: BrokerSettings) -> dict[str, Any]:
 
 
 def aiokafka_kwargs(broker: BrokerSettings | None = None) -> dict[str, Any]:
-    """Keyword arguments for ``AIOKafkaProducer`` / ``AIOKafkaConsumer`` / ``AIOKafkaAdminClient``."""
+    """Keyword arguments for ``AIOKafkaProducer`` / ``AIOKafkaConsumer`` /
+    ``AIOKafkaAdminClient``."""
     broker = resolve(broker)
     kwargs: dict[str, Any] = {"security_protocol": broker.security_protocol}
     if broker.uses_tls:

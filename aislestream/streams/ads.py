@@ -75,7 +75,8 @@ class AdsPipeline:
         self.experiments = experiments
 
     def process(self, messages: Sequence[RawMessage]) -> list[Output]:
-        """One output per message, in order. Generation is batched per arm across the valid requests."""
+        """One output per message, in order. Generation is batched per arm across the valid
+        requests."""
         started = time.perf_counter()
         outputs: list[Output | None] = [None] * len(messages)
         valid: list[tuple[int, AdRequest, Assignment]] = []
@@ -102,7 +103,8 @@ class AdsPipeline:
                 service = self.services.get(generator)
             except AisleError as error:  # an arm names a generator this worker does not have
                 for i, request, _ in items:
-                    outputs[i] = dead_letter_output(messages[i], MessageRejected(str(error), "unavailable_variant"))
+                    outputs[i] = dead_letter_output(
+                        messages[i], MessageRejected(str(error), "unavailable_variant"))
                 continue
             seed = messages[items[0][0]].offset  # deterministic per batch position
             outcomes = service.create([r.spec() for _, r, _ in items], seed=seed,
@@ -115,7 +117,8 @@ class AdsPipeline:
                     raise  # the store is down: the whole batch waits for it (streams/app.py)
                 except StoreError as error:  # the store refused this request's row or file
                     log.warning("ad store refused %r: %s", request.request_id, error)
-                    outputs[i] = dead_letter_output(messages[i], MessageRejected(str(error), "store_refused"))
+                    outputs[i] = dead_letter_output(
+                        messages[i], MessageRejected(str(error), "store_refused"))
                 except Exception as exc:
                     log.exception("ad request %r failed", request.request_id)
                     outputs[i] = dead_letter_output(messages[i], internal_error(exc))
@@ -126,7 +129,8 @@ class AdsPipeline:
         reasons = [] if outcome.accepted else service.reasons(outcome, level) or ["not accepted"]
         row = self.store.save(CreativeRow(
             request.request_id, request.product_id, request.spec().__dict__, outcome.accepted,
-            outcome.scores, outcome.attempts, reasons, model_version=service.version), outcome.image)
+            outcome.scores, outcome.attempts, reasons,
+            model_version=service.version), outcome.image)
         creative = AdCreative(
             request_id=request.request_id, product_id=request.product_id,
             status="accepted" if outcome.accepted else "rejected", spec=row.spec,

@@ -51,7 +51,8 @@ def create_app(settings: Settings, bootstrap: str, datadir: Path) -> faust.App:
     app = faust.App(
         stream.app_id,
         broker=broker_url(bootstrap),
-        broker_credentials=faust_credentials(settings.broker),  # None (PLAINTEXT) unless TLS or SASL
+        # None (PLAINTEXT) unless TLS or SASL
+        broker_credentials=faust_credentials(settings.broker),
         store="memory://",
         datadir=str(datadir),
         web_enabled=False,
@@ -117,7 +118,8 @@ async def outputs_or_stop(name: str, isolated: IsolatingProcessor, batch: list[R
     try:
         if ready is not None:
             await ready()
-        return await retry_while_unavailable(lambda: isolated(batch), f"{name}: batch of {len(batch)}")
+        return await retry_while_unavailable(lambda: isolated(batch),
+                                             f"{name}: batch of {len(batch)}")
     except Exception:
         stop_uncommitted(name, f"isolation failed on a batch of {len(batch)}")
 
@@ -149,7 +151,8 @@ def guarded(name: str, handle: Handler) -> Callable[[RawMessage], Awaitable[list
 
 def register_event_agent(app: faust.App, name: str, source: faust.types.TopicT,
                          outputs_of: Callable[[RawMessage], Awaitable[list[Output]]],
-                         outputs: dict[str, faust.types.TopicT], stream_settings: StreamSettings) -> None:
+                         outputs: dict[str, faust.types.TopicT],
+                         stream_settings: StreamSettings) -> None:
     """An agent that handles one event at a time (it writes tables keyed like its input, which
     faust routes by the current event), with 0..n outputs per event, each delivered before the
     event can be committed. ``outputs_of`` keeps failures per event (``guarded``, or an
@@ -163,7 +166,8 @@ def register_event_agent(app: faust.App, name: str, source: faust.types.TopicT,
             m = event.message
             msg = RawMessage(m.topic, m.partition, m.offset, m.key, m.value)
             try:
-                produced = await retry_while_unavailable(lambda: outputs_of(msg), f"{name}: {msg.position}")
+                produced = await retry_while_unavailable(lambda: outputs_of(msg),
+                                                         f"{name}: {msg.position}")
             except Exception:
                 stop_uncommitted(name, f"handling {msg.position} failed outside its guard")
             if produced:
@@ -175,7 +179,8 @@ def register_event_agent(app: faust.App, name: str, source: faust.types.TopicT,
 def register_batch_agent(app: faust.App, name: str, declared: topics.BatchTopics,
                          process: Callable[[list[RawMessage]], Awaitable[list[Output]]],
                          stream_settings: StreamSettings,
-                         ready: Callable[[], Awaitable[object]] | None = None) -> IsolatingProcessor:
+                         ready: Callable[[], Awaitable[object]] | None = None
+                         ) -> IsolatingProcessor:
     """An agent that reads ``declared.source`` in bounded batches and publishes one output per
     message. ``ready`` is awaited before each batch (the experiment config has been read once).
 
@@ -189,10 +194,12 @@ def register_batch_agent(app: faust.App, name: str, declared: topics.BatchTopics
     async def send(output: Output) -> Awaitable[object]:
         # Values are already bytes, so the producer is used directly: faust's Topic.send wrapper
         # (codecs, sensors, attachments) halved the no-op agent's throughput (BENCHMARKS.md).
-        return await app.producer.send(outputs[output.kind], output.key, output.value, None, None, None)
+        return await app.producer.send(outputs[output.kind], output.key, output.value,
+                                       None, None, None)
 
     async def agent(stream: faust.Stream) -> None:
-        async for events in stream.take_events(stream_settings.batch_size, stream_settings.batch_within_s):
+        async for events in stream.take_events(stream_settings.batch_size,
+                                               stream_settings.batch_within_s):
             received = time.perf_counter()
             batch = [
                 RawMessage(e.message.topic, e.message.partition, e.message.offset,
@@ -216,12 +223,15 @@ def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPi
     async def report() -> None:
         if pipeline.counts:  # with the isolation's own (suspects, quarantined, internal errors)
             log.info("search-augment counts: %s",
-                     {**pipeline.counts, **{f"isolation.{k}": v for k, v in isolated.counts.items()}})
+                     {**pipeline.counts,
+                      **{f"isolation.{k}": v for k, v in isolated.counts.items()}})
 
 
 async def retry_while_unavailable(call: Callable[[], Awaitable[list[Output]]], what: str,
-                                  first_delay_s: float = DEPENDENCY_RETRY_FIRST_S, max_delay_s: float = DEPENDENCY_RETRY_MAX_S,
-                                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> list[Output]:
+                                  first_delay_s: float = DEPENDENCY_RETRY_FIRST_S,
+                                  max_delay_s: float = DEPENDENCY_RETRY_MAX_S,
+                                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
+                                  ) -> list[Output]:
     """``call()`` until no dependency is unavailable (the ad store, say), with backoff. While it
     waits, its agent's buffer fills and faust pauses only that agent's partitions: the other
     agents go on."""
@@ -231,8 +241,10 @@ async def retry_while_unavailable(call: Callable[[], Awaitable[list[Output]]], w
             return await call()
         except RetryableError as exc:
             waited += 1
-            if waited == 1 or waited % 10 == 0:  # an outage of an hour is a few lines, not thousands
-                log.warning("%s waits for a dependency (try %d, next in %.0f s): %s", what, waited, delay, exc)
+            # an outage of an hour is a few lines, not thousands
+            if waited == 1 or waited % 10 == 0:
+                log.warning("%s waits for a dependency (try %d, next in %.0f s): %s",
+                            what, waited, delay, exc)
             await sleep(delay)
             delay = min(delay * 2, max_delay_s)
 

@@ -91,8 +91,9 @@ class Session:
     last_reply: dict | None = None
 
     def to_json(self) -> dict:
-        return {"params": self.params.to_json(), "turns": list(self.turns), "next_turn": self.next_turn,
-                "last_seen": self.last_seen, "last_reply": self.last_reply}
+        return {"params": self.params.to_json(), "turns": list(self.turns),
+                "next_turn": self.next_turn, "last_seen": self.last_seen,
+                "last_reply": self.last_reply}
 
     @classmethod
     def from_json(cls, data: dict) -> Session:
@@ -106,10 +107,12 @@ def check_turn(turn: AssistantTurn, session: Session | None, settings: Assistant
     if not turn.text.strip():
         return "empty_turn", "the turn is empty; say what you are looking for"
     if len(turn.text) > settings.max_turn_chars:
-        return "oversized_turn", f"the turn is {len(turn.text)} characters, the limit is {settings.max_turn_chars}"
+        return "oversized_turn", (f"the turn is {len(turn.text)} characters, "
+                                  f"the limit is {settings.max_turn_chars}")
     if turn.turn > 0 and session is None:
         return "unknown_session", (f"no live session {turn.session_id!r} (sessions expire after "
-                                   f"{settings.session_ttl_s:.0f} s idle); start a new one with turn 0")
+                                   f"{settings.session_ttl_s:.0f} s idle); "
+                                   "start a new one with turn 0")
     if session is not None and turn.turn > session.next_turn:
         return "out_of_order", f"expected turn {session.next_turn}, got {turn.turn}"
     return None
@@ -126,7 +129,8 @@ def live_session(raw: dict | None, settings: AssistantSettings, now: float) -> S
 class AssistantProcessor:
     """The agent's logic without faust: the table is any mutable mapping (a dict in unit tests)."""
 
-    def __init__(self, assistant, settings: AssistantSettings, sessions, worker_id: str | None = None) -> None:
+    def __init__(self, assistant, settings: AssistantSettings, sessions,
+                 worker_id: str | None = None) -> None:
         self.assistant, self.settings, self.sessions = assistant, settings, sessions
         self.worker = worker_id or socket.gethostname()
         self.counts: dict[str, int] = {}
@@ -135,7 +139,8 @@ class AssistantProcessor:
         self.counts[name] = self.counts.get(name, 0) + 1
 
     def reply(self, turn: AssistantTurn, started: float, **fields: object) -> dict:
-        return AssistantReply(session_id=turn.session_id, turn=turn.turn, engine=self.assistant.name,
+        return AssistantReply(session_id=turn.session_id, turn=turn.turn,
+                              engine=self.assistant.name,
                               latency_ms=round((time.perf_counter() - started) * 1e3, 2),
                               processed_at=time.time(), worker=self.worker, **fields).model_dump()
 
@@ -144,7 +149,8 @@ class AssistantProcessor:
         session = live_session(self.sessions.get(turn.session_id), self.settings, now)
         if session is not None and turn.turn < session.next_turn:
             last = session.last_reply
-            if last is not None and last["turn"] == turn.turn and session.turns and session.turns[-1] == turn.text:
+            if (last is not None and last["turn"] == turn.turn and session.turns
+                    and session.turns[-1] == turn.text):
                 self.count("redelivered")
                 return last
             if turn.turn == 0:
@@ -152,8 +158,8 @@ class AssistantProcessor:
             else:
                 self.count("stale_turn")
                 return self.reply(turn, started, error_type="stale_turn",
-                                  error=f"turn {turn.turn} was answered before; the session is at turn "
-                                        f"{session.next_turn}")
+                                  error=f"turn {turn.turn} was answered before; "
+                                        f"the session is at turn {session.next_turn}")
         problem = check_turn(turn, session, self.settings)
         if problem is not None:
             self.count(problem[0])
@@ -161,13 +167,16 @@ class AssistantProcessor:
         state = SessionState(session.params, session.turns) if session else SessionState()
         try:
             new_state, answer = await asyncio.to_thread(self.assistant.respond, state, turn.text)
-        except Exception as exc:  # a failing engine answers this turn with an error, the stream goes on
-            log.exception("assistant %s failed on session %s turn %d", self.assistant.name, turn.session_id, turn.turn)
+        # a failing engine answers this turn with an error, the stream goes on
+        except Exception as exc:
+            log.exception("assistant %s failed on session %s turn %d", self.assistant.name,
+                          turn.session_id, turn.turn)
             self.count("engine_error")
-            return self.reply(turn, started, error_type="engine_error", error=f"{type(exc).__name__}: {exc}")
+            return self.reply(turn, started, error_type="engine_error",
+                              error=f"{type(exc).__name__}: {exc}")
         out = self.reply(turn, started, **reply_fields(answer))
-        self.sessions[turn.session_id] = Session(new_state.params, new_state.turns[-KEPT_TURNS:], turn.turn + 1,
-                                                 now, out).to_json()
+        self.sessions[turn.session_id] = Session(new_state.params, new_state.turns[-KEPT_TURNS:],
+                                                 turn.turn + 1, now, out).to_json()
         self.count("replies")
         return out
 
@@ -178,23 +187,27 @@ class AssistantProcessor:
         except MessageRejected as error:
             self.count("dead_letters")
             return dead_letter_output(msg, error)
-        if msg.key != turn.session_id.encode():  # its session would be written on another key's partition
+        # its session would be written on another key's partition
+        if msg.key != turn.session_id.encode():
             self.count("dead_letters")
-            return dead_letter_output(msg, MessageRejected("record key does not match session_id", "invalid_field"))
+            return dead_letter_output(msg, MessageRejected("record key does not match session_id",
+                                                           "invalid_field"))
         out = await self.handle(turn)
         return Output("result", turn.session_id.encode(), json.dumps(out).encode())
 
 
 def reply_fields(answer: Reply) -> dict[str, object]:
     return {"params": answer.params.to_json(), "question": answer.question,
-            "products": [{"id": h.id, "title": h.title, "score": round(h.score, 4)} for h in answer.products]}
+            "products": [{"id": h.id, "title": h.title, "score": round(h.score, 4)}
+                         for h in answer.products]}
 
 
 def register_assistant_agent(app: faust.App, settings: Settings, declared: topics.AssistantTopics,
                              assistant) -> AssistantProcessor:
     processor = AssistantProcessor(assistant, settings.assistant, declared.sessions)
 
-    isolated = IsolatingProcessor("assistant", lambda batch: asyncio.gather(*map(processor.output, batch)),
+    isolated = IsolatingProcessor("assistant",
+                                  lambda batch: asyncio.gather(*map(processor.output, batch)),
                                   CrashJournal(Path(app.conf.datadir) / "inflight-assistant.json"),
                                   settings.stream.quarantine_after_crashes)
     # the journal too: a turn that crashes the worker (a native fault in the model) is quarantined

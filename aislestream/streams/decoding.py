@@ -85,7 +85,8 @@ def _check_tree(data: object, max_depth: int) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
                 _check_text(key, f"{path} key")
-                stack.append((value, depth + 1, str(key)[:64] if depth == 1 else f"{path}.{str(key)[:64]}"))
+                stack.append((value, depth + 1,
+                              str(key)[:64] if depth == 1 else f"{path}.{str(key)[:64]}"))
         else:
             stack.extend((value, depth + 1, f"{path}[{i}]") for i, value in enumerate(node))
 
@@ -95,8 +96,8 @@ def _check_text(text: str, path: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         char = text[exc.start]
-        raise MessageRejected(f"{path}: holds the lone surrogate U+{ord(char):04X}, which is not UTF-8 text",
-                              "not_utf8") from None
+        raise MessageRejected(f"{path}: holds the lone surrogate U+{ord(char):04X}, "
+                              "which is not UTF-8 text", "not_utf8") from None
 
 
 def decode_object(raw: bytes | None, max_bytes: int, max_depth: int = MAX_DEPTH) -> dict:
@@ -108,23 +109,26 @@ def decode_object(raw: bytes | None, max_bytes: int, max_depth: int = MAX_DEPTH)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MessageRejected(f"value is not UTF-8: {exc.reason} at byte {exc.start}", "not_utf8") from None
+        raise MessageRejected(f"value is not UTF-8: {exc.reason} at byte {exc.start}",
+                              "not_utf8") from None
     try:
         data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
-        raise MessageRejected(f"value is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                              "not_json") from None
+        raise MessageRejected(f"value is not JSON: {exc.msg} at line {exc.lineno} "
+                              f"column {exc.colno}", "not_json") from None
     except ValueError as exc:  # from the number hooks
         raise MessageRejected(f"value is not JSON: {exc}", "not_json") from None
     except RecursionError:
         raise MessageRejected(f"value: nested deeper than {max_depth} levels", "too_deep") from None
     if not isinstance(data, dict):
-        raise MessageRejected(f"value must be a JSON object, got {type(data).__name__}", "not_object")
+        raise MessageRejected(f"value must be a JSON object, got {type(data).__name__}",
+                              "not_object")
     _check_tree(data, max_depth)
     return data
 
 
-def decode_model(raw: bytes | None, model: type[Model], max_bytes: int, max_depth: int = MAX_DEPTH) -> Model:
+def decode_model(raw: bytes | None, model: type[Model], max_bytes: int,
+                 max_depth: int = MAX_DEPTH) -> Model:
     """The whole front half: bytes to a validated record of ``model``."""
     data = decode_object(raw, max_bytes, max_depth)
     try:
@@ -167,8 +171,8 @@ def dead_letter(topic: str, partition: int, offset: int, key: bytes | None, raw:
     return DeadLetter(
         source_topic=topic, partition=partition, offset=offset,
         key=printable_key.decode("utf-8", "replace") if printable_key is not None else None,
-        error_type=error.error_type, reason=redact(error.reason)[:DLQ_MAX_REASON_CHARS], attempts=attempts,
-        payload_b64=base64.b64encode(kept).decode() if raw is not None else None,
+        error_type=error.error_type, reason=redact(error.reason)[:DLQ_MAX_REASON_CHARS],
+        attempts=attempts, payload_b64=base64.b64encode(kept).decode() if raw is not None else None,
         payload_bytes=len(payload),
         payload_sha256=hashlib.sha256(payload).hexdigest() if raw is not None else None,
         payload_truncated=len(kept) < len(payload), failed_at=time.time(),

@@ -17,15 +17,18 @@ import faust
 log = logging.getLogger(__name__)
 
 
-def register_expiry(app: faust.App, table: faust.types.TableT, topic: faust.types.TopicT, interval_s: float,
-                    stale: Callable[[dict, float], bool], on_expired: Callable[[], None] | None = None) -> None:
+def register_expiry(app: faust.App, table: faust.types.TableT, topic: faust.types.TopicT,
+                    interval_s: float, stale: Callable[[dict, float], bool],
+                    on_expired: Callable[[], None] | None = None) -> None:
     """A value ``stale`` cannot read (corrupted, or written by another release) counts as stale:
-    an exception in a faust timer would stop the worker, and the restored value would stop it again."""
+    an exception in a faust timer would stop the worker, and the restored value would stop it
+    again."""
     def past_ttl(key: object, value: object, now: float) -> bool:
         try:
             return bool(stale(value, now))  # type: ignore[arg-type]
         except Exception as exc:
-            log.warning("%s[%r] is unreadable (%s: %s); expiring it", table.name, key, type(exc).__name__, exc)
+            log.warning("%s[%r] is unreadable (%s: %s); expiring it", table.name, key,
+                        type(exc).__name__, exc)
             return True
 
     def expire(key: str, now: float) -> bool:
@@ -39,7 +42,8 @@ def register_expiry(app: faust.App, table: faust.types.TableT, topic: faust.type
     async def delete(stream: faust.Stream) -> None:
         async for key in stream:
             try:
-                if key is not None and expire(key.decode("utf-8", "replace"), time.time()) and on_expired:
+                if (key is not None and expire(key.decode("utf-8", "replace"), time.time())
+                        and on_expired):
                     on_expired()
             except Exception:  # a missed delete is swept again next interval
                 log.exception("%s: expiring %r failed", table.name, key)

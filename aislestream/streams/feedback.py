@@ -42,7 +42,8 @@ from aislestream.streams.expiry import register_expiry
 from aislestream.streams.pipeline import Output, RawMessage
 
 log = logging.getLogger(__name__)
-JOIN_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # a result normally lands in the table within a second
+# a result normally lands in the table within a second
+JOIN_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 MAX_FEEDBACK_BYTES = 4_096
 MAX_COUNT = 1_000_000  # per query: far above any real result list, far below float trouble
 MAX_REVENUE = 1e9  # per query; squares (for variances) stay finite in any sum
@@ -119,11 +120,13 @@ def metrics_key(experiment: str, arm: str, window_s: float, at: float) -> str:
 
 
 def query_delta(result: ServedResult) -> dict[str, float]:
-    return {"queries": 1, "zero_results": int(not result.hits), "latency_ms_sum": result.latency_ms.message_ms}
+    return {"queries": 1, "zero_results": int(not result.hits),
+            "latency_ms_sum": result.latency_ms.message_ms}
 
 
 def feedback_delta(fb: Feedback) -> dict[str, float]:
-    return {"impressions": fb.impressions, "clicks": fb.clicks, "carts": fb.carts, "purchases": fb.purchases,
+    return {"impressions": fb.impressions, "clicks": fb.clicks, "carts": fb.carts,
+            "purchases": fb.purchases,
             "converted_queries": int(fb.purchases > 0), "clicked_queries": int(fb.clicks > 0),
             "revenue": fb.revenue, "revenue_sq": fb.revenue ** 2}
 
@@ -132,7 +135,8 @@ class ArmDelta(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
     key: str = Field(min_length=1, max_length=600)
     unit: str = Field(min_length=1, max_length=600)
-    delta: dict[str, Annotated[float, Field(ge=0, le=MAX_DELTA)]] = Field(max_length=len(METRIC_FIELDS))
+    delta: dict[str, Annotated[float, Field(ge=0, le=MAX_DELTA)]] = Field(
+        max_length=len(METRIC_FIELDS))
 
     @model_validator(mode="after")
     def _known_fields(self) -> "ArmDelta":
@@ -148,13 +152,16 @@ def register_feedback_agents(app: faust.App, settings: Settings, declared: topic
     stream = settings.stream
     served, arm_metrics, unit_metrics = declared.served, declared.arm_metrics, declared.unit_metrics
     register_expiry(app, served, declared.expiry, interval_s=max(1.0, stream.served_ttl_s / 4),
-                    stale=lambda value, now: now - float(value.get("at", 0.0)) > stream.served_ttl_s)
-    outputs = {"dead_letter": declared.dead_letter, "retry": declared.retries, "delta": declared.deltas}
+                    stale=lambda value, now: (now - float(value.get("at", 0.0))
+                                              > stream.served_ttl_s))
+    outputs = {"dead_letter": declared.dead_letter, "retry": declared.retries,
+               "delta": declared.deltas}
 
     def emit(arms: dict[str, str], unit: str, delta: dict[str, float]) -> list[Output]:
         now = time.time()
         return [Output("delta", f"{experiment}|{arm}".encode(), json.dumps({
-            "key": metrics_key(experiment, arm, window_s, now), "unit": f"{experiment}|{arm}|{unit}",
+            "key": metrics_key(experiment, arm, window_s, now),
+            "unit": f"{experiment}|{arm}|{unit}",
             "delta": delta}).encode()) for experiment, arm in arms.items()]
 
     def remember_result(msg: RawMessage) -> list[Output]:
@@ -192,7 +199,8 @@ def register_feedback_agents(app: faust.App, settings: Settings, declared: topic
         retry = decode_model(msg.value, JoinRetry, 4 * 1024 * 1024)
         original = retry.message()  # a record of ours that fails here is dead-lettered as itself
         await asyncio.sleep(max(0.0, min(retry.due_at - time.time(), max(retry_delays_s))))
-        outputs = await guarded_outputs("feedback-retry", lambda m: join(m, retry.attempt), original)
+        outputs = await guarded_outputs("feedback-retry", lambda m: join(m, retry.attempt),
+                                        original)
         return outputs
 
     def aggregate_delta(msg: RawMessage) -> list[Output]:

@@ -31,7 +31,8 @@ from aislestream.errors import MessageRejected, RetryableError
 from aislestream.streams.pipeline import Output, RawMessage, dead_letter_output, internal_error
 
 log = logging.getLogger(__name__)
-MAX_OUTPUT_BYTES = 900_000  # below the producer's 1,000,000-byte request limit, with room for headers
+# below the producer's 1,000,000-byte request limit, with room for headers
+MAX_OUTPUT_BYTES = 900_000
 JOURNAL_MAX_AGE_S = 24 * 3600  # positions older than this belong to partitions long since moved
 
 
@@ -63,7 +64,8 @@ class CrashJournal:
                 lock.close()
                 continue
             return path.with_name(f"{path.stem}.{slot}{path.suffix}"), lock
-        raise RuntimeError(f"all {max_slots} crash-journal slots of {path} are held by live processes")
+        raise RuntimeError(
+            f"all {max_slots} crash-journal slots of {path} are held by live processes")
 
     def _load(self) -> dict[str, tuple[int, float]]:
         try:
@@ -85,8 +87,8 @@ class CrashJournal:
             os.replace(tmp, self.path)
         except OSError as exc:
             if not self._write_failed:
-                log.error("crash journal %s cannot be written (%s): crashes are not counted until it can",
-                          self.path, exc)
+                log.error("crash journal %s cannot be written (%s): crashes are not counted "
+                          "until it can", self.path, exc)
             self._write_failed = True
             return
         if self._write_failed:
@@ -139,16 +141,18 @@ class IsolatingProcessor:
         for i, msg in enumerate(batch):
             crashes = self.journal.crashes(msg)
             if crashes >= self.quarantine_after:
-                log.error("%s: %s was in flight in %d worker crashes; quarantined to the dead-letter topic",
-                          self.name, msg.position, crashes)
+                log.error("%s: %s was in flight in %d worker crashes; quarantined to the "
+                          "dead-letter topic", self.name, msg.position, crashes)
                 self._count("quarantined")
                 outputs[i] = dead_letter_output(msg, MessageRejected(
-                    f"the worker stopped {crashes} times while processing this message; not processed again",
+                    f"the worker stopped {crashes} times while processing this message; "
+                    "not processed again",
                     "quarantined"), attempts=crashes)
                 quarantined.append(msg)
             elif crashes:
                 self._count("suspects")
-                (outputs[i],) = await self._guarded([msg])  # alone: only its own crash counts against it
+                # alone: only its own crash counts against it
+                (outputs[i],) = await self._guarded([msg])
             else:
                 fresh.append(i)
         if fresh:
@@ -192,4 +196,5 @@ def fit_output(msg: RawMessage, out: Output) -> Output:
     if size <= MAX_OUTPUT_BYTES:
         return out
     return dead_letter_output(msg, MessageRejected(
-        f"its {out.kind} record would be {size} bytes, above the {MAX_OUTPUT_BYTES}-byte limit", "oversized"))
+        f"its {out.kind} record would be {size} bytes, above the {MAX_OUTPUT_BYTES}-byte limit",
+        "oversized"))

@@ -2,9 +2,10 @@
 
 validate -> experiment arms -> expand (with deadline and fallback) -> retrieve -> result
 record. Each step fails per message: a message that cannot be decoded, retrieved or
-serialised gets its own dead letter and the rest of the batch goes on. The faust agent only moves bytes between topics and this object; tests call it
-directly. The arms come from the experiments current at the moment the batch is processed,
-so a published change applies from the next batch on.
+serialised gets its own dead letter and the rest of the batch goes on. The faust agent only
+moves bytes between topics and this object; tests call it directly. The arms come from the
+experiments current at the moment the batch is processed, so a published change applies from
+the next batch on.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def dead_letter_output(msg: RawMessage, error: MessageRejected, attempts: int = 
 def internal_error(exc: BaseException) -> MessageRejected:
     """A failure of the worker on one message (a bug, not the message's fault) as a rejection,
     so that the message is kept on the dead-letter topic instead of stopping the stream."""
-    return MessageRejected(f"worker failed on this message: {type(exc).__name__}: {exc}"[:1000], "internal_error")
+    return MessageRejected(f"worker failed on this message: {type(exc).__name__}: {exc}"[:1000],
+                           "internal_error")
 
 
 class SearchPipeline:
@@ -83,7 +85,8 @@ class SearchPipeline:
         self.experiments = experiments
         self.counts: Counter[str] = Counter()
 
-    async def _expand(self, queries: Sequence[SearchQuery], assignments: Sequence[Assignment]) -> list[Expansion]:
+    async def _expand(self, queries: Sequence[SearchQuery],
+                      assignments: Sequence[Assignment]) -> list[Expansion]:
         """Each query through the expander its arms select, one call per variant; a variant that
         fails (beyond its guard) costs its queries their expansion, never their search."""
         groups: dict[str | None, list[int]] = {}
@@ -96,10 +99,12 @@ class SearchPipeline:
                 expander = self.expanders.get(name)
                 expanded = await expander.aexpand([queries[i].query for i in idx])
             except AisleError as exc:  # a variant this worker cannot build (logged by the pool)
-                expanded = [self._unexpanded(queries[i], name, f"variant unavailable: {exc}") for i in idx]
+                expanded = [self._unexpanded(queries[i], name, f"variant unavailable: {exc}")
+                            for i in idx]
             except Exception as exc:
                 log.exception("expander %s failed outside its guard", name)
-                expanded = [self._unexpanded(queries[i], name, f"engine error: {type(exc).__name__}: {exc}")
+                expanded = [self._unexpanded(queries[i], name,
+                                             f"engine error: {type(exc).__name__}: {exc}")
                             for i in idx]
             for i, e in zip(idx, expanded):
                 out[i] = e
@@ -114,7 +119,8 @@ class SearchPipeline:
         self.counts[f"dead_letters.{error.error_type}"] += 1
         return dead_letter_output(msg, error)
 
-    def _decode(self, messages: Sequence[RawMessage], outputs: list[Output | None]) -> list[tuple[int, SearchQuery]]:
+    def _decode(self, messages: Sequence[RawMessage],
+                outputs: list[Output | None]) -> list[tuple[int, SearchQuery]]:
         valid: list[tuple[int, SearchQuery]] = []
         for i, msg in enumerate(messages):
             try:
@@ -140,7 +146,8 @@ class SearchPipeline:
         expansions = await self._expand([q for _, q in valid], assignments)
         expanded = time.perf_counter()
         requests = [
-            SearchRequest(q.query, e.terms, q.filters, q.price_min, q.price_max, q.k or self.settings.default_k)
+            SearchRequest(q.query, e.terms, q.filters, q.price_min, q.price_max,
+                          q.k or self.settings.default_k)
             for (_, q), e in zip(valid, expansions)
         ]
         hits, failures = self._retrieve(requests)
@@ -182,15 +189,16 @@ class SearchPipeline:
         return Output("result", query.request_id.encode(), value)
 
     def _retrieve(self, requests: list[SearchRequest]) -> tuple[list, dict[int, MessageRejected]]:
-        """Batch retrieval; if the batch fails, retry one by one so one bad request cannot sink others.
-        A store that is down (StoreUnavailable) is nobody's fault: it is raised, and the batch waits
-        for the store (streams/app.py) instead of dead-lettering every query."""
+        """Batch retrieval; if the batch fails, retry one by one so one bad request cannot sink
+        others. A store that is down (StoreUnavailable) is nobody's fault: it is raised, and the
+        batch waits for the store (streams/app.py) instead of dead-lettering every query."""
         try:
             return self.store.search_many(requests), {}
         except RetryableError:
             raise
         except Exception as exc:
-            retrieval_warnings.warning("batch-retrieval", "batch retrieval failed (%s); retrying per request", exc)
+            retrieval_warnings.warning("batch-retrieval",
+                                       "batch retrieval failed (%s); retrying per request", exc)
         hits, failures = [], {}
         for j, request in enumerate(requests):
             try:

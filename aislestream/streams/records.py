@@ -21,7 +21,8 @@ FILTER_FIELD = re.compile(r"[a-z][a-z0-9_]{0,63}")
 def _filter_field(name: str) -> str:
     """Filter keys become store field names: only lower-case identifiers can be one."""
     if not FILTER_FIELD.fullmatch(name):
-        raise ValueError(f"filter field {name[:70]!r} is not a lower-case identifier of at most 64 characters")
+        raise ValueError(f"filter field {name[:70]!r} is not a lower-case identifier "
+                         "of at most 64 characters")
     return name
 
 
@@ -99,10 +100,12 @@ def decode_query(raw: bytes | None, settings: StreamSettings) -> SearchQuery:
     query = decode_model(raw, SearchQuery, settings.max_message_bytes)
     if len(query.query) > settings.max_query_chars:
         raise MessageRejected(
-            f"query: {len(query.query)} characters, limit is {settings.max_query_chars}", "oversized"
+            f"query: {len(query.query)} characters, limit is {settings.max_query_chars}",
+            "oversized"
         )
     if query.k is not None and query.k > settings.max_k:
         raise MessageRejected(f"k: {query.k} exceeds max_k={settings.max_k}", "invalid_field")
-    if query.price_min is not None and query.price_max is not None and query.price_min > query.price_max:
+    if (query.price_min is not None and query.price_max is not None
+            and query.price_min > query.price_max):
         raise MessageRejected("price_min is greater than price_max", "invalid_field")
     return query

@@ -26,7 +26,8 @@ ADS_CREATIVES = "ads.creatives"
 ADS_DLQ = "ads.requests.dlq"
 SEARCH_FEEDBACK = "search.feedback"  # what shoppers did with each result list, keyed by request id
 SEARCH_FEEDBACK_DLQ = "search.feedback.dlq"
-SEARCH_FEEDBACK_RETRY = "search.feedback.retry"  # internal: feedback waiting for its result, with a due time
+# internal: feedback waiting for its result, with a due time
+SEARCH_FEEDBACK_RETRY = "search.feedback.retry"
 SERVED_EXPIRY = "search.served.expiry"  # internal: request ids whose `served` entry is past its TTL
 ARM_DELTAS = "experiments.arm-deltas"  # internal: metric increments keyed by experiment|arm
 ASSISTANT_TURNS = "assistant.turns"  # shopper turns, keyed by session id

@@ -23,4 +23,5 @@ def build_search_store(settings: StoreSettings, path: Path) -> SearchStore:
         return SqliteFtsStore(path)
     from aislestream.connectors.search.elasticsearch_store import ElasticsearchStore, client_options
 
-    return ElasticsearchStore(settings.es_url or "", settings.index, options=client_options(settings))
+    return ElasticsearchStore(settings.es_url or "", settings.index,
+                              options=client_options(settings))

@@ -23,7 +23,8 @@ class SearchRequest:
     price_min: float | None = None
     price_max: float | None = None
     k: int = 10
-    exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)  # attribute -> values it must not have
+    # attribute -> values it must not have
+    exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ try:
     from elasticsearch import exceptions as es_exceptions
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "the Elasticsearch store needs the 'elasticsearch' extra: pip install 'aislestream[elasticsearch]'"
+        "the Elasticsearch store needs the 'elasticsearch' extra: "
+        "pip install 'aislestream[elasticsearch]'"
     ) from exc
 
 TEMPLATE = {
@@ -76,7 +77,8 @@ class ElasticsearchStore:
                 self._es.indices.create(index=index)
         except es_exceptions.AuthenticationException as exc:
             raise StoreError(f"Elasticsearch at {redact_url(url)} refused the credentials (see "
-                             f"store.es_api_key, store.es_username/es_password): {redact(str(exc))}") from exc
+                             "store.es_api_key, store.es_username/es_password): "
+                             f"{redact(str(exc))}") from exc
         except es_exceptions.ConnectionError as exc:  # TLS failures included (TlsError)
             raise StoreError(
                 f"cannot reach Elasticsearch at {redact_url(url)}: {redact(str(exc))}") from exc
@@ -107,12 +109,14 @@ class ElasticsearchStore:
             {"multi_match": {"query": t.term, "fields": _FIELDS, "boost": t.weight}}
             for t in request.expansions if t.weight > 0 and tokenize(t.term)
         ]
-        filters: list[dict] = [{"term": {f"attrs.{k}": v.lower()}} for k, v in request.filters.items()]
+        filters: list[dict] = [{"term": {f"attrs.{k}": v.lower()}}
+                               for k, v in request.filters.items()]
         if request.price_min is not None or request.price_max is not None:
             bounds = {"gte": request.price_min, "lte": request.price_max}
             filters.append({"range": {"price": {k: v for k, v in bounds.items() if v is not None}}})
         query: dict = {"bool": {"filter": filters}}
-        excluded = [{"term": {f"attrs.{k}": v.lower()}} for k, vs in request.exclude.items() for v in vs]
+        excluded = [{"term": {f"attrs.{k}": v.lower()}}
+                    for k, vs in request.exclude.items() for v in vs]
         if excluded:
             query["bool"]["must_not"] = excluded
         if should:
@@ -128,14 +132,17 @@ class ElasticsearchStore:
         body: list[dict] = []
         for r in requests:  # one round trip for the whole batch
             body += [{"index": self.index_name},
-                     {"query": self.build_query(r), "size": r.k, "_source": ["id", "title", "description"]}]
+                     {"query": self.build_query(r), "size": r.k,
+                      "_source": ["id", "title", "description"]}]
         try:
             responses = self._es.msearch(searches=body)["responses"]
         except (es_exceptions.ConnectionError, es_exceptions.ConnectionTimeout) as exc:
             raise StoreUnavailable(f"Elasticsearch is unreachable: {redact(str(exc))}") from None
         except es_exceptions.ApiError as exc:
-            if exc.meta.status in (429, 502, 503, 504):  # overloaded or restarting: wait, do not reject
-                raise StoreUnavailable(f"Elasticsearch answered {exc.meta.status}: {redact(str(exc))}") from None
+            # overloaded or restarting: wait, do not reject
+            if exc.meta.status in (429, 502, 503, 504):
+                raise StoreUnavailable(
+                    f"Elasticsearch answered {exc.meta.status}: {redact(str(exc))}") from None
             raise
         out = []
         for response in responses:

@@ -74,8 +74,10 @@ class SqliteFtsStore:
                     db.execute("DELETE FROM products WHERE rowid = ?", (old[0],))
                 attrs = product_attributes(product)
                 cur = db.execute(
-                    "INSERT INTO products (id, title, description, price, attrs) VALUES (?, ?, ?, ?, ?)",
-                    (product.id, product.title, product.description, product.price, json.dumps(attrs)),
+                    "INSERT INTO products (id, title, description, price, attrs) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (product.id, product.title, product.description, product.price,
+                     json.dumps(attrs)),
                 )
                 rowid = cur.lastrowid
                 db.execute("INSERT INTO products_fts(rowid, title, description) VALUES (?, ?, ?)",
@@ -87,7 +89,8 @@ class SqliteFtsStore:
 
     def search(self, request: SearchRequest) -> list[Hit]:
         clauses, params = [], []
-        for text, weight in [(request.query, 1.0)] + [(t.term, t.weight) for t in request.expansions]:
+        for text, weight in ([(request.query, 1.0)]
+                             + [(t.term, t.weight) for t in request.expansions]):
             expression = _match_expression(text)
             if expression and weight > 0:
                 clauses.append(_CLAUSE)
@@ -98,7 +101,8 @@ class SqliteFtsStore:
             where_params += [key, value.lower()]
         for key, values in request.exclude.items():
             for value in values:
-                where.append("p.rowid NOT IN (SELECT rowid FROM product_attrs WHERE key = ? AND value = ?)")
+                where.append("p.rowid NOT IN "
+                             "(SELECT rowid FROM product_attrs WHERE key = ? AND value = ?)")
                 where_params += [key, value.lower()]
         if request.price_min is not None:
             where.append("p.price >= ?")

@@ -70,7 +70,8 @@ class TantivyStore:
 
     def _query(self, request: SearchRequest) -> tantivy.Query:
         text_clauses = [self._text_query(request.query, 1.0)]
-        text_clauses += [self._text_query(t.term, t.weight) for t in request.expansions if t.weight > 0]
+        text_clauses += [self._text_query(t.term, t.weight)
+                         for t in request.expansions if t.weight > 0]
         should = [(tantivy.Occur.Should, q) for q in text_clauses if q is not None]
         must: list[tuple[tantivy.Occur, tantivy.Query]] = []
         if should:
@@ -79,7 +80,8 @@ class TantivyStore:
             term = tantivy.Query.term_query(self._schema, f"attrs.{key}", value.lower())
             must.append((tantivy.Occur.Must, term))
         for key, values in request.exclude.items():
-            must += [(tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, f"attrs.{key}", v.lower()))
+            must += [(tantivy.Occur.MustNot,
+                      tantivy.Query.term_query(self._schema, f"attrs.{key}", v.lower()))
                      for v in values]
         if request.price_min is not None or request.price_max is not None:
             must.append((tantivy.Occur.Must, tantivy.Query.range_query(
@@ -89,7 +91,8 @@ class TantivyStore:
         if not any(occur == tantivy.Occur.Must for occur, _ in must):
             if not must:
                 return tantivy.Query.empty_query()
-            must.append((tantivy.Occur.Must, tantivy.Query.all_query()))  # only exclusions: all but them
+            # only exclusions: all but them
+            must.append((tantivy.Occur.Must, tantivy.Query.all_query()))
         return tantivy.Query.boolean_query(must)
 
     def search(self, request: SearchRequest) -> list[Hit]:

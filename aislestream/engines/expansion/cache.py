@@ -158,7 +158,8 @@ class RedisCache:
         try:
             self._redis.delete(*redis_keys)
         except redis.RedisError as exc:
-            self._warn.warning("delete", "redis cache unavailable, invalid values not deleted: %s", exc)
+            self._warn.warning("delete", "redis cache unavailable, invalid values not deleted: %s",
+                               exc)
 
     def put_many(self, items: Sequence[tuple[str, Expansion]]) -> None:
         import redis
@@ -185,7 +186,8 @@ def _reason(exc: ValueError) -> str:
     """Why a value was rejected, without echoing the value (it can be huge, or anyone's data)."""
     if isinstance(exc, ValidationError):
         first = exc.errors(include_input=False, include_url=False)[0]
-        return f"{first['type']} at {'.'.join(map(str, first['loc'])) or 'top'} ({exc.error_count()} in all)"
+        return (f"{first['type']} at {'.'.join(map(str, first['loc'])) or 'top'} "
+                f"({exc.error_count()} in all)")
     return str(exc)
 
 

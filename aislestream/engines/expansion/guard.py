@@ -37,14 +37,16 @@ class GuardedExpander:
 
     def _checked(self, queries: Sequence[str], future: Future, started: float) -> list[Expansion]:
         try:
-            result = future.result(timeout=max(0.0, self.deadline_s - (time.perf_counter() - started)))
+            result = future.result(
+                timeout=max(0.0, self.deadline_s - (time.perf_counter() - started)))
         except FutureTimeout:
             future.cancel()
             return self._fallback(queries, f"deadline exceeded ({self.deadline_s * 1000:.0f} ms)")
         except Exception as exc:  # any engine failure degrades to the original query
             return self._fallback(queries, f"engine error: {type(exc).__name__}: {exc}")
         if len(result) != len(queries):
-            return self._fallback(queries, f"engine returned {len(result)} expansions for {len(queries)} queries")
+            return self._fallback(queries, f"engine returned {len(result)} expansions "
+                                           f"for {len(queries)} queries")
         return result
 
     def expand(self, queries: Sequence[str]) -> list[Expansion]:

@@ -69,7 +69,8 @@ class OnnxLLMExpander(LLMExpander):
         super().__init__(config, variant)
         path = config.model_path / ONNX_FILE
         if not path.exists():
-            raise ConfigError(f"{path} not found: export with `aisle export onnx MODEL_DIR OUT_DIR`")
+            raise ConfigError(
+                f"{path} not found: export with `aisle export onnx MODEL_DIR OUT_DIR`")
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -93,7 +94,8 @@ class OnnxLLMExpander(LLMExpander):
             generated.append(token)
             done |= token == eos
             ids = np.concatenate([ids, token[:, None]], axis=1)
-            mask = np.concatenate([mask, (~done | (token == eos))[:, None].astype(np.int64)], axis=1)
+            mask = np.concatenate([mask, (~done | (token == eos))[:, None].astype(np.int64)],
+                                  axis=1)
             if done.all():
                 break
         tokens = np.stack(generated, axis=1)

@@ -18,26 +18,31 @@ from aislestream.settings import EXPANDER_ENGINES, ExpansionSettings, apply_llm_
 
 
 class ExpanderPool:
-    def __init__(self, settings: ExpansionSettings, store: SearchStore, data_dir: Path = Path(".aisle"),
+    def __init__(self, settings: ExpansionSettings, store: SearchStore,
+                 data_dir: Path = Path(".aisle"),
                  default: GuardedExpander | None = None) -> None:
         self.settings = settings
         self.store = store
         self.data_dir = data_dir
         self.default = default or build_expander(settings, store)
-        self._variants = Variants(lambda name: build_expander(self.variant_settings(name), store), "expander")
+        self._variants = Variants(lambda name: build_expander(self.variant_settings(name), store),
+                                  "expander")
 
     def variant_settings(self, name: str) -> ExpansionSettings:
         if name in self.settings.variants:
             overrides = self.settings.variants[name]
             base = self.settings.model_dump(exclude={"variants"}, exclude_unset=True)
-            return apply_llm_defaults(ExpansionSettings.model_validate({**base, **overrides, "variant": name}),
-                                      self.data_dir)
+            return apply_llm_defaults(
+                ExpansionSettings.model_validate({**base, **overrides, "variant": name}),
+                self.data_dir)
         if name in EXPANDER_ENGINES:
             # an LLM path configured for the default engine carries over; a derived default does not
-            drop = {"variants"} if self.settings.engine == "llm" else {"variants", "model_path", "deadline_ms"}
+            drop = ({"variants"} if self.settings.engine == "llm"
+                    else {"variants", "model_path", "deadline_ms"})
             base = self.settings.model_dump(exclude=drop, exclude_unset=True)
-            return apply_llm_defaults(ExpansionSettings.model_validate({**base, "engine": name, "variant": name}),
-                                      self.data_dir)
+            return apply_llm_defaults(
+                ExpansionSettings.model_validate({**base, "engine": name, "variant": name}),
+                self.data_dir)
         known = ", ".join([*EXPANDER_ENGINES, *self.settings.variants])
         raise ConfigError(f"unknown expander variant {name!r}; known: {known}")
 

@@ -32,7 +32,8 @@ class PrfConfig:
 class PrfExpander:
     name = "prf"
 
-    def __init__(self, store: SearchStore, config: PrfConfig | None = None, variant: str = "default") -> None:
+    def __init__(self, store: SearchStore, config: PrfConfig | None = None,
+                 variant: str = "default") -> None:
         self.store = store
         self.config = config or PrfConfig()
         self.variant = variant

@@ -36,8 +36,9 @@ def export_generator_onnx(pipeline_dir: Path, out_dir: Path, opset: int = 18) ->
     example = (torch.randn(2, 3, SIZE, SIZE), torch.tensor([999, 10]), torch.tensor([0, 5]))
     batch = torch.export.Dim("batch")
     torch.onnx.export(Denoiser(pipeline.transformer).eval(), example, str(out_dir / ONNX_FILE),
-                      input_names=["sample", "timestep", "class_labels"], output_names=["prediction"],
-                      opset_version=opset, dynamo=True, dynamic_shapes=({0: batch}, {0: batch}, {0: batch}),
+                      input_names=["sample", "timestep", "class_labels"],
+                      output_names=["prediction"], opset_version=opset, dynamo=True,
+                      dynamic_shapes=({0: batch}, {0: batch}, {0: batch}),
                       external_data=False)
     pipeline.scheduler.save_config(out_dir / "scheduler")
     (out_dir / "export.json").write_text(json.dumps({
@@ -49,14 +50,17 @@ def export_generator_onnx(pipeline_dir: Path, out_dir: Path, opset: int = 18) ->
 class OnnxCreativePipeline:
     """Same ``generate`` as :class:`AdCreativePipeline`, on an ONNX Runtime session."""
 
-    def __init__(self, path: Path, providers: Sequence[str] = ("CPUExecutionProvider",), threads: int = 0) -> None:
+    def __init__(self, path: Path, providers: Sequence[str] = ("CPUExecutionProvider",),
+                 threads: int = 0) -> None:
         import onnxruntime as ort
 
         if not (path / ONNX_FILE).exists():
-            raise ConfigError(f"no exported generator at {path}: run `aisle export onnx --model generator`")
+            raise ConfigError(f"no exported generator at {path}: "
+                              "run `aisle export onnx --model generator`")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path / ONNX_FILE), options, providers=list(providers))
+        self.session = ort.InferenceSession(str(path / ONNX_FILE), options,
+                                            providers=list(providers))
         self.scheduler = DDIMScheduler.from_pretrained(path / "scheduler")
         self.num_layers = json.loads((path / "export.json").read_text())["num_layers"]
 
@@ -66,8 +70,8 @@ class OnnxCreativePipeline:
                                                 "class_labels": labels.numpy().astype(np.int64)})
         return torch.from_numpy(prediction)
 
-    def generate(self, specs: Sequence[AdSpec], num_inference_steps: int = 20, seed: int | None = None
-                 ) -> np.ndarray:
+    def generate(self, specs: Sequence[AdSpec], num_inference_steps: int = 20,
+                 seed: int | None = None) -> np.ndarray:
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         labels = torch.tensor([s.class_id for s in specs], dtype=torch.long)
         return sample(self._denoise, self.scheduler, labels, num_inference_steps, generator)

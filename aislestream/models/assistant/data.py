@@ -55,7 +55,8 @@ def neutral_words() -> tuple[str, ...]:
     taken = words(p for table in PHRASINGS.values() for split in table.values() for p in split)
     taken |= words(attribute_phrases())
     candidates = [b for names in BRANDS.values() for b in names] + list(COLLOQUIAL_FILLERS)
-    candidates += ["ok", "well", "hmm", "thanks", "right", "sure", "so", "yes", "maybe", "really", "honestly"]
+    candidates += ["ok", "well", "hmm", "thanks", "right", "sure", "so", "yes", "maybe", "really",
+                   "honestly"]
     return tuple(sorted(w for w in dict.fromkeys(candidates) if not words([w]) & taken))
 
 
@@ -69,12 +70,14 @@ def augment(dialogue: Dialogue, rng: np.random.Generator, rate: float) -> Dialog
     for turn in dialogue.turns:
         if turns and room > 0 and rng.random() < rate / 2:
             room -= 1
-            filler = " ".join(vocab[int(i)] for i in rng.integers(len(vocab), size=int(rng.integers(2, 5))))
+            filler = " ".join(vocab[int(i)]
+                              for i in rng.integers(len(vocab), size=int(rng.integers(2, 5))))
             turns.append(Turn(filler, "chatter", turns[-1].gold))
         words = turn.text.split()
         if rng.random() < rate:
             for _ in range(int(rng.integers(1, 3))):
-                words.insert(int(rng.integers(len(words) + 1)), vocab[int(rng.integers(len(vocab)))])
+                words.insert(int(rng.integers(len(words) + 1)),
+                             vocab[int(rng.integers(len(vocab)))])
         turns.append(replace(turn, text=" ".join(words)))
     return replace(dialogue, turns=tuple(turns))
 
@@ -85,5 +88,6 @@ def sft_examples(dialogues: Iterable[Dialogue], max_turns: int = MAX_TURNS) -> l
     for d in dialogues:
         texts = [t.text for t in d.turns]
         for i, turn in enumerate(d.turns):
-            out.append(Example(assistant_prompt(texts[:i + 1], max_turns), target_json(turn.gold), d.id, i, turn.gold))
+            out.append(Example(assistant_prompt(texts[:i + 1], max_turns), target_json(turn.gold),
+                               d.id, i, turn.gold))
     return out

@@ -37,7 +37,8 @@ def dimension_words() -> frozenset[str]:
 def free_text_remainder(turns: Sequence[str]) -> str:
     """What the shopper said that no slot explains (a brand, a detail), in order, once each."""
     known = dimension_words()
-    return " ".join(dict.fromkeys(w for t in turns for w in tokenize(t) if w not in known and not w.isdigit()))
+    return " ".join(dict.fromkeys(w for t in turns for w in tokenize(t)
+                                  if w not in known and not w.isdigit()))
 
 
 def products_request(params: Params, k: int = 10, remainder: str = "") -> SearchRequest:
@@ -52,7 +53,8 @@ def products_request(params: Params, k: int = 10, remainder: str = "") -> Search
                          price_max=params.price_max, k=k)
 
 
-def find_products(store: SearchStore, params: Params, k: int = 10, turns: Sequence[str] = ()) -> list[Hit]:
+def find_products(store: SearchStore, params: Params, k: int = 10,
+                  turns: Sequence[str] = ()) -> list[Hit]:
     return store.search(products_request(params, k, free_text_remainder(turns)))
 
 

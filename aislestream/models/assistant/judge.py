@@ -46,12 +46,14 @@ class Judge:
         self.products = products
 
     def satisfied(self, hit_ids: Sequence[str], needs: Params) -> bool:
-        return any(satisfies(product_attrs(self.products[pid]), needs) for pid in hit_ids if pid in self.products)
+        return any(satisfies(product_attrs(self.products[pid]), needs)
+                   for pid in hit_ids if pid in self.products)
 
-    def judge_many(self, outputs: Sequence[tuple[Params, str | None] | None], needs: Sequence[Params]
-                   ) -> list[Judgement]:
+    def judge_many(self, outputs: Sequence[tuple[Params, str | None] | None],
+                   needs: Sequence[Params]) -> list[Judgement]:
         """``None`` marks an output that did not parse. Retrieval is one batched store call."""
-        searched = [i for i, o in enumerate(outputs) if o is not None and o[1] is None and o[0].category]
+        searched = [i for i, o in enumerate(outputs)
+                    if o is not None and o[1] is None and o[0].category]
         hits = self.store.search_many([products_request(outputs[i][0], self.k) for i in searched])  # type: ignore[index]
         found = {i: self.satisfied([h.id for h in hs], needs[i]) for i, hs in zip(searched, hits)}
         out = []

@@ -33,25 +33,27 @@ class AssistantPreset:
     eval_dialogues: int = 400
     freeze_vocab: bool = False  # SFT and RL train only the embeddings of tokens the outputs use
     forum_restate: float = 0.3  # share of forum posts that say the same thing twice in other words
-    noise: float = 0.0  # share of training turns given neutral words (see models.assistant.data.augment)
+    # share of training turns given neutral words (see models.assistant.data.augment)
+    noise: float = 0.0
 
 
 PRESETS: dict[str, AssistantPreset] = {
     "micro": AssistantPreset(
         "micro", lm_preset="micro", n_dialogues=120, forum_posts=400,
         adapt_steps=10, adapt_batch=16, adapt_lr=2e-3, sft_steps=20, sft_batch=16, sft_lr=2e-3,
-        rl_steps=2, rl_prompts_per_step=2, rl_generations=4, rl_lr=1e-5, rl_beta=0.04, rl_max_new_tokens=32,
-        eval_dialogues=20, freeze_vocab=True, noise=0.5),
+        rl_steps=2, rl_prompts_per_step=2, rl_generations=4, rl_lr=1e-5, rl_beta=0.04,
+        rl_max_new_tokens=32, eval_dialogues=20, freeze_vocab=True, noise=0.5),
     "tiny": AssistantPreset(
         "tiny", lm_preset="tiny", n_dialogues=4_000, forum_posts=40_000,
         adapt_steps=800, adapt_batch=32, adapt_lr=1e-3, sft_steps=1_500, sft_batch=32, sft_lr=1e-3,
-        rl_steps=120, rl_prompts_per_step=8, rl_generations=8, rl_lr=1e-5, rl_beta=0.04, rl_max_new_tokens=48,
-        freeze_vocab=True, noise=0.5),
+        rl_steps=120, rl_prompts_per_step=8, rl_generations=8, rl_lr=1e-5, rl_beta=0.04,
+        rl_max_new_tokens=48, freeze_vocab=True, noise=0.5),
     "small": AssistantPreset(
         "small", lm_preset="small", n_dialogues=20_000, forum_posts=200_000,
-        adapt_steps=3_000, adapt_batch=64, adapt_lr=3e-4, sft_steps=4_000, sft_batch=64, sft_lr=3e-4,
-        rl_steps=300, rl_prompts_per_step=16, rl_generations=8, rl_lr=2e-6, rl_beta=0.04, rl_max_new_tokens=128,
-        eval_dialogues=1_000, freeze_vocab=True, noise=0.5),
+        adapt_steps=3_000, adapt_batch=64, adapt_lr=3e-4,
+        sft_steps=4_000, sft_batch=64, sft_lr=3e-4,
+        rl_steps=300, rl_prompts_per_step=16, rl_generations=8, rl_lr=2e-6, rl_beta=0.04,
+        rl_max_new_tokens=128, eval_dialogues=1_000, freeze_vocab=True, noise=0.5),
 }
 
 

@@ -13,7 +13,8 @@ from aislestream.settings import Settings
 
 
 def prepare(settings: Settings, preset: AssistantPreset):
-    """The LLM's world and stage-1 checkpoint (trained first when missing), and a store of its catalog."""
+    """The LLM's world and stage-1 checkpoint (trained first when missing), and a store of its
+    catalog."""
     from aislestream.connectors.search.tantivy_store import TantivyStore
     from aislestream.models.assistant.train import AssistantContext
     from aislestream.models.lm import run as lm_run

@@ -45,9 +45,12 @@ def params_json_schema() -> dict:
             "feature": {"enum": features},
             "price_max": {"enum": prices},
             "price_min": {"enum": prices},
-            "exclude_colours": {"type": "array", "items": {"enum": colours}, "maxItems": MAX_EXCLUDED},
-            "exclude_materials": {"type": "array", "items": {"enum": materials}, "maxItems": MAX_EXCLUDED},
-            "ask": {"enum": sorted(QUESTIONS)},  # the dimension to ask about; the engine words the question
+            "exclude_colours": {"type": "array", "items": {"enum": colours},
+                                "maxItems": MAX_EXCLUDED},
+            "exclude_materials": {"type": "array", "items": {"enum": materials},
+                                  "maxItems": MAX_EXCLUDED},
+            # the dimension to ask about; the engine words the question
+            "ask": {"enum": sorted(QUESTIONS)},
         },
         "additionalProperties": False,
     }
@@ -60,7 +63,8 @@ def max_output_chars() -> int:
             return max((json.dumps(v) for v in spec["enum"]), key=len)
         return "[" + ",".join([longest(spec["items"])] * spec["maxItems"]) + "]"
 
-    fields = [f"{json.dumps(k)}:{longest(v)}" for k, v in params_json_schema()["properties"].items()]
+    fields = [f"{json.dumps(k)}:{longest(v)}"
+              for k, v in params_json_schema()["properties"].items()]
     return len("{" + ",".join(fields) + "}")
 
 
@@ -105,6 +109,6 @@ def compiled_schema(tokenizer, vocab_size: int):
     import xgrammar as xgr
 
     info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
-    return xgr.GrammarCompiler(info).compile_json_schema(json.dumps(params_json_schema()), any_whitespace=False,
-                                                         separators=(",", ":"))
+    return xgr.GrammarCompiler(info).compile_json_schema(
+        json.dumps(params_json_schema()), any_whitespace=False, separators=(",", ":"))
 

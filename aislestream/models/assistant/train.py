@@ -69,7 +69,8 @@ def add_schema_tokens(model, tokenizer) -> int:
 
     tokenizer.backend_tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     new = [t for t in schema_tokens() if t not in tokenizer.get_vocab()]
-    words = [tokenizer(" " + t.strip('":').replace("_", " "), add_special_tokens=False)["input_ids"] for t in new]
+    words = [tokenizer(" " + t.strip('":').replace("_", " "), add_special_tokens=False)["input_ids"]
+             for t in new]
     tokenizer.add_tokens(new)
     model.resize_token_embeddings(len(tokenizer))
     weights = model.get_input_embeddings().weight
@@ -90,7 +91,8 @@ def freeze_embeddings_except(model, learn: set[int]) -> None:
 
 
 def output_tokens(examples: list[Example], tokenizer) -> set[int]:
-    return {i for e in examples for i in tokenizer(e.completion)["input_ids"]} | {tokenizer.eos_token_id}
+    return ({i for e in examples for i in tokenizer(e.completion)["input_ids"]}
+            | {tokenizer.eos_token_id})
 
 
 def run_adapt(ctx: AssistantContext) -> Path:
@@ -104,12 +106,14 @@ def run_adapt(ctx: AssistantContext) -> Path:
     model.config.max_position_embeddings = ctx.preset.max_positions  # RoPE: no learned positions
     added = add_schema_tokens(model, tokenizer)
     rng = np.random.default_rng(ctx.seed)
-    posts = forum_posts(ctx.world.products, ctx.preset.forum_posts, ctx.seed, ctx.preset.forum_restate)
-    picks = rng.choice(len(ctx.world.products), size=min(len(posts) // 2, len(ctx.world.products)), replace=False)
+    posts = forum_posts(ctx.world.products, ctx.preset.forum_posts, ctx.seed,
+                        ctx.preset.forum_restate)
+    picks = rng.choice(len(ctx.world.products), size=min(len(posts) // 2, len(ctx.world.products)),
+                       replace=False)
     texts = posts + [product_text(ctx.world.products[int(i)]) for i in picks]
     p = ctx.preset
-    result = fit_causal_lm(model, tokenizer, texts, 96, _args(p.adapt_lr, p.adapt_steps, p.adapt_batch, out, ctx.seed),
-                           ctx.seed)
+    result = fit_causal_lm(model, tokenizer, texts, 96,
+                           _args(p.adapt_lr, p.adapt_steps, p.adapt_batch, out, ctx.seed), ctx.seed)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     _record(out, "adapt", started, posts=len(posts), product_texts=len(picks), schema_tokens=added,
@@ -136,15 +140,17 @@ def run_sft(ctx: AssistantContext) -> Path:
     lengths = [len(tokenizer(e.prompt + e.completion)["input_ids"]) for e in examples[:500]]
     tokenizer.padding_side = "right"
     p = ctx.preset
-    trainer = SFTTrainer(model=model, processing_class=tokenizer, train_dataset=dataset.shuffle(seed=ctx.seed),
+    trainer = SFTTrainer(model=model, processing_class=tokenizer,
+                         train_dataset=dataset.shuffle(seed=ctx.seed),
                          args=SFTConfig(**_args(p.sft_lr, p.sft_steps, p.sft_batch, out, ctx.seed),
                                         max_length=p.max_positions))
     result = trainer.train()
     tokenizer.padding_side = "left"
     trainer.model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    _record(out, "sft", started, examples=len(examples), dialogues=p.n_dialogues, train_loss=result.training_loss,
-            tokens_per_example_mean=float(np.mean(lengths)), tokens_per_example_max=int(max(lengths)))
+    _record(out, "sft", started, examples=len(examples), dialogues=p.n_dialogues,
+            train_loss=result.training_loss, tokens_per_example_mean=float(np.mean(lengths)),
+            tokens_per_example_max=int(max(lengths)))
     return out
 
 
@@ -176,7 +182,8 @@ def run_rl(ctx: AssistantContext) -> Path:
     dataset = Dataset.from_dict({"prompt": [e.prompt for e in examples],
                                  "gold": [json.dumps(e.gold.to_json()) for e in examples]})
     p = ctx.preset
-    config = GRPOConfig(**_args(p.rl_lr, p.rl_steps, p.rl_prompts_per_step * p.rl_generations, out, ctx.seed),
+    config = GRPOConfig(**_args(p.rl_lr, p.rl_steps, p.rl_prompts_per_step * p.rl_generations,
+                                out, ctx.seed),
                         num_generations=p.rl_generations, max_completion_length=p.rl_max_new_tokens,
                         beta=p.rl_beta, temperature=1.0)
     trainer = GRPOTrainer(model=model, reward_funcs=[judge_reward], args=config,

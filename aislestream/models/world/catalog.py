@@ -65,7 +65,8 @@ def generate_catalog(n_products: int, rng: np.random.Generator) -> list[Product]
         sentences = [f"This {form} from {brand} is made of {material} in a {colour_form} finish."]
         sentences += [body[j - 1] for j in sentence_orders[i]]
         if u[i, 8] < 0.3:
-            sentences.append(f"Shoppers call it the best {pick(ptype.slang, u[i, 9])} in its class.")
+            sentences.append(
+                f"Shoppers call it the best {pick(ptype.slang, u[i, 9])} in its class.")
         products.append(
             Product(
                 id=f"p{i:07d}", title=title, description=" ".join(sentences),

@@ -22,47 +22,61 @@ from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES, ProductType
 SPLITS = ("train", "held_out")
 PRICE_LOW, PRICE_HIGH = 0.35, 0.65  # "cheap" = below this share of the category's price range
 
-CHEAP = {"train": ("cheap", "budget", "affordable", "inexpensive"), "held_out": ("wallet-friendly", "low-cost")}
-PREMIUM = {"train": ("premium", "high-end", "top quality"), "held_out": ("luxury", "top of the range")}
-CHEAPER = {"train": ("a bit cheaper", "something less expensive"), "held_out": ("lower the price a little",)}
+CHEAP = {"train": ("cheap", "budget", "affordable", "inexpensive"),
+         "held_out": ("wallet-friendly", "low-cost")}
+PREMIUM = {"train": ("premium", "high-end", "top quality"),
+           "held_out": ("luxury", "top of the range")}
+CHEAPER = {"train": ("a bit cheaper", "something less expensive"),
+           "held_out": ("lower the price a little",)}
 # Feature phrasings are whole clauses; features without one are named ("with {f}").
 FEATURE_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
-    "waterproof": {"train": ("it should keep the rain out", "it must be waterproof"), "held_out": ("it can't let water in",)},
+    "waterproof": {"train": ("it should keep the rain out", "it must be waterproof"),
+                   "held_out": ("it can't let water in",)},
     "lightweight": {"train": ("light enough to carry all day", "it must be lightweight"),
                     "held_out": ("it should barely weigh anything",)},
-    "cushioned": {"train": ("soft to walk in", "it must be cushioned"), "held_out": ("comfy underfoot",)},
-    "insulated": {"train": ("it should keep me warm", "it must be insulated"), "held_out": ("good in the freezing cold",)},
+    "cushioned": {"train": ("soft to walk in", "it must be cushioned"),
+                  "held_out": ("comfy underfoot",)},
+    "insulated": {"train": ("it should keep me warm", "it must be insulated"),
+                  "held_out": ("good in the freezing cold",)},
     "breathable": {"train": ("it shouldn't get sweaty", "it must be breathable"),
                    "held_out": ("it should let my skin breathe",)},
 }
 # Wrappers: how a value is put into a turn. Held-out dialogues use wrappers training never saw.
-FEATURE_WRAP = {"train": ("with {f}", "it needs {f}", "needs to have {f}", "ideally {f}"), "held_out": ("must have {f}",)}
-COLOUR_WRAP = {"train": ("in {c}", "{c} please", "I'd prefer {c}", "ideally {c}"), "held_out": ("the {c} one",)}
-USE_WRAP = {"train": ("it's for {u}", "I'll need it for {u}", "to use for {u}", "we want it for {u}"),
+FEATURE_WRAP = {"train": ("with {f}", "it needs {f}", "needs to have {f}", "ideally {f}"),
+                "held_out": ("must have {f}",)}
+COLOUR_WRAP = {"train": ("in {c}", "{c} please", "I'd prefer {c}", "ideally {c}"),
+               "held_out": ("the {c} one",)}
+USE_WRAP = {"train": ("it's for {u}", "I'll need it for {u}", "to use for {u}",
+                      "we want it for {u}"),
             "held_out": ("mainly for {u}",)}
 CHEAP_WRAP = {"train": ("something {w}", "make it {w}", "I'd prefer {w}", "ideally {w}"),
               "held_out": ("I'd like a {w} one",)}
 PREMIUM_WRAP = {"train": ("I want {w}", "something {w}", "I'd prefer {w}", "ideally {w}"),
                 "held_out": ("only {w} please",)}
-NOT_COLOUR = {"train": ("anything but {c}", "not {c}", "I don't want {c}", "except {c}"), "held_out": ("please no {c}",)}
+NOT_COLOUR = {"train": ("anything but {c}", "not {c}", "I don't want {c}", "except {c}"),
+              "held_out": ("please no {c}",)}
 NOT_MATERIAL = {"train": ("no {m}", "not made of {m}", "I don't want {m}", "nothing in {m}"),
                 "held_out": ("I avoid {m}",)}
-OPENERS = {"train": ("I'm looking for {noun}", "I need {noun}", "do you have {noun}", "I want {noun}",
-                     "got any {noun}"),
+OPENERS = {"train": ("I'm looking for {noun}", "I need {noun}", "do you have {noun}",
+                     "I want {noun}", "got any {noun}"),
            "held_out": ("show me {noun}", "searching for {noun}")}
 # An opening that names no product: the assistant must ask, and the answer names it.
-VAGUE = {"train": ("I'm looking for something", "can you help me find something", "I want to buy something",
-                   "any suggestions?"), "held_out": ("I need a present",)}
-ANSWERS = {"train": ("{noun}", "a {noun} please", "I think {noun}", "{noun} I guess"), "held_out": ("maybe {noun}",)}
-CHATTER = {"train": ("my friend recommended this shop", "it's for a trip next week", "I had a long day",
-                     "thanks for your help"),
+VAGUE = {"train": ("I'm looking for something", "can you help me find something",
+                   "I want to buy something", "any suggestions?"),
+         "held_out": ("I need a present",)}
+ANSWERS = {"train": ("{noun}", "a {noun} please", "I think {noun}", "{noun} I guess"),
+           "held_out": ("maybe {noun}",)}
+CHATTER = {"train": ("my friend recommended this shop", "it's for a trip next week",
+                     "I had a long day", "thanks for your help"),
            "held_out": ("the weather is lovely today",)}
-CORRECT_COLOUR = {"train": ("actually, make it {c}", "change the colour to {c}", "wait, {c} instead", "rather {c}"),
+CORRECT_COLOUR = {"train": ("actually, make it {c}", "change the colour to {c}",
+                            "wait, {c} instead", "rather {c}"),
                   "held_out": ("on second thought, {c}",)}
 PHRASINGS = {"cheap": CHEAP, "premium": PREMIUM, "cheaper": CHEAPER, "feature_wrap": FEATURE_WRAP,
-             "colour_wrap": COLOUR_WRAP, "use_wrap": USE_WRAP, "cheap_wrap": CHEAP_WRAP, "premium_wrap": PREMIUM_WRAP,
-             "not_colour": NOT_COLOUR, "not_material": NOT_MATERIAL, "openers": OPENERS, "vague": VAGUE,
-             "answers": ANSWERS, "chatter": CHATTER, "correct_colour": CORRECT_COLOUR,
+             "colour_wrap": COLOUR_WRAP, "use_wrap": USE_WRAP, "cheap_wrap": CHEAP_WRAP,
+             "premium_wrap": PREMIUM_WRAP, "not_colour": NOT_COLOUR, "not_material": NOT_MATERIAL,
+             "openers": OPENERS, "vague": VAGUE, "answers": ANSWERS, "chatter": CHATTER,
+             "correct_colour": CORRECT_COLOUR,
              **{f"feature:{f}": table for f, table in FEATURE_PHRASES.items()}}
 VAGUE_SHARE = 0.15
 
@@ -123,13 +137,15 @@ class Dialogue:
 def attribute_phrases() -> list[str]:
     """Every attribute value a shopper can name: categories and their slang, materials,
     features, use cases and colour aliases."""
-    phrases = [v for t in PRODUCT_TYPES for v in (t.name, *t.slang, *t.materials, *t.features, *t.uses)]
+    phrases = [v for t in PRODUCT_TYPES
+               for v in (t.name, *t.slang, *t.materials, *t.features, *t.uses)]
     return phrases + [alias for aliases in COLOURS.values() for alias in aliases]
 
 
 def price_bounds(ptype: ProductType) -> tuple[float, float]:
     low, high = ptype.price
-    return (float(math.floor(low + PRICE_LOW * (high - low))), float(math.ceil(low + PRICE_HIGH * (high - low))))
+    return (float(math.floor(low + PRICE_LOW * (high - low))),
+            float(math.ceil(low + PRICE_HIGH * (high - low))))
 
 
 def features_by_use(ptype: ProductType) -> dict[str, str]:
@@ -168,13 +184,15 @@ def generate_dialogue(index: int, split: str, rng: np.random.Generator) -> Dialo
         elif move == "price":
             if rng.random() < 0.6:
                 params = replace(params, price_max=low)
-                turns.append(Turn(_pick(rng, CHEAP_WRAP[split]).format(w=_pick(rng, CHEAP[split])), "add", params))
+                phrase = _pick(rng, CHEAP_WRAP[split]).format(w=_pick(rng, CHEAP[split]))
+                turns.append(Turn(phrase, "add", params))
                 if rng.random() < 0.5:
                     params = replace(params, price_max=float(math.floor(0.8 * low)))
                     turns.append(Turn(_pick(rng, CHEAPER[split]), "refine", params))
             else:
                 params = replace(params, price_min=high)
-                turns.append(Turn(_pick(rng, PREMIUM_WRAP[split]).format(w=_pick(rng, PREMIUM[split])), "add", params))
+                phrase = _pick(rng, PREMIUM_WRAP[split]).format(w=_pick(rng, PREMIUM[split]))
+                turns.append(Turn(phrase, "add", params))
         elif move == "feature":
             known = [f for f in ptype.features if f in FEATURE_PHRASES]
             feature = _pick(rng, known) if known else _pick(rng, ptype.features)
@@ -197,7 +215,8 @@ def generate_dialogue(index: int, split: str, rng: np.random.Generator) -> Dialo
         else:
             turns.append(Turn(_pick(rng, CHATTER[split]), "chatter", params))
     if params.colour is not None and rng.random() < 0.3:
-        colour = _pick(rng, [c for c in colours if c != params.colour and c not in params.exclude_colours])
+        colour = _pick(rng, [c for c in colours
+                             if c != params.colour and c not in params.exclude_colours])
         params = replace(params, colour=colour)
         turns.append(Turn(_pick(rng, CORRECT_COLOUR[split]).format(c=colour), "correct", params))
     return Dialogue(f"d{index:06d}", split, params, tuple(turns))
@@ -215,7 +234,8 @@ class SlotScore:
 
     @property
     def f1(self) -> float:
-        return 0.0 if self.precision + self.recall == 0 else 2 * self.precision * self.recall / (self.precision + self.recall)
+        return (0.0 if self.precision + self.recall == 0
+                else 2 * self.precision * self.recall / (self.precision + self.recall))
 
 
 def score_slots(predicted: Params, gold: Params) -> SlotScore:

@@ -66,7 +66,8 @@ def load_catalog(path: Path) -> list[Product]:
         try:
             price = float(row.get("price") or 0.0)
         except (TypeError, ValueError) as exc:
-            raise CatalogError(f"{path}:{lineno}: price {row.get('price')!r} is not a number") from exc
+            raise CatalogError(
+                f"{path}:{lineno}: price {row.get('price')!r} is not a number") from exc
         features = row.get("features") or ()
         if isinstance(features, str):
             features = tuple(f.strip() for f in features.split(",") if f.strip())
@@ -77,7 +78,8 @@ def load_catalog(path: Path) -> list[Product]:
         products.append(
             Product(
                 id=pid, title=str(row["title"]), description=str(row["description"]),
-                category=str(row.get("category") or ""), department=str(row.get("department") or ""),
+                category=str(row.get("category") or ""),
+                department=str(row.get("department") or ""),
                 brand=str(row.get("brand") or ""), colour=str(row.get("colour") or ""),
                 material=str(row.get("material") or ""), size=str(row.get("size") or ""),
                 price=price, features=tuple(str(f) for f in features), extra=extra,
@@ -96,7 +98,8 @@ def load_labels(path: Path, product_ids: set[str]) -> list[LabelledQuery]:
         try:
             grade = int(row["relevance"])  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
-            raise CatalogError(f"{path}:{lineno}: relevance {row['relevance']!r} is not an integer") from exc
+            raise CatalogError(f"{path}:{lineno}: relevance {row['relevance']!r} "
+                               "is not an integer") from exc
         if not 0 <= grade <= 3:
             raise CatalogError(f"{path}:{lineno}: relevance {grade} is outside 0-3")
         pid = str(row["product_id"])

@@ -48,7 +48,8 @@ def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
     return str(options[int(rng.integers(len(options)))])
 
 
-KINDS = ("price", "feature", "use", "colour", "not_colour", "not_material", "open", "vague", "correct", "chatter")
+KINDS = ("price", "feature", "use", "colour", "not_colour", "not_material", "open", "vague",
+         "correct", "chatter")
 RESTATED = ("price", "feature", "use", "colour", "open")  # kinds whose value the product fixes
 
 
@@ -58,7 +59,8 @@ def _said(kind: str, product: Product, ptype: ProductType, rng: np.random.Genera
     noun = _pick(rng, (ptype.name, *ptype.slang))
     if kind == "price":
         if product.price <= math.floor(0.8 * low):
-            said = f"{_pick(rng, _all(CHEAP_WRAP)).format(w=_pick(rng, _all(CHEAP)))} . {_pick(rng, _all(CHEAPER))}"
+            said = (f"{_pick(rng, _all(CHEAP_WRAP)).format(w=_pick(rng, _all(CHEAP)))} . "
+                    f"{_pick(rng, _all(CHEAPER))}")
         elif product.price <= low:
             said = _pick(rng, _all(CHEAP_WRAP)).format(w=_pick(rng, _all(CHEAP)))
         elif product.price >= high:
@@ -77,9 +79,11 @@ def _said(kind: str, product: Product, ptype: ProductType, rng: np.random.Genera
             return None
         said = _pick(rng, _all(USE_WRAP)).format(u=_pick(rng, uses))
     elif kind == "colour":
-        said = _pick(rng, _all(COLOUR_WRAP)).format(c=_pick(rng, COLOURS.get(product.colour, (product.colour,))))
+        said = _pick(rng, _all(COLOUR_WRAP)).format(
+            c=_pick(rng, COLOURS.get(product.colour, (product.colour,))))
     elif kind == "not_colour":
-        said = _pick(rng, _all(NOT_COLOUR)).format(c=_pick(rng, [c for c in COLOURS if c != product.colour]))
+        said = _pick(rng, _all(NOT_COLOUR)).format(
+            c=_pick(rng, [c for c in COLOURS if c != product.colour]))
     elif kind == "not_material":
         others = [m for m in ptype.materials if m != product.material]
         said = _pick(rng, _all(NOT_MATERIAL)).format(m=_pick(rng, others))
@@ -89,7 +93,8 @@ def _said(kind: str, product: Product, ptype: ProductType, rng: np.random.Genera
         said = f"{_pick(rng, _all(VAGUE))} . {_pick(rng, _all(ANSWERS)).format(noun=noun)}"
     elif kind == "correct":
         first = _pick(rng, [c for c in COLOURS if c != product.colour])
-        said = f"{_pick(rng, _all(COLOUR_WRAP)).format(c=first)} . {_pick(rng, _all(CORRECT_COLOUR)).format(c=product.colour)}"
+        said = (f"{_pick(rng, _all(COLOUR_WRAP)).format(c=first)} . "
+                f"{_pick(rng, _all(CORRECT_COLOUR)).format(c=product.colour)}")
     else:
         said = f"{_pick(rng, _all(CHATTER))} . {_pick(rng, _all(OPENERS)).format(noun=noun)}"
     return said
@@ -112,7 +117,8 @@ def forum_post(product: Product, rng: np.random.Generator, restate: float = 0.3)
     return f"shopper : {said.lower()} . bought {product.title} for {round(product.price)} ."
 
 
-def forum_posts(products: Sequence[Product], n: int, seed: int = 0, restate: float = 0.3) -> list[str]:
+def forum_posts(products: Sequence[Product], n: int, seed: int = 0,
+                restate: float = 0.3) -> list[str]:
     """``n`` posts about products drawn uniformly from the catalog."""
     rng = np.random.default_rng([seed, 7])
     posts: list[str] = []

@@ -52,7 +52,8 @@ def misspell(text: str, rng: np.random.Generator) -> str:
     """Introduce one or two typos in the longer words (what a fast thumb does)."""
     words = text.split()
     candidates = [i for i, w in enumerate(words) if len(w) >= 4]
-    for i in rng.choice(candidates, size=min(len(candidates), int(rng.integers(1, 3))), replace=False):
+    for i in rng.choice(candidates, size=min(len(candidates), int(rng.integers(1, 3))),
+                        replace=False):
         words[int(i)] = _typo(words[int(i)], rng)
     return " ".join(words)
 

@@ -48,7 +48,8 @@ class World:
         )
         return cls(products, users, queries, config.seed)
 
-    def simulator(self, seed: int | None = None, model: ClickModel | None = None) -> BehaviourSimulator:
+    def simulator(self, seed: int | None = None,
+                  model: ClickModel | None = None) -> BehaviourSimulator:
         return BehaviourSimulator(
             self.product_by_id, self.user_by_id, model, self.seed if seed is None else seed
         )

@@ -53,7 +53,8 @@ class ExperimentRegistry:
             return
         parsed = list(parsed_experiments(self.table, self.topic).values())
         self._parsed = parsed
-        log.info("serving experiments: %s", ", ".join(f"{e.id} ({e.layer})" for e in parsed) or "none")
+        log.info("serving experiments: %s",
+                 ", ".join(f"{e.id} ({e.layer})" for e in parsed) or "none")
 
     async def follow(self) -> None:
         async with from_beginning(self.bootstrap, [self.topic], self.fetch_wait_ms) as reader:
@@ -78,10 +79,12 @@ def register_experiment_table(app: faust.App, bootstrap: str, app_id: str, setti
 def config_topic_spec(settings: TopicSettings):
     from aislestream.connectors.broker import TopicSpec
 
-    return TopicSpec(settings.partitions, settings.replication_factor, {"cleanup.policy": "compact"})
+    return TopicSpec(settings.partitions, settings.replication_factor,
+                     {"cleanup.policy": "compact"})
 
 
-def publish(bootstrap: str, app_id: str, settings: TopicSettings, experiments: list[Experiment]) -> int:
+def publish(bootstrap: str, app_id: str, settings: TopicSettings,
+            experiments: list[Experiment]) -> int:
     """Write each experiment as the latest value of its key, both as JSON (what faust's table
     serializers read back)."""
     from aislestream.connectors.broker import ensure_topics
@@ -89,7 +92,8 @@ def publish(bootstrap: str, app_id: str, settings: TopicSettings, experiments: l
 
     topic = topics.changelog(app_id, topics.EXPERIMENTS)
     ensure_topics(bootstrap, {topic: config_topic_spec(settings)})
-    return produce(bootstrap, topic, ((json.dumps(e.id).encode(), e.model_dump_json().encode()) for e in experiments))
+    return produce(bootstrap, topic, ((json.dumps(e.id).encode(), e.model_dump_json().encode())
+                                      for e in experiments))
 
 
 def parsed_experiments(table: Mapping[str, object], topic: str) -> dict[str, Experiment]:

@@ -70,21 +70,26 @@ class Experiment(BaseModel):
         for arm in self.arms:
             unknown = set(arm.params) - LAYER_PARAMS[self.layer]
             if unknown:
-                raise ValueError(f"arm {arm.name!r} sets {sorted(unknown)}, which layer {self.layer!r} does not own "
+                raise ValueError(f"arm {arm.name!r} sets {sorted(unknown)}, "
+                                 f"which layer {self.layer!r} does not own "
                                  f"(it owns {sorted(LAYER_PARAMS[self.layer])})")
             for key, value in arm.params.items():
                 if key in NAME_PARAMS and not isinstance(value, str):
-                    raise ValueError(f"arm {arm.name!r}: {key} must be a variant name, got {value!r}")
-                if key in LEVEL_PARAMS and (isinstance(value, bool) or not isinstance(value, (int, float))
+                    raise ValueError(
+                        f"arm {arm.name!r}: {key} must be a variant name, got {value!r}")
+                if key in LEVEL_PARAMS and (isinstance(value, bool)
+                                            or not isinstance(value, (int, float))
                                             or not 0 < value < 1):
-                    raise ValueError(f"arm {arm.name!r}: {key} must be a probability in (0, 1), got {value!r}")
+                    raise ValueError(f"arm {arm.name!r}: {key} must be a probability in (0, 1), "
+                                     f"got {value!r}")
         if self.start and self.stop and self.stop <= self.start:
             raise ValueError("stop must be after start")
         return self
 
     def active(self, now: datetime | None = None) -> bool:
         now = now or datetime.now(timezone.utc)
-        return (self.start is None or _aware(self.start) <= now) and (self.stop is None or now < _aware(self.stop))
+        return ((self.start is None or _aware(self.start) <= now)
+                and (self.stop is None or now < _aware(self.stop)))
 
 
 def _aware(moment: datetime) -> datetime:
@@ -107,8 +112,9 @@ def check_layers(experiments: Iterable[Experiment]) -> None:
             for b in exps[i + 1:]:
                 (a0, a1), (b0, b1) = window(a), window(b)
                 if a0 < b1 and b0 < a1:
-                    raise ConfigError(f"experiments {a.id!r} and {b.id!r} overlap in time on layer {layer!r}; "
-                                      "one layer runs one experiment at a time (use another layer, or stop one)")
+                    raise ConfigError(f"experiments {a.id!r} and {b.id!r} overlap in time on "
+                                      f"layer {layer!r}; one layer runs one experiment at a time "
+                                      "(use another layer, or stop one)")
 
 
 def parse_experiment(data: object, source: str = "experiment") -> Experiment:
@@ -127,6 +133,7 @@ def load_experiments(path: Path) -> list[Experiment]:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
     items = raw if isinstance(raw, list) else [raw]
-    experiments = [parse_experiment(item, f"{path} (experiment {i + 1})") for i, item in enumerate(items)]
+    experiments = [parse_experiment(item, f"{path} (experiment {i + 1})")
+                   for i, item in enumerate(items)]
     check_layers(experiments)
     return experiments
