@@ -22,14 +22,14 @@ from aislestream.cli.common import console, settings_from
 def index(ctx: click.Context, catalog: Path | None, labels: Path | None, backend: str | None,
           n_products: int | None) -> None:
     """Build (or load) the world and index its catalog into the search store."""
-    from aislestream.demo.run import _progress
     from aislestream.models.world import build_world
     from aislestream.stack.indexing import ensure_indexed
+    from aislestream.stack.progress import progress_bar
 
     settings = settings_from(ctx, world__catalog_path=catalog, world__labels_path=labels,
                              store__backend=backend, world__n_products=n_products)
     world = build_world(settings.world)
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("indexing", total=len(world.products))
         store, rebuilt = ensure_indexed(settings, world,
                                         lambda d, t: progress.update(task, completed=d))

@@ -97,8 +97,8 @@ def replay(ctx: click.Context, n_queries: int, rate: float, malformed: float) ->
     from aislestream.connectors.broker import wait_for_broker
     from aislestream.connectors.kafka_io import produce
     from aislestream.demo.replay import paced, replay_messages
-    from aislestream.demo.run import _progress
     from aislestream.models.world import build_world
+    from aislestream.stack.progress import progress_bar
     from aislestream.streams import topics
 
     settings = settings_from(ctx)
@@ -113,7 +113,7 @@ def replay(ctx: click.Context, n_queries: int, rate: float, malformed: float) ->
         raise AisleError("the world has no labelled queries to replay")
     run_id = f"replay-{int(time.time())}"
     messages = replay_messages(queries, n_queries, malformed, run_id=run_id)
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("replaying", total=n_queries)
         # BrokerUnavailable / DeliveryFailed (one `error:` line) unless every record was stored
         produce(bootstrap, settings.topics.name(topics.SEARCH_QUERIES), paced(messages, rate),

@@ -7,7 +7,7 @@ reached: training writes there, evaluation and serving read there.
     <data_dir>/assistant/<preset>/{store,adapt,sft,rl}
     <data_dir>/ads/<preset>/{generator,reward/{specialized,monolithic},rl}
     <data_dir>/prune/<model>/<preset>/<method>-n<blocks>/{raw,healed}
-    <data_dir>/{logs,faust,adstore}
+    <data_dir>/{logs,faust,health,adstore}
 """
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ class Artifacts:
     @property
     def faust(self) -> Path:
         return self.root / "faust"
+
+    @property
+    def health(self) -> Path:
+        return self.root / "health"
 
     @property
     def adstore(self) -> Path:

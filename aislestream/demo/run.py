@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aislestream.connectors.broker import broker_session, ensure_topics
@@ -29,6 +28,7 @@ from aislestream.errors import AisleError
 from aislestream.models.world import LabelledQuery, World, build_world
 from aislestream.settings import Settings
 from aislestream.stack.indexing import ensure_indexed
+from aislestream.stack.progress import progress_bar
 from aislestream.stack.runtime import WorkerProcess
 from aislestream.streams import topics
 from aislestream.streams.topics import topic_specs
@@ -54,11 +54,6 @@ class DemoSummary:
     retrieval: dict[str, dict[str, float]] = field(default_factory=dict)
     ab: dict = field(default_factory=dict)
     assistant: dict = field(default_factory=dict)
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
 
 
 def summarize(world_queries: dict[str, LabelledQuery], sent: int, received: list[Received],
@@ -179,7 +174,7 @@ def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: flo
                       f"labelled queries ({time.perf_counter() - t0:.1f}s)")
         if not world.queries:
             raise AisleError("the demo needs labelled queries: give a labels file with the catalog")
-        with _progress(console) as progress:
+        with progress_bar(console) as progress:
             task = progress.add_task("indexing catalog", total=len(world.products))
             store, rebuilt = ensure_indexed(
                 settings, world, lambda done, total: progress.update(task, completed=done))
@@ -224,7 +219,7 @@ def _replay_and_collect(settings: Settings, world: World, store: SearchStore, wo
         worker.wait_until_serving(timeout_s)
     messages = list(replay_messages(world.queries, n_queries, malformed_fraction,
                                     seed=settings.world.seed, run_id=run_id))
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         sent_task = progress.add_task("replaying queries", total=len(messages))
         done_task = progress.add_task("results + dead letters", total=len(messages))
         # Produce while collecting, so a result's arrival time is when it was published.
@@ -319,7 +314,7 @@ def replay_ad_requests(settings: Settings, worker: WorkerProcess, run_id: str, n
     bootstrap = settings.broker.bootstrap_servers or ""
     outputs = [settings.topics.name(topics.ADS_CREATIVES), settings.topics.name(topics.ADS_DLQ)]
     started = time.time()
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("ad requests -> creatives", total=len(messages))
         produce(bootstrap, settings.topics.name(topics.ADS_REQUESTS), messages)
         received = collect(bootstrap, outputs, len(messages), timeout_s,

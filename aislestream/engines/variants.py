@@ -41,7 +41,8 @@ class Variants(Generic[T]):
         except Exception as exc:
             why = str(exc) if isinstance(exc, AisleError) else \
                 f"{self.kind} variant {name!r} failed to build: {type(exc).__name__}: {exc}"
-            log.error("%s; its arms fall back until it builds (retried every %.0f s)", why, self.retry_s)
+            log.error("%s; its arms fall back until it builds (retried every %.0f s)",
+                      why, self.retry_s)
             self._failed[name] = (self.clock(), why)
             raise ConfigError(why) from exc
         self._failed.pop(name, None)

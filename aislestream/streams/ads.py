@@ -64,7 +64,7 @@ def decode_request(raw: bytes | None, settings: StreamSettings) -> AdRequest:
 
 
 class AdsPipeline:
-    """Requests are grouped by the generator and accept level their experiment arms select (the
+    """Requests are grouped by the generator and reward threshold their experiment arms select (the
     unit assigned is the product id: one product's creatives come from one arm)."""
 
     def __init__(self, services: CreativeServicePool, store: AdStore, settings: StreamSettings,

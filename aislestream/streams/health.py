@@ -89,7 +89,7 @@ def writer_problem(report: HealthReport) -> str | None:
 
 
 def health_path(settings: Settings) -> Path:
-    return settings.data_dir / "health" / f"{settings.stream.app_id}.json"
+    return settings.artifacts.health / f"{settings.stream.app_id}.json"
 
 
 def read_report(path: Path) -> HealthReport | None:

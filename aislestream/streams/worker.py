@@ -28,7 +28,8 @@ def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
     """The worker's app, in the order of a faust example: engines, app, topics and tables,
     agents. All of it is built before the app starts, so a worker that cannot serve (an empty
     store, a missing model) fails here and never joins the consumer group."""
-    # 1. engines: the search store (it must hold a catalog) and the expanders over it
+    # 1. engines: the search store (it must hold a catalog), the expanders over it, the
+    #    assistant and the ads pipeline when enabled
     store = build_search_store(settings.store, settings.store_path())
     if store.count() == 0:
         raise ConfigError(
@@ -36,11 +37,18 @@ def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
         )
     pipeline = SearchPipeline(ExpanderPool(settings.expansion, store, settings.data_dir), store,
                               settings.stream)
+    assistant = None
+    if settings.assistant.enabled:
+        from aislestream.engines.assistant.factory import build_assistant
+
+        assistant = build_assistant(settings.assistant, store, settings.data_dir)
+    ads = build_ads_pipeline(settings) if settings.ads.enabled else None
 
     # 2. the app, its state on disk tied to the broker
     app = create_app(settings, bootstrap, faust_datadir(settings, bootstrap))
 
-    # 3. topics and tables, all of them here; the experiments config has its own reader
+    # 3. topics and tables, all of them here; the experiments config has its own reader, which
+    #    the search and ads pipelines consult for the arms of each request
     declared = WorkerTopics.declare(app, settings)
     registry = register_experiment_table(app, bootstrap, settings.stream.app_id, settings.topics,
                                          settings.stream.fetch_max_wait_ms)
@@ -50,15 +58,13 @@ def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
     register_search_agent(app, settings, pipeline, declared.search, ready=registry.loaded.wait)
     register_feedback_agents(app, settings, declared.feedback)
     register_health(app, settings, bootstrap)
-    if declared.assistant is not None:
-        from aislestream.engines.assistant.factory import build_assistant
+    if assistant is not None and declared.assistant is not None:  # both follow assistant.enabled
         from aislestream.streams.assistant import register_assistant_agent
 
-        assistant = build_assistant(settings.assistant, store, settings.data_dir)
         register_assistant_agent(app, settings, declared.assistant, assistant)
-    if declared.ads is not None:
-        register_ads_agent(app, settings, build_ads_pipeline(settings, registry), declared.ads,
-                           ready=registry.loaded.wait)
+    if ads is not None and declared.ads is not None:  # both follow ads.enabled
+        ads.experiments = registry
+        register_ads_agent(app, settings, ads, declared.ads, ready=registry.loaded.wait)
     return app
 
 

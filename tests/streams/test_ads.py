@@ -62,7 +62,7 @@ def test_pipeline_stores_and_publishes_every_valid_request(micro_ads, tmp_path):
     assert json.loads(out[1].value)["error_type"] == "not_json"
 
 
-def test_arms_choose_generator_and_accept_level_and_are_recorded(micro_ads, tmp_path):
+def test_arms_choose_generator_and_reward_threshold_and_are_recorded(micro_ads, tmp_path):
     _, root = micro_ads
     service = load_creative_service(GenerationConfig(
         root / "generator", root / "reward" / "specialized", inference_steps=2, candidates=1,

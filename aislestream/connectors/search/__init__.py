@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from aislestream.connectors.search.base import Hit, SearchRequest, SearchStore
-from aislestream.core.text import WeightedTerm, tokenize
 from aislestream.settings import StoreSettings
 
-__all__ = ["Hit", "SearchRequest", "SearchStore", "WeightedTerm", "build_search_store", "tokenize"]
+__all__ = ["Hit", "SearchRequest", "SearchStore", "build_search_store"]
 
 
 def build_search_store(settings: StoreSettings, path: Path) -> SearchStore:

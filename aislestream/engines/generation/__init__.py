@@ -30,8 +30,9 @@ def build_creative_service(settings: Settings) -> CreativeServicePool:
     ``use_rl``, else the base one. Variants for experiment arms: ``base``, ``rl`` and the
     configured ``generator_variants``. The reward models are the preset's specialized scorers.
     """
-    require_extra("ml", "torch", "diffusers", needed_by="the ads agent")
     ads = settings.ads
+    runtime = ("onnxruntime",) if ads.generator_backend == "onnx" else ()
+    require_extra("ml", "torch", "diffusers", *runtime, needed_by="the ads agent")
     preset = get_ads_preset(ads.preset)
     root = settings.artifacts.ads(preset.name)
     base, rl = root / "generator", root / "rl"

@@ -1,15 +1,13 @@
 """The synthetic commerce world (or a loaded real one): catalog, users, queries, behaviour."""
 
-from aislestream.core.metrics import RELEVANT_GRADE
-from aislestream.core.products import Product
 from aislestream.models.world.behaviour import BehaviourSimulator, ClickModel, SessionOutcome, User
 from aislestream.models.world.external import load_catalog, load_external, load_labels
 from aislestream.models.world.queries import QUERY_TYPES, LabelledQuery
 from aislestream.models.world.world import World, WorldConfig
 
 __all__ = [
-    "QUERY_TYPES", "RELEVANT_GRADE", "BehaviourSimulator", "ClickModel", "LabelledQuery",
-    "Product", "SessionOutcome", "User", "World", "WorldConfig", "build_world",
+    "QUERY_TYPES", "BehaviourSimulator", "ClickModel", "LabelledQuery",
+    "SessionOutcome", "User", "World", "WorldConfig", "build_world",
     "load_catalog", "load_external", "load_labels",
 ]
 
