@@ -69,7 +69,13 @@ def require_extra(extra: str, *modules: str, needed_by: str) -> None:
     inside a command fails with a bare ModuleNotFoundError. The slim image has no ``ml`` extra."""
     from importlib.util import find_spec
 
-    missing = [m for m in modules if find_spec(m) is None]
+    def installed(module: str) -> bool:
+        try:
+            return find_spec(module) is not None
+        except (ImportError, ValueError):  # a module that refuses to be found is not there either
+            return False
+
+    missing = [m for m in modules if not installed(m)]
     if missing:
         raise MissingExtra(f"{needed_by} needs the '{extra}' extra "
                            f"({', '.join(missing)} not installed): "
