@@ -64,9 +64,8 @@ class MissingExtra(ConfigError):
     """A command or engine needs an optional dependency group that is not installed."""
 
 
-def require_extra(extra: str, *modules: str, needed_by: str) -> None:
-    """Fail with the extra to install when any of ``modules`` is missing, before an import deep
-    inside a command fails with a bare ModuleNotFoundError. The slim image has no ``ml`` extra."""
+def missing_modules(*modules: str) -> list[str]:
+    """Which of ``modules`` cannot be imported here, without importing any of them."""
     from importlib.util import find_spec
 
     def installed(module: str) -> bool:
@@ -75,7 +74,13 @@ def require_extra(extra: str, *modules: str, needed_by: str) -> None:
         except (ImportError, ValueError):  # a module that refuses to be found is not there either
             return False
 
-    missing = [m for m in modules if not installed(m)]
+    return [m for m in modules if not installed(m)]
+
+
+def require_extra(extra: str, *modules: str, needed_by: str) -> None:
+    """Fail with the extra to install when any of ``modules`` is missing, before an import deep
+    inside a command fails with a bare ModuleNotFoundError. The slim image has no ``ml`` extra."""
+    missing = missing_modules(*modules)
     if missing:
         raise MissingExtra(f"{needed_by} needs the '{extra}' extra "
                            f"({', '.join(missing)} not installed): "

@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import logging
-from importlib.util import find_spec
 from pathlib import Path
 
 from aislestream.connectors.search.base import SearchStore
 from aislestream.core.artifacts import Artifacts
-from aislestream.errors import ConfigError, require_extra
+from aislestream.errors import ConfigError, missing_modules, require_extra
 from aislestream.settings import AssistantSettings
 
 log = logging.getLogger(__name__)
 MODEL_MODULES = ("torch", "transformers", "xgrammar")
 
 
-def _model_stack_installed() -> bool:
-    try:
-        return all(find_spec(m) is not None for m in MODEL_MODULES)
-    except (ImportError, ValueError):  # a module that refuses to be found is not there either
-        return False
-
-
 def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: Path):
     from aislestream.engines.assistant.rules import RuleAssistant
 
     path = settings.model_path or Artifacts(data_dir).trained_assistant(settings.preset)
-    if settings.engine == "auto" and path is not None and not _model_stack_installed():
+    if settings.engine == "auto" and path is not None and missing_modules(*MODEL_MODULES):
         # auto serves the best assistant this install can run: a slim image has no model stack
         log.warning("a trained assistant is at %s, but the 'ml' extra is not installed: serving "
                     "the rule assistant (pip install 'aislestream[ml]' to serve the model)", path)
