@@ -1,11 +1,12 @@
 """The creative generator on an accelerator, behind ``aisle bench ads --device cuda``.
 
-For each variant (a generator preset, optionally with fields overridden): a training run sized
-to a wall-clock budget (steps/s measured on a short probe first, so the learning-rate schedule
-still ends where it should), the oracle usable rate the result reaches, and generated images/s
-at several batch sizes. It trains what it measures, so the machine needs no trained artifacts;
-beyond the project's own models it imports only torch, diffusers and numpy (no broker, no
-settings).
+For each variant (a generator preset, optionally with fields overridden): the autoencoder of the
+preset of that name trained first (once per autoencoder preset), then a generator training run
+sized to a wall-clock budget (steps/s measured on a short probe first, so the learning-rate
+schedule still ends where it should), the oracle usable rate the result reaches (served and
+raw), and generated images/s at several batch sizes. It trains what it measures, so the
+machine needs no trained artifacts; beyond the project's own models it imports only torch,
+diffusers and numpy (no broker, no settings).
 """
 
 from __future__ import annotations
@@ -21,9 +22,16 @@ import numpy as np
 from aislestream.core.adspec import ALL_SPECS
 from aislestream.errors import ConfigError
 from aislestream.evaluation.results import write_results
-from aislestream.models.ads.generator import AdCreativePipeline, train_generator
+from aislestream.models.ads.cleanup import clean
+from aislestream.models.ads.generator import AdCreativePipeline
 from aislestream.models.ads.oracle import judge_all, rates
-from aislestream.models.ads.presets import GENERATOR_PRESETS, GeneratorPreset
+from aislestream.models.ads.presets import (
+    AUTOENCODER_PRESETS,
+    GENERATOR_PRESETS,
+    GeneratorPreset,
+)
+from aislestream.models.ads.train_autoencoder import train_autoencoder
+from aislestream.models.ads.train_generator import train_generator
 
 TOPIC = "ads_device"
 PROBE_STEPS = 40
@@ -49,20 +57,24 @@ def parse_variant(text: str) -> tuple[str, GeneratorPreset]:
     return text, dataclasses.replace(GENERATOR_PRESETS[name], **changes)
 
 
-def seconds_per_step(preset: GeneratorPreset, device: str, workers: int) -> float:
-    marks: dict[int, float] = {}
-    probe = dataclasses.replace(preset, train_steps=PROBE_STEPS)
+def seconds_per_step(preset: GeneratorPreset, vae, device: str) -> float:
+    """Training seconds per step on a short probe (its recorded ``train_seconds``, which leave
+    the learning-curve evaluation out)."""
+    import json
+
+    probe = dataclasses.replace(preset, train_steps=PROBE_STEPS, eval_every=PROBE_STEPS,
+                                curve_reps=1)
     with tempfile.TemporaryDirectory() as tmp:
-        train_generator(probe, Path(tmp), device=device, workers=workers,
-                        progress=lambda s, n, loss: marks.__setitem__(s, time.perf_counter()))
-    return (marks[PROBE_STEPS] - marks[10]) / (PROBE_STEPS - 10)
+        train_generator(probe, vae, Path(tmp), device=device)
+        return json.loads((Path(tmp) / "train.json").read_text())["train_seconds"] / PROBE_STEPS
 
 
 def usable_rate(pipeline: AdCreativePipeline, steps: int, reps: int) -> dict[str, float]:
     specs = ALL_SPECS * reps
-    images = np.concatenate([pipeline.generate(specs[i:i + 256], steps, seed=i)
-                             for i in range(0, len(specs), 256)])
-    return rates(judge_all(images, specs))
+    raw = np.concatenate([pipeline.generate(specs[i:i + 256], steps, seed=i, cleanup=False)
+                          for i in range(0, len(specs), 256)])
+    served = rates(judge_all(clean(raw, specs), specs))
+    return {**served, "usable_raw": rates(judge_all(raw, specs))["usable"], "n": len(specs)}
 
 
 def images_per_s(pipeline: AdCreativePipeline, steps: int, batch: int, seconds: float) -> float:
@@ -75,20 +87,27 @@ def images_per_s(pipeline: AdCreativePipeline, steps: int, batch: int, seconds: 
     return done / (time.perf_counter() - started)
 
 
-def run(variants: Sequence[str], budget_s: float, device: str, workers: int, out: Path,
+def run(variants: Sequence[str], budget_s: float, device: str, out: Path,
         timing_s: float = 8.0,
         on_variant: Callable[[str, dict], None] = lambda name, result: None) -> dict[str, dict]:
     """Train, judge and time each variant; checkpoints go to ``out/<variant>``. Every variant is
     parsed before the first one trains, so a typo in the last fails in seconds, not minutes."""
     parsed = [parse_variant(v) for v in variants]
     results: dict[str, dict] = {}
+    autoencoders: dict[str, object] = {}
     for name, preset in parsed:
-        per_step = seconds_per_step(preset, device, workers)
+        ae = AUTOENCODER_PRESETS.get(preset.name, AUTOENCODER_PRESETS["tiny"])
+        if ae.name not in autoencoders:
+            autoencoders[ae.name] = train_autoencoder(ae, out / f"autoencoder-{ae.name}",
+                                                      device=device)
+        vae = autoencoders[ae.name]
+        per_step = seconds_per_step(preset, vae, device)
         steps = max(1, min(preset.train_steps, int(budget_s / per_step)))
-        trained = dataclasses.replace(preset, train_steps=steps)
+        trained = dataclasses.replace(preset, train_steps=steps,
+                                      eval_every=max(steps // 4, 1))
         started = time.perf_counter()
-        pipeline = train_generator(trained, out / name.replace(":", "_"), device=device,
-                                   workers=workers).to(device)
+        pipeline = train_generator(trained, vae, out / name.replace(":", "_"),
+                                   device=device).to(device)
         train_s = time.perf_counter() - started
         quality = usable_rate(pipeline, preset.inference_steps, reps=2)
         speed = {f"batch{b}_images_per_s":
@@ -100,6 +119,7 @@ def run(variants: Sequence[str], budget_s: float, device: str, workers: int, out
                          "train_seconds": round(train_s, 1),
                          "train_steps_per_s": round(steps / train_s, 2),
                          "inference_steps": preset.inference_steps,
+                         "autoencoder": ae.name,
                          **{k: round(v, 4) for k, v in quality.items()}, **speed}
         on_variant(name, results[name])
     return results
@@ -107,16 +127,17 @@ def run(variants: Sequence[str], budget_s: float, device: str, workers: int, out
 
 def markdown(results: dict, card: str) -> str:
     lines = ["## Ad creative generator on a GPU", "",
-             f"{card}. Each preset trained for a fixed wall-clock budget (its full step count "
-             "where that fits), then judged by the pixel oracle on every spec combination x 2, "
+             f"{card}. Each preset's autoencoder trained first, then the generator for a fixed "
+             "wall-clock budget (its full step count where that fits), judged by the pixel oracle "
+             "on every spec combination x 2 (served: after the cleanup step; raw: without it), "
              "and timed generating at batch 1, 16 and 256.", "",
              "| preset | params | steps trained (of preset) | train steps/s | oracle usable "
-             "| shape / placement / colour ok | img/s b1 | b16 | b256 |",
+             "(raw) | shape / placement / colour ok | img/s b1 | b16 | b256 |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         lines.append(
             f"| {name} | {r['parameters']:,} | {r['train_steps']:,} ({r['preset_train_steps']:,}) "
-            f"| {r['train_steps_per_s']} | {r['usable']:.1%} "
+            f"| {r['train_steps_per_s']} | {r['usable']:.1%} ({r['usable_raw']:.1%}) "
             f"| {r['shape_ok']:.0%} / {r['placement_ok']:.0%} / {r['colour_ok']:.0%} "
             f"| {r['batch1_images_per_s']} | {r['batch16_images_per_s']} "
             f"| {r['batch256_images_per_s']} |")

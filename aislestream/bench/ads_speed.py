@@ -27,16 +27,18 @@ def run_ads_speed(settings: Settings, preset: AdsPreset, n: int, write: bool,
             pipeline.generate(specs[i:i + batch], steps, seed=i)
         rates[f"batch{batch}_images_per_s"] = round(n / (time.perf_counter() - started), 2)
     params = sum(p.numel() for p in pipeline.transformer.parameters())
-    console.print(f"{preset.name} generator ({params:,} parameters, {steps} DDIM steps): "
+    console.print(f"{preset.name} generator ({params:,} parameters, {steps} Euler steps, guidance "
+                  f"{pipeline.config.guidance_scale}): "
                   f"{rates['batch1_images_per_s']} images/s at batch 1, "
                   f"{rates['batch16_images_per_s']} at batch 16")
     payload = {"preset": preset.name, "parameters": params, "inference_steps": steps, "images": n,
-               **rates}
+               "guidance_scale": pipeline.config.guidance_scale, **rates}
     if write:
         markdown = "\n".join([
             "## Ad creative generation", "",
-            f"`{preset.name}` DiT generator ({params:,} parameters), {steps} DDIM steps, "
-            "32x32 RGB, CPU.", "",
+            f"`{preset.name}` latent diffusion transformer ({params:,} parameters), {steps} "
+            f"Euler steps, guidance {pipeline.config.guidance_scale} (two passes a step unless "
+            "1), decoded to 32x32 RGB and cleaned, CPU.", "",
             "| batch | images/s |", "|---|---|",
             f"| 1 | {rates['batch1_images_per_s']} |", f"| 16 | {rates['batch16_images_per_s']} |",
         ])

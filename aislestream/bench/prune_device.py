@@ -107,7 +107,8 @@ def lm_rates(full: Path, pruned: Path, prompts: list[str], device: str, batches:
 
 def run(checkpoints: Checkpoints, device: str, steps: int = 20, max_new_tokens: int = 12,
         rounds: int = 5) -> dict:
-    """Both models, full against pruned, at every batch size; ``steps`` DDIM steps a creative."""
+    """Both models, full against pruned, at every batch size; ``steps`` sampling steps a
+    creative."""
     return {"device": device_name(device),
             "generator": generator_rates(*checkpoints.generator, device, list(GENERATOR_BATCHES),
                                          steps, rounds),

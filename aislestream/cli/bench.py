@@ -104,15 +104,12 @@ def bench_expansion(ctx: click.Context, preset: str, stage: str, n_queries: int,
               help="device: training seconds per variant.")
 @click.option("--timing-s", default=8.0, show_default=True,
               help="device: seconds of generation timed per batch size.")
-@click.option("--workers", default=6, show_default=True,
-              help="device: render processes feeding the trainer.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               default=Path(tempfile.gettempdir()) / "aisle-ads-device", show_default=True,
               help="device: where the trained variants go.")
 @click.pass_context
 def bench_ads(ctx: click.Context, preset: str, images: int, write: bool, device: str | None,
-              variants: tuple[str, ...], budget_s: float, timing_s: float, workers: int,
-              out: Path) -> None:
+              variants: tuple[str, ...], budget_s: float, timing_s: float, out: Path) -> None:
     """Generated creatives per second at batch 1 and 16, from the trained generator.
 
     With --device: train each variant for --budget-s on that device (nothing needs training
@@ -126,12 +123,12 @@ def bench_ads(ctx: click.Context, preset: str, images: int, write: bool, device:
     from aislestream.bench import ads_device, device_name
 
     variants = variants or (preset,)
-    results = ads_device.run(variants, budget_s, device, workers, out, timing_s,
+    results = ads_device.run(variants, budget_s, device, out, timing_s,
                              on_variant=lambda name, result: console.print(name, result))
     if write:
         command = (f"aisle bench ads --device {device} "
                    + " ".join(f"--variant {v}" for v in variants)
-                   + f" --budget-s {budget_s:g} --timing-s {timing_s:g} --workers {workers}")
+                   + f" --budget-s {budget_s:g} --timing-s {timing_s:g}")
         console.print(f"wrote {ads_device.write(results, device_name(device), command)}")
 
 
@@ -149,7 +146,8 @@ def bench_ads(ctx: click.Context, preset: str, images: int, write: bool, device:
               help="Write docs/results/pruning.json (with --device: pruning_device.json), "
                    "its section and the plots.")
 @DEVICE
-@click.option("--steps", default=20, show_default=True, help="device: DDIM steps per creative.")
+@click.option("--steps", default=20, show_default=True,
+              help="device: sampling steps per creative.")
 @click.option("--max-new-tokens", default=12, show_default=True,
               help="device: tokens generated per expansion.")
 @click.option("--rounds", default=5, show_default=True,

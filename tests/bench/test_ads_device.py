@@ -16,14 +16,15 @@ from aislestream.models.ads.generator import load_pipeline
 def test_device_benchmark_trains_within_budget_and_reports_rates(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # --write lands in ./docs
     out = CliRunner().invoke(cli, ["bench", "ads", "--device", "cpu", "--variant", "micro",
-                                   "--budget-s", "2", "--workers", "0", "--timing-s", "0.2",
+                                   "--budget-s", "2", "--timing-s", "0.2",
                                    "--out", str(tmp_path / "variants")])
     assert out.exit_code == 0, out.output
     written = json.loads((tmp_path / "docs" / "results" / "ads_device.json").read_text())
     assert written["device"] == "cpu" and "--variant micro" in written["command"]
     micro = written["presets"]["micro"]
     assert 1 <= micro["train_steps"] <= micro["preset_train_steps"]
-    assert 0 <= micro["usable"] <= 1 and 0 <= micro["colour_ok"] <= 1
+    assert 0 <= micro["usable"] <= 1 and 0 <= micro["usable_raw"] <= 1
+    assert micro["n"] == 2 * len(ALL_SPECS) and micro["autoencoder"] == "micro"
     assert micro["batch1_images_per_s"] > 0 and micro["batch256_images_per_s"] > 0
     trained = load_pipeline(tmp_path / "variants" / "micro")
     assert trained.generate(ALL_SPECS[:2], 2, seed=0).shape == (2, 32, 32, 3)

@@ -22,7 +22,7 @@ import torch
 from diffusers import AutoencoderKL
 
 from aislestream.core.adspec import SIZE
-from aislestream.models.ads.generator import to_model_space
+from aislestream.models.ads.pixels import to_model_space, to_uint8
 from aislestream.models.ads.presets import AutoencoderPreset
 
 
@@ -38,11 +38,6 @@ def build_autoencoder(preset: AutoencoderPreset) -> AutoencoderKL:
         sample_size=SIZE, mid_block_add_attention=preset.mid_attention,
         scaling_factor=1.0, shift_factor=0.0,  # measured after training
     )
-
-
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """Model space [-1, 1] (B, 3, H, W) -> 8-bit RGB (B, H, W, 3)."""
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
 @torch.no_grad()

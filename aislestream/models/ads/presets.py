@@ -9,11 +9,7 @@ from dataclasses import asdict, dataclass
 
 from aislestream.errors import ConfigError
 
-STAGES = ("generator", "reward", "rl")  # what `--stage all` runs, in order
-# Every stage, in the order named ones run. The autoencoder runs only when named: nothing
-# consumes it until the latent generator lands, and leaving it out of `all` keeps CI's
-# training time as it is.
-STAGE_ORDER = ("autoencoder", *STAGES)
+STAGES = ("autoencoder", "generator", "reward", "rl")  # what `--stage all` runs, in order
 
 
 @dataclass(frozen=True)
@@ -56,6 +52,10 @@ AUTOENCODER_PRESETS = {
 
 @dataclass(frozen=True)
 class GeneratorPreset:
+    """The latent diffusion transformer and its schedule. ``patch_size`` is on the 16 px latent
+    grid (2 gives 64 tokens); ``cond_dropout`` is the share of training examples whose four
+    attribute tokens are all null (what classifier-free guidance needs)."""
+
     name: str
     num_layers: int
     num_heads: int
@@ -66,12 +66,19 @@ class GeneratorPreset:
     lr: float
     inference_steps: int
     ema_decay: float = 0.999
+    guidance_scale: float = 3.0
+    cond_dropout: float = 0.1
+    eval_every: int = 1_000  # learning-curve points
+    curve_reps: int = 2  # every spec combination this many times per point
+    seed: int = 0
 
 
 GENERATOR_PRESETS = {
-    "micro": GeneratorPreset("micro", 2, 2, 16, 8, 30, 8, 1e-3, 4, ema_decay=0.9),
-    "tiny": GeneratorPreset("tiny", 6, 4, 32, 4, 4_000, 32, 4e-4, 20),
-    "small": GeneratorPreset("small", 12, 6, 64, 2, 40_000, 128, 2e-4, 50, ema_decay=0.9999),
+    "micro": GeneratorPreset("micro", 2, 2, 16, 4, 30, 8, 1e-3, 4, ema_decay=0.9,
+                             eval_every=15, curve_reps=1),
+    "tiny": GeneratorPreset("tiny", 6, 4, 32, 2, 8_000, 64, 5e-4, 20),
+    "small": GeneratorPreset("small", 12, 6, 64, 2, 60_000, 128, 2e-4, 30, ema_decay=0.9999,
+                             eval_every=5_000, curve_reps=4),
 }
 
 
@@ -82,6 +89,11 @@ class RewardTrainConfig:
     steps: int = 1_500
     specialized_width: int = 8
     monolithic_width: int = 22  # 208,677 parameters vs 3 x 70,609 for the specialized scorers
+    # the base generator's own creatives, labelled per aspect by the oracle, from seeds no
+    # evaluation uses: what the scorers must judge when they serve
+    generated_train: int = 3_000
+    generated_val: int = 600
+    generated_test: int = 1_200
     seed: int = 0
 
     def to_json(self) -> str:
@@ -113,7 +125,9 @@ class AdsPreset:
 
 ADS_PRESETS = {
     "micro": AdsPreset("micro", GENERATOR_PRESETS["micro"],
-                       RewardTrainConfig(train_images=400, val_images=200, steps=30),
+                       RewardTrainConfig(train_images=400, val_images=200, steps=30,
+                                         generated_train=48, generated_val=24,
+                                         generated_test=24),
                        FeedbackConfig(rounds=1, samples_per_round=16, steps_per_round=3,
                                       batch_size=8, inference_steps=4), eval_reps=1, eval_stride=9,
                        autoencoder=AUTOENCODER_PRESETS["micro"]),

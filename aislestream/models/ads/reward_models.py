@@ -86,6 +86,22 @@ def make_dataset(n: int, seed: int, defect_rate: float = 0.5) -> Batch:
     return Batch(x, s, {k: torch.tensor(v) for k, v in labels.items()})
 
 
+def labelled(images: np.ndarray, specs: Sequence[AdSpec]) -> Batch:
+    """Images labelled per aspect by the oracle (the human raters' part in RF1M)."""
+    from aislestream.models.ads.oracle import judge_all
+
+    verdicts = judge_all(images, specs)
+    labels = {a: torch.tensor([float(v.aspects()[a]) for v in verdicts]) for a in ASPECTS}
+    labels["usable"] = torch.tensor([float(v.usable) for v in verdicts])
+    x, s = to_tensors(images, specs)
+    return Batch(x, s, labels)
+
+
+def concat(*batches: Batch) -> Batch:
+    return Batch(torch.cat([b.images for b in batches]), torch.cat([b.specs for b in batches]),
+                 {k: torch.cat([b.labels[k] for b in batches]) for k in batches[0].labels})
+
+
 def train_scorer(model: Scorer, data: Batch, target: str, steps: int, batch: int = 64,
                  lr: float = 2e-3, seed: int = 0) -> list[float]:
     torch.manual_seed(seed)

@@ -1,10 +1,15 @@
-"""Fine-tune the generator on the reward models' feedback, kept close to the base model.
+"""Fine-tune the generator on the reward models' feedback (reward-ranked fine-tuning, RAFT),
+anchored to the base model by distillation.
 
-Each round samples creatives for random specs, keeps those the reward ensemble accepts
-(weighted by its reward), and trains on them with the denoising loss, plus a regulariser that
-distils the frozen base model's predictions on the same inputs (RFNet's fine-tuning on
-feedback, in the reward-ranked form of RAFT). Only the learned rewards steer it; the pixel
-oracle only reports, so it can expose reward hacking.
+Each round samples creatives for random *training* combinations (held-out combinations never
+reach RL either), scores the served images with the reward ensemble, keeps those it accepts
+and fits the flow-matching loss on the latents that produced them, weighted by the
+*minimum-gated* reward: every aspect must clear its threshold to be kept at all, and the weight
+is the smallest per-aspect P(right), so the hardest aspect sets the pace (a weighted sum lets it
+stall while the easy ones improve). A second term distils the frozen base model's velocity on
+the same inputs, so the policy stays near the base. Only the learned rewards steer; the pixel
+oracle's verdict on each round's samples is logged beside the ensemble's, so reward hacking
+(accept rate up, oracle down) shows in ``rl.json``.
 """
 
 from __future__ import annotations
@@ -19,57 +24,79 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aislestream.core.adspec import ALL_SPECS, N_CLASSES
-from aislestream.models.ads.generator import (
-    AdCreativePipeline,
-    noise_scheduler,
-    noised,
-    to_model_space,
-)
+from aislestream.core.adspec import ASPECTS
+from aislestream.models.ads.conditioning import random_train_specs, spec_tokens
+from aislestream.models.ads.flow import noised
+from aislestream.models.ads.generator import AdCreativePipeline, velocity
+from aislestream.models.ads.oracle import judge_all, rates
 from aislestream.models.ads.presets import FeedbackConfig
 from aislestream.models.ads.reward_models import RewardEnsemble
+
+ROUND_SEED = 9_001  # rounds sample from seeds [ROUND_SEED + config.seed * 1000 + round]
+
+
+def min_gated_reward(ensemble: RewardEnsemble, scores: dict[str, np.ndarray]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(accepted, weight): accepted when every aspect clears its threshold; weight the smallest
+    per-aspect P(right), zero where not accepted."""
+    accepted = ensemble.usable(scores)
+    weight = np.min([scores[a] for a in ensemble.scorers], axis=0)
+    return accepted, np.where(accepted, weight, 0.0)
+
+
+def feedback_loss(model, base, z: torch.Tensor, tokens: torch.Tensor, base_weight: float,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """Flow matching on accepted latents + distillation of the base model's velocity."""
+    batch = noised(z, generator)
+    prediction = velocity(model, batch.noisy, batch.timesteps, tokens)
+    with torch.no_grad():
+        anchor = velocity(base, batch.noisy, batch.timesteps, tokens)
+    mse = torch.nn.functional.mse_loss
+    return mse(prediction, batch.target) + base_weight * mse(prediction, anchor)
+
+
+def _round_record(round_: int, ensemble: RewardEnsemble, scores: dict, accepted: np.ndarray,
+                  images: np.ndarray, specs: list) -> dict:
+    oracle = rates(judge_all(images, specs))
+    return {"round": round_, "samples": len(specs), "accept_rate": float(accepted.mean()),
+            "mean_p_right": {a: float(scores[a].mean()) for a in ensemble.scorers},
+            "oracle_usable": oracle["usable"],
+            "oracle_ok": {a: oracle[f"{a}_ok"] for a in ASPECTS}}
 
 
 def finetune_on_feedback(pipeline: AdCreativePipeline, ensemble: RewardEnsemble,
                          config: FeedbackConfig, out: Path,
-                         progress: Callable[[int, dict], None] | None = None) -> AdCreativePipeline:
+                         progress: Callable[[int, dict], None] | None = None
+                         ) -> AdCreativePipeline:
     rng = np.random.default_rng(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     model = pipeline.transformer
     base = copy.deepcopy(model).eval().requires_grad_(False)
-    scheduler = noise_scheduler()
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr)
     history, started = [], time.time()
     for round_ in range(config.rounds):
-        specs = [ALL_SPECS[int(i)] for i in rng.integers(N_CLASSES, size=config.samples_per_round)]
+        # 1. sample served creatives for training combinations and score them
+        specs = random_train_specs(config.samples_per_round, rng)
         model.eval()
-        images = pipeline.generate(specs, config.inference_steps, seed=config.seed * 100 + round_)
+        z = pipeline.sample_latents(specs, config.inference_steps,
+                                    seed=ROUND_SEED + config.seed * 1000 + round_)
+        images = pipeline.to_images(z, specs)
         scores = ensemble.score(images, specs)
-        accepted = ensemble.usable(scores)
-        reward = ensemble.reward(scores)
-        record = {"round": round_, "accept_rate": float(accepted.mean()),
-                  "mean_reward": float(reward.mean())}
-        history.append(record)
+        accepted, weight = min_gated_reward(ensemble, scores)
+        history.append(_round_record(round_, ensemble, scores, accepted, images, specs))
         if progress is not None:
-            progress(round_, record)
+            progress(round_, history[-1])
         if accepted.sum() < 2:
             continue
-        x0 = to_model_space(images[accepted])
-        labels = torch.tensor([s.class_id for s, ok in zip(specs, accepted) if ok])
-        weights = torch.tensor(reward[accepted], dtype=torch.float32)
+        # 2. fit the accepted latents, weighted by their weakest aspect, near the base model
+        keep = np.nonzero(accepted)[0]
+        z_kept, tokens = z[keep], spec_tokens([specs[i] for i in keep])
+        weights = torch.tensor(weight[keep], dtype=torch.float32)
         model.train()
         for _ in range(config.steps_per_round):
-            idx = torch.multinomial(weights, min(config.batch_size, len(weights)), replacement=True,
+            idx = torch.multinomial(weights, min(config.batch_size, len(keep)), replacement=True,
                                     generator=gen)
-            batch = noised(scheduler, x0[idx], gen)
-            prediction = model(batch.noisy, timestep=batch.timesteps,
-                               class_labels=labels[idx]).sample
-            with torch.no_grad():
-                base_prediction = base(batch.noisy, timestep=batch.timesteps,
-                                       class_labels=labels[idx]).sample
-            mse = torch.nn.functional.mse_loss
-            loss = (mse(prediction, batch.target)
-                    + config.base_weight * mse(prediction, base_prediction))
+            loss = feedback_loss(model, base, z_kept[idx], tokens[idx], config.base_weight, gen)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -34,11 +34,10 @@ from aislestream.models.ads.autoencoder_eval import (
     draw_renders,
     evaluate_reconstructions,
     heldout_set,
-    oracle_report,
     stream_seed,
-    write_curve,
 )
-from aislestream.models.ads.generator import to_model_space
+from aislestream.models.ads.learning_curve import RATE_KEYS, oracle_report, write_curve
+from aislestream.models.ads.pixels import to_model_space
 from aislestream.models.ads.presets import AutoencoderPreset
 
 
@@ -77,7 +76,9 @@ def train_autoencoder(preset: AutoencoderPreset, out: Path,
         points.append({"step": step, "train_seconds": round(train_seconds, 1),
                        "loss": float(np.mean(losses[-preset.eval_every:])),
                        **{k: v for k, v in report.items() if k != "examples"}})
-        write_curve(points, out)
+        write_curve(points, out, "oracle acceptance of reconstructions (held-out renders, "
+                    f"n = {report['n']} per point)",
+                    [(k, lambda p, k=k: p[k]) for k in RATE_KEYS], target=0.995)
         log(f"autoencoder step {step}/{preset.train_steps} loss {points[-1]['loss']:.4f} "
             f"usable {report['usable']:.3f} (n={report['n']}) shape {report['shape_ok']:.3f} "
             f"placement {report['placement_ok']:.3f} colour {report['colour_ok']:.3f}")

@@ -1,24 +1,31 @@
 """Train and compare the reward models: three specialized scorers vs one monolithic scorer.
 
-Both see the same renders; both are calibrated on the same validation set; the comparison is
-defect recall at 95% precision on a held-out test set, overall and per aspect.
+Both see the same data: renders with programmatic defects and, when a generator is given, the
+generator's own served creatives labelled per aspect by the oracle, from seeds no evaluation
+uses (``GENERATED_SEED``). Both are calibrated and thresholded on the same validation set of
+both kinds; the comparison is defect recall at 95% precision on held-out test sets, on
+generated creatives (what the scorers judge in service) and on renders, apart.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from aislestream.core.adspec import ASPECTS
+from aislestream.core.adspec import ALL_SPECS, ASPECTS
+from aislestream.models.ads.generator import AdCreativePipeline
 from aislestream.models.ads.presets import RewardTrainConfig
 from aislestream.models.ads.reward_models import (
     Batch,
     RewardEnsemble,
     Scorer,
     calibrate,
+    concat,
+    labelled,
     make_dataset,
     n_params,
     predict,
@@ -28,6 +35,25 @@ from aislestream.models.ads.reward_models import (
 )
 
 PRECISION = 0.95
+GENERATED_SEED = 50_001  # generated reward data: seeds GENERATED_SEED + 100 * part + chunk
+
+
+def generated_dataset(generator: AdCreativePipeline, n: int, part: int, steps: int,
+                      chunk: int = 256) -> Batch:
+    """``n`` served creatives of random specs (every combination may occur: the scorers never
+    train the generator), labelled by the oracle."""
+    rng = np.random.default_rng([GENERATED_SEED, part])
+    specs = [ALL_SPECS[int(i)] for i in rng.integers(len(ALL_SPECS), size=n)]
+    images = np.concatenate([generator.generate(specs[i:i + chunk], steps,
+                                                seed=GENERATED_SEED + 100 * part + i // chunk)
+                             for i in range(0, n, chunk)])
+    return labelled(images, specs)
+
+
+def defect_counts(data: Batch) -> dict[str, int]:
+    return {"n": len(data.images),
+            **{f"{a}_defects": int((data.labels[a] == 0).sum()) for a in ASPECTS},
+            "unusable": int((data.labels["usable"] == 0).sum())}
 
 
 def compare(ensemble: RewardEnsemble, monolithic: Scorer,
@@ -53,11 +79,43 @@ def compare(ensemble: RewardEnsemble, monolithic: Scorer,
     return out
 
 
-def train_reward_models(config: RewardTrainConfig, out: Path, log=print) -> dict:
+def train_reward_models(config: RewardTrainConfig, out: Path, log=print,
+                        generator: AdCreativePipeline | None = None, steps: int = 20) -> dict:
+    """``generator`` (the base model, ``steps`` sampling steps) adds its creatives to every
+    split; without one the scorers see renders only (as before the generator was usable)."""
     started = time.time()
-    train = make_dataset(config.train_images, config.seed)
-    val = make_dataset(config.val_images, config.seed + 1)
-    test = make_dataset(config.val_images, config.seed + 2)
+    renders = [make_dataset(n, config.seed + k)
+               for k, n in enumerate((config.train_images, config.val_images, config.val_images))]
+    generated: Sequence[Batch] = ()
+    if generator is not None:
+        generated = [generated_dataset(generator, n, part, steps) for part, n in
+                     enumerate((config.generated_train, config.generated_val,
+                                config.generated_test))]
+        log("generated reward data: " + ", ".join(
+            f"{name} {defect_counts(b)}" for name, b in zip(("train", "val", "test"), generated)))
+    train, val = (concat(r, g) for r, g in zip(renders[:2], generated)) if generated \
+        else renders[:2]
+    ensemble, monolithic = _fit(config, train, val, log)
+    ensemble.save(out / "specialized")
+    (out / "monolithic").mkdir(parents=True, exist_ok=True)
+    save_scorer(monolithic, out / "monolithic" / "usable.pt")
+    report = {
+        "seconds": round(time.time() - started, 1), "config": json.loads(config.to_json()),
+        "parameters": {"specialized_total": sum(n_params(m) for m in ensemble.scorers.values()),
+                       "monolithic": n_params(monolithic)},
+        "reward_thresholds": ensemble.reward_thresholds,
+        "data": {"renders": [defect_counts(b) for b in renders],
+                 "generated": [defect_counts(b) for b in generated]},
+        "recall_at_p95_renders": compare(ensemble, monolithic, renders[2]),
+    }
+    if generated:
+        report["recall_at_p95_generated"] = compare(ensemble, monolithic, generated[2])
+    (out / "reward_report.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def _fit(config: RewardTrainConfig, train: Batch, val: Batch,
+         log) -> tuple[RewardEnsemble, Scorer]:
     scorers = {}
     for aspect in ASPECTS:
         model = Scorer(config.specialized_width)
@@ -71,20 +129,8 @@ def train_reward_models(config: RewardTrainConfig, out: Path, log=print) -> dict
         _, cut = recall_at_precision(1.0 - predict(model, val.images, val.specs), broken, PRECISION)
         # defects are scores >= cut: accept P(right) above 1 - cut (at least 0.001)
         reward_thresholds[aspect] = 1.0 - min(cut, 0.999)
-    ensemble = RewardEnsemble(scorers, reward_thresholds)
     monolithic = Scorer(config.monolithic_width)
     train_scorer(monolithic, train, "usable", config.steps, seed=config.seed)
     calibrate(monolithic, val, "usable")
     log(f"monolithic scorer trained ({n_params(monolithic):,} parameters)")
-    ensemble.save(out / "specialized")
-    (out / "monolithic").mkdir(parents=True, exist_ok=True)
-    save_scorer(monolithic, out / "monolithic" / "usable.pt")
-    comparison = compare(ensemble, monolithic, test)
-    report = {
-        "seconds": round(time.time() - started, 1), "config": json.loads(config.to_json()),
-        "parameters": {"specialized_total": sum(n_params(m) for m in scorers.values()),
-                       "monolithic": n_params(monolithic)},
-        "reward_thresholds": reward_thresholds, "recall_at_p95": comparison,
-    }
-    (out / "reward_report.json").write_text(json.dumps(report, indent=2))
-    return report
+    return RewardEnsemble(scorers, reward_thresholds), monolithic

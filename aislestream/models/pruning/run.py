@@ -76,8 +76,7 @@ def analyze(t: Target, calibration: int = 256) -> SpectralProfile:
         from aislestream.models.pruning.dit import profile_generator
 
         steps = get_ads_preset(t.preset).generator.inference_steps
-        profile = profile_generator(_load(t).transformer, steps,
-                                    specs_per_step=min(calibration, 216))
+        profile = profile_generator(_load(t), steps, specs_per_step=min(calibration, 192))
     else:
         from aislestream.models.lm.prompts import expand_prompt
         from aislestream.models.pruning.lm import profile_lm
@@ -122,8 +121,9 @@ def apply(t: Target, selection: Selection) -> Path:
         from aislestream.models.pruning.dit import drop_blocks
 
         full = _load(t)
-        AdCreativePipeline(drop_blocks(full.transformer, selection.drop),
-                           full.scheduler).save_pretrained(out)
+        AdCreativePipeline(drop_blocks(full.transformer, selection.drop), full.vae,
+                           full.scheduler, full.config.guidance_scale,
+                           full.config.cleanup).save_pretrained(out)
     else:
         from aislestream.models.pruning.lm import drop_layers
 
@@ -147,7 +147,7 @@ def heal(t: Target, selection: Selection, steps: int,
         from aislestream.models.pruning.dit import heal_generator
 
         student, teacher = load_pipeline(raw), _load(t)
-        heal_generator(student.transformer, teacher.transformer, steps, progress=progress)
+        heal_generator(student, teacher.transformer, steps, progress=progress)
         student.save_pretrained(out)
     else:
         from aislestream.models.lm.model import load_checkpoint

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from aislestream.core.adspec import ALL_SPECS, ASPECTS
+from aislestream.models.ads.presets import get_ads_preset
 from aislestream.models.ads.renderer import render
 from aislestream.models.ads.reward_models import (
     RewardEnsemble,
@@ -58,5 +59,26 @@ def test_trained_reward_models_round_trip_and_score(micro_ads):
     assert all(v.shape == (5,) for v in scores.values())
     assert ensemble.usable(scores).dtype == bool and ensemble.reward(scores).shape == (5,)
     report = json.loads((root / "reward" / "reward_report.json").read_text())
-    assert set(report["recall_at_p95"]) == {"overall", *ASPECTS}
+    for data in ("generated", "renders"):
+        assert set(report[f"recall_at_p95_{data}"]) == {"overall", *ASPECTS}
+    preset = get_ads_preset("micro").reward
+    assert [d["n"] for d in report["data"]["generated"]] == [
+        preset.generated_train, preset.generated_val, preset.generated_test]
     assert report["parameters"]["specialized_total"] > 0
+
+
+def test_generated_reward_data_never_uses_an_evaluation_or_training_seed():
+    """Every seed that draws generated reward data lies apart from the seeds of the evaluation,
+    the learning curve and the feedback rounds, so no scorer is trained on an image it is later
+    judged on, nor on one RL fine-tuned from."""
+    from aislestream.evaluation.ads import EVAL_SEED
+    from aislestream.models.ads.rl import ROUND_SEED
+    from aislestream.models.ads.train_generator import CURVE_SEED
+    from aislestream.models.ads.train_rewards import GENERATED_SEED
+
+    preset = get_ads_preset("small").reward  # the largest: the most chunks
+    chunks = max(preset.generated_train, preset.generated_val, preset.generated_test) // 256 + 1
+    reward_seeds = {GENERATED_SEED + 100 * part + c for part in range(3) for c in range(chunks)}
+    evaluation = {EVAL_SEED, *(EVAL_SEED * 1000 + a for a in range(1, 10))}
+    feedback = {ROUND_SEED + seed * 1000 + r for seed in range(10) for r in range(100)}
+    assert reward_seeds.isdisjoint(evaluation | feedback | {CURVE_SEED})

@@ -4,10 +4,12 @@ blocks bypassed, and saves as an ordinary checkpoint."""
 import numpy as np
 import pytest
 import torch
-from diffusers import DiTTransformer2DModel
+from diffusers import PixArtTransformer2DModel
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from aislestream.models.ads.generator import build_transformer
+from aislestream.core.adspec import ALL_SPECS
+from aislestream.models.ads.conditioning import spec_tokens
+from aislestream.models.ads.generator import build_transformer, velocity
 from aislestream.models.ads.presets import GENERATOR_PRESETS
 from aislestream.models.pruning.dit import drop_blocks, profile_generator
 from aislestream.models.pruning.lm import drop_layers, left_padded, profile_lm
@@ -25,20 +27,25 @@ def bypassed(blocks, skip):
 
 def test_pruned_dit_equals_the_full_one_with_those_blocks_bypassed(tmp_path):
     torch.manual_seed(0)
-    full = build_transformer(GENERATOR_PRESETS["micro"]).eval()
-    for block in full.transformer_blocks:  # adaLN-zero starts as identity: make blocks matter
-        torch.nn.init.normal_(block.norm1.linear.weight, std=0.1)
-    x, t, y = torch.randn(2, 3, 32, 32), torch.tensor([10, 500]), torch.tensor([3, 7])
+    full = build_transformer(GENERATOR_PRESETS["micro"], 4, 16).eval()
+    x, t = torch.randn(2, 4, 16, 16), torch.tensor([10.0, 500.0])
+    tokens = spec_tokens(ALL_SPECS[3:5])
+    with torch.no_grad():
+        assert not torch.allclose(drop_blocks(full, [1])(x, encoder_hidden_states=tokens,
+                                                         timestep=t, added_cond_kwargs={
+                                                             "resolution": None,
+                                                             "aspect_ratio": None}).sample,
+                                  velocity(full, x, t, tokens))  # the block matters
     pruned = drop_blocks(full, [1])
     handles = bypassed(full.transformer_blocks, [1])
     with torch.no_grad():
-        expected = full(x, timestep=t, class_labels=y).sample
-        got = pruned(x, timestep=t, class_labels=y).sample
+        expected = velocity(full, x, t, tokens)
+        got = velocity(pruned, x, t, tokens)
     for h in handles:
         h.remove()
     assert torch.allclose(got, expected, atol=1e-5)
     pruned.save_pretrained(tmp_path)
-    reloaded = DiTTransformer2DModel.from_pretrained(tmp_path)
+    reloaded = PixArtTransformer2DModel.from_pretrained(tmp_path)
     assert reloaded.config.num_layers == 1 and len(full.transformer_blocks) == 2
     with pytest.raises(ValueError, match="cannot drop"):
         drop_blocks(full, [0, 1])
@@ -72,9 +79,12 @@ def test_pruned_llm_matches_bypass_and_decodes_with_its_kv_cache(tiny_llama, tmp
     assert LlamaForCausalLM.from_pretrained(tmp_path).config.num_hidden_layers == 2
 
 
-def test_profiles_have_one_entry_per_block(tiny_llama):
-    dit = build_transformer(GENERATOR_PRESETS["micro"]).eval()
-    gen_profile = profile_generator(dit, inference_steps=3, specs_per_step=4)
+def test_profiles_have_one_entry_per_block(tiny_llama, micro_ads):
+    from aislestream.models.ads.generator import load_pipeline
+
+    _, root = micro_ads
+    gen_profile = profile_generator(load_pipeline(root / "generator"), inference_steps=3,
+                                    specs_per_step=4)
     assert len(gen_profile.spectral_distance) == 2 and np.isfinite(gen_profile.change).all()
 
     class Tok:  # left-padding tokenizer stand-in over fixed ids
