@@ -4,6 +4,7 @@ RL), the reward models' defect recall, and the contact sheet, written to docs/re
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +34,7 @@ def eval_ads(settings: Settings, preset: AdsPreset, write: bool,
     result["usable_heldout_combos_raw"] = result[f"usable_{served}_heldout_combos_raw"]
     result.update(_reward_figures(root))
     result["train_seconds"] = _train_seconds(root)
+    result["learning_curve"] = _curve_summary(root / "generator" / "curve.json")
     result["targets"] = _targets(result)
     for key in ("usable_base", "usable_base_raw", "usable_rl", "usable_rl_raw",
                 "usable_heldout_combos", "usable_rl_recurrent", "mean_attempts_rl"):
@@ -40,6 +42,9 @@ def eval_ads(settings: Settings, preset: AdsPreset, write: bool,
             log(f"{key}: {result[key]:.3f} (n={result['specs']})")
     if write:
         sheet = contact_sheet(samples, Path("docs/plots/ads_contact_sheet.png"))
+        for stage in ("autoencoder", "generator"):  # the learning curves, as training drew them
+            if (root / stage / "curve.png").exists():
+                shutil.copyfile(root / stage / "curve.png", f"docs/plots/ads_{stage}_curve.png")
         write_results("ads", result, _markdown(result, preset, sheet),
                       f"aisle eval ads --preset {preset.name} --write", page="RESULTS.md")
     return result
@@ -54,6 +59,20 @@ def _reward_figures(root: Path) -> dict:
         out["recall_at_p95_by_aspect"] = generated
         out["recall_at_p95_specialized"] = generated["overall"]["specialized"]
         out["recall_at_p95_monolithic"] = generated["overall"]["monolithic"]
+    return out
+
+
+def _curve_summary(path: Path) -> list[dict]:
+    """The generator's learning curve: per point, served and raw usable rates with n."""
+    if not path.exists():
+        return []
+    out = []
+    for p in json.loads(path.read_text())["points"]:
+        c, r, h = p["cleaned_train_combos"], p["raw_train_combos"], p["cleaned_heldout_combos"]
+        out.append({"step": p["step"], "train_seconds": p["train_seconds"], "n": c["n"],
+                    "usable": c["usable"], "usable_raw": r["usable"],
+                    **{f"{a}_ok": c[f"{a}_ok"] for a in ("shape", "placement", "colour")},
+                    "heldout_n": h["n"], "usable_heldout_combos": h["usable"]})
     return out
 
 
@@ -140,6 +159,17 @@ def _markdown(r: dict, preset: AdsPreset, sheet: Path | None) -> str:
               "| target | value | goal | met |", "|---|---|---|---|",
               *(f"| {k} | {v['value']} | {v['target']} | {'yes' if v['met'] else '**no**'} |"
                 for k, v in r["targets"].items())]
+    if r["learning_curve"]:
+        lines += ["", "Learning curve of the generator (every combination once per point from a "
+                  "fixed seed; usable served / raw, held-out combinations apart):", "",
+                  "| step | train s | usable (n) | raw | shape / placement / colour ok "
+                  "| held-out combos (n) |", "|---|---|---|---|---|---|",
+                  *(f"| {p['step']:,} | {p['train_seconds']:,.0f} | {p['usable']:.1%} ({p['n']}) "
+                    f"| {p['usable_raw']:.1%} | {p['shape_ok']:.0%} / {p['placement_ok']:.0%} / "
+                    f"{p['colour_ok']:.0%} | {p['usable_heldout_combos']:.1%} "
+                    f"({p['heldout_n']}) |" for p in r["learning_curve"]),
+                  "", "![generator learning curve](plots/ads_generator_curve.png)",
+                  "![autoencoder learning curve](plots/ads_autoencoder_curve.png)"]
     if sheet is not None:
         lines += ["", f"![contact sheet]({sheet.relative_to('docs')})"]
     return "\n".join(lines)

@@ -5,6 +5,9 @@ onnxruntime: a backend imports its runtime when it is built."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from aislestream.engines.generation.base import Generator
 from aislestream.engines.generation.recurrent import Outcome, generate_until_usable
 from aislestream.engines.generation.service import (
@@ -23,11 +26,20 @@ __all__ = [
 ]
 
 
+def rl_beats_base(rl: Path) -> bool:
+    """The RL stage's serving gate: False when there is no RL generator or no gate verdict."""
+    record = rl / "rl.json"
+    if not (rl / "model_index.json").exists() or not record.exists():
+        return False
+    return bool(json.loads(record.read_text()).get("gate", {}).get("serve_rl", False))
+
+
 def build_creative_service(settings: Settings) -> CreativeServicePool:
     """The generators and reward models of ``settings.ads``, from the preset's artifacts.
 
-    Default: ``generator_path`` when set, else the RL fine-tuned generator when it exists and
-    ``use_rl``, else the base one. Variants for experiment arms: ``base``, ``rl`` and the
+    Default: ``generator_path`` when set, else the RL fine-tuned generator when it exists,
+    ``use_rl`` is on and its serving gate found it better than the base one (``rl/rl.json``),
+    else the base one. Variants for experiment arms: ``base``, ``rl`` and the
     configured ``generator_variants``. The reward models are the preset's specialized scorers.
     """
     ads = settings.ads
@@ -36,7 +48,7 @@ def build_creative_service(settings: Settings) -> CreativeServicePool:
     preset = get_ads_preset(ads.preset)
     root = settings.artifacts.ads(preset.name)
     base, rl = root / "generator", root / "rl"
-    default = rl if ads.use_rl and (rl / "model_index.json").exists() else base
+    default = rl if ads.use_rl and rl_beats_base(rl) else base
     config = GenerationConfig(ads.generator_path or default, root / "reward" / "specialized",
                               preset.generator.inference_steps, ads.candidates, ads.max_attempts,
                               backend=ads.generator_backend)

@@ -76,7 +76,9 @@ class GeneratorPreset:
 GENERATOR_PRESETS = {
     "micro": GeneratorPreset("micro", 2, 2, 16, 4, 30, 8, 1e-3, 4, ema_decay=0.9,
                              eval_every=15, curve_reps=1),
-    "tiny": GeneratorPreset("tiny", 6, 4, 32, 2, 8_000, 64, 5e-4, 20),
+    # batch 32: at batch 64 a step took twice as long and 8,000 of them (plus the autoencoder)
+    # would not fit the 90-minute budget on 2 cores
+    "tiny": GeneratorPreset("tiny", 6, 4, 32, 2, 8_000, 32, 5e-4, 20, curve_reps=1),
     "small": GeneratorPreset("small", 12, 6, 64, 2, 60_000, 128, 2e-4, 30, ema_decay=0.9999,
                              eval_every=5_000, curve_reps=4),
 }
@@ -91,9 +93,9 @@ class RewardTrainConfig:
     monolithic_width: int = 22  # 208,677 parameters vs 3 x 70,609 for the specialized scorers
     # the base generator's own creatives, labelled per aspect by the oracle, from seeds no
     # evaluation uses: what the scorers must judge when they serve
-    generated_train: int = 3_000
-    generated_val: int = 600
-    generated_test: int = 1_200
+    generated_train: int = 2_000
+    generated_val: int = 500
+    generated_test: int = 1_000
     seed: int = 0
 
     def to_json(self) -> str:

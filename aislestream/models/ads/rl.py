@@ -33,6 +33,22 @@ from aislestream.models.ads.presets import FeedbackConfig
 from aislestream.models.ads.reward_models import RewardEnsemble
 
 ROUND_SEED = 9_001  # rounds sample from seeds [ROUND_SEED + config.seed * 1000 + round]
+GATE_SEED = 8_001  # the serving gate's fresh seed
+
+
+def serving_gate(policy: AdCreativePipeline, base: AdCreativePipeline, steps: int,
+                 reps: int = 1) -> dict:
+    """Does the fine-tuned generator beat the base one? The oracle judges both on every
+    combination ``reps`` times from one fresh seed; the worker serves the RL generator by
+    default only when it is strictly better (a model that loses to its baseline is not the
+    served default). This reads the oracle after training; it never steers it."""
+    from aislestream.core.adspec import ALL_SPECS
+
+    specs = list(ALL_SPECS) * reps
+    usable = {name: rates(judge_all(p.generate(specs, steps, seed=GATE_SEED), specs))["usable"]
+              for name, p in (("base", base), ("rl", policy))}
+    return {"n": len(specs), "seed": GATE_SEED, "base_usable": usable["base"],
+            "rl_usable": usable["rl"], "serve_rl": usable["rl"] > usable["base"]}
 
 
 def min_gated_reward(ensemble: RewardEnsemble, scores: dict[str, np.ndarray]
@@ -102,7 +118,11 @@ def finetune_on_feedback(pipeline: AdCreativePipeline, ensemble: RewardEnsemble,
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
     model.eval()
+    seconds = round(time.time() - started, 1)
+    base_pipeline = AdCreativePipeline(base, pipeline.vae, pipeline.scheduler,
+                                       pipeline.config.guidance_scale, pipeline.config.cleanup)
+    gate = serving_gate(pipeline, base_pipeline, config.inference_steps)
     pipeline.save_pretrained(out)
     (out / "rl.json").write_text(json.dumps({"config": asdict(config), "history": history,
-                                             "seconds": round(time.time() - started, 1)}, indent=2))
+                                             "train_seconds": seconds, "gate": gate}, indent=2))
     return pipeline

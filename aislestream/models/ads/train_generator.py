@@ -144,6 +144,9 @@ def train_generator(preset: GeneratorPreset, vae: AutoencoderKL, out: Path,
         train_seconds += time.time() - started
         if step % preset.eval_every == 0 or step == preset.train_steps:
             curve_point(step)
+        elif step % max(1, preset.eval_every // 5) == 0:
+            log(f"generator step {step}/{preset.train_steps} loss "
+                f"{np.mean(losses[-50:]):.4f} ({train_seconds / step:.2f} s a step)")
 
     # 3. keep the EMA weights and save the pipeline
     ema.copy_to(model.parameters())
