@@ -43,11 +43,6 @@ def noised(x0: torch.Tensor, generator: torch.Generator | None = None) -> Noised
     return NoisedBatch((1 - s) * x0 + s * noise, sigma * TIMESTEPS, noise - x0)
 
 
-def clean_estimate(batch: NoisedBatch, velocity: torch.Tensor) -> torch.Tensor:
-    """x0 implied by a velocity at the batch's noise levels."""
-    return batch.noisy - (batch.timesteps / TIMESTEPS).view(-1, 1, 1, 1) * velocity
-
-
 def guided(denoise: Denoiser, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor,
            guidance_scale: float) -> torch.Tensor:
     """``uncond + w (cond - uncond)``; at w = 1 the conditional model alone (one pass)."""

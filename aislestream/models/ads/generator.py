@@ -28,10 +28,10 @@ from diffusers import (
 )
 
 from aislestream.core.adspec import AdSpec
+from aislestream.models.ads.autoencoder import decode, encode
 from aislestream.models.ads.cleanup import clean
 from aislestream.models.ads.conditioning import TOKEN_DIM, spec_tokens
 from aislestream.models.ads.flow import sample, sampling_scheduler
-from aislestream.models.ads.pixels import to_model_space, to_uint8
 from aislestream.models.ads.presets import GeneratorPreset
 
 NO_EXTRA_CONDITIONS = {"resolution": None, "aspect_ratio": None}
@@ -64,14 +64,11 @@ class Latents:
         self.shift = float(vae.config.shift_factor or 0.0)
         self.scale = float(vae.config.scaling_factor)
 
-    @torch.no_grad()
     def encode(self, images: np.ndarray) -> torch.Tensor:
-        x = to_model_space(images).to(self.vae.device)
-        return (self.vae.encode(x).latent_dist.mode() - self.shift) * self.scale
+        return (encode(self.vae, images) - self.shift) * self.scale
 
-    @torch.no_grad()
     def decode(self, latents: torch.Tensor) -> np.ndarray:
-        return to_uint8(self.vae.decode(latents / self.scale + self.shift).sample)
+        return decode(self.vae, latents / self.scale + self.shift)
 
 
 class AdCreativePipeline(DiffusionPipeline):

@@ -48,7 +48,7 @@ def training_batches(batch_size: int, seed: int) -> Iterator[torch.Tensor]:
         yield to_model_space(draw_renders(batch_size, rng)[0])
 
 
-def _lr_factor(step: int, total: int) -> float:
+def lr_factor(step: int, total: int) -> float:
     """Linear warm-up over 5% of the steps, then cosine to zero."""
     warmup = max(1, total // 20)
     return min(1.0, (step + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * step / total))
@@ -61,7 +61,7 @@ def train_autoencoder(preset: AutoencoderPreset, out: Path,
     torch.manual_seed(preset.seed)
     vae = build_autoencoder(preset).to(device)
     opt = torch.optim.AdamW(vae.parameters(), lr=preset.lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, preset.train_steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, preset.train_steps))
     ema = EMAModel(vae.parameters(), decay=preset.ema_decay, use_ema_warmup=True, foreach=True)
     curve_set = heldout_set(preset.curve_images, preset.seed)
     batches = training_batches(preset.batch_size, preset.seed)

@@ -39,6 +39,7 @@ from aislestream.models.ads.generator import (
 from aislestream.models.ads.learning_curve import oracle_report, write_curve
 from aislestream.models.ads.presets import GeneratorPreset
 from aislestream.models.ads.renderer import render
+from aislestream.models.ads.train_autoencoder import lr_factor
 
 TRAIN_STREAM = 2_001  # np.random.default_rng([TRAIN_STREAM, seed]) draws the training renders
 CURVE_SEED = 5_001  # the learning curve's sampling seed (fixed across points)
@@ -53,12 +54,6 @@ def training_batches(batch_size: int, seed: int, latents: Latents, cond_dropout:
         z = latents.encode(np.stack([render(s, rng).image for s in specs]))
         drop = torch.from_numpy(rng.random(batch_size) < cond_dropout)
         yield z, spec_tokens(specs, drop), specs
-
-
-def lr_factor(step: int, total: int) -> float:
-    """Linear warm-up over 5% of the steps, then cosine to zero."""
-    warmup = max(1, total // 20)
-    return min(1.0, (step + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * step / total))
 
 
 def judge_samples(pipeline: AdCreativePipeline, specs: list[AdSpec], steps: int, seed: int,
