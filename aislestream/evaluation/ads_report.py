@@ -59,6 +59,11 @@ def _reward_figures(root: Path) -> dict:
         out["recall_at_p95_by_aspect"] = generated
         out["recall_at_p95_specialized"] = generated["overall"]["specialized"]
         out["recall_at_p95_monolithic"] = generated["overall"]["monolithic"]
+    served = report.get("recall_at_p95_generated_served")
+    if served is not None:  # the served sampling regime alone: fewer defects, the real mix
+        out["recall_at_p95_by_aspect_generated_served"] = served
+        out["recall_at_p95_specialized_served"] = served["overall"]["specialized"]
+        out["recall_at_p95_monolithic_served"] = served["overall"]["monolithic"]
     return out
 
 
@@ -145,12 +150,25 @@ def _markdown(r: dict, preset: AdsPreset, sheet: Path | None) -> str:
                          f"{r[key]:+.1%}).")
     by_aspect = r.get("recall_at_p95_by_aspect")
     if by_aspect is not None:
+        test = r["reward_data"]["generated"][2]
         lines += ["", "Defect recall at 95% precision on held-out *generated* creatives "
-                  "(specialized: shape + placement + colour scorers; monolithic: one scorer of "
+                  f"(n={test['n']}: {test['shape_defects']} shape, {test['placement_defects']} "
+                  f"placement, {test['colour_defects']} colour defects; sampled at the served "
+                  "settings and at weaker ones that make the generator's mistakes more often; "
+                  "specialized: shape + placement + colour scorers; monolithic: one scorer of "
                   "the same total size; both trained on renders and generated creatives):", "",
                   "| aspect | specialized | monolithic |", "|---|---|---|",
                   *(f"| {a} | {v['specialized']:.3f} | {v['monolithic']:.3f} |"
                     for a, v in by_aspect.items())]
+    served = r.get("recall_at_p95_by_aspect_generated_served")
+    if served is not None:
+        n = r["reward_data"]["generated_test_served"]
+        lines += ["", f"The same on the served sampling regime's share alone (n={n['n']}: "
+                  f"{n['shape_defects']} shape, {n['placement_defects']} placement, "
+                  f"{n['colour_defects']} colour defects):", "",
+                  "| aspect | specialized | monolithic |", "|---|---|---|",
+                  *(f"| {a} | {v['specialized']:.3f} | {v['monolithic']:.3f} |"
+                    for a, v in served.items())]
     lines += ["", "The same on held-out renders with programmatic defects:", "",
               "| aspect | specialized | monolithic |", "|---|---|---|",
               *(f"| {a} | {v['specialized']:.3f} | {v['monolithic']:.3f} |"

@@ -97,6 +97,12 @@ def labelled(images: np.ndarray, specs: Sequence[AdSpec]) -> Batch:
     return Batch(x, s, labels)
 
 
+def take(batch: Batch, keep: np.ndarray) -> Batch:
+    """The rows where ``keep`` (a boolean mask) holds."""
+    idx = torch.from_numpy(np.nonzero(keep)[0])
+    return Batch(batch.images[idx], batch.specs[idx], {k: v[idx] for k, v in batch.labels.items()})
+
+
 def concat(*batches: Batch) -> Batch:
     return Batch(torch.cat([b.images for b in batches]), torch.cat([b.specs for b in batches]),
                  {k: torch.cat([b.labels[k] for b in batches]) for k in batches[0].labels})

@@ -7,9 +7,18 @@ and fits the flow-matching loss on the latents that produced them, weighted by t
 *minimum-gated* reward: every aspect must clear its threshold to be kept at all, and the weight
 is the smallest per-aspect P(right), so the hardest aspect sets the pace (a weighted sum lets it
 stall while the easy ones improve). A second term distils the frozen base model's velocity on
-the same inputs, so the policy stays near the base. Only the learned rewards steer; the pixel
-oracle's verdict on each round's samples is logged beside the ensemble's, so reward hacking
-(accept rate up, oracle down) shows in ``rl.json``.
+the same inputs, so the policy stays near the base.
+
+What is fitted is the *guided* velocity, the one that drew the samples: fitting the conditional
+velocity to samples drawn with guidance and then guiding again at serving compounds the
+guidance each round (the first run lost 30 points of usable rate in six rounds this way).
+
+Only the learned rewards steer the updates. The pixel oracle's verdict on each round's samples
+is logged beside the ensemble's, so reward hacking (accept rate up, oracle down) shows in
+``rl.json``; and it plays the human reviewer who picks the checkpoint: the policy kept is the
+round whose samples it found most usable (round 0 is the base model, so RL that only hurts
+keeps the base), on the rounds' own seeds, which no evaluation uses. The serving gate then
+judges that choice on fresh seeds.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import torch
 
 from aislestream.core.adspec import ASPECTS
 from aislestream.models.ads.conditioning import random_train_specs, spec_tokens
-from aislestream.models.ads.flow import noised
+from aislestream.models.ads.flow import guided, noised
 from aislestream.models.ads.generator import AdCreativePipeline, velocity
 from aislestream.models.ads.oracle import judge_all, rates
 from aislestream.models.ads.presets import FeedbackConfig
@@ -61,12 +70,19 @@ def min_gated_reward(ensemble: RewardEnsemble, scores: dict[str, np.ndarray]
 
 
 def feedback_loss(model, base, z: torch.Tensor, tokens: torch.Tensor, base_weight: float,
+                  guidance_scale: float = 1.0,
                   generator: torch.Generator | None = None) -> torch.Tensor:
-    """Flow matching on accepted latents + distillation of the base model's velocity."""
+    """Flow matching of the guided velocity on accepted latents + distillation of the base
+    model's guided velocity."""
     batch = noised(z, generator)
-    prediction = velocity(model, batch.noisy, batch.timesteps, tokens)
+
+    def run(transformer) -> torch.Tensor:
+        return guided(lambda x, t, c: velocity(transformer, x, t, c), batch.noisy,
+                      batch.timesteps, tokens, guidance_scale)
+
+    prediction = run(model)
     with torch.no_grad():
-        anchor = velocity(base, batch.noisy, batch.timesteps, tokens)
+        anchor = run(base)
     mse = torch.nn.functional.mse_loss
     return mse(prediction, batch.target) + base_weight * mse(prediction, anchor)
 
@@ -89,9 +105,10 @@ def finetune_on_feedback(pipeline: AdCreativePipeline, ensemble: RewardEnsemble,
     model = pipeline.transformer
     base = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr)
-    history, started = [], time.time()
-    for round_ in range(config.rounds):
-        # 1. sample served creatives for training combinations and score them
+    w = pipeline.config.guidance_scale
+    history, started, best = [], time.time(), (-1.0, 0, None)
+    for round_ in range(config.rounds + 1):  # the last round only judges the last update
+        # 1. sample served creatives for training combinations, score them, judge them
         specs = random_train_specs(config.samples_per_round, rng)
         model.eval()
         z = pipeline.sample_latents(specs, config.inference_steps,
@@ -102,7 +119,9 @@ def finetune_on_feedback(pipeline: AdCreativePipeline, ensemble: RewardEnsemble,
         history.append(_round_record(round_, ensemble, scores, accepted, images, specs))
         if progress is not None:
             progress(round_, history[-1])
-        if accepted.sum() < 2:
+        if history[-1]["oracle_usable"] > best[0]:
+            best = (history[-1]["oracle_usable"], round_, copy.deepcopy(model.state_dict()))
+        if round_ == config.rounds or accepted.sum() < 2:
             continue
         # 2. fit the accepted latents, weighted by their weakest aspect, near the base model
         keep = np.nonzero(accepted)[0]
@@ -112,17 +131,20 @@ def finetune_on_feedback(pipeline: AdCreativePipeline, ensemble: RewardEnsemble,
         for _ in range(config.steps_per_round):
             idx = torch.multinomial(weights, min(config.batch_size, len(keep)), replacement=True,
                                     generator=gen)
-            loss = feedback_loss(model, base, z_kept[idx], tokens[idx], config.base_weight, gen)
+            loss = feedback_loss(model, base, z_kept[idx], tokens[idx], config.base_weight, w,
+                                 gen)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+    model.load_state_dict(best[2])
     model.eval()
     seconds = round(time.time() - started, 1)
     base_pipeline = AdCreativePipeline(base, pipeline.vae, pipeline.scheduler,
                                        pipeline.config.guidance_scale, pipeline.config.cleanup)
     gate = serving_gate(pipeline, base_pipeline, config.inference_steps)
     pipeline.save_pretrained(out)
-    (out / "rl.json").write_text(json.dumps({"config": asdict(config), "history": history,
-                                             "train_seconds": seconds, "gate": gate}, indent=2))
+    (out / "rl.json").write_text(json.dumps({
+        "config": asdict(config), "history": history, "selected_round": best[1],
+        "train_seconds": seconds, "gate": gate}, indent=2))
     return pipeline

@@ -1,10 +1,12 @@
 """Train and compare the reward models: three specialized scorers vs one monolithic scorer.
 
 Both see the same data: renders with programmatic defects and, when a generator is given, the
-generator's own served creatives labelled per aspect by the oracle, from seeds no evaluation
-uses (``GENERATED_SEED``). Both are calibrated and thresholded on the same validation set of
-both kinds; the comparison is defect recall at 95% precision on held-out test sets, on
-generated creatives (what the scorers judge in service) and on renders, apart.
+generator's own creatives labelled per aspect by the oracle, from seeds no evaluation uses
+(``GENERATED_SEED``), sampled under several regimes (``presets.REWARD_DATA_REGIMES``: the
+served settings and weaker ones that make the same model's mistakes more often). Both are
+calibrated and thresholded on the same validation set of both kinds; the comparison is defect
+recall at 95% precision on held-out test sets: on generated creatives of every regime, on the
+served regime's alone (what the scorers judge in service) and on renders, apart.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from aislestream.core.adspec import ALL_SPECS, ASPECTS
+from aislestream.errors import ConfigError
 from aislestream.models.ads.generator import AdCreativePipeline
-from aislestream.models.ads.presets import RewardTrainConfig
+from aislestream.models.ads.presets import SERVED, RewardTrainConfig, SamplingRegime
 from aislestream.models.ads.reward_models import (
     Batch,
     RewardEnsemble,
@@ -31,6 +34,7 @@ from aislestream.models.ads.reward_models import (
     predict,
     recall_at_precision,
     save_scorer,
+    take,
     train_scorer,
 )
 
@@ -39,15 +43,23 @@ GENERATED_SEED = 50_001  # generated reward data: seeds GENERATED_SEED + 100 * p
 
 
 def generated_dataset(generator: AdCreativePipeline, n: int, part: int, steps: int,
-                      chunk: int = 256) -> Batch:
-    """``n`` served creatives of random specs (every combination may occur: the scorers never
-    train the generator), labelled by the oracle."""
+                      regimes: Sequence[SamplingRegime] = (SERVED,), chunk: int = 125
+                      ) -> tuple[Batch, np.ndarray]:
+    """``n`` creatives of random specs (every combination may occur: the scorers never train
+    the generator), labelled by the oracle, and the index of the regime each was sampled
+    under (chunk ``k`` uses ``regimes[k % len(regimes)]``)."""
     rng = np.random.default_rng([GENERATED_SEED, part])
     specs = [ALL_SPECS[int(i)] for i in rng.integers(len(ALL_SPECS), size=n)]
-    images = np.concatenate([generator.generate(specs[i:i + chunk], steps,
-                                                seed=GENERATED_SEED + 100 * part + i // chunk)
-                             for i in range(0, n, chunk)])
-    return labelled(images, specs)
+    images, regime_of = [], np.zeros(n, dtype=int)
+    for k, start in enumerate(range(0, n, chunk)):
+        r = k % len(regimes)
+        regime = regimes[r]
+        images.append(generator.generate(specs[start:start + chunk], regime.steps or steps,
+                                         seed=GENERATED_SEED + 100 * part + k,
+                                         guidance_scale=regime.guidance_scale,
+                                         cleanup=regime.cleanup))
+        regime_of[start:start + chunk] = r
+    return labelled(np.concatenate(images), specs), regime_of
 
 
 def defect_counts(data: Batch) -> dict[str, int]:
@@ -88,9 +100,12 @@ def train_reward_models(config: RewardTrainConfig, out: Path, log=print,
                for k, n in enumerate((config.train_images, config.val_images, config.val_images))]
     generated: Sequence[Batch] = ()
     if generator is not None:
-        generated = [generated_dataset(generator, n, part, steps) for part, n in
-                     enumerate((config.generated_train, config.generated_val,
-                                config.generated_test))]
+        drawn = [generated_dataset(generator, n, part, steps, config.generated_regimes,
+                                   config.generated_chunk)
+                 for part, n in enumerate((config.generated_train, config.generated_val,
+                                           config.generated_test))]
+        generated = [batch for batch, _ in drawn]
+        served_test = take(generated[2], drawn[2][1] == _served_index(config))
         log("generated reward data: " + ", ".join(
             f"{name} {defect_counts(b)}" for name, b in zip(("train", "val", "test"), generated)))
     train, val = (concat(r, g) for r, g in zip(renders[:2], generated)) if generated \
@@ -110,8 +125,18 @@ def train_reward_models(config: RewardTrainConfig, out: Path, log=print,
     }
     if generated:
         report["recall_at_p95_generated"] = compare(ensemble, monolithic, generated[2])
+        report["data"]["generated_test_served"] = defect_counts(served_test)
+        report["recall_at_p95_generated_served"] = compare(ensemble, monolithic, served_test)
     (out / "reward_report.json").write_text(json.dumps(report, indent=2))
     return report
+
+
+def _served_index(config: RewardTrainConfig) -> int:
+    served = [k for k, r in enumerate(config.generated_regimes) if r.served]
+    if not served:
+        raise ConfigError("generated_regimes must include the served regime: the scorers are "
+                          "judged on what they will see in service")
+    return served[0]
 
 
 def _fit(config: RewardTrainConfig, train: Batch, val: Batch,

@@ -160,13 +160,15 @@ def test_cleanup_restores_flat_fills_and_leaves_the_product_alone():
 def test_feedback_round_is_recorded_and_eval_reports_oracle_rates(micro_ads):
     settings, root = micro_ads
     history = json.loads((root / "rl" / "rl.json").read_text())["history"]
-    assert len(history) == 1 and 0 <= history[0]["accept_rate"] <= 1
+    assert len(history) == 2 and 0 <= history[0]["accept_rate"] <= 1  # one update, judged
     assert 0 <= history[0]["oracle_usable"] <= 1  # the oracle reports beside the ensemble
     result = eval_ads(settings, get_ads_preset("micro"), write=False, log=lambda _: None)
     for key in ("usable_base", "usable_base_raw", "usable_base_recurrent", "mean_attempts_base",
                 "usable_rl", "usable_rl_raw",
                 "usable_heldout_combos", "usable_rl_recurrent", "mean_attempts_rl",
-                "recall_at_p95_specialized", "recall_at_p95_monolithic", "train_seconds"):
+                "recall_at_p95_specialized", "recall_at_p95_monolithic",
+                "recall_at_p95_specialized_served", "recall_at_p95_monolithic_served",
+                "train_seconds"):
         assert key in result, key
     assert 0 <= result["usable_base"] <= 1 and result["mean_attempts_rl"] >= 1
     assert set(result["targets"]) >= {"usable_rl", "usable_heldout_combos", "train_seconds"}

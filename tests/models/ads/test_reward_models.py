@@ -59,11 +59,14 @@ def test_trained_reward_models_round_trip_and_score(micro_ads):
     assert all(v.shape == (5,) for v in scores.values())
     assert ensemble.usable(scores).dtype == bool and ensemble.reward(scores).shape == (5,)
     report = json.loads((root / "reward" / "reward_report.json").read_text())
-    for data in ("generated", "renders"):
+    for data in ("generated", "generated_served", "renders"):
         assert set(report[f"recall_at_p95_{data}"]) == {"overall", *ASPECTS}
     preset = get_ads_preset("micro").reward
     assert [d["n"] for d in report["data"]["generated"]] == [
         preset.generated_train, preset.generated_val, preset.generated_test]
+    # every regime draws a share of the test split; the served one is reported apart
+    assert report["data"]["generated_test_served"]["n"] == \
+        preset.generated_test // len(preset.generated_regimes)
     assert report["parameters"]["specialized_total"] > 0
 
 
@@ -72,13 +75,15 @@ def test_generated_reward_data_never_uses_an_evaluation_or_training_seed():
     the learning curve and the feedback rounds, so no scorer is trained on an image it is later
     judged on, nor on one RL fine-tuned from."""
     from aislestream.evaluation.ads import EVAL_SEED
-    from aislestream.models.ads.rl import ROUND_SEED
+    from aislestream.models.ads.rl import GATE_SEED, ROUND_SEED
     from aislestream.models.ads.train_generator import CURVE_SEED
     from aislestream.models.ads.train_rewards import GENERATED_SEED
 
     preset = get_ads_preset("small").reward  # the largest: the most chunks
-    chunks = max(preset.generated_train, preset.generated_val, preset.generated_test) // 256 + 1
+    chunks = max(preset.generated_train, preset.generated_val,
+                 preset.generated_test) // preset.generated_chunk + 1
+    assert chunks < 100  # the next split's seeds start 100 further on
     reward_seeds = {GENERATED_SEED + 100 * part + c for part in range(3) for c in range(chunks)}
     evaluation = {EVAL_SEED, *(EVAL_SEED * 1000 + a for a in range(1, 10))}
     feedback = {ROUND_SEED + seed * 1000 + r for seed in range(10) for r in range(100)}
-    assert reward_seeds.isdisjoint(evaluation | feedback | {CURVE_SEED})
+    assert reward_seeds.isdisjoint(evaluation | feedback | {CURVE_SEED, GATE_SEED})

@@ -8,7 +8,7 @@ import torch
 
 from aislestream.core.adspec import ALL_SPECS
 from aislestream.models.ads.conditioning import spec_tokens
-from aislestream.models.ads.flow import noised
+from aislestream.models.ads.flow import guided, noised
 from aislestream.models.ads.generator import build_transformer, velocity
 from aislestream.models.ads.presets import GENERATOR_PRESETS
 from aislestream.models.ads.reward_models import RewardEnsemble
@@ -49,3 +49,43 @@ def test_feedback_loss_moves_the_model_toward_the_accepted_samples():
         loss.backward()
         opt.step()
     assert distance() < 0.9 * before
+
+
+def test_feedback_loss_fits_the_guided_velocity_that_sampled():
+    """With guidance w the loss is the flow error of uncond + w (cond - uncond), the velocity
+    the sampler integrates, not of the conditional model alone."""
+    torch.manual_seed(0)
+    model = build_transformer(GENERATOR_PRESETS["micro"], 4, 16).eval()
+    z = torch.randn(4, 4, 16, 16)
+    tokens = spec_tokens(ALL_SPECS[:4])
+    batch = noised(z, torch.Generator().manual_seed(3))
+
+    def run(x, t, c):
+        return velocity(model, x, t, c)
+
+    with torch.no_grad():
+        expected = torch.nn.functional.mse_loss(
+            guided(run, batch.noisy, batch.timesteps, tokens, 3.0), batch.target)
+        loss = feedback_loss(model, model, z, tokens, base_weight=0.0, guidance_scale=3.0,
+                             generator=torch.Generator().manual_seed(3))
+        conditional = feedback_loss(model, model, z, tokens, base_weight=0.0,
+                                    generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(loss, expected)
+    assert not torch.allclose(loss, conditional)
+
+
+def test_the_kept_policy_is_the_round_the_oracle_found_most_usable(micro_ads):
+    """Round 0 is the base model, so feedback that only hurts leaves the base weights."""
+    import json
+
+    from aislestream.models.ads.generator import load_pipeline
+
+    _, root = micro_ads
+    record = json.loads((root / "rl" / "rl.json").read_text())
+    usable = [r["oracle_usable"] for r in record["history"]]
+    assert len(usable) == record["config"]["rounds"] + 1
+    assert record["selected_round"] == int(np.argmax(usable))
+    if record["selected_round"] == 0:
+        rl = load_pipeline(root / "rl").transformer.state_dict()
+        base = load_pipeline(root / "generator").transformer.state_dict()
+        assert all(torch.equal(rl[k], base[k]) for k in base)
