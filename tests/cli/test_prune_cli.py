@@ -93,3 +93,20 @@ def test_device_bench_before_bench_prune_says_what_to_run(tmp_path):
                                    "--preset", "micro", "--generator-blocks", "1"])
     assert out.exit_code == 2 and "no pruned generator" in out.output
     assert "aisle bench prune --preset micro --generator-blocks 1 --lm-blocks 1" in out.output
+
+
+def test_bench_prune_of_one_model_keeps_the_other_models_figures(tmp_path, monkeypatch):
+    """A generator-only run carries the LLM's section over, naming the run that measured it."""
+    from aislestream.bench.prune import carried_over
+
+    previous = tmp_path / "pruning.json"
+    previous.write_text(json.dumps({
+        "preset": "tiny", "command": "aisle bench prune --preset tiny --model generator --model lm",
+        "measured_at": "2026-11-26T06:57:28Z", "generator": {"depth": 6}, "dit_speedup": 1.1,
+        "lm": {"depth": 4}, "lm_speedup": 1.5, "lm_recall50_full": 0.8}))
+    kept = carried_over(("generator",), "tiny", previous)
+    assert set(kept) == {"lm"}
+    assert kept["lm"]["lm_speedup"] == 1.5 and "dit_speedup" not in kept["lm"]
+    assert kept["lm"]["lm"]["measured_by"]["measured_at"] == "2026-11-26T06:57:28Z"
+    assert carried_over(("generator",), "micro", previous) == {}  # another preset: nothing
+    assert carried_over(("generator", "lm"), "tiny", previous) == {}
