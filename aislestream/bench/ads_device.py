@@ -17,14 +17,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from aislestream.core.adspec import ALL_SPECS
 from aislestream.errors import ConfigError
 from aislestream.evaluation.results import write_results
-from aislestream.models.ads.cleanup import clean
 from aislestream.models.ads.generator import AdCreativePipeline
-from aislestream.models.ads.oracle import judge_all, rates
+from aislestream.models.ads.judged import judged_samples
+from aislestream.models.ads.oracle import rates
 from aislestream.models.ads.presets import (
     AUTOENCODER_PRESETS,
     GENERATOR_PRESETS,
@@ -70,11 +68,9 @@ def seconds_per_step(preset: GeneratorPreset, vae, device: str) -> float:
 
 
 def usable_rate(pipeline: AdCreativePipeline, steps: int, reps: int) -> dict[str, float]:
-    specs = ALL_SPECS * reps
-    raw = np.concatenate([pipeline.generate(specs[i:i + 256], steps, seed=i, cleanup=False)
-                          for i in range(0, len(specs), 256)])
-    served = rates(judge_all(clean(raw, specs), specs))
-    return {**served, "usable_raw": rates(judge_all(raw, specs))["usable"], "n": len(specs)}
+    judged = judged_samples(pipeline, ALL_SPECS * reps, steps, seed=0)
+    return {**rates(judged.served_verdicts), "usable_raw": rates(judged.raw_verdicts)["usable"],
+            "n": len(judged.specs)}
 
 
 def images_per_s(pipeline: AdCreativePipeline, steps: int, batch: int, seconds: float) -> float:

@@ -15,9 +15,9 @@ import numpy as np
 
 from aislestream.core.adspec import ALL_SPECS, ASPECTS, AdSpec
 from aislestream.engines.generation.recurrent import generate_until_usable
-from aislestream.models.ads.cleanup import clean
 from aislestream.models.ads.conditioning import is_held_out
 from aislestream.models.ads.generator import AdCreativePipeline
+from aislestream.models.ads.judged import judged_samples
 from aislestream.models.ads.oracle import OracleVerdict, judge_all
 from aislestream.models.ads.reward_models import RewardEnsemble
 
@@ -48,17 +48,16 @@ def _failures(verdicts: Sequence[OracleVerdict]) -> dict[str, float]:
 def first_try(pipeline: AdCreativePipeline, specs: list[AdSpec], steps: int, name: str,
               seed: int = EVAL_SEED) -> tuple[dict, dict]:
     """Rates of one sample per spec; and the samples (images, verdicts) for the contact sheet."""
-    raw = pipeline.generate(specs, steps, seed=seed, cleanup=False)
-    served = clean(raw, specs)
+    judged = judged_samples(pipeline, specs, steps, seed)
+    v_served, v_raw = judged.served_verdicts, judged.raw_verdicts
     held = np.array([is_held_out(s) for s in specs])
-    v_served, v_raw = judge_all(served, specs), judge_all(raw, specs)
     out = {f"usable_{name}": _usable(v_served), f"usable_{name}_raw": _usable(v_raw),
            f"usable_{name}_train_combos": _usable(v_served, ~held),
            f"usable_{name}_heldout_combos": _usable(v_served, held),
            f"usable_{name}_heldout_combos_raw": _usable(v_raw, held),
            f"{name}_failures_by_aspect": _failures(v_served),
            f"{name}_failures_by_aspect_raw": _failures(v_raw)}
-    return out, {"images": served, "verdicts": v_served}
+    return out, {"images": judged.served, "verdicts": v_served}
 
 
 def recurrent(pipeline: AdCreativePipeline, ensemble: RewardEnsemble, specs: list[AdSpec],

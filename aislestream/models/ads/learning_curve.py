@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from aislestream.core.adspec import AdSpec
-from aislestream.models.ads.oracle import judge_all, rates
+from aislestream.models.ads.oracle import OracleVerdict, judge_all, rates
 
 RATE_KEYS = ("usable", "shape_ok", "placement_ok", "colour_ok")
 
@@ -26,7 +26,12 @@ def failure_kind(reason: str) -> str:
 
 def oracle_report(images: np.ndarray, specs: Sequence[AdSpec], examples: int = 8) -> dict:
     """Usable and per-aspect rates with ``n``, failure kinds counted, a few failures quoted."""
-    verdicts = judge_all(images, specs)
+    return verdict_report(judge_all(images, specs), specs, examples)
+
+
+def verdict_report(verdicts: Sequence[OracleVerdict], specs: Sequence[AdSpec],
+                   examples: int = 8) -> dict:
+    """:func:`oracle_report` of verdicts already given."""
     failed = [(s, v) for s, v in zip(specs, verdicts) if not v.usable]
     return {
         "n": len(verdicts), **rates(verdicts),

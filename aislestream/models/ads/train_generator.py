@@ -26,7 +26,6 @@ from diffusers import AutoencoderKL
 from diffusers.training_utils import EMAModel
 
 from aislestream.core.adspec import ALL_SPECS, AdSpec
-from aislestream.models.ads.cleanup import clean
 from aislestream.models.ads.conditioning import is_held_out, random_train_specs, spec_tokens
 from aislestream.models.ads.flow import noised
 from aislestream.models.ads.generator import (
@@ -36,7 +35,8 @@ from aislestream.models.ads.generator import (
     new_pipeline,
     velocity,
 )
-from aislestream.models.ads.learning_curve import oracle_report, write_curve
+from aislestream.models.ads.judged import judged_samples
+from aislestream.models.ads.learning_curve import verdict_report, write_curve
 from aislestream.models.ads.presets import GeneratorPreset
 from aislestream.models.ads.renderer import render
 from aislestream.models.ads.train_autoencoder import lr_factor
@@ -60,15 +60,14 @@ def judge_samples(pipeline: AdCreativePipeline, specs: list[AdSpec], steps: int,
                   guidance_scale: float | None = None) -> dict:
     """Oracle reports of one sample per spec: raw and cleaned, training and held-out
     combinations apart."""
-    raw = pipeline.generate(specs, steps, seed=seed, guidance_scale=guidance_scale,
-                            cleanup=False)
-    cleaned = clean(raw, specs)
+    judged = judged_samples(pipeline, specs, steps, seed, guidance_scale)
     held = np.array([is_held_out(s) for s in specs])
     out = {}
-    for name, images in (("raw", raw), ("cleaned", cleaned)):
+    for name, verdicts in (("raw", judged.raw_verdicts), ("cleaned", judged.served_verdicts)):
         for part, keep in (("train_combos", ~held), ("heldout_combos", held)):
-            picked = [s for s, k in zip(specs, keep) if k]
-            out[f"{name}_{part}"] = oracle_report(images[keep], picked, examples=3)
+            out[f"{name}_{part}"] = verdict_report(
+                [v for v, k in zip(verdicts, keep) if k], [s for s, k in zip(specs, keep) if k],
+                examples=3)
     return out
 
 
