@@ -68,7 +68,7 @@ def seconds_per_step(preset: GeneratorPreset, vae, device: str) -> float:
 
 
 def usable_rate(pipeline: AdCreativePipeline, steps: int, reps: int) -> dict[str, float]:
-    judged = judged_samples(pipeline, ALL_SPECS * reps, steps, seed=0)
+    judged = judged_samples(pipeline, ALL_SPECS * reps, steps, seed=0, chunk=256)
     return {**rates(judged.served_verdicts), "usable_raw": rates(judged.raw_verdicts)["usable"],
             "n": len(judged.specs)}
 

@@ -244,20 +244,22 @@ def run_prune_bench(settings: Settings, config: PruneBenchConfig, models: tuple[
         result["generator"] = gen
         result.update({k: v for k, v in gen.items()
                        if k.startswith("dit_") and not isinstance(v, dict)})
-        plots += [plot_curve(gen["profile"], gen["drop"], "generator (DiT)",
-                             PLOTS / "prune_curve_generator.png"),
-                  plot_quality(gen["variants"], "psnr_vs_full", None,
-                               "generator: fidelity to the unpruned model (PSNR, dB)",
-                               PLOTS / "prune_quality_generator.png")]
+        if write:
+            plots += [plot_curve(gen["profile"], gen["drop"], "generator (DiT)",
+                                 PLOTS / "prune_curve_generator.png"),
+                      plot_quality(gen["variants"], "psnr_vs_full", None,
+                                   "generator: fidelity to the unpruned model (PSNR, dB)",
+                                   PLOTS / "prune_quality_generator.png")]
     if "lm" in models:
         lm = lm_bench(settings, config, console)
         result["lm"] = lm
         result.update({k: v for k, v in lm.items()
                        if k.startswith("lm_") and not isinstance(v, dict)})
-        plots += [plot_curve(lm["profile"], lm["drop"], "expansion LLM",
-                             PLOTS / "prune_curve_lm.png"),
-                  plot_quality(lm["variants"], "recall50", lm["lm_recall50_full"],
-                               "LLM: held-out recall@50", PLOTS / "prune_quality_lm.png")]
+        if write:
+            plots += [plot_curve(lm["profile"], lm["drop"], "expansion LLM",
+                                 PLOTS / "prune_curve_lm.png"),
+                      plot_quality(lm["variants"], "recall50", lm["lm_recall50_full"],
+                                   "LLM: held-out recall@50", PLOTS / "prune_quality_lm.png")]
     models_arg = " ".join(f"--model {m}" for m in models)
     command = f"aisle bench prune --preset {config.preset} {models_arg}"
     measured = {"command": command, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
@@ -354,7 +356,7 @@ def _markdown(r: dict, plots: list[Path]) -> str:
                    "unpruned model's images at the same seeds (PSNR) does."
                    if r["dit_usable_full"] == 0 else
                    f"Usable = the pixel oracle's verdict on every spec combination "
-                   f"(n={g['n_specs']}) at one seed; PSNR = fidelity "
+                   f"(n={g.get('n_specs', 216)}) at one seed; PSNR = fidelity "
                    "to the unpruned model's images at the same seeds."), "",
                   "| method | blocks removed | drop | usable | shape / placement / colour ok | "
                   "PSNR vs full (dB) |",

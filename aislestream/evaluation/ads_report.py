@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from aislestream.engines.generation import rl_beats_base
 from aislestream.evaluation.ads import contact_sheet, evaluate
 from aislestream.evaluation.results import write_results
 from aislestream.models.ads.generator import load_pipeline
@@ -29,9 +30,11 @@ def eval_ads(settings: Settings, preset: AdsPreset, write: bool,
     rl = load_pipeline(root / "rl") if (root / "rl" / "model_index.json").exists() else None
     result, samples = evaluate(base, ensemble, rl, reps=preset.eval_reps,
                                steps=preset.generator.inference_steps, stride=preset.eval_stride)
-    served = "rl" if rl is not None else "base"
+    served = "rl" if rl_beats_base(root / "rl") else "base"  # what the worker serves
+    result["served_model"] = served
     result["usable_heldout_combos"] = result[f"usable_{served}_heldout_combos"]
     result["usable_heldout_combos_raw"] = result[f"usable_{served}_heldout_combos_raw"]
+    result["rl_stage"] = _rl_stage(root / "rl" / "rl.json")
     result.update(_reward_figures(root))
     result["train_seconds"] = _train_seconds(root)
     result["learning_curve"] = _curve_summary(root / "generator" / "curve.json")
@@ -64,7 +67,21 @@ def _reward_figures(root: Path) -> dict:
         out["recall_at_p95_by_aspect_generated_served"] = served
         out["recall_at_p95_specialized_served"] = served["overall"]["specialized"]
         out["recall_at_p95_monolithic_served"] = served["overall"]["monolithic"]
+    if "at_reward_thresholds" in report:
+        out["reward_at_thresholds"] = report["at_reward_thresholds"]
     return out
+
+
+def _rl_stage(path: Path) -> dict:
+    """Per round: the ensemble's accept rate and the oracle's verdict on the round's samples
+    and on the fixed selection set; the round kept; the serving gate's verdict."""
+    if not path.exists():
+        return {}
+    record = json.loads(path.read_text())
+    return {"rounds": [{k: h.get(k) for k in ("round", "samples", "accept_rate",
+                                              "oracle_usable", "selection_usable")}
+                       for h in record["history"]],
+            "selected_round": record.get("selected_round"), "gate": record.get("gate")}
 
 
 def _curve_summary(path: Path) -> list[dict]:
@@ -100,13 +117,54 @@ def _targets(r: dict) -> dict:
         value = r.get(key)
         met = value is not None and (value >= goal if at_least else value <= goal)
         out[key] = {"value": value, "target": goal, "met": bool(met)}
-    if "recall_at_p95_specialized" in r:
+    if r.get("recall_at_p95_specialized") is not None:
         spec, mono = r["recall_at_p95_specialized"], r["recall_at_p95_monolithic"]
         out["specialized_to_monolithic_recall"] = {
-            "value": round(spec / max(mono, 1e-9), 3), "target": 1.3, "met": spec >= 1.3 * mono}
+            "value": round(spec / max(mono, 1e-9), 3), "target": 1.3,
+            "met": spec > 0 and spec >= 1.3 * mono}
     total = r["train_seconds"]["total"]
     out["train_seconds"] = {"value": total, "target": 5_400, "met": total <= 5_400}
     return out
+
+
+def _rl_lines(r: dict) -> list[str]:
+    stage = r.get("rl_stage")
+    if not stage:
+        return []
+    gate = stage.get("gate") or {}
+    lines = ["", "Fine-tuning on feedback, per round (the ensemble's accept rate and the "
+             "oracle's usable rate on the round's own samples; the oracle's on every training "
+             "combination from one fixed seed, which picks the round kept):", "",
+             "| round | samples | ensemble accepts | oracle usable | oracle, selection set |",
+             "|---|---|---|---|---|",
+             *(f"| {h['round']} | {h['samples']} | {h['accept_rate']:.1%} | "
+               f"{h['oracle_usable']:.1%} | {_pct_or_dash(h['selection_usable'])} |"
+               for h in stage["rounds"])]
+    if gate:
+        lines += ["", f"Round kept: {stage['selected_round']}. Serving gate (every combination, "
+                  f"fresh seed {gate['seed']}, n={gate['n']}): base {gate['base_usable']:.1%}, "
+                  f"RL {gate['rl_usable']:.1%}; the worker serves **{r['served_model']}**."]
+    return lines
+
+
+def _pct_or_dash(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a (none to count)" if value is None else f"{value:.3f}"
+
+
+def _defects(counts: dict) -> str:
+    return (f"n={counts['n']}: {counts['shape_defects']} shape, {counts['placement_defects']} "
+            f"placement, {counts['colour_defects']} colour defects")
+
+
+def _recall_table(by_aspect: dict) -> list[str]:
+    """specialized vs monolithic per aspect; n/a where the test set held no such defect."""
+    return ["| aspect | specialized | monolithic |", "|---|---|---|",
+            *(f"| {a} | {_ratio(v['specialized'])} | {_ratio(v['monolithic'])} |"
+              for a, v in by_aspect.items())]
 
 
 def _pct(r: dict, key: str) -> str:
@@ -148,31 +206,28 @@ def _markdown(r: dict, preset: AdsPreset, sheet: Path | None) -> str:
                          f"{r[f'reward_accept_rate_{name}_recurrent']:.1%} of the returned "
                          f"creatives, the oracle {r[f'usable_{name}_recurrent']:.1%} (gap "
                          f"{r[key]:+.1%}).")
-    by_aspect = r.get("recall_at_p95_by_aspect")
-    if by_aspect is not None:
-        test = r["reward_data"]["generated"][2]
+    lines += _rl_lines(r)
+    data = r.get("reward_data", {})
+    if "recall_at_p95_by_aspect" in r:
         lines += ["", "Defect recall at 95% precision on held-out *generated* creatives "
-                  f"(n={test['n']}: {test['shape_defects']} shape, {test['placement_defects']} "
-                  f"placement, {test['colour_defects']} colour defects; sampled at the served "
-                  "settings and at weaker ones that make the generator's mistakes more often; "
-                  "specialized: shape + placement + colour scorers; monolithic: one scorer of "
-                  "the same total size; both trained on renders and generated creatives):", "",
-                  "| aspect | specialized | monolithic |", "|---|---|---|",
-                  *(f"| {a} | {v['specialized']:.3f} | {v['monolithic']:.3f} |"
-                    for a, v in by_aspect.items())]
-    served = r.get("recall_at_p95_by_aspect_generated_served")
-    if served is not None:
-        n = r["reward_data"]["generated_test_served"]
-        lines += ["", f"The same on the served sampling regime's share alone (n={n['n']}: "
-                  f"{n['shape_defects']} shape, {n['placement_defects']} placement, "
-                  f"{n['colour_defects']} colour defects):", "",
-                  "| aspect | specialized | monolithic |", "|---|---|---|",
-                  *(f"| {a} | {v['specialized']:.3f} | {v['monolithic']:.3f} |"
-                    for a, v in served.items())]
-    lines += ["", "The same on held-out renders with programmatic defects:", "",
-              "| aspect | specialized | monolithic |", "|---|---|---|",
-              *(f"| {a} | {v['specialized']:.3f} | {v['monolithic']:.3f} |"
-                for a, v in r["recall_at_p95_by_aspect_renders"].items()), "",
+                  f"({_defects(data['generated'][2])}; sampled at the served settings and at "
+                  "weaker ones that make the generator's mistakes more often; specialized: "
+                  "shape + placement + colour scorers; monolithic: one scorer of the same "
+                  "total size; both trained on renders and generated creatives):", "",
+                  *_recall_table(r["recall_at_p95_by_aspect"])]
+    if "recall_at_p95_by_aspect_generated_served" in r:
+        lines += ["", "The same on the served sampling regime's share alone "
+                  f"({_defects(data['generated_test_served'])}):", "",
+                  *_recall_table(r["recall_at_p95_by_aspect_generated_served"])]
+    for name, row in r.get("reward_at_thresholds", {}).items():
+        lines += ["", f"The served decision (the ensemble at its deployed reward thresholds) on "
+                  f"the {name.replace('_', ' ')} test set: rejected {row['rejected']} of "
+                  f"{row['n']}, of which {row['caught']} are defects of the {row['defects']} "
+                  f"there (precision {_ratio(row['precision'])}, recall "
+                  f"{_ratio(row['recall'])})."]
+    lines += ["", "Defect recall at 95% precision on held-out renders with programmatic "
+              "defects:", "",
+              *_recall_table(r["recall_at_p95_by_aspect_renders"]), "",
               f"Training time on this machine, per stage (s): {r['train_seconds']}.", "",
               "| target | value | goal | met |", "|---|---|---|---|",
               *(f"| {k} | {v['value']} | {v['target']} | {'yes' if v['met'] else '**no**'} |"

@@ -95,7 +95,7 @@ def test_device_bench_before_bench_prune_says_what_to_run(tmp_path):
     assert "aisle bench prune --preset micro --generator-blocks 1 --lm-blocks 1" in out.output
 
 
-def test_bench_prune_of_one_model_keeps_the_other_models_figures(tmp_path, monkeypatch):
+def test_bench_prune_of_one_model_keeps_the_other_models_figures(tmp_path):
     """A generator-only run carries the LLM's section over, naming the run that measured it."""
     from aislestream.bench.prune import carried_over
 

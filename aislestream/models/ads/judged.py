@@ -18,17 +18,20 @@ from aislestream.models.ads.oracle import OracleVerdict, judge_all
 @dataclass(frozen=True)
 class JudgedSamples:
     specs: list[AdSpec]
-    raw: np.ndarray
     served: np.ndarray
     raw_verdicts: list[OracleVerdict]
     served_verdicts: list[OracleVerdict]
 
 
 def judged_samples(pipeline: AdCreativePipeline, specs: Sequence[AdSpec], steps: int, seed: int,
-                   guidance_scale: float | None = None) -> JudgedSamples:
-    """One sample per spec from ``seed``, cleaned for serving, both judged by the oracle."""
+                   guidance_scale: float | None = None,
+                   chunk: int | None = None) -> JudgedSamples:
+    """One sample per spec, cleaned for serving, both judged by the oracle. One batch from
+    ``seed``, or batches of ``chunk`` (bounded memory) from ``seed + i`` at offset ``i``."""
     specs = list(specs)
-    raw = pipeline.generate(specs, steps, seed=seed, guidance_scale=guidance_scale,
-                            cleanup=False)
+    step = chunk or max(1, len(specs))
+    raw = np.concatenate([pipeline.generate(specs[i:i + step], steps, seed=seed + i,
+                                            guidance_scale=guidance_scale, cleanup=False)
+                          for i in range(0, len(specs), step)])
     served = clean(raw, specs)
-    return JudgedSamples(specs, raw, served, judge_all(raw, specs), judge_all(served, specs))
+    return JudgedSamples(specs, served, judge_all(raw, specs), judge_all(served, specs))

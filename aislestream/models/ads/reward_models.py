@@ -193,8 +193,11 @@ class RewardEnsemble:
 
     @torch.no_grad()
     def score(self, images: np.ndarray, specs: Sequence[AdSpec]) -> dict[str, np.ndarray]:
-        x, s = to_tensors(images, specs)
-        return {aspect: predict(model, x, s) for aspect, model in self.scorers.items()}
+        return self.score_tensors(*to_tensors(images, specs))
+
+    def score_tensors(self, images: torch.Tensor, specs: torch.Tensor) -> dict[str, np.ndarray]:
+        """:meth:`score` of a :class:`Batch`'s tensors."""
+        return {aspect: predict(model, images, specs) for aspect, model in self.scorers.items()}
 
     def usable(self, scores: Mapping[str, np.ndarray]) -> np.ndarray:
         thresholds = self.reward_thresholds

@@ -15,10 +15,11 @@ guidance each round (the first run lost 30 points of usable rate in six rounds t
 
 Only the learned rewards steer the updates. The pixel oracle's verdict on each round's samples
 is logged beside the ensemble's, so reward hacking (accept rate up, oracle down) shows in
-``rl.json``; and it plays the human reviewer who picks the checkpoint: the policy kept is the
-round whose samples it found most usable (round 0 is the base model, so RL that only hurts
-keeps the base), on the rounds' own seeds, which no evaluation uses. The serving gate then
-judges that choice on fresh seeds.
+``rl.json``; and it plays the human reviewer who picks the checkpoint: after every round it
+judges the policy on every training combination from one fixed seed (``SELECT_SEED``, paired
+across rounds), and the round it finds most usable is kept (round 0 is the base model, so
+feedback that only hurts keeps the base). No evaluation uses that seed; the serving gate then
+judges the kept policy on a fresh one.
 """
 
 from __future__ import annotations
@@ -34,8 +35,13 @@ import numpy as np
 import torch
 
 from aislestream.core.adspec import ASPECTS
-from aislestream.models.ads.conditioning import random_train_specs, spec_tokens
-from aislestream.models.ads.flow import guided, noised
+from aislestream.models.ads.conditioning import (
+    TRAIN_SPECS,
+    null_tokens,
+    random_train_specs,
+    spec_tokens,
+)
+from aislestream.models.ads.flow import noised
 from aislestream.models.ads.generator import AdCreativePipeline, velocity
 from aislestream.models.ads.oracle import judge_all, rates
 from aislestream.models.ads.presets import FeedbackConfig
@@ -43,6 +49,7 @@ from aislestream.models.ads.reward_models import RewardEnsemble
 
 ROUND_SEED = 9_001  # rounds sample from seeds [ROUND_SEED + config.seed * 1000 + round]
 GATE_SEED = 8_001  # the serving gate's fresh seed
+SELECT_SEED = 8_501  # checkpoint selection: every training combination, this seed, each round
 
 
 def serving_gate(policy: AdCreativePipeline, base: AdCreativePipeline, steps: int,
@@ -60,6 +67,13 @@ def serving_gate(policy: AdCreativePipeline, base: AdCreativePipeline, steps: in
             "rl_usable": usable["rl"], "serve_rl": usable["rl"] > usable["base"]}
 
 
+def _selection_usable(pipeline: AdCreativePipeline, steps: int) -> float:
+    """The oracle's usable rate on every training combination from one fixed seed: the same
+    requests and noise every round, so rounds compare paired, not through fresh draws."""
+    return rates(judge_all(pipeline.generate(list(TRAIN_SPECS), steps, seed=SELECT_SEED),
+                           list(TRAIN_SPECS)))["usable"]
+
+
 def min_gated_reward(ensemble: RewardEnsemble, scores: dict[str, np.ndarray]
                      ) -> tuple[np.ndarray, np.ndarray]:
     """(accepted, weight): accepted when every aspect clears its threshold; weight the smallest
@@ -72,19 +86,32 @@ def min_gated_reward(ensemble: RewardEnsemble, scores: dict[str, np.ndarray]
 def feedback_loss(model, base, z: torch.Tensor, tokens: torch.Tensor, base_weight: float,
                   guidance_scale: float = 1.0,
                   generator: torch.Generator | None = None) -> torch.Tensor:
-    """Flow matching of the guided velocity on accepted latents + distillation of the base
-    model's guided velocity."""
+    """Flow matching of the guided velocity on accepted latents, plus distillation of the base
+    model's conditional and unconditional velocities apiece (anchoring only their guided sum
+    would leave the two free to drift in ways that cancel at this guidance and show at any
+    other)."""
     batch = noised(z, generator)
-
-    def run(transformer) -> torch.Tensor:
-        return guided(lambda x, t, c: velocity(transformer, x, t, c), batch.noisy,
-                      batch.timesteps, tokens, guidance_scale)
-
-    prediction = run(model)
+    cond, uncond = _halves(model, batch.noisy, batch.timesteps, tokens, guidance_scale)
     with torch.no_grad():
-        anchor = run(base)
+        base_cond, base_uncond = _halves(base, batch.noisy, batch.timesteps, tokens,
+                                         guidance_scale)
     mse = torch.nn.functional.mse_loss
-    return mse(prediction, batch.target) + base_weight * mse(prediction, anchor)
+    fit = mse(cond if uncond is None else uncond + guidance_scale * (cond - uncond),
+              batch.target)
+    anchor = mse(cond, base_cond) + (0.0 if uncond is None else mse(uncond, base_uncond))
+    return fit + base_weight * anchor
+
+
+def _halves(transformer, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor,
+            guidance_scale: float) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(conditional, unconditional) velocities in one batch, as ``flow.guided`` runs them; no
+    unconditional pass at guidance 1."""
+    if guidance_scale == 1.0:
+        return velocity(transformer, x, t, tokens), None
+    both = velocity(transformer, torch.cat([x, x]), torch.cat([t, t]),
+                    torch.cat([tokens, null_tokens(len(x)).to(tokens)]))
+    cond, uncond = both.chunk(2)
+    return cond, uncond
 
 
 def _round_record(round_: int, ensemble: RewardEnsemble, scores: dict, accepted: np.ndarray,
@@ -117,10 +144,12 @@ def finetune_on_feedback(pipeline: AdCreativePipeline, ensemble: RewardEnsemble,
         scores = ensemble.score(images, specs)
         accepted, weight = min_gated_reward(ensemble, scores)
         history.append(_round_record(round_, ensemble, scores, accepted, images, specs))
+        selection = _selection_usable(pipeline, config.inference_steps)
+        history[-1]["selection_usable"] = selection
         if progress is not None:
             progress(round_, history[-1])
-        if history[-1]["oracle_usable"] > best[0]:
-            best = (history[-1]["oracle_usable"], round_, copy.deepcopy(model.state_dict()))
+        if selection > best[0]:
+            best = (selection, round_, copy.deepcopy(model.state_dict()))
         if round_ == config.rounds or accepted.sum() < 2:
             continue
         # 2. fit the accepted latents, weighted by their weakest aspect, near the base model

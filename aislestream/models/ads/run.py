@@ -34,10 +34,12 @@ def train_ads(settings: Settings, preset: AdsPreset, stages: Sequence[str],
             report = train_reward_models(preset.reward, root / "reward", log,
                                          generator=load_pipeline(root / "generator"),
                                          steps=preset.generator.inference_steps)
-            for data in ("generated", "renders"):
+            for data in ("generated", "generated_served", "renders"):
                 overall = report[f"recall_at_p95_{data}"]["overall"]
                 log(f"defect recall at 95% precision on {data} creatives: specialized "
-                    f"{overall['specialized']:.3f}, monolithic {overall['monolithic']:.3f}")
+                    f"{overall['specialized']}, monolithic {overall['monolithic']}")
+            for data, row in report["at_reward_thresholds"].items():
+                log(f"at the reward thresholds, {data}: {row}")
         elif stage == "rl":
             finetune_on_feedback(load_pipeline(root / "generator"),
                                  RewardEnsemble.load(root / "reward" / "specialized"),

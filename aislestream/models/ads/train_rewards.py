@@ -47,14 +47,19 @@ def generated_dataset(generator: AdCreativePipeline, n: int, part: int, steps: i
                       ) -> tuple[Batch, np.ndarray]:
     """``n`` creatives of random specs (every combination may occur: the scorers never train
     the generator), labelled by the oracle, and the index of the regime each was sampled
-    under (chunk ``k`` uses ``regimes[k % len(regimes)]``)."""
+    under (chunk ``k`` uses ``regimes[k % len(regimes)]``; a regime never takes more steps
+    than the served ``steps``)."""
+    if -(-n // chunk) >= 100:
+        raise ConfigError(f"{n} generated images in chunks of {chunk} would reach the next "
+                          "split's seeds (at most 99 chunks a split): raise generated_chunk")
     rng = np.random.default_rng([GENERATED_SEED, part])
     specs = [ALL_SPECS[int(i)] for i in rng.integers(len(ALL_SPECS), size=n)]
     images, regime_of = [], np.zeros(n, dtype=int)
     for k, start in enumerate(range(0, n, chunk)):
         r = k % len(regimes)
         regime = regimes[r]
-        images.append(generator.generate(specs[start:start + chunk], regime.steps or steps,
+        images.append(generator.generate(specs[start:start + chunk],
+                                         min(regime.steps or steps, steps),
                                          seed=GENERATED_SEED + 100 * part + k,
                                          guidance_scale=regime.guidance_scale,
                                          cleanup=regime.cleanup))
@@ -68,13 +73,28 @@ def defect_counts(data: Batch) -> dict[str, int]:
             "unusable": int((data.labels["usable"] == 0).sum())}
 
 
+def at_thresholds(ensemble: RewardEnsemble, test: Batch) -> dict[str, float | int | None]:
+    """What the served decision does: the ensemble's rejections at its deployed reward
+    thresholds (chosen on validation data), against the oracle's defects."""
+    rejected = ~ensemble.usable(ensemble.score_tensors(test.images, test.specs))
+    defect = ~test.labels["usable"].numpy().astype(bool)
+    caught = int((rejected & defect).sum())
+    return {"n": len(defect), "defects": int(defect.sum()), "rejected": int(rejected.sum()),
+            "caught": caught,
+            "precision": caught / int(rejected.sum()) if rejected.any() else None,
+            "recall": caught / int(defect.sum()) if defect.any() else None}
+
+
 def compare(ensemble: RewardEnsemble, monolithic: Scorer,
-            test: Batch) -> dict[str, dict[str, float]]:
-    """Defect recall at 95% precision: overall, and per aspect (that aspect's defects vs clean)."""
+            test: Batch) -> dict[str, dict[str, float | None]]:
+    """Defect recall at 95% precision: overall, and per aspect (that aspect's defects vs clean);
+    None where the test set holds no defect of that kind (no recall to measure)."""
     spec_scores = {a: 1.0 - predict(m, test.images, test.specs)
                    for a, m in ensemble.scorers.items()}
     mono_score = 1.0 - predict(monolithic, test.images, test.specs)
     usable = test.labels["usable"].numpy().astype(bool)
+    if usable.all():
+        return {k: {"specialized": None, "monolithic": None} for k in ("overall", *ASPECTS)}
     out = {"overall": {
         "specialized": recall_at_precision(np.max(list(spec_scores.values()), axis=0), ~usable,
                                            PRECISION)[0],
@@ -83,6 +103,9 @@ def compare(ensemble: RewardEnsemble, monolithic: Scorer,
     for aspect in ASPECTS:
         broken = ~test.labels[aspect].numpy().astype(bool)
         keep = broken | usable  # this aspect's defects against clean creatives
+        if not broken.any():
+            out[aspect] = {"specialized": None, "monolithic": None}
+            continue
         out[aspect] = {
             "specialized": recall_at_precision(spec_scores[aspect][keep], broken[keep],
                                                PRECISION)[0],
@@ -100,12 +123,13 @@ def train_reward_models(config: RewardTrainConfig, out: Path, log=print,
                for k, n in enumerate((config.train_images, config.val_images, config.val_images))]
     generated: Sequence[Batch] = ()
     if generator is not None:
+        served_regime = _served_index(config)  # before minutes of sampling, not after
         drawn = [generated_dataset(generator, n, part, steps, config.generated_regimes,
                                    config.generated_chunk)
                  for part, n in enumerate((config.generated_train, config.generated_val,
                                            config.generated_test))]
         generated = [batch for batch, _ in drawn]
-        served_test = take(generated[2], drawn[2][1] == _served_index(config))
+        served_test = take(generated[2], drawn[2][1] == served_regime)
         log("generated reward data: " + ", ".join(
             f"{name} {defect_counts(b)}" for name, b in zip(("train", "val", "test"), generated)))
     train, val = (concat(r, g) for r, g in zip(renders[:2], generated)) if generated \
@@ -127,6 +151,8 @@ def train_reward_models(config: RewardTrainConfig, out: Path, log=print,
         report["recall_at_p95_generated"] = compare(ensemble, monolithic, generated[2])
         report["data"]["generated_test_served"] = defect_counts(served_test)
         report["recall_at_p95_generated_served"] = compare(ensemble, monolithic, served_test)
+        report["at_reward_thresholds"] = {"generated": at_thresholds(ensemble, generated[2]),
+                                          "generated_served": at_thresholds(ensemble, served_test)}
     (out / "reward_report.json").write_text(json.dumps(report, indent=2))
     return report
 

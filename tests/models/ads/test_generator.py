@@ -157,12 +157,14 @@ def test_cleanup_restores_flat_fills_and_leaves_the_product_alone():
     assert (out[grey] == LOGO).all()
 
 
-def test_feedback_round_is_recorded_and_eval_reports_oracle_rates(micro_ads):
+def test_feedback_round_is_recorded_and_eval_reports_oracle_rates(micro_ads, tmp_path,
+                                                                   monkeypatch):
     settings, root = micro_ads
+    monkeypatch.chdir(tmp_path)  # --write lands in ./docs
     history = json.loads((root / "rl" / "rl.json").read_text())["history"]
     assert len(history) == 2 and 0 <= history[0]["accept_rate"] <= 1  # one update, judged
     assert 0 <= history[0]["oracle_usable"] <= 1  # the oracle reports beside the ensemble
-    result = eval_ads(settings, get_ads_preset("micro"), write=False, log=lambda _: None)
+    result = eval_ads(settings, get_ads_preset("micro"), write=True, log=lambda _: None)
     for key in ("usable_base", "usable_base_raw", "usable_base_recurrent", "mean_attempts_base",
                 "usable_rl", "usable_rl_raw",
                 "usable_heldout_combos", "usable_rl_recurrent", "mean_attempts_rl",
@@ -172,6 +174,12 @@ def test_feedback_round_is_recorded_and_eval_reports_oracle_rates(micro_ads):
         assert key in result, key
     assert 0 <= result["usable_base"] <= 1 and result["mean_attempts_rl"] >= 1
     assert set(result["targets"]) >= {"usable_rl", "usable_heldout_combos", "train_seconds"}
+    assert result["served_model"] in ("base", "rl") and "selected_round" in result["rl_stage"]
+    page = (tmp_path / "docs" / "RESULTS.md").read_text()
+    assert "## Ad creatives (preset `micro`)" in page and "Serving gate" in page
+    assert (tmp_path / "docs" / "plots" / "ads_contact_sheet.png").stat().st_size > 5_000
+    assert json.loads((tmp_path / "docs" / "results" / "ads.json").read_text())["specs"] == \
+        result["specs"]
 
 
 @pytest.mark.parametrize("spec", [ALL_SPECS[0], HELD_OUT_SPECS[0]])

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from aislestream.core.adspec import ALL_SPECS, ASPECTS
@@ -87,3 +88,32 @@ def test_generated_reward_data_never_uses_an_evaluation_or_training_seed():
     evaluation = {EVAL_SEED, *(EVAL_SEED * 1000 + a for a in range(1, 10))}
     feedback = {ROUND_SEED + seed * 1000 + r for seed in range(10) for r in range(100)}
     assert reward_seeds.isdisjoint(evaluation | feedback | {CURVE_SEED, GATE_SEED})
+
+
+def test_generated_reward_data_cycles_the_regimes_chunk_by_chunk():
+    """Each chunk is drawn under its regime, the label rows stay with their images, weaker
+    regimes never take more steps than the served ones, and a split too large for its seed
+    range is refused."""
+    from aislestream.errors import ConfigError
+    from aislestream.models.ads.presets import SERVED, SamplingRegime
+    from aislestream.models.ads.train_rewards import generated_dataset
+
+    calls = []
+
+    class Stub:
+        def generate(self, specs, steps, seed, guidance_scale=None, cleanup=None):
+            calls.append((len(specs), steps, seed, guidance_scale, cleanup))
+            return np.full((len(specs), 32, 32, 3), len(calls), dtype=np.uint8)
+
+    regimes = (SERVED, SamplingRegime(1.0, 50), SamplingRegime(cleanup=False))
+    data, regime_of = generated_dataset(Stub(), 10, part=1, steps=8, regimes=regimes, chunk=3)
+    assert [c[0] for c in calls] == [3, 3, 3, 1]
+    assert [c[1] for c in calls] == [8, 8, 8, 8]  # 50 capped at the served 8
+    assert [(c[3], c[4]) for c in calls] == [(None, None), (1.0, None), (None, False),
+                                             (None, None)]
+    assert regime_of.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 0]
+    fill = (data.images[:, 0, 0, 0] * 255).round().int().tolist()
+    assert fill == [1, 1, 1, 2, 2, 2, 3, 3, 3, 4]  # images in draw order, labels beside them
+    assert len({c[2] for c in calls}) == 4  # a seed per chunk
+    with pytest.raises(ConfigError, match="next split's seeds"):
+        generated_dataset(Stub(), 1_000, part=0, steps=8, chunk=10)
