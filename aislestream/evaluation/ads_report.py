@@ -42,7 +42,8 @@ def eval_ads(settings: Settings, preset: AdsPreset, write: bool,
     for key in ("usable_base", "usable_base_raw", "usable_rl", "usable_rl_raw",
                 "usable_heldout_combos", "usable_rl_recurrent", "mean_attempts_rl"):
         if key in result:
-            log(f"{key}: {result[key]:.3f} (n={result['specs']})")
+            n = result["heldout_combo_specs" if "heldout" in key else "specs"]
+            log(f"{key}: {result[key]:.3f} (n={n})")
     if write:
         sheet = contact_sheet(samples, Path("docs/plots/ads_contact_sheet.png"))
         for stage in ("autoencoder", "generator"):  # the learning curves, as training drew them
