@@ -48,10 +48,17 @@ def guided(denoise: Denoiser, x: torch.Tensor, t: torch.Tensor, tokens: torch.Te
     """``uncond + w (cond - uncond)``; at w = 1 the conditional model alone (one pass)."""
     if guidance_scale == 1.0:
         return denoise(x, t, tokens)
+    cond, uncond = cond_and_uncond(denoise, x, t, tokens)
+    return uncond + guidance_scale * (cond - uncond)
+
+
+def cond_and_uncond(denoise: Denoiser, x: torch.Tensor, t: torch.Tensor,
+                    tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The conditional and the unconditional (all-null tokens) velocities, in one batch."""
     both = denoise(torch.cat([x, x]), torch.cat([t, t]),
                    torch.cat([tokens, null_tokens(len(x)).to(tokens)]))
     cond, uncond = both.chunk(2)
-    return uncond + guidance_scale * (cond - uncond)
+    return cond, uncond
 
 
 def sample(denoise: Denoiser, tokens: torch.Tensor, shape: tuple[int, ...],

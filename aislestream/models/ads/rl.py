@@ -35,13 +35,8 @@ import numpy as np
 import torch
 
 from aislestream.core.adspec import ASPECTS
-from aislestream.models.ads.conditioning import (
-    TRAIN_SPECS,
-    null_tokens,
-    random_train_specs,
-    spec_tokens,
-)
-from aislestream.models.ads.flow import noised
+from aislestream.models.ads.conditioning import TRAIN_SPECS, random_train_specs, spec_tokens
+from aislestream.models.ads.flow import cond_and_uncond, noised
 from aislestream.models.ads.generator import AdCreativePipeline, velocity
 from aislestream.models.ads.oracle import judge_all, rates
 from aislestream.models.ads.presets import FeedbackConfig
@@ -61,17 +56,21 @@ def serving_gate(policy: AdCreativePipeline, base: AdCreativePipeline, steps: in
     from aislestream.core.adspec import ALL_SPECS
 
     specs = list(ALL_SPECS) * reps
-    usable = {name: rates(judge_all(p.generate(specs, steps, seed=GATE_SEED), specs))["usable"]
+    usable = {name: _usable_rate(p, specs, steps, GATE_SEED)
               for name, p in (("base", base), ("rl", policy))}
     return {"n": len(specs), "seed": GATE_SEED, "base_usable": usable["base"],
             "rl_usable": usable["rl"], "serve_rl": usable["rl"] > usable["base"]}
 
 
+def _usable_rate(pipeline: AdCreativePipeline, specs: list, steps: int, seed: int) -> float:
+    """The oracle's usable rate of the served creatives for ``specs`` from ``seed``."""
+    return rates(judge_all(pipeline.generate(specs, steps, seed=seed), specs))["usable"]
+
+
 def _selection_usable(pipeline: AdCreativePipeline, steps: int) -> float:
     """The oracle's usable rate on every training combination from one fixed seed: the same
     requests and noise every round, so rounds compare paired, not through fresh draws."""
-    return rates(judge_all(pipeline.generate(list(TRAIN_SPECS), steps, seed=SELECT_SEED),
-                           list(TRAIN_SPECS)))["usable"]
+    return _usable_rate(pipeline, list(TRAIN_SPECS), steps, SELECT_SEED)
 
 
 def min_gated_reward(ensemble: RewardEnsemble, scores: dict[str, np.ndarray]
@@ -104,14 +103,14 @@ def feedback_loss(model, base, z: torch.Tensor, tokens: torch.Tensor, base_weigh
 
 def _halves(transformer, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor,
             guidance_scale: float) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(conditional, unconditional) velocities in one batch, as ``flow.guided`` runs them; no
-    unconditional pass at guidance 1."""
+    """(conditional, unconditional) velocities as ``flow.guided`` runs them; no unconditional
+    pass at guidance 1."""
+    def denoise(x_, t_, c_):
+        return velocity(transformer, x_, t_, c_)
+
     if guidance_scale == 1.0:
-        return velocity(transformer, x, t, tokens), None
-    both = velocity(transformer, torch.cat([x, x]), torch.cat([t, t]),
-                    torch.cat([tokens, null_tokens(len(x)).to(tokens)]))
-    cond, uncond = both.chunk(2)
-    return cond, uncond
+        return denoise(x, t, tokens), None
+    return cond_and_uncond(denoise, x, t, tokens)
 
 
 def _round_record(round_: int, ensemble: RewardEnsemble, scores: dict, accepted: np.ndarray,
