@@ -8,7 +8,8 @@ not; both are judged by the pixel oracle, never by the reward models.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,11 +63,12 @@ def first_try(pipeline: AdCreativePipeline, specs: list[AdSpec], steps: int, nam
 
 def recurrent(pipeline: AdCreativePipeline, ensemble: RewardEnsemble, specs: list[AdSpec],
               steps: int, max_attempts: int, candidates: int, name: str,
-              seed: int = EVAL_SEED) -> dict:
+              seed: int = EVAL_SEED, log: Callable[[str], None] = lambda _: None) -> dict:
     """Recurrent generation, served and raw: the oracle's usable rate of what it returns, the
     attempts it took, and how far the ensemble's accept rate sits from the oracle's verdict."""
     out: dict[str, float] = {}
     for suffix, generator in (("", pipeline), ("_raw", _Raw(pipeline))):
+        started = time.time()
         outcomes = generate_until_usable(generator, ensemble, specs, max_attempts, candidates,
                                          steps, seed=seed)
         usable = _usable(judge_all(np.stack([o.image for o in outcomes]), specs))
@@ -75,14 +77,17 @@ def recurrent(pipeline: AdCreativePipeline, ensemble: RewardEnsemble, specs: lis
         out[f"mean_attempts_{name}{suffix}"] = float(np.mean([o.attempts for o in outcomes]))
         out[f"reward_accept_rate_{name}_recurrent{suffix}"] = accepted
         out[f"accept_minus_usable_{name}_recurrent{suffix}"] = accepted - usable
+        log(f"{name} recurrent{suffix or ' served'}: usable {usable:.3f}, accepted {accepted:.3f} "
+            f"(n={len(specs)}, {time.time() - started:.0f} s)")
     return out
 
 
 def evaluate(base: AdCreativePipeline, ensemble: RewardEnsemble, rl: AdCreativePipeline | None,
              reps: int = 2, steps: int = 20, max_attempts: int = 4, candidates: int = 4,
-             stride: int = 1) -> tuple[dict, dict]:
+             stride: int = 1, log: Callable[[str], None] = lambda _: None) -> tuple[dict, dict]:
     """Every (stride-th) spec combination ``reps`` times. Returns the figures and the samples
-    (per model: images and verdicts, plus the specs) for the contact sheet."""
+    (per model: images and verdicts, plus the specs) for the contact sheet. ``log`` hears each
+    phase as it ends: the raw recurrent pass is the long one."""
     specs = list(ALL_SPECS[::stride]) * reps
     result: dict = {"specs": len(specs),
                     "heldout_combo_specs": int(sum(is_held_out(s) for s in specs)),
@@ -92,9 +97,13 @@ def evaluate(base: AdCreativePipeline, ensemble: RewardEnsemble, rl: AdCreativeP
     for name, pipeline in (("base", base), ("rl", rl)):
         if pipeline is None:
             continue
+        started = time.time()
         rates, samples[name] = first_try(pipeline, specs, steps, name)
+        log(f"{name} first try: usable {rates[f'usable_{name}']:.3f}, raw "
+            f"{rates[f'usable_{name}_raw']:.3f} (n={len(specs)}, {time.time() - started:.0f} s)")
         result.update(rates)
-        result.update(recurrent(pipeline, ensemble, specs, steps, max_attempts, candidates, name))
+        result.update(recurrent(pipeline, ensemble, specs, steps, max_attempts, candidates, name,
+                                log=log))
     if rl is not None:
         result["rl_change_by_aspect"] = {
             a: result["base_failures_by_aspect"][a] - result["rl_failures_by_aspect"][a]

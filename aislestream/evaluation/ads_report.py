@@ -29,7 +29,8 @@ def eval_ads(settings: Settings, preset: AdsPreset, write: bool,
     ensemble = RewardEnsemble.load(root / "reward" / "specialized")
     rl = load_pipeline(root / "rl") if (root / "rl" / "model_index.json").exists() else None
     result, samples = evaluate(base, ensemble, rl, reps=preset.eval_reps,
-                               steps=preset.generator.inference_steps, stride=preset.eval_stride)
+                               steps=preset.generator.inference_steps, stride=preset.eval_stride,
+                               log=log)
     served = "rl" if rl_beats_base(root / "rl") else "base"  # what the worker serves
     result["served_model"] = served
     result["usable_heldout_combos"] = result[f"usable_{served}_heldout_combos"]

@@ -5,9 +5,6 @@ onnxruntime: a backend imports its runtime when it is built."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from aislestream.engines.generation.base import Generator
 from aislestream.engines.generation.recurrent import Outcome, generate_until_usable
 from aislestream.engines.generation.service import (
@@ -18,20 +15,13 @@ from aislestream.engines.generation.service import (
 )
 from aislestream.errors import require_extra
 from aislestream.models.ads.presets import get_ads_preset
+from aislestream.models.ads.serving import rl_beats_base
 from aislestream.settings import Settings
 
 __all__ = [
     "CreativeService", "CreativeServicePool", "GenerationConfig", "Generator", "Outcome",
-    "build_creative_service", "generate_until_usable", "load_creative_service",
+    "build_creative_service", "generate_until_usable", "load_creative_service", "rl_beats_base",
 ]
-
-
-def rl_beats_base(rl: Path) -> bool:
-    """The RL stage's serving gate: False when there is no RL generator or no gate verdict."""
-    record = rl / "rl.json"
-    if not (rl / "model_index.json").exists() or not record.exists():
-        return False
-    return bool(json.loads(record.read_text()).get("gate", {}).get("serve_rl", False))
 
 
 def build_creative_service(settings: Settings) -> CreativeServicePool:

@@ -49,18 +49,22 @@ def rdp(points: np.ndarray, epsilon: float) -> np.ndarray:
     return np.asarray(points)[rdp_mask(points, epsilon)]
 
 
-def epsilon_for_budget(points: np.ndarray, dropped: int, iterations: int = 60) -> float:
-    """Smallest tolerance at which RDP drops at least ``dropped`` interior points (bisection:
-    the number dropped grows with epsilon for the monotone curves pruning builds)."""
-    interior = len(points) - 2
-    if not 0 <= dropped <= interior:
-        raise ValueError(f"can drop between 0 and {interior} interior points, asked {dropped}")
+def epsilon_for_budget(points: np.ndarray, dropped: int, iterations: int = 60,
+                       eligible: np.ndarray | None = None) -> float:
+    """Smallest tolerance at which RDP drops at least ``dropped`` interior points, counting
+    only the ``eligible`` ones (a boolean mask over the points; default all) (bisection: the
+    number dropped grows with epsilon for the monotone curves pruning builds)."""
+    mask = np.ones(len(points), bool) if eligible is None else np.asarray(eligible, bool).copy()
+    mask[[0, -1]] = False  # end points are always kept
+    if not 0 <= dropped <= int(mask.sum()):
+        raise ValueError(f"can drop between 0 and {int(mask.sum())} interior points, "
+                         f"asked {dropped}")
     lo, hi = 0.0, float(np.ptp(points, axis=0).max()) or 1.0
     if dropped == 0:
         return 0.0
     for _ in range(iterations):
         mid = (lo + hi) / 2
-        if (~rdp_mask(points, mid)).sum() >= dropped:
+        if (~rdp_mask(points, mid) & mask).sum() >= dropped:
             hi = mid
         else:
             lo = mid

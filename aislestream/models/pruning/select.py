@@ -20,14 +20,19 @@ class Selection:
 
 def fft_rdp(profile: SpectralProfile, n: int) -> Selection:
     """Blocks whose points on the cumulative spectral-change curve RDP drops lie on near-linear
-    stretches; epsilon is the smallest tolerance that frees ``n`` of them. The last block's
-    point is an end point and is never dropped. If RDP frees more than ``n`` at that
-    tolerance (ties), the ones that change the spectrum least go first."""
+    stretches; epsilon is the smallest tolerance that frees ``n`` of them. The first and last
+    blocks are never candidates: the last block's point is an end point of the curve, and the
+    first block's input is the patch or token embedding, not a transformer block's output, so
+    its spectral change measures the embedding's mapping, not redundancy (the tiny generator
+    with blocks 0 and 3 removed was 25.9% usable, against 77.3% for Block Influence at the
+    same depth, which never picked block 0). If RDP frees more than ``n`` at that tolerance
+    (ties), the ones that change the spectrum least go first."""
     change = profile.change
     curve = cumulative_curve(change)
-    eps = epsilon_for_budget(curve, n)
-    # point k = after block k
-    candidates = [int(k) - 1 for k in np.flatnonzero(~rdp_mask(curve, eps))]
+    eligible = np.zeros(len(curve), bool)
+    eligible[2:-1] = True  # point k = after block k (1-based): point 1 is the first block's
+    eps = epsilon_for_budget(curve, n, eligible=eligible)
+    candidates = [int(k) - 1 for k in np.flatnonzero(~rdp_mask(curve, eps) & eligible)]
     chosen = sorted(candidates, key=lambda i: change[i])[:n]
     return Selection("fft_rdp", tuple(sorted(chosen)), eps)
 
@@ -54,6 +59,9 @@ def select(method: str, profile: SpectralProfile, n: int, seed: int = 0) -> Sele
     if not 0 < n < depth:
         raise ValueError(f"can remove 1 to {depth - 1} of {depth} blocks, asked {n}")
     if method == "fft_rdp":
+        if n > depth - 2:
+            raise ValueError(f"FFT + RDP can remove 1 to {depth - 2} of {depth} blocks (never "
+                             f"the first or the last), asked {n}")
         return fft_rdp(profile, n)
     if method == "block_influence":
         return block_influence(profile, n)

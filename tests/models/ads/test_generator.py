@@ -164,7 +164,11 @@ def test_feedback_round_is_recorded_and_eval_reports_oracle_rates(micro_ads, tmp
     history = json.loads((root / "rl" / "rl.json").read_text())["history"]
     assert len(history) == 2 and 0 <= history[0]["accept_rate"] <= 1  # one update, judged
     assert 0 <= history[0]["oracle_usable"] <= 1  # the oracle reports beside the ensemble
-    result = eval_ads(settings, get_ads_preset("micro"), write=True, log=lambda _: None)
+    heard: list[str] = []
+    result = eval_ads(settings, get_ads_preset("micro"), write=True, log=heard.append)
+    phases = [line.split(":")[0] for line in heard if line.endswith(" s)")]
+    assert phases == ["base first try", "base recurrent served", "base recurrent_raw",
+                      "rl first try", "rl recurrent served", "rl recurrent_raw"]  # progress
     for key in ("usable_base", "usable_base_raw", "usable_base_recurrent", "mean_attempts_base",
                 "usable_rl", "usable_rl_raw",
                 "usable_heldout_combos", "usable_rl_recurrent", "mean_attempts_rl",

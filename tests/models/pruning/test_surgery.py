@@ -106,6 +106,17 @@ def test_fft_rdp_removes_blocks_on_the_straight_stretch_and_baselines_obey_the_b
     for method in METHODS:
         assert len(select(method, profile, 3, seed=4).drop) == 3
     with pytest.raises(ValueError, match="1 to 5 of 6"):
-        select("fft_rdp", profile, 6)
+        select("block_influence", profile, 6)
+    with pytest.raises(ValueError, match="1 to 4 of 6 blocks \\(never the first or the last"):
+        select("fft_rdp", profile, 5)
+
+
+def test_fft_rdp_never_removes_the_first_block_even_on_a_straight_start():
+    # blocks 0-2 lie on one straight stretch: RDP frees points 1 and 2, and point 1 is block 0's
+    change = np.array([1.0, 1.0, 1.0, 6.0, 0.2, 6.0])
+    profile = SpectralProfile(change, np.zeros((6, 4)), np.zeros(6))
+    for n in (1, 2, 3, 4):
+        drop = select("fft_rdp", profile, n).drop
+        assert len(drop) == n and 0 not in drop and 5 not in drop
     with pytest.raises(ValueError, match="unknown pruning method"):
         select("magic", profile, 1)
