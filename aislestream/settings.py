@@ -213,6 +213,17 @@ class ExpansionSettings(BaseModel):
         default=0.8, ge=0.2, le=1,
         description="RM3's weight of the original query; below 0.2 the expansion "
         "outweighs the query more than the expansion cache accepts (4 per query token)")
+    fusion: Literal["mix", "rrf"] = Field(
+        default="mix", description="How expansion terms reach the search: 'mix' adds them to "
+        "the query; 'rrf' searches them as a second channel fused with the original query's "
+        "results (connectors/search/fusion.py), which keeps the original's top results on top")
+    gate: bool = Field(
+        default=False, description="Serve the expansion only where the original retrieval "
+        "looks weak (under 10 results, or a query word in none of its top 10)")
+    fusion_k_original: float = Field(default=10.0, gt=0)
+    fusion_k_expansion: float = Field(default=60.0, gt=0)
+    fusion_weight: float = Field(default=1.0, ge=0)
+    fusion_depth: int = Field(default=100, ge=1)
     variants: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Named expanders experiments may select, as overrides of "
         "these settings, e.g. {\"llm-pruned\": {\"engine\": \"llm\", \"model_path\": \"...\"}}")
@@ -308,6 +319,15 @@ class WorldSettings(BaseModel):
     n_queries: int = Field(default=4_000, ge=10)
     catalog_path: Path | None = Field(default=None, description="External catalog (CSV or JSONL)")
     labels_path: Path | None = Field(default=None, description="Labelled queries (CSV or JSONL)")
+    relevance_scale: str = Field(
+        default="0-3", description="The labels' grade scale: LO-HI (1-4, 1-3...) or "
+        "LABEL=GRADE,... mapped onto 0-3")
+    held_out_fraction: float = Field(
+        default=0.2, gt=0, lt=1, description="Share of labelled queries (by text hash) held out "
+        "of LM training for evaluation")
+    test_labels_path: Path | None = Field(
+        default=None, description="Held-out labelled queries in a file of their own; then every "
+        "query of labels_path trains and held_out_fraction is not used")
 
 
 class Settings(BaseSettings):

@@ -17,7 +17,7 @@ from aislestream.errors import ConfigError
 from aislestream.evaluation.results import write_results
 from aislestream.models.lm.presets import LMPreset
 from aislestream.models.lm.prompts import expand_prompt
-from aislestream.models.lm.run import training_world
+from aislestream.models.lm.run import lm_dir, training_world
 from aislestream.settings import Settings
 
 
@@ -53,7 +53,7 @@ def _rate(backend: LLMExpander, prompts: list[str], batch: int) -> tuple[float, 
 
 def run_speed_bench(settings: Settings, preset: LMPreset, stage: str, n: int, write: bool,
                     console: Console) -> dict:
-    root = settings.artifacts.lm(preset.name)
+    root = lm_dir(settings, preset)
     model = root / stage
     if not (model / "config.json").exists():
         raise ConfigError(f"no {stage} model under {root}: "

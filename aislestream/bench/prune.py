@@ -169,7 +169,7 @@ def lm_bench(settings: Settings, config: PruneBenchConfig, console: Console) -> 
     from aislestream.evaluation.expansion import evaluate_expanders
     from aislestream.models.lm.presets import get_preset
     from aislestream.models.lm.prompts import expand_prompt
-    from aislestream.models.lm.run import held_out_queries, training_world
+    from aislestream.models.lm.run import held_out_queries, lm_dir, training_world
 
     t = target(settings, "lm", config.preset)
     lm = get_preset(config.preset)
@@ -178,7 +178,7 @@ def lm_bench(settings: Settings, config: PruneBenchConfig, console: Console) -> 
     depth = len(profile.spectral_distance)
     world = training_world(settings, lm)
     queries = held_out_queries(settings, lm, world)
-    store = TantivyStore(settings.artifacts.lm(lm.name) / "store")
+    store = TantivyStore(lm_dir(settings, lm) / "store")
 
     def recall(model_dir: Path) -> dict[str, float]:
         table = evaluate_expanders(store, queries,

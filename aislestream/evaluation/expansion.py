@@ -1,8 +1,16 @@
 """Offline evaluation of query expansion on held-out queries, by query type.
 
 Every method is an ``Expander``; retrieval is the same store for all, so the table isolates
-what the expansion does. Drift = share of queries whose top 10 holds more irrelevant
-(grade 0) products than without expansion.
+what the expansion does. Metrics, per query then averaged over the queries of a type:
+
+- recall@k (capped, BEIR's R_cap@k): relevant products (grade >= ``RELEVANT_GRADE``) in the
+  top k / min(k, relevant); ``recall100_uncapped`` divides by all relevant ones instead. A
+  query with no relevant product scores 0.
+- NDCG@10 with gain 2^grade - 1 against the ideal order of all its labels.
+- zero-result rate: no product returned; drift rate: the top 10 holds more irrelevant
+  (grade 0 or unlabelled) products than without expansion.
+- ``ndcg10_delta`` / ``ndcg10_delta_ci95``: the mean per-query NDCG@10 change against the
+  ``BASELINE`` method, with a paired bootstrap 95% interval (what "does no harm" is judged by).
 """
 
 from __future__ import annotations
@@ -11,12 +19,36 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aislestream.connectors.search.base import SearchRequest, SearchStore
-from aislestream.core.metrics import ndcg_at_k, recall_at_k
+from aislestream.connectors.search.base import FusionConfig, SearchRequest, SearchStore
+from aislestream.connectors.search.fusion import search_fused
+from aislestream.core.metrics import RELEVANT_GRADE, ndcg_at_k, recall_at_k
 from aislestream.engines.expansion.base import Expander
 from aislestream.models.world import LabelledQuery
 
-METRICS = ("recall10", "recall50", "recall100", "ndcg10", "zero_result_rate", "drift_rate")
+METRICS = ("recall10", "recall50", "recall100", "recall100_uncapped", "ndcg10",
+           "zero_result_rate", "drift_rate")
+BASELINE = "none"
+
+
+def _uncapped_recall(ids: list[str], q: LabelledQuery, k: int) -> float:
+    relevant = {pid for pid, g in q.relevance.items() if g >= RELEVANT_GRADE}
+    return len(relevant.intersection(ids[:k])) / len(relevant) if relevant else 0.0
+
+
+def bootstrap_ci(values: Sequence[float], resamples: int = 2_000, seed: int = 0,
+                 ) -> tuple[float, float]:
+    """Percentile 95% interval of the mean of ``values`` (per-query paired differences)."""
+    import numpy as np
+
+    if len(values) == 0:
+        return (float("nan"), float("nan"))
+    data = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // len(data))  # resamples drawn a bounded block at a time
+    means = np.concatenate([
+        data[rng.integers(0, len(data), (min(chunk, resamples - start), len(data)))].mean(axis=1)
+        for start in range(0, resamples, chunk)])
+    return (round(float(np.percentile(means, 2.5)), 4), round(float(np.percentile(means, 97.5)), 4))
 
 
 def _irrelevant_in_top10(ids: list[str], q: LabelledQuery) -> int:
@@ -24,35 +56,52 @@ def _irrelevant_in_top10(ids: list[str], q: LabelledQuery) -> int:
 
 
 def evaluate_expanders(store: SearchStore, queries: Sequence[LabelledQuery],
-                       methods: Mapping[str, Expander]) -> dict[str, dict[str, dict[str, float]]]:
-    """{method: {query_type or "all": {metric: value}}}"""
+                       methods: Mapping[str, Expander],
+                       modes: Mapping[str, FusionConfig] | None = None,
+                       ) -> dict[str, dict[str, dict[str, float]]]:
+    """{method: {query_type or "all": {metric: value}}}, plus each method's NDCG@10 change
+    against no expansion (``ndcg10_delta``, ``ndcg10_delta_ci95``, ``better``, ``worse``).
+    Every method but the baseline also gets a ``<name> <mode>`` row per entry of ``modes``:
+    the same expansions served through that channel configuration."""
     texts = [q.text for q in queries]
     base_hits = store.search_many([SearchRequest(t, k=100) for t in texts])
-    base_bad = [_irrelevant_in_top10([h.id for h in hs], q) for q, hs in zip(queries, base_hits)]
+    base_ids = [[h.id for h in hs] for hs in base_hits]
+    base_bad = [_irrelevant_in_top10(ids, q) for q, ids in zip(queries, base_ids)]
+    base_ndcg = [ndcg_at_k(ids, q.relevance, 10) for q, ids in zip(queries, base_ids)]
     table: dict[str, dict[str, dict[str, float]]] = {}
+    runs = []
     for name, expander in methods.items():
         expansions = expander.expand(texts)
-        hits = store.search_many([SearchRequest(q.text, e.terms, k=100)
-                                  for q, e in zip(queries, expansions)])
-        sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for q, hs, bad in zip(queries, hits, base_bad):
+        runs.append((name, expansions, None))
+        if name != BASELINE:
+            runs += [(f"{name} {mode}", expansions, config)
+                     for mode, config in (modes or {}).items()]
+    for name, expansions, mode in runs:
+        hits = search_fused(store, [SearchRequest(q.text, e.terms, k=100, fusion=mode)
+                                    for q, e in zip(queries, expansions)])
+        rows: dict[str, list[dict[str, float]]] = defaultdict(list)
+        for q, hs, bad, before in zip(queries, hits, base_bad, base_ndcg):
             ids = [h.id for h in hs]
             row = {"recall10": recall_at_k(ids, q.relevance, 10),
                    "recall50": recall_at_k(ids, q.relevance, 50),
                    "recall100": recall_at_k(ids, q.relevance, 100),
+                   "recall100_uncapped": _uncapped_recall(ids, q, 100),
                    "ndcg10": ndcg_at_k(ids, q.relevance, 10),
                    "zero_result_rate": float(not ids),
                    "drift_rate": float(_irrelevant_in_top10(ids, q) > bad)}
+            row["delta"] = row["ndcg10"] - before
             for key in (q.query_type, "all"):
-                sums[key]["queries"] += 1
-                for metric, value in row.items():
-                    sums[key][metric] += value
-        table[name] = {
-            qtype: {"queries": int(acc["queries"]),
-                    **{m: round(acc[m] / acc["queries"], 4) for m in METRICS}}
-            for qtype, acc in sorted(sums.items())
-        }
+                rows[key].append(row)
+        table[name] = {qtype: _summary(group) for qtype, group in sorted(rows.items())}
     return table
+
+
+def _summary(rows: list[dict[str, float]]) -> dict[str, float]:
+    n = len(rows)
+    deltas = [r["delta"] for r in rows]
+    return {"queries": n, **{m: round(sum(r[m] for r in rows) / n, 4) for m in METRICS},
+            "ndcg10_delta": round(sum(deltas) / n, 4), "ndcg10_delta_ci95": bootstrap_ci(deltas),
+            "better": sum(d > 1e-9 for d in deltas), "worse": sum(d < -1e-9 for d in deltas)}
 
 
 def plot_by_query_type(table: Mapping[str, Mapping[str, Mapping[str, float]]], path: Path,

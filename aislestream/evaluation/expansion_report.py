@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from aislestream.connectors.search.base import FusionConfig
 from aislestream.connectors.search.tantivy_store import TantivyStore
 from aislestream.engines.expansion import IdentityExpander, PrfExpander
 from aislestream.engines.expansion.llm import LLMConfig
 from aislestream.engines.expansion.torch_backend import TorchLLMExpander
 from aislestream.errors import ConfigError
-from aislestream.evaluation.expansion import evaluate_expanders, plot_by_query_type
+from aislestream.evaluation.expansion import BASELINE, evaluate_expanders, plot_by_query_type
 from aislestream.models.lm.presets import LMPreset
-from aislestream.models.lm.run import held_out_queries, training_world
+from aislestream.models.lm.run import held_out_queries, lm_dir, training_world
 from aislestream.settings import Settings
 
 PLOT = Path("docs/plots/expansion_by_query_type.png")
+# each expander is also scored served as a fused channel, and gated: only where the original
+# retrieval looks weak (connectors/search/fusion.py)
+MODES = {"fused": FusionConfig(), "gated": FusionConfig("expanded", gate=True)}
 
 
 def _targets(table: dict) -> dict[str, dict[str, float | bool]]:
@@ -35,6 +40,12 @@ def _targets(table: dict) -> dict[str, dict[str, float | bool]]:
         diff = get("sft+rl", "all", "ndcg10") - get("sft", "all", "ndcg10")
         targets["rl_ndcg10_gain_over_sft"] = {"value": round(diff, 4), "target": 0.0,
                                               "met": diff > 0}
+    for method in [m for m in ("sft", "sft+rl", *(f"sft+rl {mode}" for mode in MODES))
+                   if m in table]:
+        worst = min(table[method].items(), key=lambda kv: kv[1]["ndcg10_delta"])
+        targets[f"{method}_ndcg10_vs_none_every_type"] = {
+            "value": worst[1]["ndcg10_delta"], "worst_type": worst[0], "target": 0.0,
+            "met": worst[1]["ndcg10_delta"] >= 0}  # do no harm: no type loses NDCG@10
     if "sft+rl" in table and "head" in table["sft+rl"]:
         ratio = get("sft+rl", "head", "ndcg10") / max(get("none", "head", "ndcg10"), 1e-9)
         targets["head_ndcg10_ratio_to_bm25"] = {"value": round(ratio, 4), "target": 0.99,
@@ -42,11 +53,20 @@ def _targets(table: dict) -> dict[str, dict[str, float | bool]]:
     return targets
 
 
-def run_expansion_eval(settings: Settings, preset: LMPreset, write: bool, console: Console) -> dict:
-    root = settings.artifacts.lm(preset.name)
+def run_expansion_eval(settings: Settings, preset: LMPreset, write: bool, console: Console,
+                       out: Path | None = None) -> dict:
+    """``out``: also write the JSON report there (a real catalog's figures need not go to
+    docs/)."""
+    w = settings.world
+    if w.catalog_path is not None and w.labels_path is None and w.test_labels_path is None:
+        raise ConfigError("eval expansion on an external catalog needs its labelled queries "
+                          "(--labels, or --test-labels): without them there is nothing to score "
+                          "(pseudo-queries made from titles only train the model)")
+    root = lm_dir(settings, preset)
     if not (root / "split.json").exists():
+        options = "" if w.catalog_path is None else " with the same --catalog/--labels options"
         raise ConfigError(f"no trained model under {root}: "
-                          f"run `aisle train lm --preset {preset.name}` first")
+                          f"run `aisle train lm --preset {preset.name}`{options} first")
     with console.status("rebuilding the training world and its held-out split"):
         world = training_world(settings, preset)
         queries = held_out_queries(settings, preset, world)
@@ -63,33 +83,75 @@ def run_expansion_eval(settings: Settings, preset: LMPreset, write: bool, consol
             methods[label] = TorchLLMExpander(LLMConfig(root / stage, preset.max_new_tokens,
                                                         prompt_style=style), variant=stage)
     with console.status(f"evaluating {len(methods)} methods on {len(queries):,} held-out queries"):
-        table = evaluate_expanders(store, queries, methods)
+        table = evaluate_expanders(store, queries, methods, modes=MODES)
     targets = _targets(table)
     _print(table, targets, console)
+    if not queries:
+        raise ConfigError(f"the split under {root} holds no held-out query")
     payload = {"preset": preset.name, "held_out_queries": len(queries),
                "products": len(world.products), "methods": table, "targets": targets}
+    if w.catalog_path is not None:
+        payload["catalog"] = str(w.catalog_path)
+        payload["artifacts"] = str(root)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(payload, indent=2) + "\n")
+        console.print(f"report written to {out}")
     if write:
         from aislestream.evaluation.results import write_results
 
         plot = plot_by_query_type(table, PLOT)
         write_results("expansion", payload, _markdown(table, targets, preset, len(queries), plot),
-                      f"aisle eval expansion --preset {preset.name}", page="RESULTS.md")
+                      _command(settings, preset), page="RESULTS.md")
     return payload
 
 
+def _command(settings: Settings, preset: LMPreset) -> str:
+    """The command that reproduces the figures, catalog options included."""
+    w = settings.world
+    parts = [f"aisle eval expansion --preset {preset.name}"]
+    if w.catalog_path is not None:
+        parts += [f"--catalog {w.catalog_path}"]
+        parts += [f"--labels {w.labels_path}"] if w.labels_path else []
+        parts += [f"--test-labels {w.test_labels_path}"] if w.test_labels_path else []
+        parts += [f"--relevance-scale {w.relevance_scale}",
+                  f"--held-out {w.held_out_fraction}"]
+    return " ".join(parts)
+
+
 def _print(table: dict, targets: dict, console: Console) -> None:
-    out = Table(title="held-out queries: recall@50 / NDCG@10 by query type")
-    qtypes = list(next(iter(table.values())))
-    out.add_column("method")
-    for qtype in qtypes:
-        out.add_column(qtype, justify="right")
+    n = table[BASELINE]["all"]["queries"]
+    console.print(f"{n:,} held-out queries, {len(table)} methods")
+    overall = Table(title=f"held-out queries (n={n:,}): all types")
+    for column in ("method", "queries", "R@10", "R@50", "R@100", "R@100 uncapped", "NDCG@10",
+                   "dNDCG@10 vs none [95% CI]", "better/worse", "zero-result", "drift"):
+        overall.add_column(column, justify="left" if column == "method" else "right")
     for method, rows in table.items():
-        out.add_row(method, *(f"{rows[t]['recall50']:.3f} / {rows[t]['ndcg10']:.3f}"
-                              for t in qtypes))
-    console.print(out)
+        r = rows["all"]
+        overall.add_row(method, f"{r['queries']:,}", *(f"{r[m]:.3f}" for m in (
+            "recall10", "recall50", "recall100", "recall100_uncapped", "ndcg10")),
+            _delta(r), f"{r['better']}/{r['worse']}", f"{r['zero_result_rate']:.3f}",
+            f"{r['drift_rate']:.3f}")
+    console.print(overall)
+    qtypes = [t for t in next(iter(table.values())) if t != "all"]
+    if len(qtypes) > 1:
+        by_type = Table(title="by query type: recall@50 / NDCG@10, dNDCG@10 vs none [95% CI]")
+        by_type.add_column("method")
+        for qtype in qtypes:
+            by_type.add_column(f"{qtype} (n={table[BASELINE][qtype]['queries']:,})",
+                               justify="right")
+        for method, rows in table.items():
+            by_type.add_row(method, *(f"{rows[t]['recall50']:.3f} / {rows[t]['ndcg10']:.3f}"
+                                      f"\n{_delta(rows[t])}" for t in qtypes))
+        console.print(by_type)
     for name, t in targets.items():
         console.print(f"{name}: {t['value']} "
                       f"(target {t['target']}: {'met' if t['met'] else 'missed'})")
+
+
+def _delta(row: dict) -> str:
+    lo, hi = row["ndcg10_delta_ci95"]
+    return f"{row['ndcg10_delta']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
 
 def _markdown(table: dict, targets: dict, preset: LMPreset, n: int, plot: Path) -> str:
@@ -101,10 +163,20 @@ def _markdown(table: dict, targets: dict, preset: LMPreset, n: int, plot: Path) 
         lines.append(f"| {method} | "
                      + " | ".join(f"{rows[t]['recall50']:.3f} / {rows[t]['ndcg10']:.3f}"
                                   for t in qtypes) + " |")
+    lines += ["", "NDCG@10 change against no expansion, per query, with a paired bootstrap 95% "
+              "interval (queries better / worse):", "",
+              "| method | " + " | ".join(qtypes) + " |", "|---" * (len(qtypes) + 1) + "|"]
+    for method, rows in table.items():
+        if method != BASELINE:
+            lines.append(f"| {method} | " + " | ".join(
+                f"{_delta(rows[t])} ({rows[t]['better']}/{rows[t]['worse']})" for t in qtypes)
+                + " |")
     lines += ["", "| target | value | goal | met |", "|---|---|---|---|"]
     lines += [f"| {k} | {v['value']} | {v['target']} | {'yes' if v['met'] else '**no**'} |"
               for k, v in targets.items()]
     lines += ["", f"![retrieval by query type]({plot.relative_to('docs')})",
-              "", "Zero-result and drift rates per method and type are in "
-              "docs/results/expansion.json."]
+              "", "Recall@10/100 (capped, and recall@100 uncapped), zero-result and drift "
+              "rates per method and type are in docs/results/expansion.json; the metrics are "
+              "defined in `aislestream/evaluation/expansion.py` (recall counts grade >= 2 as "
+              "relevant)."]
     return "\n".join(lines)

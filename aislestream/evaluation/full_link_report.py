@@ -13,14 +13,14 @@ from aislestream.engines.expansion import IdentityExpander, PrfExpander
 from aislestream.errors import ConfigError
 from aislestream.evaluation.full_link import STAGES, evaluate_chain
 from aislestream.models.lm.presets import LMPreset
-from aislestream.models.lm.run import held_out_queries, training_world
+from aislestream.models.lm.run import held_out_queries, lm_dir, training_world
 from aislestream.settings import Settings
 
 PLOT = Path("docs/plots/full_link_failures.png")
 
 
 def run_full_link(settings: Settings, preset: LMPreset, write: bool, console: Console) -> dict:
-    root = settings.artifacts.lm(preset.name)
+    root = lm_dir(settings, preset)
     if not (root / "split.json").exists():
         raise ConfigError(f"full-link evaluation runs on the LLM's held-out queries: run "
                           f"`aisle train lm --preset {preset.name}` first")

@@ -17,7 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from aislestream.connectors.search.base import SearchRequest, SearchStore
+from aislestream.connectors.search.base import FusionConfig, SearchRequest, SearchStore
+from aislestream.connectors.search.fusion import search_fused, search_one
 from aislestream.engines.expansion.base import Expansion
 from aislestream.engines.expansion.pool import ExpanderPool
 from aislestream.errors import AisleError, MessageRejected, RetryableError
@@ -85,18 +86,22 @@ class SearchPipeline:
         self.experiments = experiments
         self.counts: Counter[str] = Counter()
 
-    async def _expand(self, queries: Sequence[SearchQuery],
-                      assignments: Sequence[Assignment]) -> list[Expansion]:
+    async def _expand(self, queries: Sequence[SearchQuery], assignments: Sequence[Assignment],
+                      ) -> tuple[list[Expansion], list[FusionConfig | None]]:
         """Each query through the expander its arms select, one call per variant; a variant that
-        fails (beyond its guard) costs its queries their expansion, never their search."""
+        fails (beyond its guard) costs its queries their expansion, never their search. With
+        each expansion: how its variant searches it (``fusion``)."""
         groups: dict[str | None, list[int]] = {}
         for i, a in enumerate(assignments):
             name = a.params.get("expander")
             groups.setdefault(None if name is None else str(name), []).append(i)
         out: list[Expansion | None] = [None] * len(queries)
+        fusion: list[FusionConfig | None] = [None] * len(queries)
         for name, idx in groups.items():
             try:
                 expander = self.expanders.get(name)
+                for i in idx:
+                    fusion[i] = expander.fusion
                 expanded = await expander.aexpand([queries[i].query for i in idx])
             except AisleError as exc:  # a variant this worker cannot build (logged by the pool)
                 expanded = [self._unexpanded(queries[i], name, f"variant unavailable: {exc}")
@@ -108,7 +113,7 @@ class SearchPipeline:
                             for i in idx]
             for i, e in zip(idx, expanded):
                 out[i] = e
-        return out  # type: ignore[return-value]
+        return out, fusion  # type: ignore[return-value]
 
     @staticmethod
     def _unexpanded(query: SearchQuery, variant: str | None, reason: str) -> Expansion:
@@ -143,12 +148,12 @@ class SearchPipeline:
             return outputs  # type: ignore[return-value]
         experiments = self.experiments()
         assignments = [assign(experiments, q.user_id or q.request_id) for _, q in valid]
-        expansions = await self._expand([q for _, q in valid], assignments)
+        expansions, fusion = await self._expand([q for _, q in valid], assignments)
         expanded = time.perf_counter()
         requests = [
             SearchRequest(q.query, e.terms, q.filters, q.price_min, q.price_max,
-                          q.k or self.settings.default_k)
-            for (_, q), e in zip(valid, expansions)
+                          q.k or self.settings.default_k, fusion=f)
+            for (_, q), e, f in zip(valid, expansions, fusion)
         ]
         hits, failures = self._retrieve(requests)
         retrieved = time.perf_counter()
@@ -193,7 +198,7 @@ class SearchPipeline:
         others. A store that is down (StoreUnavailable) is nobody's fault: it is raised, and the
         batch waits for the store (streams/app.py) instead of dead-lettering every query."""
         try:
-            return self.store.search_many(requests), {}
+            return search_fused(self.store, requests), {}
         except RetryableError:
             raise
         except Exception as exc:
@@ -202,7 +207,7 @@ class SearchPipeline:
         hits, failures = [], {}
         for j, request in enumerate(requests):
             try:
-                hits.append(self.store.search(request))
+                hits.append(search_one(self.store, request))
             except RetryableError:
                 raise
             except Exception as exc:

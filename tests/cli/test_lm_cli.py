@@ -7,26 +7,87 @@ from click.testing import CliRunner
 from aislestream.cli.main import cli
 
 
-def test_train_then_eval_on_an_external_catalog_without_labels(tmp_path, monkeypatch):
+def _titles_only_catalog(directory):
+    """A real-catalog-like fixture: titles only, labels graded 1-4 in a ``grade`` column, and
+    every third query misspelled the way shoppers do (two letters swapped)."""
     from aislestream.models.world import World, WorldConfig
 
-    world = World.generate(WorldConfig(seed=9, n_products=800, n_users=5, n_queries=5))
-    catalog, _ = world.export(tmp_path / "export")
+    world = World.generate(WorldConfig(seed=9, n_products=800, n_users=5, n_queries=40))
+    directory.mkdir()
+    catalog, labels = directory / "catalog.jsonl", directory / "labels.csv"
+    catalog.write_text("".join(json.dumps({"id": p.id, "title": p.title, "brand": p.brand}) + "\n"
+                               for p in world.products))
+    rows = ["query,product_id,grade"]
+    for i, q in enumerate(world.queries):
+        text = q.text
+        if i % 3 == 0 and len(text) > 4:
+            text = text[:2] + text[3] + text[2] + text[4:]
+        rows += [f"{text},{pid},{grade + 1}" for pid, grade in q.relevance.items()]
+    labels.write_text("\n".join(rows) + "\n")
+    return catalog, labels
+
+
+def test_train_then_eval_on_a_titles_only_catalog_with_another_label_scale(tmp_path,
+                                                                          monkeypatch):
+    catalog, labels = _titles_only_catalog(tmp_path / "catalog")
     monkeypatch.chdir(tmp_path)  # --write would land in ./docs
     runner = CliRunner()
     data = ["--data-dir", str(tmp_path / "data")]
-    trained = runner.invoke(cli, [*data, "train", "lm", "--preset", "micro", "--catalog",
-                                  str(catalog)])
+    options = ["--preset", "micro", "--catalog", str(catalog), "--labels", str(labels),
+               "--relevance-scale", "1-4"]
+    trained = runner.invoke(cli, [*data, "train", "lm", *options])
     assert trained.exit_code == 0, trained.output
     assert "rl done" in trained.output
-    evaluated = runner.invoke(cli, [*data, "eval", "expansion", "--preset", "micro", "--catalog",
-                                    str(catalog), "--write"])
+    keyed = [d for d in (tmp_path / "data" / "lm").iterdir()]
+    assert len(keyed) == 1 and keyed[0].name.startswith("micro-")  # keyed by the catalog
+    assert keyed[0].name in trained.output.replace("\n", "")
+    out = tmp_path / "report" / "expansion.json"
+    evaluated = runner.invoke(cli, [*data, "eval", "expansion", *options, "--out", str(out),
+                                    "--write"])
     assert evaluated.exit_code == 0, evaluated.output
-    result = json.loads((tmp_path / "docs" / "results" / "expansion.json").read_text())
-    assert set(result["methods"]) == {"none", "rm3", "pretrain", "sft", "sft+rl"}
-    for method in result["methods"].values():
-        assert {"recall50", "ndcg10", "zero_result_rate", "drift_rate"} <= set(method["pseudo"])
+    report = json.loads(out.read_text())
+    docs = json.loads((tmp_path / "docs" / "results" / "expansion.json").read_text())
+    assert report["methods"] == docs["methods"] and "--catalog" in docs["command"]
+    llm = {"pretrain", "sft", "sft+rl"}
+    assert set(report["methods"]) == {"none", "rm3", *llm, *(f"{m} {mode}" for m in ["rm3", *llm]
+                                                             for mode in ("fused", "gated"))}
+    n = report["held_out_queries"]
+    assert n > 0 and f"{n} held-out queries, 13 methods" in evaluated.output
+    assert "sft+rl fused_ndcg10_vs_none_every_type:" in evaluated.output
+    for method in report["methods"].values():
+        row = method["all"]
+        assert row["queries"] == n and {"recall10", "recall50", "recall100",
+                                        "recall100_uncapped", "ndcg10", "zero_result_rate",
+                                        "drift_rate"} <= set(row)
+        assert row["recall100_uncapped"] <= row["recall100"] + 1e-9  # capped divides by less
+        lo, hi = row["ndcg10_delta_ci95"]
+        assert lo <= row["ndcg10_delta"] <= hi and row["better"] + row["worse"] <= n
+    assert report["methods"]["none"]["all"]["ndcg10_delta"] == 0  # the baseline against itself
+    assert {"sft+rl_ndcg10_vs_none_every_type", "sft+rl fused_ndcg10_vs_none_every_type",
+            "sft+rl gated_ndcg10_vs_none_every_type"} <= set(report["targets"])
     assert (tmp_path / "docs" / "plots" / "expansion_by_query_type.png").stat().st_size > 10_000
+
+
+def test_eval_on_a_catalog_without_labels_refuses_and_says_why(tmp_path):
+    catalog, _ = _titles_only_catalog(tmp_path / "catalog")
+    out = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "eval", "expansion", "--preset",
+                                   "micro", "--catalog", str(catalog)])
+    assert out.exit_code == 2 and "needs its labelled queries (--labels" in out.output
+
+
+def test_label_options_need_a_catalog_and_a_bad_scale_is_named(tmp_path):
+    catalog, labels = _titles_only_catalog(tmp_path / "catalog")
+    runner = CliRunner()
+    alone = runner.invoke(cli, ["--data-dir", str(tmp_path), "train", "lm", "--preset", "micro",
+                                "--labels", str(labels)])
+    assert alone.exit_code == 2 and "need --catalog" in alone.output
+    unscaled = runner.invoke(cli, ["--data-dir", str(tmp_path), "train", "lm", "--preset",
+                                   "micro", "--catalog", str(catalog), "--labels", str(labels)])
+    assert unscaled.exit_code == 2 and "grade 4 is outside 0-3" in unscaled.output
+    bad = runner.invoke(cli, ["--data-dir", str(tmp_path), "train", "lm", "--preset", "micro",
+                              "--catalog", str(catalog), "--labels", str(labels),
+                              "--relevance-scale", "four"])
+    assert bad.exit_code == 2 and "relevance scale 'four'" in bad.output
 
 
 def test_eval_before_training_says_what_to_run(tmp_path):

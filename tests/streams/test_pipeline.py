@@ -169,3 +169,29 @@ def test_a_store_that_is_down_is_waited_for_not_a_dead_letter_per_query():
     with pytest.raises(StoreUnavailable):
         run(pipeline, [msg(0, query("a", "fine")), msg(1, query("b", "also fine"))])
     assert pipeline.counts["dead_letters"] == 0
+
+
+def test_an_arm_can_serve_its_expansion_as_a_fused_channel(tantivy_store):
+    """`prf-fused` declares fusion=rrf: its results keep the original query's top 3; plain
+    `prf` mixes the terms into the query, as before."""
+    from aislestream.connectors.search import SearchRequest
+
+    experiment = parse_experiment({"id": "exp2", "layer": "search.expansion", "salt": "s", "arms": [
+        {"name": "mixed", "share": 0.5, "params": {"expander": "prf"}},
+        {"name": "fused", "share": 0.5, "params": {"expander": "prf-fused"}}]})
+    pipeline = SearchPipeline(
+        pool(GuardedExpander(IdentityExpander(), 1.0), tantivy_store, lru_size=0,
+             variants={"prf-fused": {"engine": "prf", "fusion": "rrf"}}),
+        tantivy_store, StreamSettings(), experiments=lambda: [experiment])
+    users = [f"user{i}" for i in range(30)]
+    outputs = run(pipeline, [msg(i, query(f"r{i}", "red shoes", user_id=u, k=10))
+                             for i, u in enumerate(users)])
+    original = [h.id for h in tantivy_store.search(SearchRequest("red shoes", k=10))]
+    seen = set()
+    for result in (json.loads(o.value) for o in outputs):
+        arm, ids = result["arms"]["exp2"], [h["id"] for h in result["hits"]]
+        seen.add(arm)
+        assert result["expansion"] and len(ids) == 10
+        if arm == "fused":
+            assert set(original[:3]) <= set(ids[:6])
+    assert seen == {"mixed", "fused"}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aislestream.connectors.search.base import Hit, SearchRequest, SearchStore
+from aislestream.connectors.search.base import FusionConfig, Hit, SearchRequest, SearchStore
+from aislestream.connectors.search.fusion import search_fused
 from aislestream.settings import StoreSettings
 
-__all__ = ["Hit", "SearchRequest", "SearchStore", "build_search_store"]
+__all__ = ["FusionConfig", "Hit", "SearchRequest", "SearchStore", "build_search_store",
+           "search_fused"]
 
 
 def build_search_store(settings: StoreSettings, path: Path) -> SearchStore:

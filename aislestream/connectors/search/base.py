@@ -9,10 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from aislestream.core.products import Product
 from aislestream.core.text import WeightedTerm
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Serve a request's expansion as a channel beside the original query's results
+    (``connectors.search.fusion``): ``rrf`` fuses the two rankings, ``expanded`` takes the
+    expanded one as it is; with ``gate`` only where the original retrieval looks weak."""
+
+    method: Literal["rrf", "expanded"] = "rrf"
+    gate: bool = False
+    k_original: float = 10.0
+    k_expansion: float = 60.0
+    weight: float = 1.0  # of the expansion channel
+    depth: int = 100  # results each channel contributes
+
+    def __post_init__(self) -> None:
+        if self.method not in ("rrf", "expanded") or self.k_original <= 0 or \
+                self.k_expansion <= 0 or self.weight < 0 or self.depth < 1:
+            raise ValueError(f"invalid fusion config {self}")
 
 
 @dataclass(frozen=True)
@@ -25,6 +44,9 @@ class SearchRequest:
     k: int = 10
     # attribute -> values it must not have
     exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # None: the stores mix the expansion terms into the query; else ``search_fused`` serves
+    # them as a fused channel (a store's own search ignores this field)
+    fusion: FusionConfig | None = None
 
 
 @dataclass(frozen=True)

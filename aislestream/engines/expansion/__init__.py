@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aislestream.connectors.search.base import SearchStore
+from aislestream.connectors.search.base import FusionConfig, SearchStore
 from aislestream.engines.expansion.base import Expander, Expansion, normalize_query
 from aislestream.engines.expansion.cache import CachedExpander, LruCache, RedisCache
 from aislestream.engines.expansion.guard import GuardedExpander
@@ -12,7 +12,8 @@ from aislestream.settings import ExpansionSettings
 
 __all__ = [
     "CachedExpander", "Expander", "Expansion", "GuardedExpander", "IdentityExpander",
-    "LruCache", "PrfConfig", "PrfExpander", "RedisCache", "build_expander", "normalize_query",
+    "LruCache", "PrfConfig", "PrfExpander", "RedisCache", "build_expander", "fusion_config",
+    "normalize_query",
 ]
 
 
@@ -40,8 +41,18 @@ def build_backend(settings: ExpansionSettings, store: SearchStore) -> Expander:
     return PrfExpander(store, config, settings.variant)
 
 
+def fusion_config(settings: ExpansionSettings) -> FusionConfig | None:
+    """How this expander's terms are searched: None mixes them into the query."""
+    if settings.fusion == "mix" and not settings.gate:
+        return None  # one search, the terms in the query
+    return FusionConfig("rrf" if settings.fusion == "rrf" else "expanded", settings.gate,
+                        settings.fusion_k_original, settings.fusion_k_expansion,
+                        settings.fusion_weight, settings.fusion_depth)
+
+
 def build_expander(settings: ExpansionSettings, store: SearchStore) -> GuardedExpander:
-    """Backend, wrapped in its caches (LRU, then Redis if configured) and the deadline guard."""
+    """Backend, wrapped in its caches (LRU, then Redis if configured) and the deadline guard,
+    which carries how its terms are to be searched (``fusion``)."""
     engine: Expander = build_backend(settings, store)
     caches = []
     if settings.lru_size > 0:
@@ -50,4 +61,4 @@ def build_expander(settings: ExpansionSettings, store: SearchStore) -> GuardedEx
         caches.append(RedisCache(settings.redis_url, settings.redis_ttl_s))
     if caches:
         engine = CachedExpander(engine, caches)
-    return GuardedExpander(engine, settings.deadline_ms / 1000.0)
+    return GuardedExpander(engine, settings.deadline_ms / 1000.0, fusion=fusion_config(settings))

@@ -14,16 +14,19 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
+from aislestream.connectors.search.base import FusionConfig
 from aislestream.engines.expansion.base import Expander, Expansion
 
 log = logging.getLogger(__name__)
 
 
 class GuardedExpander:
-    def __init__(self, inner: Expander, deadline_s: float, max_workers: int = 4) -> None:
+    def __init__(self, inner: Expander, deadline_s: float, max_workers: int = 4,
+                 fusion: FusionConfig | None = None) -> None:
         if deadline_s <= 0:
             raise ValueError(f"deadline_s must be positive, got {deadline_s}")
         self.inner = inner
+        self.fusion = fusion  # how the pipeline searches these expansions (None: mixed in)
         self.deadline_s = deadline_s
         self.name = inner.name
         self.variant = inner.variant

@@ -21,7 +21,7 @@ def prepare(settings: Settings, preset: AssistantPreset):
     from aislestream.models.lm.presets import get_preset
 
     lm_preset = get_preset(preset.lm_preset)
-    base = settings.artifacts.lm(lm_preset.name) / "pretrain"
+    base = lm_run.lm_dir(settings, lm_preset) / "pretrain"
     if not (base / "config.json").exists():
         lm_run.train(settings, lm_preset, ["pretrain"])
     world = lm_run.training_world(settings, lm_preset)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -80,7 +81,7 @@ def simulate_log(world: World, store: SearchStore, queries: Sequence[LabelledQue
         c, b = clicked.setdefault(q.id, Counter()), bought.setdefault(q.id, Counter())
         for s in range(sessions):
             shown = _browse_list(world, store, q, rng)
-            user = q.user_id or users[(hash(q.id) + s) % len(users)]
+            user = q.user_id or users[(zlib.crc32(q.id.encode()) + s) % len(users)]
             outcome = sim.session(user, shown, q.relevance)
             c.update(outcome.clicks)
             b.update(outcome.purchases + outcome.carts)
@@ -119,7 +120,10 @@ def _expansion_terms(world: World, query: LabelledQuery, counts: Counter, max_te
     words: Counter[str] = Counter()
     for pid in counts:
         product = world.product_by_id[pid]
-        title = set(tokenize(product.title)) - set(tokenize(product.brand))  # brands are not intent
+        brand = set(tokenize(product.brand))  # brands are not intent
+        # title order, not a set's: a set's order changes with the process's hash seed, and
+        # with it the order of tied words, so the mined targets were not reproducible
+        title = [w for w in dict.fromkeys(tokenize(product.title)) if w not in brand]
         words.update(w for w in title if w not in STOPWORDS and not w.isdigit())
     shared = [w for w, n in words.most_common() if n >= consensus * len(counts)]
     return parse_terms(" ".join(shared), query.text, max_terms)
@@ -148,10 +152,12 @@ def mine_sft_examples(world: World, store: SearchStore, queries: Sequence[Labell
                                        q.query_type))
         products = [world.product_by_id[pid] for pid in converted]
         category = Counter(p.category for p in products).most_common(1)[0][0]
-        examples.append(SftExample(rewrite_prompt(q.text), f" {category}", "rewrite", q.query_type))
+        if category.strip():  # titles-only catalogs have no category: no empty targets
+            examples.append(SftExample(rewrite_prompt(q.text), f" {category}", "rewrite",
+                                       q.query_type))
         shared = [f"{key}={value}" for key in ("colour", "material", "brand")
                   for value, n in Counter(getattr(p, key) for p in products).most_common(1)
-                  if n >= 0.6 * len(products)]
+                  if value.strip() and n >= 0.6 * len(products)]
         if shared:
             examples.append(SftExample(attrs_prompt(q.text), " " + " ".join(shared), "attrs",
                                        q.query_type))

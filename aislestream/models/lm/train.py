@@ -45,12 +45,14 @@ class StageContext:
     seed: int = 0
 
 
-def prepare(preset: LMPreset, out_dir: Path, world: World, seed: int = 0) -> StageContext:
+def prepare(preset: LMPreset, out_dir: Path, world: World, seed: int = 0,
+            split: tuple[list[LabelledQuery], list[LabelledQuery]] | None = None) -> StageContext:
+    """``split`` is (train, held out); by default a hash split of the world's queries."""
     out_dir.mkdir(parents=True, exist_ok=True)
     store = TantivyStore(out_dir / "store")
     if store.count() != len(world.products):
         store.index(world.products)
-    train, held_out = split_queries(world.queries)
+    train, held_out = split if split is not None else split_queries(world.queries)
     behaviour = simulate_log(world, store, train, seed=seed)
     (out_dir / "split.json").write_text(json.dumps({"train": [q.id for q in train],
                                                     "held_out": [q.id for q in held_out]}))

@@ -43,14 +43,16 @@ class Target:
 def target(settings: Settings, model: str, preset: str) -> Target:
     if model == "generator":
         from aislestream.models.ads.presets import get_ads_preset
+        from aislestream.models.ads.serving import served_generator
 
-        base = settings.artifacts.ads(get_ads_preset(preset).name)
-        source = base / "rl" if (base / "rl" / "model_index.json").exists() else base / "generator"
+        # what the worker serves: the RL generator only where its serving gate passed it
+        source = served_generator(settings.artifacts.ads(get_ads_preset(preset).name))
         marker, hint = source / "model_index.json", f"aisle train ads --preset {preset}"
     elif model == "lm":
         from aislestream.models.lm.presets import get_preset
+        from aislestream.models.lm.run import lm_dir
 
-        source = settings.artifacts.lm(get_preset(preset).name) / "rl"
+        source = lm_dir(settings, get_preset(preset)) / "rl"
         marker, hint = source / "config.json", f"aisle train lm --preset {preset}"
     else:
         raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")

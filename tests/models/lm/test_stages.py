@@ -76,3 +76,53 @@ def test_pseudo_queries_for_catalogs_without_labels():
         assert 2 <= len(q.text.split()) <= 3 and 3 in q.relevance.values()
         source = next(pid for pid, g in q.relevance.items() if g == 3)
         assert set(q.text.split()) <= set(tokenize(world.product_by_id[source].title))
+
+
+_MINE = """
+import hashlib, sys
+from pathlib import Path
+from aislestream.connectors.search.tantivy_store import TantivyStore
+from aislestream.models.lm.data import mine_sft_examples, simulate_log
+from aislestream.models.world import World, WorldConfig
+from dataclasses import replace
+world = World.generate(WorldConfig(seed=4, n_products=400, n_users=20, n_queries=60))
+world.queries = [replace(q, user_id="") for q in world.queries]  # as on an external catalog
+store = TantivyStore(Path(sys.argv[1]))
+store.index(world.products)
+log = simulate_log(world, store, world.queries, seed=0)
+examples = mine_sft_examples(world, store, world.queries, log)
+print(len(examples), hashlib.sha256(repr(examples).encode()).hexdigest())
+"""
+
+
+def test_sft_data_is_the_same_whatever_the_hash_seed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    outputs = set()
+    for seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-c", _MINE, str(tmp_path / seed)], check=True,
+                              capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed})
+        outputs.add(done.stdout.strip())
+    assert len(outputs) == 1 and int(next(iter(outputs)).split()[0]) > 0, outputs
+
+
+def test_a_titles_only_catalog_gives_no_empty_targets(small_world, tmp_path):
+    from dataclasses import replace
+
+    from aislestream.connectors.search.tantivy_store import TantivyStore
+    from aislestream.models.lm.data import simulate_log
+
+    bare = [replace(p, description="", category="", department="", colour="", material="",
+                    brand="") for p in small_world.products]
+    world = World(bare, small_world.users, small_world.queries, 0)
+    store = TantivyStore(tmp_path / "store")
+    store.index(world.products)
+    log = simulate_log(world, store, world.queries, seed=0)
+    examples = mine_sft_examples(world, store, world.queries, log)
+    store.close()
+    assert examples and all(e.completion.strip() for e in examples)
+    assert not any("=" in e.completion and e.completion.strip().endswith("=") for e in examples)
+    assert {e.task for e in examples} <= {"expand", "attrs"}  # no category: no rewrite target

@@ -3,7 +3,14 @@ import json
 import pytest
 
 from aislestream.errors import CatalogError
-from aislestream.models.world import World, WorldConfig, load_catalog, load_external, load_labels
+from aislestream.models.world import (
+    RelevanceScale,
+    World,
+    WorldConfig,
+    load_catalog,
+    load_external,
+    load_labels,
+)
 
 
 def test_export_then_load_round_trips(tmp_path):
@@ -30,11 +37,15 @@ def test_csv_catalog_with_extra_attribute_columns(tmp_path):
     assert products[1].price == 0.0 and "warranty" not in products[1].attributes()
 
 
-def test_missing_required_column_is_named(tmp_path):
+def test_titles_only_catalogs_are_accepted_and_a_missing_title_is_named(tmp_path):
     path = tmp_path / "catalog.csv"
-    path.write_text("id,title\nx,Some title\n")
-    with pytest.raises(CatalogError,
-                       match=r"catalog.csv:2: missing required column\(s\): description"):
+    path.write_text("id,title,description\nx,Some title,\ny,Other title,Has one\n")
+    products = load_catalog(path)  # an empty description is no error: many catalogs have none
+    assert [p.description for p in products] == ["", "Has one"]
+    (tmp_path / "bare.csv").write_text("id,title\nx,Some title\n")
+    assert load_catalog(tmp_path / "bare.csv")[0].title == "Some title"
+    path.write_text("id,title\nx,\n")
+    with pytest.raises(CatalogError, match=r"catalog.csv:2: missing required column\(s\): title"):
         load_catalog(path)
 
 
@@ -71,5 +82,36 @@ def test_labels_validate_grades_and_product_ids(tmp_path):
     with pytest.raises(CatalogError, match="1 label\\(s\\) name products not in the catalog"):
         load_labels(path, ids)
     path.write_text(json.dumps({"query": "q", "product_id": "p1"}) + "\n")
-    with pytest.raises(CatalogError, match="missing required column\\(s\\): relevance"):
+    with pytest.raises(CatalogError, match="missing required column\\(s\\): relevance or grade"):
         load_labels(path, ids)
+    path.write_text(json.dumps({"query": "q", "product_id": "p1", "relevance": 2.5}) + "\n")
+    with pytest.raises(CatalogError, match="not an integer grade .*--relevance-scale"):
+        load_labels(path, ids)
+
+
+@pytest.mark.parametrize("scale, raw, grade", [
+    ("0-3", 2, 2), ("1-4", 1, 0), ("1-4", 4, 3), ("1-4", "3", 2),
+    ("1-3", 2.33, 2), ("1-3", 2.67, 3), ("1-3", 1, 0), ("1-3", 3, 3),
+    ("irrelevant=0,partial=1,exact=3", "exact", 3),
+])
+def test_a_relevance_scale_maps_onto_zero_to_three(scale, raw, grade):
+    assert RelevanceScale.parse(scale).grade(raw) == grade
+
+
+@pytest.mark.parametrize("scale", ["4", "4-1", "a-b", "good=5", "=1"])
+def test_a_bad_relevance_scale_is_refused(scale):
+    with pytest.raises(CatalogError, match="relevance scale"):
+        RelevanceScale.parse(scale)
+
+
+def test_labels_on_another_scale_in_a_grade_column(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("query,product_id,grade\nred kettle,p1,4\nred kettle,p2,1\nlamp,p2,2.5\n")
+    queries = load_labels(path, {"p1", "p2"}, RelevanceScale.parse("1-4"))
+    assert {q.text: q.relevance for q in queries} == {"red kettle": {"p1": 3}, "lamp": {"p2": 2}}
+    path.write_text("query,product_id,grade\nlamp,p2,5\n")
+    with pytest.raises(CatalogError, match="labels.csv:2: grade 5 is outside 1-4"):
+        load_labels(path, {"p2"}, RelevanceScale.parse("1-4"))
+    path.write_text("query,product_id,grade\nlamp,p2,meh\n")
+    with pytest.raises(CatalogError, match="'meh' is not one of"):
+        load_labels(path, {"p2"}, RelevanceScale.parse("bad=0,good=2"))
