@@ -22,7 +22,7 @@ from rich.console import Console
 
 from aislestream.bench.timing import timed_round_robin
 from aislestream.models.pruning.run import Target, analyze, apply, choose, heal, target
-from aislestream.models.pruning.select import METHODS, Selection
+from aislestream.models.pruning.select import METHODS, Selection, most_removable
 from aislestream.settings import Settings
 
 PLOTS = Path("docs/plots")
@@ -35,7 +35,7 @@ class PruneBenchConfig:
     preset: str = "tiny"
     generator_blocks: int = 2  # the headline: blocks removed from the generator
     lm_blocks: int = 1
-    curve_max: int = 2  # quality vs removed blocks, 1..curve_max (capped at depth - 1)
+    curve_max: int = 2  # quality vs removed blocks, 1..curve_max (capped by most_removable)
     heal_steps_generator: int = 200
     heal_steps_lm: int = 150
     random_seeds: tuple[int, ...] = (0, 1, 2)
@@ -57,7 +57,7 @@ def sweep(t: Target, config: PruneBenchConfig, depth: int, headline_n: int, heal
     """Every method at 1..curve_max removed blocks: prune, heal, judge. Returns the rows and the
     healed directory of each method at the headline count."""
     rows, headline = [], {}
-    for n in range(1, min(config.curve_max, depth - 1) + 1):
+    for n in range(1, min(config.curve_max, most_removable(depth)) + 1):
         for selection in selections(t, n, config):
             with console.status(f"{t.model}: {selection.method} without blocks "
                                 f"{list(selection.drop)}, healing"):

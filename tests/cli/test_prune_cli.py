@@ -30,7 +30,7 @@ def test_prune_heal_export_and_serve_the_generator(micro_ads, tmp_path):
     assert "healed" in healed
     assert json.loads((variant / "selection.json").read_text())["method"] == "fft_rdp"
     pruned = load_pipeline(variant / "healed")
-    assert pruned.transformer.config.num_layers == 1
+    assert pruned.transformer.config.num_layers == 2
     invoke("export", "onnx", str(variant / "healed"), str(tmp_path / "onnx"))
     onnx = OnnxCreativePipeline(tmp_path / "onnx")
     a, b = onnx.generate(ALL_SPECS[:4], 4, seed=2), pruned.generate(ALL_SPECS[:4], 4, seed=2)
@@ -79,14 +79,14 @@ def test_bench_prune_reports_both_models_against_the_baselines(micro_ads, tmp_pa
     device = json.loads((tmp_path / "docs" / "results" / "pruning_device.json").read_text())
     gen, lm = device["generator"], device["lm"]
     assert device["device"] == "cpu" and device["command"].startswith("aisle bench prune --device")
-    assert gen["layers"] == lm["layers"] == {"full": 2, "pruned": 1}
+    assert gen["layers"] == lm["layers"] == {"full": 3, "pruned": 2}
     assert gen["images_per_s"]["batch16"]["speedup"] > 0
     assert lm["expansions_per_s"]["batch64"]["full"] > 0
-    assert "| lm | 2 → 1 |" in (tmp_path / "docs" / "BENCHMARKS.md").read_text()
+    assert "| lm | 3 → 2 |" in (tmp_path / "docs" / "BENCHMARKS.md").read_text()
 
 
 def test_device_bench_before_bench_prune_says_what_to_run(tmp_path):
-    for marker in ("ads/micro/rl/model_index.json", "lm/micro/rl/config.json"):  # "trained"
+    for marker in ("ads/micro/generator/model_index.json", "lm/micro/rl/config.json"):  # "trained"
         (tmp_path / marker).parent.mkdir(parents=True)
         (tmp_path / marker).write_text("{}")
     out = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "bench", "prune", "--device", "cpu",

@@ -16,10 +16,10 @@ def runner():
 
 def test_catalog_with_missing_columns(runner, tmp_path):
     catalog = tmp_path / "catalog.csv"
-    catalog.write_text("id,title\n1,Kettle\n")
+    catalog.write_text("id,description\n1,A kettle\n")  # titles are required, descriptions not
     out = runner.invoke(cli, ["--data-dir", str(tmp_path), "index", "--catalog", str(catalog)])
     assert out.exit_code == 2
-    assert "error:" in out.output and "missing required column(s): description" in out.output
+    assert "error:" in out.output and "missing required column(s): title" in out.output
     assert "Traceback" not in out.output
 
 

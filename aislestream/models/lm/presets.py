@@ -39,8 +39,9 @@ class LMPreset:
 
 PRESETS: dict[str, LMPreset] = {
     "micro": LMPreset(
-        # one head: vLLM's CPU attention supports head_dim 32 and up, not 16
-        "micro", vocab_size=600, hidden_size=32, num_layers=2, num_heads=1, intermediate_size=64,
+        # one head: vLLM's CPU attention supports head_dim 32 and up, not 16; three layers:
+        # FFT + RDP removes neither the first nor the last, so two leave it nothing to prune
+        "micro", vocab_size=600, hidden_size=32, num_layers=3, num_heads=1, intermediate_size=64,
         max_length=48, n_products=1_500, n_queries=300,
         pretrain_steps=20, pretrain_batch=16, pretrain_lr=3e-3,
         sft_steps=20, sft_batch=16, sft_lr=2e-3,

@@ -54,14 +54,20 @@ def random_blocks(depth: int, n: int, seed: int) -> Selection:
                      tuple(sorted(rng.choice(depth, size=n, replace=False).tolist())))
 
 
+def most_removable(depth: int) -> int:
+    """The most blocks every method can remove, so that all compare at each count: FFT + RDP
+    keeps the first block (its input is the embedding) and the last (RDP keeps endpoints)."""
+    return depth - 2
+
+
 def select(method: str, profile: SpectralProfile, n: int, seed: int = 0) -> Selection:
     depth = len(profile.spectral_distance)
     if not 0 < n < depth:
         raise ValueError(f"can remove 1 to {depth - 1} of {depth} blocks, asked {n}")
     if method == "fft_rdp":
-        if n > depth - 2:
-            raise ValueError(f"FFT + RDP can remove 1 to {depth - 2} of {depth} blocks (never "
-                             f"the first or the last), asked {n}")
+        if n > most_removable(depth):
+            raise ValueError(f"FFT + RDP can remove 1 to {most_removable(depth)} of {depth} "
+                             f"blocks (never the first or the last), asked {n}")
         return fft_rdp(profile, n)
     if method == "block_influence":
         return block_influence(profile, n)

@@ -46,9 +46,9 @@ def test_pruned_dit_equals_the_full_one_with_those_blocks_bypassed(tmp_path):
     assert torch.allclose(got, expected, atol=1e-5)
     pruned.save_pretrained(tmp_path)
     reloaded = PixArtTransformer2DModel.from_pretrained(tmp_path)
-    assert reloaded.config.num_layers == 1 and len(full.transformer_blocks) == 2
+    assert reloaded.config.num_layers == 2 and len(full.transformer_blocks) == 3
     with pytest.raises(ValueError, match="cannot drop"):
-        drop_blocks(full, [0, 1])
+        drop_blocks(full, [0, 1, 2])
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_profiles_have_one_entry_per_block(tiny_llama, micro_ads):
     _, root = micro_ads
     gen_profile = profile_generator(load_pipeline(root / "generator"), inference_steps=3,
                                     specs_per_step=4)
-    assert len(gen_profile.spectral_distance) == 2 and np.isfinite(gen_profile.change).all()
+    assert len(gen_profile.spectral_distance) == 3 and np.isfinite(gen_profile.change).all()
 
     class Tok:  # left-padding tokenizer stand-in over fixed ids
         def __call__(self, texts, return_tensors, padding):
