@@ -314,6 +314,9 @@ class AssistantSettings(BaseModel):
 
 class WorldSettings(BaseModel):
     seed: int = 7
+    profile: Literal["default", "hard"] = Field(
+        default="default", description="The synthetic world: default, or hard (titles only, "
+        "brand-heavy, near-duplicates, human misspellings, rater noise)")
     n_products: int = Field(default=50_000, ge=100)
     n_users: int = Field(default=5_000, ge=1)
     n_queries: int = Field(default=4_000, ge=10)

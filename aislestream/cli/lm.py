@@ -23,6 +23,10 @@ def catalog_options(func: F) -> F:
     """The external-catalog options `train lm` and `eval expansion` share: the two must be given
     the same ones, since they name the artifacts directory (a fingerprint of all of them)."""
     options = [
+        click.option("--world", "world_profile", type=click.Choice(["default", "hard"]),
+                     help="The synthetic world when there is no --catalog: hard is titles only, "
+                          "brand-heavy, near-duplicates, human misspellings and rater noise.  "
+                          "[default: default]"),
         click.option("--catalog", type=_FILE,
                      help="An external catalog (CSV or JSONL: id, title, optional description "
                           "and attribute columns) instead of the synthetic world."),
@@ -44,12 +48,15 @@ def catalog_options(func: F) -> F:
     return func
 
 
-def _catalog_settings(ctx: click.Context, catalog: Path | None, labels: Path | None,
-                      relevance_scale: str | None, held_out: float | None,
+def _catalog_settings(ctx: click.Context, world_profile: str | None, catalog: Path | None,
+                      labels: Path | None, relevance_scale: str | None, held_out: float | None,
                       test_labels: Path | None):
     if catalog is None and any(v is not None for v in (labels, test_labels, relevance_scale)):
         raise click.UsageError("--labels, --test-labels and --relevance-scale need --catalog")
-    return settings_from(ctx, world__catalog_path=catalog, world__labels_path=labels,
+    if catalog is not None and world_profile is not None:
+        raise click.UsageError("--world picks a synthetic world; --catalog replaces it")
+    return settings_from(ctx, world__profile=world_profile, world__catalog_path=catalog,
+                         world__labels_path=labels,
                          world__relevance_scale=relevance_scale,
                          world__held_out_fraction=held_out, world__test_labels_path=test_labels)
 

@@ -64,7 +64,8 @@ def run_expansion_eval(settings: Settings, preset: LMPreset, write: bool, consol
                           "(pseudo-queries made from titles only train the model)")
     root = lm_dir(settings, preset)
     if not (root / "split.json").exists():
-        options = "" if w.catalog_path is None else " with the same --catalog/--labels options"
+        options = (" with the same --catalog/--labels options" if w.catalog_path is not None
+                   else f" --world {w.profile}" if w.profile != "default" else "")
         raise ConfigError(f"no trained model under {root}: "
                           f"run `aisle train lm --preset {preset.name}`{options} first")
     with console.status("rebuilding the training world and its held-out split"):
@@ -88,7 +89,8 @@ def run_expansion_eval(settings: Settings, preset: LMPreset, write: bool, consol
     _print(table, targets, console)
     if not queries:
         raise ConfigError(f"the split under {root} holds no held-out query")
-    payload = {"preset": preset.name, "held_out_queries": len(queries),
+    payload = {"preset": preset.name, "world": w.profile if w.catalog_path is None else "external",
+               "held_out_queries": len(queries),
                "products": len(world.products), "methods": table, "targets": targets}
     if w.catalog_path is not None:
         payload["catalog"] = str(w.catalog_path)
@@ -100,9 +102,14 @@ def run_expansion_eval(settings: Settings, preset: LMPreset, write: bool, consol
     if write:
         from aislestream.evaluation.results import write_results
 
-        plot = plot_by_query_type(table, PLOT)
-        write_results("expansion", payload, _markdown(table, targets, preset, len(queries), plot),
-                      _command(settings, preset), page="RESULTS.md")
+        # the hard world is a part of the same topic: expansion.json["hard_world"]
+        hard = w.catalog_path is None and w.profile != "default"
+        plot = plot_by_query_type(table, PLOT.with_name(f"expansion_by_query_type_{w.profile}"
+                                                        ".png") if hard else PLOT)
+        write_results("expansion", payload, _markdown(table, targets, preset, len(queries), plot,
+                                                      w.profile if hard else None),
+                      _command(settings, preset), page="RESULTS.md",
+                      part=f"{w.profile}_world" if hard else None)
     return payload
 
 
@@ -110,6 +117,8 @@ def _command(settings: Settings, preset: LMPreset) -> str:
     """The command that reproduces the figures, catalog options included."""
     w = settings.world
     parts = [f"aisle eval expansion --preset {preset.name}"]
+    if w.catalog_path is None and w.profile != "default":
+        parts += [f"--world {w.profile}"]
     if w.catalog_path is not None:
         parts += [f"--catalog {w.catalog_path}"]
         parts += [f"--labels {w.labels_path}"] if w.labels_path else []
@@ -154,9 +163,11 @@ def _delta(row: dict) -> str:
     return f"{row['ndcg10_delta']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
 
-def _markdown(table: dict, targets: dict, preset: LMPreset, n: int, plot: Path) -> str:
+def _markdown(table: dict, targets: dict, preset: LMPreset, n: int, plot: Path,
+              world: str | None = None) -> str:
     qtypes = list(next(iter(table.values())))
-    lines = [f"## LLM query expansion on held-out queries (preset `{preset.name}`)", "",
+    where = f", {world} world (`--world {world}`)" if world else ""
+    lines = [f"## LLM query expansion on held-out queries (preset `{preset.name}`{where})", "",
              f"{n:,} held-out queries never seen in training. Cells: recall@50 / NDCG@10.", "",
              "| method | " + " | ".join(qtypes) + " |", "|---" * (len(qtypes) + 1) + "|"]
     for method, rows in table.items():

@@ -31,18 +31,32 @@ def machine() -> dict[str, object]:
 
 
 def write_results(topic: str, results: dict, markdown: str, command: str, docs: Path = DOCS,
-                  page: str = "BENCHMARKS.md") -> Path:
-    """Write docs/results/<topic>.json and replace the <topic> section of docs/<page>."""
-    payload = {**results, "machine": machine(), "command": command,
+                  page: str = "BENCHMARKS.md", part: str | None = None) -> Path:
+    """Write docs/results/<topic>.json and replace the <topic> section of docs/<page>.
+
+    A ``part`` (a second measurement of the same topic, e.g. another world) goes under that key
+    of the topic's JSON and into a section of its own, <topic>_<part>; a later write of the
+    whole topic carries its parts over."""
+    stamped = {**results, "machine": machine(), "command": command,
                "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     out = docs / "results" / f"{topic}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    existing = json.loads(out.read_text()) if out.exists() else {}
+    parts = list(existing.get("parts", []))
+    if part is None:
+        payload = {**stamped, **{k: existing[k] for k in parts if k in existing}}
+    else:
+        payload = {**existing, part: stamped}
+        parts = list(dict.fromkeys([*parts, part]))
+        topic = f"{topic}_{part}"
+    if parts:
+        payload["parts"] = parts
     out.write_text(json.dumps(payload, indent=2) + "\n")
-    m = payload["machine"]
+    m = stamped["machine"]
     section = (f"<!-- bench:{topic}:start -->\n{markdown.strip()}\n\n"
                f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
                f"Python {m['python']}. "
-               f"Command: `{command}` ({payload['measured_at']}).\n<!-- bench:{topic}:end -->")
+               f"Command: `{command}` ({stamped['measured_at']}).\n<!-- bench:{topic}:end -->")
     bench_md = docs / page
     title = "Benchmarks" if page == "BENCHMARKS.md" else "Results"
     text = bench_md.read_text() if bench_md.exists() else f"# {title}\n"

@@ -102,3 +102,26 @@ def test_sft_can_start_from_any_local_checkpoint(tmp_path, micro_run):
     assert out.exit_code == 0, out.output
     assert "sft done" in out.output and "pretrain done" not in out.output
     assert (tmp_path / "lm" / "micro" / "sft" / "config.json").exists()
+
+
+def test_the_hard_world_trains_beside_the_default_one_and_writes_its_own_part(tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.chdir(tmp_path)  # --write lands in ./docs
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path / "data")]
+    trained = runner.invoke(cli, [*data, "train", "lm", "--preset", "micro", "--world", "hard"])
+    assert trained.exit_code == 0, trained.output
+    assert str(tmp_path / "data" / "lm" / "micro-hard") in trained.output.replace("\n", "")
+    assert not (tmp_path / "data" / "lm" / "micro").exists()
+    out = runner.invoke(cli, [*data, "eval", "expansion", "--preset", "micro", "--world", "hard",
+                              "--write"])
+    assert out.exit_code == 0, out.output
+    report = json.loads((tmp_path / "docs" / "results" / "expansion.json").read_text())
+    hard = report["hard_world"]
+    assert hard["world"] == "hard" and hard["command"].endswith("--world hard")
+    assert {"sft+rl", "sft+rl fused", "sft+rl gated"} <= set(hard["methods"])
+    assert hard["methods"]["none"]["misspelled"]["queries"] > 0
+    assert "hard world" in (tmp_path / "docs" / "RESULTS.md").read_text()
+    refused = runner.invoke(cli, [*data, "eval", "expansion", "--world", "hard", "--catalog",
+                                  __file__])
+    assert refused.exit_code == 2 and "--world picks a synthetic world" in refused.output

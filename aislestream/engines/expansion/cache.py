@@ -23,10 +23,10 @@ from aislestream.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
-# Bounds on a stored value. Both expanders give the expansion a total weight proportional to
-# the query's token count: RM3 (1 - lambda) / lambda per token (0.25 at the default lambda 0.8),
-# the LLM expanders ``mass`` per token (0.5). 4.0 per token admits lambda down to 0.2 and
-# eight times the LLM default; past it the expansion, not the shopper's words, decides the
+# Bounds on a stored value. RM3 gives the expansion a total weight proportional to the query's
+# token count, (1 - lambda) / lambda per token (0.25 at the default lambda 0.8); the LLM
+# expanders a fixed ``mass`` (0.5) whatever the length. 4.0 per token admits lambda down to 0.2
+# and eight times the LLM default; past it the expansion, not the shopper's words, decides the
 # ranking, which is what a corrupt value (1e308) would do. Defaults make 8 and 6 terms of
 # catalogue words.
 MAX_MASS_PER_TOKEN = 4.0

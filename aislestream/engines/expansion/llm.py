@@ -19,7 +19,7 @@ class LLMConfig:
     model_path: Path
     max_new_tokens: int = 12
     max_terms: int = 6
-    mass: float = 0.5  # expansion weight per query token, as RM3's (1 - lambda) / lambda
+    mass: float = 0.5  # the expansion's total weight, half a query word, whatever its length
     batch_size: int = 64
     prompt_style: str = "expand"  # "behaviour" prompts a pre-trained-only model Query2doc-style
 
@@ -50,7 +50,7 @@ class LLMExpander:
             completions += self.generate([PROMPTS[self.config.prompt_style](q)
                                           for q in queries[start:start + step]])
         return [
-            Expansion(q, weigh_terms(parse_terms(c, q, self.config.max_terms), q, self.config.mass),
+            Expansion(q, weigh_terms(parse_terms(c, q, self.config.max_terms), self.config.mass),
                       self.name, self.variant)
             for q, c in zip(queries, completions)
         ]

@@ -3,8 +3,10 @@
 * held-out split: by query text, so no evaluation query is ever seen in training;
 * stage 1 corpus: product text with attributes, plus behaviour sequences (a query followed by
   the titles of products the simulated shoppers clicked or bought);
-* stage 2 pairs: expansions mined from what shoppers converted on, kept only when they raise
-  retrieval of relevant products without drift; plus rewrite and attribute tasks;
+* stage 2 pairs: expansions mined from what shoppers converted on and from the training
+  labels, kept only when they raise the query's retrieval; self-supervised spelling
+  correction (typos of training queries -> the words they broke); rewrite and attribute
+  tasks; de-duplicated, with a validation split for early stopping;
 * stage 3 prompts: training queries for GRPO.
 """
 
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aislestream.connectors.search.base import SearchRequest, SearchStore
-from aislestream.core.metrics import ndcg_at_k, recall_at_k
+from aislestream.core.metrics import RELEVANT_GRADE, ndcg_at_k, recall_at_k
 from aislestream.core.text import tokenize
 from aislestream.models.lm.prompts import (
     attrs_prompt,
@@ -129,27 +131,51 @@ def _expansion_terms(world: World, query: LabelledQuery, counts: Counter, max_te
     return parse_terms(" ".join(shared), query.text, max_terms)
 
 
+def _labelled_terms(world: World, query: LabelledQuery, max_terms: int,
+                    most: int = 50) -> list[str]:
+    """The shared title words of a training query's best-graded products (a real catalog's
+    labels stand in for a behaviour log it does not ship)."""
+    best = sorted(((g, pid) for pid, g in query.relevance.items() if g >= RELEVANT_GRADE),
+                  reverse=True)[:most]
+    return _expansion_terms(world, query, Counter(pid for _, pid in best), max_terms)
+
+
+def _raises_retrieval(base: list[str], expanded: list[str], q: LabelledQuery, k: int) -> float:
+    """How much an expansion raises the query's retrieval, or 0 if it does not: recall@k up,
+    or recall@k level and NDCG@10 up, with NDCG@10 not falling."""
+    gain = recall_at_k(expanded, q.relevance, k) - recall_at_k(base, q.relevance, k)
+    ndcg = ndcg_at_k(expanded, q.relevance, 10) - ndcg_at_k(base, q.relevance, 10)
+    return gain + ndcg if gain >= 0 and ndcg >= 0 and gain + ndcg > 0 else 0.0
+
+
 def mine_sft_examples(world: World, store: SearchStore, queries: Sequence[LabelledQuery],
                       log: BehaviourLog, max_terms: int = 4, k: int = 50) -> list[SftExample]:
-    """Keep an expansion only if recall@k rises, or stays with NDCG@10 not falling (no drift)."""
+    """Expansion pairs from what shoppers converted on and from the labels, each kept only if it
+    raises that query's retrieval (the better of the two per query); rewrite and attribute pairs
+    from the converting products. No empty targets, one target per prompt and task."""
     examples: list[SftExample] = []
     candidates = []
     for q in queries:
         converted = log.bought[q.id] + log.clicked[q.id]
-        if converted:
-            terms = _expansion_terms(world, q, converted, max_terms)
+        for terms in (_expansion_terms(world, q, converted, max_terms) if converted else [],
+                      _labelled_terms(world, q, max_terms)):
             if terms:
-                candidates.append((q, converted, terms))
-    base = store.search_many([SearchRequest(q.text, k=k) for q, _, _ in candidates])
-    expanded = store.search_many([SearchRequest(q.text, weigh_terms(t, q.text), k=k)
-                                  for q, _, t in candidates])
-    for (q, converted, terms), b, e in zip(candidates, base, expanded):
-        b_ids, e_ids = [h.id for h in b], [h.id for h in e]
-        gain = recall_at_k(e_ids, q.relevance, k) - recall_at_k(b_ids, q.relevance, k)
-        ndcg_change = ndcg_at_k(e_ids, q.relevance, 10) - ndcg_at_k(b_ids, q.relevance, 10)
-        if gain > 0 or (gain == 0 and ndcg_change >= 0):
-            examples.append(SftExample(expand_prompt(q.text), " " + " ".join(terms), "expand",
-                                       q.query_type))
+                candidates.append((q, terms))
+    base = store.search_many([SearchRequest(q.text, k=k) for q, _ in candidates])
+    expanded = store.search_many([SearchRequest(q.text, weigh_terms(t), k=k)
+                                  for q, t in candidates])
+    best: dict[str, tuple[float, LabelledQuery, list[str]]] = {}
+    for (q, terms), b, e in zip(candidates, base, expanded):
+        gain = _raises_retrieval([h.id for h in b], [h.id for h in e], q, k)
+        if gain > best.get(q.text, (0.0,))[0]:  # one target per query text
+            best[q.text] = (gain, q, terms)
+    for _, q, terms in best.values():
+        examples.append(SftExample(expand_prompt(q.text), " " + " ".join(terms), "expand",
+                                   q.query_type))
+    for q in queries:
+        converted = log.bought[q.id] + log.clicked[q.id]
+        if not converted:
+            continue
         products = [world.product_by_id[pid] for pid in converted]
         category = Counter(p.category for p in products).most_common(1)[0][0]
         if category.strip():  # titles-only catalogs have no category: no empty targets
@@ -162,6 +188,51 @@ def mine_sft_examples(world: World, store: SearchStore, queries: Sequence[Labell
             examples.append(SftExample(attrs_prompt(q.text), " " + " ".join(shared), "attrs",
                                        q.query_type))
     return examples
+
+
+def spelling_examples(world: World, queries: Sequence[LabelledQuery], n: int,
+                      seed: int = 0) -> list[SftExample]:
+    """Self-supervised spelling correction: a training query with human-like typos added ->
+    the words the typos broke. Only words of the catalog's own titles are targets, so a real
+    log's misspelled queries never become targets themselves."""
+    from aislestream.models.world.hard import human_misspell
+
+    rng = np.random.default_rng(seed)
+    vocabulary = {w for p in world.products for w in tokenize(p.title)}
+    examples: list[SftExample] = []
+    pool = [q for q in queries if q.query_type != "misspelled"]
+    for i in rng.permutation(len(pool))[:n] if pool else []:
+        q = pool[int(i)]
+        words = tokenize(q.text)
+        if not words or not set(words) <= vocabulary:
+            continue
+        typed = human_misspell(q.text, rng)
+        target = parse_terms(" ".join(words), typed)
+        if target and typed != q.text:
+            examples.append(SftExample(expand_prompt(typed), " " + " ".join(target), "spell",
+                                       "misspelled"))
+    return examples
+
+
+def dedupe(examples: Sequence[SftExample]) -> list[SftExample]:
+    """One example per (task, prompt): the first, so mined pairs win over generated ones."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for e in examples:
+        if (e.task, e.prompt) not in seen:
+            seen.add((e.task, e.prompt))
+            kept.append(e)
+    return kept
+
+
+def validation_split(examples: Sequence[SftExample], share: float = 0.1,
+                     ) -> tuple[list[SftExample], list[SftExample]]:
+    """(train, validation) by a hash of the prompt, so a prompt is never on both sides."""
+    def bucket(prompt: str) -> float:
+        return zlib.crc32(prompt.encode()) / 0xFFFFFFFF
+
+    return ([e for e in examples if bucket(e.prompt) >= share],
+            [e for e in examples if bucket(e.prompt) < share])
 
 
 def pseudo_queries(world: World, n: int, seed: int = 0) -> list[LabelledQuery]:

@@ -49,11 +49,13 @@ def parse_terms(completion: str, query: str, max_terms: int = 8) -> list[str]:
     return terms
 
 
-def weigh_terms(terms: list[str], query: str, mass: float = 0.5) -> tuple[WeightedTerm, ...]:
-    """Uniform weights whose sum is ``mass`` per query token (the same scale as RM3's)."""
+def weigh_terms(terms: list[str], mass: float = 0.5) -> tuple[WeightedTerm, ...]:
+    """Uniform weights summing to ``mass`` whatever the query's length, so no term weighs as much
+    as one query word (1.0). A mass per query token (as before) let a long query's terms
+    outweigh its own words: on a real catalog one expansion term got weight 4.0."""
     if not terms:
         return ()
-    weight = round(mass * max(1, len(tokenize(query))) / len(terms), 4)
+    weight = round(mass / len(terms), 4)
     return tuple(WeightedTerm(t, weight) for t in terms)
 
 

@@ -1,6 +1,7 @@
 """Where LM artifacts live and how the CLI drives training and evaluation.
 
     .aisle/lm/<preset>/{store,split.json,pretrain,sft,rl,onnx}               synthetic world
+    .aisle/lm/<preset>-hard/...                                              the hard world
     .aisle/lm/<preset>-<fingerprint>/...                                     an external catalog
 
 The fingerprint hashes the catalog, its labels, the test labels and the split settings, so a
@@ -37,7 +38,7 @@ def lm_dir(settings: Settings, preset: LMPreset) -> Path:
     root = settings.artifacts.lm(preset.name)
     w = settings.world
     if w.catalog_path is None:
-        return root
+        return root if w.profile == "default" else root.with_name(f"{root.name}-{w.profile}")
     key = fingerprint(w.catalog_path, w.labels_path, w.test_labels_path,
                       extra=f"{w.relevance_scale}|{w.held_out_fraction}|{w.seed}")
     return root.with_name(f"{root.name}-{key}")
@@ -59,7 +60,7 @@ def training_world(settings: Settings, preset: LMPreset) -> World:
             world.queries = pseudo_queries(world, preset.n_queries, w.seed)
         return world
     return World.generate(WorldConfig(seed=w.seed, n_products=preset.n_products, n_users=w.n_users,
-                                      n_queries=preset.n_queries))
+                                      n_queries=preset.n_queries, profile=w.profile))
 
 
 def query_split(settings: Settings, world: World) -> tuple[list[LabelledQuery],

@@ -25,5 +25,5 @@ def build_world(settings) -> World:
                              RelevanceScale.parse(settings.relevance_scale))
     return World.generate(WorldConfig(
         seed=settings.seed, n_products=settings.n_products,
-        n_users=settings.n_users, n_queries=settings.n_queries,
+        n_users=settings.n_users, n_queries=settings.n_queries, profile=settings.profile,
     ))

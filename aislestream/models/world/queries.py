@@ -8,6 +8,7 @@ missed (or no constraints), 1 = right type only. "Relevant" for recall means gra
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,20 +103,26 @@ class _ProductIndex:
         return dict(zip(self.ids[rows].tolist(), grades.tolist()))
 
 
+Misspeller = Callable[[str, np.random.Generator], str]
+
+
 def generate_queries(
-    products: list[Product], n_queries: int, n_users: int, rng: np.random.Generator
+    products: list[Product], n_queries: int, n_users: int, rng: np.random.Generator,
+    mix: Sequence[float] = QUERY_MIX, misspeller: Misspeller | None = None,
 ) -> list[LabelledQuery]:
+    """``mix``: the share of each of QUERY_TYPES; ``misspeller`` writes the misspelled queries
+    (default: one or two fast-thumb typos)."""
     index = _ProductIndex(products)
     types_present = [t for t in PRODUCT_TYPES if t.name in index.by_type]
     weights = 1.0 / np.arange(1, len(types_present) + 1) ** 0.6
     weights /= weights.sum()
     queries = []
     for qi in range(n_queries):
-        qtype = QUERY_TYPES[int(rng.choice(len(QUERY_TYPES), p=QUERY_MIX))]
+        qtype = QUERY_TYPES[int(rng.choice(len(QUERY_TYPES), p=mix))]
         ptype = types_present[int(rng.choice(len(types_present), p=weights))]
         rows = index.by_type[ptype.name]
         seed = products[int(rows[int(rng.integers(len(rows)))])]
-        text, constraints = _compose(qtype, ptype, seed, rng)
+        text, constraints = _compose(qtype, ptype, seed, rng, misspeller or misspell)
         queries.append(
             LabelledQuery(
                 id=f"q{qi:07d}", text=text, query_type=qtype,
@@ -126,7 +133,7 @@ def generate_queries(
     return queries
 
 
-def _compose(qtype: str, ptype, seed: Product, rng: np.random.Generator):
+def _compose(qtype: str, ptype, seed: Product, rng: np.random.Generator, misspeller: Misspeller):
     """Query text and hidden constraints for one query type (see module docstring)."""
     name = ptype.name
     pool: dict[str, str] = {
@@ -140,8 +147,8 @@ def _compose(qtype: str, ptype, seed: Product, rng: np.random.Generator):
         return f"{pool[key]} {name}", {key: pool[key]}
     if qtype == "misspelled":
         if rng.random() < 0.5:
-            return misspell(name, rng), {}
-        return misspell(f"{seed.colour} {name}", rng), {"colour": seed.colour}
+            return misspeller(name, rng), {}
+        return misspeller(f"{seed.colour} {name}", rng), {"colour": seed.colour}
     if qtype == "brand":
         return f"{seed.brand} {name}", {"brand": seed.brand}
     if qtype == "colloquial":

@@ -15,6 +15,7 @@ import numpy as np
 from aislestream.core.products import Product
 from aislestream.models.world.behaviour import BehaviourSimulator, ClickModel, User, generate_users
 from aislestream.models.world.catalog import generate_catalog
+from aislestream.models.world.hard import generate_hard
 from aislestream.models.world.queries import LabelledQuery, generate_queries
 
 
@@ -24,6 +25,15 @@ class WorldConfig:
     n_products: int = 50_000
     n_users: int = 5_000
     n_queries: int = 4_000
+    profile: str = "default"  # or "hard": titles only, near-duplicates, noise (world/hard.py)
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"unknown world profile {self.profile!r}; choose one of "
+                             f"{', '.join(PROFILES)}")
+
+
+PROFILES = ("default", "hard")
 
 
 class World:
@@ -41,8 +51,13 @@ class World:
     def generate(cls, config: WorldConfig) -> "World":
         # Separate streams per part so changing n_queries does not reshuffle the catalog.
         seeds = np.random.SeedSequence(config.seed).spawn(3)
-        products = generate_catalog(config.n_products, np.random.default_rng(seeds[0]))
         users = generate_users(config.n_users, np.random.default_rng(seeds[1]))
+        if config.profile == "hard":
+            products, queries = generate_hard(
+                config.n_products, config.n_queries, config.n_users,
+                (np.random.default_rng(seeds[0]), np.random.default_rng(seeds[2])))
+            return cls(products, users, queries, config.seed)
+        products = generate_catalog(config.n_products, np.random.default_rng(seeds[0]))
         queries = generate_queries(
             products, config.n_queries, config.n_users, np.random.default_rng(seeds[2])
         )

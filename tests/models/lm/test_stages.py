@@ -1,7 +1,17 @@
 import json
 
+from aislestream.connectors.search.base import FusionConfig, SearchRequest
 from aislestream.core.text import tokenize
-from aislestream.models.lm.data import mine_sft_examples, pseudo_queries, split_queries
+from aislestream.models.lm.data import (
+    SftExample,
+    _raises_retrieval,
+    dedupe,
+    mine_sft_examples,
+    pseudo_queries,
+    spelling_examples,
+    split_queries,
+    validation_split,
+)
 from aislestream.models.lm.model import load_checkpoint
 from aislestream.models.lm.prompts import expand_prompt, parse_terms, weigh_terms
 from aislestream.models.lm.reward import ExpansionReward
@@ -32,9 +42,13 @@ def test_every_stage_writes_a_loadable_checkpoint(micro_run):
         record = json.loads((micro_run.out_dir / stage / "stage.json").read_text())
         assert record["stage"] == stage and record["seconds"] >= 0
     sft = json.loads((micro_run.out_dir / "sft" / "stage.json").read_text())
-    assert sft["examples"] > 0 and set(sft["by_task"]) == {"expand", "rewrite", "attrs"}
+    assert sft["examples"] > 0 and set(sft["by_task"]) == {"expand", "spell", "rewrite", "attrs"}
+    assert sft["validation_examples"] > 0 and sft["best_eval_loss"] is not None  # early stopping
+    assert sft["steps"] <= micro_run.preset.sft_steps
     rl = json.loads((micro_run.out_dir / "rl" / "stage.json").read_text())
     assert len(rl["reward_history"]) == micro_run.preset.rl_steps
+    assert rl["groups"] > 0 and 0 <= rl["zero_variance_group_share"] <= 1
+    assert rl["fusion"]["method"] == "rrf"  # the reward is scored on the fused channel
 
 
 def test_mined_pairs_add_words_and_survive_the_retrieval_filter(micro_run):
@@ -46,6 +60,45 @@ def test_mined_pairs_add_words_and_survive_the_retrieval_filter(micro_run):
         assert not set(e.completion.split()) & set(query.split())
     rewrites = [e for e in examples if e.task == "rewrite"]
     assert all(e.completion.strip() for e in rewrites)
+    assert len({e.prompt for e in expand}) == len(expand)  # one target per query
+    # every kept pair raises its query's retrieval under the filter's own search
+    by_prompt = {expand_prompt(q.text): q for q in micro_run.train}
+    for e in expand[:30]:
+        q = by_prompt[e.prompt]
+        base = micro_run.store.search(SearchRequest(q.text, k=50))
+        grown = micro_run.store.search(SearchRequest(q.text, weigh_terms(e.completion.split()),
+                                                     k=50))
+        assert _raises_retrieval([h.id for h in base], [h.id for h in grown], q, 50) > 0
+
+
+def test_spelling_pairs_restore_catalog_words_broken_by_typos(micro_run):
+    pairs = spelling_examples(micro_run.world, micro_run.train, 60, seed=3)
+    assert len(pairs) >= 20
+    vocabulary = {w for p in micro_run.world.products for w in tokenize(p.title)}
+    for e in pairs:
+        typed = e.prompt.removeprefix("<expand> ").removesuffix(" <sep>")
+        target = e.completion.split()
+        assert target and set(target) <= vocabulary and not set(target) & set(typed.split())
+    assert spelling_examples(micro_run.world, micro_run.train, 60, seed=3) == pairs
+
+
+def test_dedupe_keeps_the_first_target_and_the_validation_split_is_by_prompt():
+    a, b = SftExample("<expand> x <sep>", " y", "expand", "head"), SftExample(
+        "<expand> x <sep>", " z", "expand", "head")
+    c = SftExample("<rewrite> x <sep>", " y", "rewrite", "head")
+    assert dedupe([a, b, c]) == [a, c]
+    many = [SftExample(f"<expand> q{i} <sep>", " t", "expand", "head") for i in range(500)]
+    train, validation = validation_split(many + many[:50])
+    assert 20 < len(validation) < 90
+    assert not {e.prompt for e in train} & {e.prompt for e in validation}
+
+
+def test_an_expansion_that_changes_nothing_earns_exactly_nothing(micro_run):
+    """Even with the stochastic shopper on: the conversion term is a difference, not a bonus."""
+    reward = ExpansionReward(micro_run.store, micro_run.train, micro_run.world.simulator(seed=1),
+                             fusion=FusionConfig())
+    query = next(q for q in micro_run.train if q.query_type == "head")
+    assert reward(["", query.text], [query.id] * 2) == [0.0, 0.0]  # query words add nothing
 
 
 def test_reward_prefers_an_expansion_that_bridges_the_vocabulary_gap(micro_run):
@@ -62,8 +115,8 @@ def test_reward_prefers_an_expansion_that_bridges_the_vocabulary_gap(micro_run):
 def test_parse_and_weigh_terms():
     assert (parse_terms(" running shoes running the Shoes trainers!", "red shoes")
             == ["running", "trainers"])
-    terms = weigh_terms(["running", "trainers"], "red kicks", mass=0.5)
-    assert [t.weight for t in terms] == [0.5, 0.5]
+    terms = weigh_terms(["running", "trainers"], mass=0.5)
+    assert [t.weight for t in terms] == [0.25, 0.25]  # the mass is the total, for any query
     assert expand_prompt("Red  KICKS!") == "<expand> red kicks <sep>"
 
 
