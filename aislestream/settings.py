@@ -35,6 +35,7 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 # The expansion engines, named once: the CLI's choices and the variant pool read them from here.
 ExpanderEngine = Literal["identity", "prf", "llm"]
 EXPANDER_ENGINES: tuple[str, ...] = get_args(ExpanderEngine)
+SERVING_VERDICT = "serving.json"  # written by `aisle eval expansion` beside the LLM stages
 
 
 def _dump_secret(value: SecretStr | None, info: SerializationInfo) -> SecretStr | str | None:
@@ -165,6 +166,13 @@ class StoreSettings(BaseModel):
                                "credentials go in es_api_key or es_username/es_password "
                                "rather than the URL")
     index: str = "aisle-products"
+    dense: bool = Field(default=False, description="Hybrid retrieval: BM25 fused with dense kNN "
+                        "over all-MiniLM-L6-v2 embeddings (the dense extra)")
+    vectors: Literal["exact", "usearch", "faiss", "hnswlib"] = Field(
+        default="exact", description="The embedded stores' vector index (aisle bench vectors "
+        "compares them)")
+    dense_weight: float = Field(default=1.0, ge=0, description="The dense channel's weight in "
+                                "the reciprocal-rank fusion")
     es_ca_certs: Path | None = Field(default=None, description="CA bundle of the cluster's "
                                      "certificate (https only); empty = the system CAs")
     es_verify_certs: bool = Field(default=True, description="Verify the cluster's certificate "
@@ -190,7 +198,9 @@ class StoreSettings(BaseModel):
 
 
 class ExpansionSettings(BaseModel):
-    engine: ExpanderEngine = "prf"
+    # auto: the trained LLM, served the way its evaluation found harmless, else no expansion
+    # (RM3 lowered long-tail NDCG@10 on the world and all of it on the hard world)
+    engine: ExpanderEngine | Literal["auto"] = "auto"
     variant: str = "default"
     llm_backend: Literal["torch", "onnx", "vllm"] = "torch"
     model_path: Path | None = Field(
@@ -229,9 +239,41 @@ class ExpansionSettings(BaseModel):
         "these settings, e.g. {\"llm-pruned\": {\"engine\": \"llm\", \"model_path\": \"...\"}}")
 
 
+def resolve_auto_engine(expansion: ExpansionSettings, data_dir: Path) -> ExpansionSettings:
+    """engine=auto becomes ``llm`` where `aisle eval expansion` left a verdict that the tiny
+    LLM does no harm (``<data_dir>/lm/tiny/serving.json``: its fusion and gate are served unless
+    set explicitly) and the ml extra is installed; else ``identity``, which harms nothing."""
+    if expansion.engine != "auto":
+        return expansion
+    import importlib.util
+    import json
+
+    verdict_path = Artifacts(data_dir).lm("tiny") / SERVING_VERDICT
+    verdict: dict[str, Any] = {}
+    if verdict_path.exists():
+        try:
+            verdict = json.loads(verdict_path.read_text())
+        except (OSError, ValueError):
+            verdict = {}
+    model = expansion.model_path or Artifacts(data_dir).lm("tiny") / "rl"
+    runnable = all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))
+    if verdict.get("serve") is True and (model / "config.json").exists() and runnable:
+        expansion.engine = "llm"
+        for field in ("fusion", "gate"):
+            if field not in expansion.model_fields_set and field in verdict:
+                setattr(expansion, field, verdict[field])
+                # derived, not set: variants built from these settings must not inherit it
+                expansion.model_fields_set.discard(field)
+    else:
+        expansion.engine = "identity"
+    return expansion
+
+
 def apply_llm_defaults(expansion: ExpansionSettings, data_dir: Path) -> ExpansionSettings:
-    """engine=llm without a model path serves what `aisle train lm` (tiny) produced, and gets a
-    deadline sized for generation on a CPU unless one was set explicitly."""
+    """engine=auto is resolved (``resolve_auto_engine``); engine=llm without a model path serves
+    what `aisle train lm` (tiny) produced, and gets a deadline sized for generation on a CPU
+    unless one was set explicitly."""
+    resolve_auto_engine(expansion, data_dir)
     if expansion.engine != "llm":
         return expansion
     if expansion.model_path is None:

@@ -49,6 +49,39 @@ def test_llm_engine_defaults_to_the_trained_tiny_model_and_a_longer_deadline(tmp
     assert onnx.expansion.deadline_ms == 80
 
 
+def _verdict(tmp_path, serve: bool, fusion: str = "rrf", gate: bool = True):
+    import json
+
+    rl = tmp_path / "lm" / "tiny" / "rl"
+    rl.mkdir(parents=True)
+    (rl / "config.json").write_text("{}")
+    (rl.parent / "serving.json").write_text(json.dumps({"serve": serve, "fusion": fusion,
+                                                        "gate": gate}))
+
+
+def test_auto_serves_no_expansion_without_a_verdict_or_with_a_negative_one(tmp_path):
+    assert load_settings(data_dir=tmp_path).expansion.engine == "identity"
+    _verdict(tmp_path, serve=False)
+    assert load_settings(data_dir=tmp_path).expansion.engine == "identity"
+
+
+def test_auto_serves_the_llm_the_way_its_evaluation_found_harmless(tmp_path):
+    from aislestream.engines.expansion.pool import ExpanderPool
+
+    _verdict(tmp_path, serve=True, fusion="rrf", gate=True)
+    s = load_settings(data_dir=tmp_path)
+    assert (s.expansion.engine, s.expansion.fusion, s.expansion.gate) == ("llm", "rrf", True)
+    assert s.expansion.model_path == tmp_path / "lm" / "tiny" / "rl"
+    assert s.expansion.deadline_ms == 1000.0
+    explicit = load_settings(data_dir=tmp_path, expansion={"fusion": "mix"})
+    assert (explicit.expansion.fusion, explicit.expansion.gate) == ("mix", True)
+    # an experiment's prf arm does not inherit the LLM's derived channel
+    prf = ExpanderPool(s.expansion, store=None, data_dir=tmp_path,  # type: ignore[arg-type]
+                       default=object()).variant_settings("prf")  # type: ignore[arg-type]
+    assert (prf.engine, prf.fusion, prf.gate) == ("prf", "mix", False)
+    assert load_settings(data_dir=tmp_path, expansion={"engine": "prf"}).expansion.engine == "prf"
+
+
 SASL = {"bootstrap_servers": "kafka-1:9093", "security_protocol": "SASL_SSL",
         "sasl_mechanism": "SCRAM-SHA-512", "sasl_username": "aisle", "sasl_password": "s3cret"}
 

@@ -80,10 +80,22 @@ def _faust_passthrough(bootstrap: str, source: str, sink: str, n: int, batch: in
     return (n - 1) / (received[-1].received_at - received[0].received_at)
 
 
+# The retrieval channels measured beside the plain pipelines: (name, engine, settings overrides)
+CHANNELS: tuple[tuple[str, str, dict[str, dict[str, object]]], ...] = (
+    ("prf fused", "prf", {"expansion": {"fusion": "rrf"}}),
+    ("prf gated", "prf", {"expansion": {"fusion": "rrf", "gate": True}}),
+    ("hybrid (dense)", "identity", {"store": {"dense": True}}),
+)
+
+
 def _pipeline_run(settings: Settings, engine: str, messages: list[tuple[bytes, bytes]],
-                  console: Console, timeout_s: float) -> dict[str, float]:
+                  console: Console, timeout_s: float,
+                  overrides: dict[str, dict[str, object]] | None = None) -> dict[str, float]:
     run = uuid.uuid4().hex[:6]
     s = settings.model_copy(deep=True)
+    for section, fields in (overrides or {}).items():
+        for name, value in fields.items():
+            setattr(getattr(s, section), name, value)
     s.topics.prefix = f"bench-{engine}-{run}."
     s.stream.app_id = f"bench-{engine}-{run}"
     s.expansion.engine = engine  # type: ignore[assignment]
@@ -119,7 +131,9 @@ def _pipeline_run(settings: Settings, engine: str, messages: list[tuple[bytes, b
 
 
 def run_stream_bench(settings: Settings, n: int, write: bool, console: Console,
-                     timeout_s: float = 600.0) -> dict:
+                     timeout_s: float = 600.0, with_channels: bool = True) -> dict:
+    """``with_channels``: also the fused and gated expansion channels and hybrid retrieval
+    (``CHANNELS``), each in a worker of its own on the same messages."""
     with broker_session(settings.broker.bootstrap_servers, settings.broker.connect_timeout_s,
                         settings.artifacts.logs) as bootstrap:
         settings = settings.model_copy(deep=True)
@@ -144,6 +158,15 @@ def run_stream_bench(settings: Settings, n: int, write: bool, console: Console,
                 settings.artifacts.faust / f"bench-{uuid.uuid4().hex[:6]}", timeout_s)
         identity = _pipeline_run(settings, "identity", messages, console, timeout_s)
         prf = _pipeline_run(settings, "prf", messages, console, timeout_s)
+        channels = {}
+        for name, engine, overrides in CHANNELS if with_channels else ():
+            if "store" in overrides:  # the dense channel needs every product's vector first
+                dense = settings.model_copy(deep=True)
+                dense.store.dense = True
+                with console.status(f"{name}: embedding {len(world.products):,} products"):
+                    ensure_indexed(dense, world)
+            channels[name] = _pipeline_run(settings, engine, messages, console, timeout_s,
+                                           overrides)
     ratio = identity["msgs_per_s"] / raw
     search_share = identity["retrieve_ms"] * identity["msgs_per_s"] / 1000
     payload = {
@@ -163,6 +186,11 @@ def run_stream_bench(settings: Settings, n: int, write: bool, console: Console,
                               for k in ("validate_ms", "expand_ms", "retrieve_ms")},
         "prf_stage_ms": {k: round(prf[k], 4) for k in ("validate_ms", "expand_ms", "retrieve_ms")},
         "identity_retrieval_share_of_time": round(search_share, 3),
+        "channels": {name: {"msgs_per_s": round(r["msgs_per_s"], 1),
+                            "p50_ms": round(r["p50_ms"], 3), "p99_ms": round(r["p99_ms"], 3),
+                            "ratio_to_identity": round(r["msgs_per_s"] / identity["msgs_per_s"], 4),
+                            **{k: round(r[k], 4) for k in ("expand_ms", "retrieve_ms")}}
+                     for name, r in channels.items()},
         "target_ratio_identity_to_raw": 0.5, "target_met": ratio >= 0.5,
     }
     table = Table(title=f"stream benchmark: {n:,} messages, {len(world.products):,} products")
@@ -171,7 +199,8 @@ def run_stream_bench(settings: Settings, n: int, write: bool, console: Console,
     rows = [["(a) raw aiokafka pass-through", f"{raw:,.0f}", "1.00", "", "", "", ""],
             ["faust no-op agent (same batching and acks)", f"{faust_rate:,.0f}",
              f"{faust_rate / raw:.3f}", "", "", "", ""]]
-    for name, r in (("(b) pipeline, identity", identity), ("(c) pipeline, PRF", prf)):
+    for name, r in (("(b) pipeline, identity", identity), ("(c) pipeline, PRF", prf),
+                    *((f"pipeline, {c}", r) for c, r in channels.items())):
         rows.append([name, f"{r['msgs_per_s']:,.0f}", f"{r['msgs_per_s'] / raw:.3f}",
                      f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", f"{r['expand_ms']:.3f}",
                      f"{r['retrieve_ms']:.3f}"])

@@ -35,14 +35,20 @@ def bench() -> None:
 @bench.command("stream")
 @click.option("-n", "--messages", default=20_000, show_default=True)
 @click.option("--products", "n_products", type=int, default=50_000, show_default=True)
+@click.option("--channels/--no-channels", default=True, show_default=True,
+              help="Also the fused and gated expansion channels and hybrid (dense) retrieval, "
+                   "each in a worker of its own (hybrid embeds the catalog once: minutes).")
 @click.option("--write/--no-write", default=True, show_default=True,
               help="Write docs/results/stream.json and the table in docs/BENCHMARKS.md.")
 @click.pass_context
-def bench_stream(ctx: click.Context, messages: int, n_products: int, write: bool) -> None:
-    """Raw broker rate vs the pipeline with identity and PRF expansion, in one run."""
+def bench_stream(ctx: click.Context, messages: int, n_products: int, channels: bool,
+                 write: bool) -> None:
+    """Raw broker rate vs the pipeline with identity and PRF expansion, and with each retrieval
+    channel, in one run."""
     from aislestream.bench.stream import run_stream_bench
 
-    run_stream_bench(settings_from(ctx, world__n_products=n_products), messages, write, console)
+    run_stream_bench(settings_from(ctx, world__n_products=n_products), messages, write, console,
+                     with_channels=channels)
 
 
 @bench.command("stores")
@@ -57,6 +63,24 @@ def bench_stores(ctx: click.Context, n_queries: int, n_products: int, write: boo
 
     run_store_bench(settings_from(ctx, world__n_products=n_products, world__n_queries=n_queries),
                     write, console)
+
+
+@bench.command("vectors")
+@click.option("--products", "n_products", type=int, default=50_000, show_default=True,
+              help="World products to embed (all-MiniLM-L6-v2 on this CPU: minutes at 50k).")
+@click.option("--queries", "n_queries", type=int, default=2_000, show_default=True)
+@click.option("--random", "n_random", type=int, default=200_000, show_default=True,
+              help="Random unit vectors for a larger corpus (0: none).")
+@WRITE
+@click.pass_context
+def bench_vectors(ctx: click.Context, n_products: int, n_queries: int, n_random: int,
+                  write: bool) -> None:
+    """Compare the dense channel's vector indexes (exact, usearch, faiss, hnswlib): build time,
+    queries/s at batch 1 and 64, recall@100 against exact search."""
+    from aislestream.bench.vectors import run_vector_bench
+
+    run_vector_bench(settings_from(ctx, world__n_products=n_products, world__n_queries=n_queries),
+                     n_random, write, console)
 
 
 @bench.command("hostile")

@@ -39,8 +39,10 @@ def preset_option(names: Iterable[str], default: str = "tiny") -> Callable[[F], 
                         type=click.Choice(list(names)))
 
 
-expander_option = click.option("--expander", type=click.Choice(EXPANDER_ENGINES),
-                               help="Expansion engine.")
+expander_option = click.option(
+    "--expander", type=click.Choice([*EXPANDER_ENGINES, "auto"]),
+    help="Expansion engine [default: auto: the trained LLM where its evaluation found it "
+         "harmless, else none].")
 
 
 def require_ml(command: str, *modules: str) -> None:

@@ -95,10 +95,14 @@ def train_lm(ctx: click.Context, preset: str, stages: tuple[str, ...], init: Pat
 @catalog_options
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write the JSON report here (any path; --write writes docs/).")
+@click.option("--dense", is_flag=True,
+              help="Also the dense channel (all-MiniLM-L6-v2) and hybrid BM25 + dense retrieval, "
+                   "with and without the LLM's expansions (the dense extra; embeds the catalog "
+                   "once, minutes on a CPU).")
 @click.option("--write/--no-write", default=False, show_default=True,
               help="Write docs/results/expansion.json, the RESULTS.md section and the plot.")
 @click.pass_context
-def eval_expansion(ctx: click.Context, preset: str, out: Path | None, write: bool,
+def eval_expansion(ctx: click.Context, preset: str, out: Path | None, dense: bool, write: bool,
                    **catalog: object) -> None:
     """No expansion vs RM3 vs each LLM stage on held-out queries, by query type.
 
@@ -110,7 +114,7 @@ def eval_expansion(ctx: click.Context, preset: str, out: Path | None, write: boo
     from aislestream.evaluation.expansion_report import run_expansion_eval
 
     settings = _catalog_settings(ctx, **catalog)  # type: ignore[arg-type]
-    run_expansion_eval(settings, get_preset(preset), write, console, out=out)
+    run_expansion_eval(settings, get_preset(preset), write, console, out=out, dense=dense)
 
 
 @click.command("full-link")

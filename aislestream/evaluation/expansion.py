@@ -58,13 +58,15 @@ def _irrelevant_in_top10(ids: list[str], q: LabelledQuery) -> int:
 def evaluate_expanders(store: SearchStore, queries: Sequence[LabelledQuery],
                        methods: Mapping[str, Expander],
                        modes: Mapping[str, FusionConfig] | None = None,
+                       baseline_store: SearchStore | None = None,
                        ) -> dict[str, dict[str, dict[str, float]]]:
     """{method: {query_type or "all": {metric: value}}}, plus each method's NDCG@10 change
-    against no expansion (``ndcg10_delta``, ``ndcg10_delta_ci95``, ``better``, ``worse``).
-    Every method but the baseline also gets a ``<name> <mode>`` row per entry of ``modes``:
-    the same expansions served through that channel configuration."""
+    against no expansion (``ndcg10_delta``, ``ndcg10_delta_ci95``, ``better``, ``worse``) on
+    ``baseline_store`` (default ``store``: another store, e.g. hybrid, is then judged against
+    plain BM25). Every method but the baseline also gets a ``<name> <mode>`` row per entry of
+    ``modes``: the same expansions served through that channel configuration."""
     texts = [q.text for q in queries]
-    base_hits = store.search_many([SearchRequest(t, k=100) for t in texts])
+    base_hits = (baseline_store or store).search_many([SearchRequest(t, k=100) for t in texts])
     base_ids = [[h.id for h in hs] for hs in base_hits]
     base_bad = [_irrelevant_in_top10(ids, q) for q, ids in zip(queries, base_ids)]
     base_ndcg = [ndcg_at_k(ids, q.relevance, 10) for q, ids in zip(queries, base_ids)]
@@ -73,7 +75,7 @@ def evaluate_expanders(store: SearchStore, queries: Sequence[LabelledQuery],
     for name, expander in methods.items():
         expansions = expander.expand(texts)
         runs.append((name, expansions, None))
-        if name != BASELINE:
+        if name != BASELINE and expansions and any(e.terms for e in expansions):
             runs += [(f"{name} {mode}", expansions, config)
                      for mode, config in (modes or {}).items()]
     for name, expansions, mode in runs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -11,18 +12,54 @@ from rich.table import Table
 from aislestream.connectors.search.base import FusionConfig
 from aislestream.connectors.search.tantivy_store import TantivyStore
 from aislestream.engines.expansion import IdentityExpander, PrfExpander
+from aislestream.engines.expansion.base import Expander, Expansion
 from aislestream.engines.expansion.llm import LLMConfig
 from aislestream.engines.expansion.torch_backend import TorchLLMExpander
 from aislestream.errors import ConfigError
 from aislestream.evaluation.expansion import BASELINE, evaluate_expanders, plot_by_query_type
 from aislestream.models.lm.presets import LMPreset
 from aislestream.models.lm.run import held_out_queries, lm_dir, training_world
-from aislestream.settings import Settings
+from aislestream.settings import SERVING_VERDICT, Settings
 
 PLOT = Path("docs/plots/expansion_by_query_type.png")
 # each expander is also scored served as a fused channel, and gated: only where the original
 # retrieval looks weak (connectors/search/fusion.py)
-MODES = {"fused": FusionConfig(), "gated": FusionConfig("expanded", gate=True)}
+MODES = {"fused": FusionConfig(), "gated": FusionConfig("expanded", gate=True),
+         "gated fused": FusionConfig("rrf", gate=True)}
+
+
+# how each evaluated mode is served (ExpansionSettings.fusion, .gate)
+SERVED_MODES = {"": ("mix", False), " fused": ("rrf", False), " gated": ("mix", True),
+                " gated fused": ("rrf", True)}
+HARM = 0.005  # a query type whose NDCG@10 or recall@50 falls by more is harmed, and so is one
+# whose NDCG@10 change has a 95% interval wholly below 0
+
+
+def serving_verdict(table: dict, stage: str = "sft+rl") -> dict:
+    """Whether and how the stage may be served by default (``engine=auto``): the mode with the
+    largest NDCG@10 gain among those that gain significantly overall (interval above 0) and
+    harm no query type. None qualifying: not served (the default is then no expansion)."""
+    candidates = []
+    for suffix, (fusion, gate) in SERVED_MODES.items():
+        rows = table.get(stage + suffix)
+        if rows is None:
+            continue
+        base = table[BASELINE]
+        harmed = sorted(t for t, r in rows.items() if t != "all" and (
+            r["ndcg10_delta_ci95"][1] < 0 or r["ndcg10_delta"] < -HARM
+            or r["recall50"] - base[t]["recall50"] < -HARM))
+        overall = rows["all"]
+        candidates.append({"method": stage + suffix, "fusion": fusion, "gate": gate,
+                           "ndcg10_delta": overall["ndcg10_delta"],
+                           "ndcg10_delta_ci95": overall["ndcg10_delta_ci95"],
+                           "harmed_types": harmed,
+                           "ok": not harmed and overall["ndcg10_delta_ci95"][0] > 0})
+    passed = [c for c in candidates if c["ok"]]
+    best = max(passed, key=lambda c: c["ndcg10_delta"]) if passed else None
+    return {"serve": best is not None, **({k: best[k] for k in ("method", "fusion", "gate")}
+                                          if best else {}),
+            "queries": table[BASELINE]["all"]["queries"], "harm_threshold": HARM,
+            "candidates": candidates}
 
 
 def _targets(table: dict) -> dict[str, dict[str, float | bool]]:
@@ -54,9 +91,10 @@ def _targets(table: dict) -> dict[str, dict[str, float | bool]]:
 
 
 def run_expansion_eval(settings: Settings, preset: LMPreset, write: bool, console: Console,
-                       out: Path | None = None) -> dict:
+                       out: Path | None = None, dense: bool = False) -> dict:
     """``out``: also write the JSON report there (a real catalog's figures need not go to
-    docs/)."""
+    docs/). ``dense``: also the dense channel alone and hybrid retrieval (BM25 + dense), with
+    and without the best LLM stage's expansions, all judged against plain BM25."""
     w = settings.world
     if w.catalog_path is not None and w.labels_path is None and w.test_labels_path is None:
         raise ConfigError("eval expansion on an external catalog needs its labelled queries "
@@ -83,15 +121,25 @@ def run_expansion_eval(settings: Settings, preset: LMPreset, write: bool, consol
         if (root / stage / "config.json").exists():
             methods[label] = TorchLLMExpander(LLMConfig(root / stage, preset.max_new_tokens,
                                                         prompt_style=style), variant=stage)
+    methods = {name: _Memo(e) for name, e in methods.items()}  # the hybrid rows reuse them
     with console.status(f"evaluating {len(methods)} methods on {len(queries):,} held-out queries"):
         table = evaluate_expanders(store, queries, methods, modes=MODES)
+    if dense:
+        table.update(_hybrid_rows(store, world, root, queries, methods, console))
     targets = _targets(table)
     _print(table, targets, console)
     if not queries:
         raise ConfigError(f"the split under {root} holds no held-out query")
+    verdict = serving_verdict(table)
+    (root / SERVING_VERDICT).write_text(json.dumps(verdict, indent=2) + "\n")
+    console.print(f"serving verdict ({root / SERVING_VERDICT}): " + (
+        f"serve {verdict['method']} (fusion {verdict['fusion']}, gate {verdict['gate']})"
+        if verdict["serve"] else "no LLM mode gains without harming a query type: engine=auto "
+        "serves no expansion"))
     payload = {"preset": preset.name, "world": w.profile if w.catalog_path is None else "external",
                "held_out_queries": len(queries),
-               "products": len(world.products), "methods": table, "targets": targets}
+               "products": len(world.products), "methods": table, "targets": targets,
+               "serving": verdict}
     if w.catalog_path is not None:
         payload["catalog"] = str(w.catalog_path)
         payload["artifacts"] = str(root)
@@ -107,16 +155,64 @@ def run_expansion_eval(settings: Settings, preset: LMPreset, write: bool, consol
         plot = plot_by_query_type(table, PLOT.with_name(f"expansion_by_query_type_{w.profile}"
                                                         ".png") if hard else PLOT)
         write_results("expansion", payload, _markdown(table, targets, preset, len(queries), plot,
-                                                      w.profile if hard else None),
-                      _command(settings, preset), page="RESULTS.md",
+                                                      w.profile if hard else None, verdict),
+                      _command(settings, preset, dense), page="RESULTS.md",
                       part=f"{w.profile}_world" if hard else None)
     return payload
 
 
-def _command(settings: Settings, preset: LMPreset) -> str:
+class _Memo:
+    """An expander whose answer for the same queries is computed once."""
+
+    def __init__(self, expander: Expander) -> None:
+        self._expander = expander
+        self.name, self.variant = expander.name, expander.variant
+        self._last: tuple[tuple[str, ...], list[Expansion]] | None = None
+
+    def expand(self, queries: Sequence[str]) -> list[Expansion]:
+        key = tuple(queries)
+        if self._last is None or self._last[0] != key:
+            self._last = (key, self._expander.expand(queries))
+        return self._last[1]
+
+
+class _DenseOnly:
+    """The hybrid store's dense channel as a store of its own (expansion terms unused)."""
+
+    def __init__(self, hybrid) -> None:
+        self.name, self._hybrid = "dense", hybrid
+
+    def search_many(self, requests):
+        return self._hybrid.dense_search_many(requests)
+
+
+def _hybrid_rows(store, world, root: Path, queries, methods: dict, console: Console) -> dict:
+    """dense, hybrid, and hybrid with the last LLM stage (as is, fused, gated), each against
+    plain BM25's per-query NDCG@10."""
+    from aislestream.connectors.search.dense import MiniLMEncoder
+    from aislestream.connectors.search.hybrid import HybridStore
+
+    hybrid = HybridStore(store, MiniLMEncoder(), root / "dense")
+    if hybrid.embedded() != len(world.products):
+        with console.status(f"embedding {len(world.products):,} products (all-MiniLM-L6-v2)"):
+            hybrid.embed(world.products)  # the lexical index stays as the other rows saw it
+    llm = [name for name in ("sft+rl", "sft", "pretrain") if name in methods][:1]
+    rows = {}
+    with console.status(f"dense and hybrid retrieval on {len(queries):,} held-out queries"):
+        dense = evaluate_expanders(_DenseOnly(hybrid), queries,  # type: ignore[arg-type]
+                                   {"dense": methods[BASELINE]}, baseline_store=store)
+        rows["dense"] = dense["dense"]
+        mixed = evaluate_expanders(hybrid, queries, {"hybrid": methods[BASELINE],
+                                                     **{f"hybrid {m}": methods[m] for m in llm}},
+                                   modes=MODES, baseline_store=store)
+        rows.update(mixed)
+    return rows
+
+
+def _command(settings: Settings, preset: LMPreset, dense: bool = False) -> str:
     """The command that reproduces the figures, catalog options included."""
     w = settings.world
-    parts = [f"aisle eval expansion --preset {preset.name}"]
+    parts = [f"aisle eval expansion --preset {preset.name}"] + (["--dense"] if dense else [])
     if w.catalog_path is None and w.profile != "default":
         parts += [f"--world {w.profile}"]
     if w.catalog_path is not None:
@@ -164,7 +260,7 @@ def _delta(row: dict) -> str:
 
 
 def _markdown(table: dict, targets: dict, preset: LMPreset, n: int, plot: Path,
-              world: str | None = None) -> str:
+              world: str | None = None, verdict: dict | None = None) -> str:
     qtypes = list(next(iter(table.values())))
     where = f", {world} world (`--world {world}`)" if world else ""
     lines = [f"## LLM query expansion on held-out queries (preset `{preset.name}`{where})", "",
@@ -185,6 +281,14 @@ def _markdown(table: dict, targets: dict, preset: LMPreset, n: int, plot: Path,
     lines += ["", "| target | value | goal | met |", "|---|---|---|---|"]
     lines += [f"| {k} | {v['value']} | {v['target']} | {'yes' if v['met'] else '**no**'} |"
               for k, v in targets.items()]
+    if verdict is not None:
+        lines += ["", "Serving verdict (`engine=auto` reads it for the default world): " + (
+            f"**{verdict['method']}** (fusion `{verdict['fusion']}`, gate "
+            f"{'on' if verdict['gate'] else 'off'}): the largest NDCG@10 gain whose 95% "
+            "interval is above 0 among the modes that lower no query type's NDCG@10 or "
+            f"recall@50 by more than {verdict['harm_threshold']} (nor NDCG@10 significantly)."
+            if verdict["serve"] else "no LLM mode gains without harming a query type; the "
+            "default serves no expansion.")]
     lines += ["", f"![retrieval by query type]({plot.relative_to('docs')})",
               "", "Recall@10/100 (capped, and recall@100 uncapped), zero-result and drift "
               "rates per method and type are in docs/results/expansion.json; the metrics are "

@@ -21,6 +21,14 @@ def world_fingerprint(settings: Settings) -> str:
     return f"synthetic:{w.seed}:{w.n_products}"
 
 
+def _embed_missing(store: SearchStore, world: World) -> None:
+    """Dense turned on over a complete lexical index: embed the products, leave the index."""
+    from aislestream.connectors.search.hybrid import HybridStore
+
+    if isinstance(store, HybridStore) and store.embedded() != len(world.products):
+        store.embed(world.products)
+
+
 def ensure_indexed(settings: Settings, world: World,
                    progress: Callable[[int, int], None] | None = None,
                    chunk: int = 5_000) -> tuple[SearchStore, bool]:
@@ -31,6 +39,7 @@ def ensure_indexed(settings: Settings, world: World,
     fingerprint = world_fingerprint(settings)
     if marker.exists() and json.loads(marker.read_text()).get("fingerprint") == fingerprint \
             and store.count() == len(world.products):
+        _embed_missing(store, world)
         return store, False
     total = len(world.products)
     for start in range(0, total, chunk):

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from aislestream.cli.main import cli
@@ -114,12 +115,17 @@ def test_the_hard_world_trains_beside_the_default_one_and_writes_its_own_part(tm
     assert str(tmp_path / "data" / "lm" / "micro-hard") in trained.output.replace("\n", "")
     assert not (tmp_path / "data" / "lm" / "micro").exists()
     out = runner.invoke(cli, [*data, "eval", "expansion", "--preset", "micro", "--world", "hard",
-                              "--write"])
+                              "--dense", "--write"])
     assert out.exit_code == 0, out.output
     report = json.loads((tmp_path / "docs" / "results" / "expansion.json").read_text())
     hard = report["hard_world"]
-    assert hard["world"] == "hard" and hard["command"].endswith("--world hard")
-    assert {"sft+rl", "sft+rl fused", "sft+rl gated"} <= set(hard["methods"])
+    assert hard["world"] == "hard" and hard["command"].endswith("--dense --world hard")
+    assert {"sft+rl", "sft+rl fused", "sft+rl gated", "dense", "hybrid", "hybrid sft+rl",
+            "hybrid sft+rl fused", "hybrid sft+rl gated"} <= set(hard["methods"])
+    # the hybrid rows are judged against plain BM25, like every other row
+    assert hard["methods"]["hybrid"]["all"]["ndcg10_delta"] == pytest.approx(
+        hard["methods"]["hybrid"]["all"]["ndcg10"] - hard["methods"]["none"]["all"]["ndcg10"],
+        abs=1e-3)
     assert hard["methods"]["none"]["misspelled"]["queries"] > 0
     assert "hard world" in (tmp_path / "docs" / "RESULTS.md").read_text()
     refused = runner.invoke(cli, [*data, "eval", "expansion", "--world", "hard", "--catalog",

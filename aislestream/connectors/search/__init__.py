@@ -13,16 +13,38 @@ __all__ = ["FusionConfig", "Hit", "SearchRequest", "SearchStore", "build_search_
 
 
 def build_search_store(settings: StoreSettings, path: Path) -> SearchStore:
-    """Backends import lazily so an unused optional dependency is never required."""
+    """Backends import lazily so an unused optional dependency is never required. With
+    ``dense`` an embedded store is wrapped in the hybrid store (its vectors under
+    ``path``/dense); Elasticsearch does its own hybrid search."""
+    if settings.backend == "elasticsearch":
+        from aislestream.connectors.search.elasticsearch_store import (
+            ElasticsearchStore,
+            client_options,
+        )
+
+        encoder = None
+        if settings.dense:
+            from aislestream.connectors.search.dense import MiniLMEncoder
+
+            encoder = MiniLMEncoder()
+        return ElasticsearchStore(settings.es_url or "", settings.index,
+                                  options=client_options(settings), encoder=encoder)
+    store = _lexical_store(settings, path)
+    if settings.dense:
+        from aislestream.connectors.search.dense import MiniLMEncoder
+        from aislestream.connectors.search.hybrid import HybridConfig, HybridStore
+
+        return HybridStore(store, MiniLMEncoder(), path / "dense",
+                           HybridConfig(vectors=settings.vectors,
+                                        dense_weight=settings.dense_weight))
+    return store
+
+
+def _lexical_store(settings: StoreSettings, path: Path) -> SearchStore:
     if settings.backend == "tantivy":
         from aislestream.connectors.search.tantivy_store import TantivyStore
 
         return TantivyStore(path)
-    if settings.backend == "sqlite":
-        from aislestream.connectors.search.sqlite_store import SqliteFtsStore
+    from aislestream.connectors.search.sqlite_store import SqliteFtsStore
 
-        return SqliteFtsStore(path)
-    from aislestream.connectors.search.elasticsearch_store import ElasticsearchStore, client_options
-
-    return ElasticsearchStore(settings.es_url or "", settings.index,
-                              options=client_options(settings))
+    return SqliteFtsStore(path)

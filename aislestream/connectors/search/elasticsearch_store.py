@@ -4,6 +4,11 @@ Installed with the ``elasticsearch`` extra. Documents use the product id as ``_i
 re-indexing replaces rather than duplicates; attributes are keyword fields under ``attrs``.
 A secured cluster takes an API key or a user and password, and a CA bundle for its certificate
 (``StoreSettings.es_*``, mapped by :func:`client_options`).
+
+With an ``encoder`` (``store.dense``) the store is hybrid the way Elasticsearch does it: each
+product's embedding goes in a ``dense_vector`` field (cosine, HNSW-indexed by the cluster), and
+a search is an ``rrf`` retriever over the BM25 query and a ``knn`` retriever on the query's
+embedding, both under the request's filters (retrievers are GA from Elasticsearch 8.16).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from aislestream.connectors.search.base import Hit, SearchRequest, product_attributes
+from aislestream.connectors.search.dense import Encoder, product_passage
 from aislestream.core.products import Product
 from aislestream.core.text import tokenize
 from aislestream.errors import ConfigError, StoreError, StoreUnavailable
@@ -43,6 +49,17 @@ TEMPLATE = {
     },
 }
 _FIELDS = ["title^2", "description"]
+EMBEDDING = "embedding"
+
+
+def template(dims: int | None) -> dict:
+    """The index template; with ``dims`` a dense_vector field for the products' embeddings."""
+    if dims is None:
+        return TEMPLATE
+    properties = {**TEMPLATE["mappings"]["properties"],  # type: ignore[index]
+                  EMBEDDING: {"type": "dense_vector", "dims": dims, "index": True,
+                              "similarity": "cosine"}}
+    return {**TEMPLATE, "mappings": {**TEMPLATE["mappings"], "properties": properties}}
 
 
 def client_options(settings: StoreSettings) -> dict[str, Any]:
@@ -64,15 +81,18 @@ class ElasticsearchStore:
     name = "elasticsearch"
 
     def __init__(self, url: str, index: str = "aisle-products", timeout_s: float = 10.0,
-                 options: Mapping[str, Any] | None = None) -> None:
+                 options: Mapping[str, Any] | None = None, encoder: Encoder | None = None,
+                 dense_depth: int = 100) -> None:
         if not url:
             raise ConfigError("store.es_url is required for the elasticsearch backend")
         self.index_name = index
+        self._encoder = encoder
+        self._depth = dense_depth
         self._es = Elasticsearch(url, request_timeout=timeout_s, **(options or {}))
         try:
             self._es.indices.put_index_template(
-                name=f"{index}-template", index_patterns=[index], template=TEMPLATE
-            )
+                name=f"{index}-template", index_patterns=[index],
+                template=template(encoder.dim if encoder is not None else None))
             if not self._es.indices.exists(index=index):
                 self._es.indices.create(index=index)
         except es_exceptions.AuthenticationException as exc:
@@ -83,17 +103,27 @@ class ElasticsearchStore:
             raise StoreError(
                 f"cannot reach Elasticsearch at {redact_url(url)}: {redact(str(exc))}") from exc
 
-    def _actions(self, products: Iterable[Product]) -> Iterator[dict]:
-        for p in products:
-            yield {
-                "_index": self.index_name, "_id": p.id,
-                "_source": {"id": p.id, "title": p.title, "description": p.description,
-                            "price": p.price, "attrs": product_attributes(p)},
-            }
+    def _actions(self, products: Iterable[Product], batch_size: int) -> Iterator[dict]:
+        batch: list[Product] = []
+        for p in [*products, None]:
+            if p is not None:
+                batch.append(p)
+                if len(batch) < batch_size:
+                    continue
+            vectors = (self._encoder.encode([product_passage(b) for b in batch]).tolist()
+                       if self._encoder is not None and batch else [None] * len(batch))
+            for b, vector in zip(batch, vectors):
+                source = {"id": b.id, "title": b.title, "description": b.description,
+                          "price": b.price, "attrs": product_attributes(b)}
+                if vector is not None:
+                    source[EMBEDDING] = vector
+                yield {"_index": self.index_name, "_id": b.id, "_source": source}
+            batch = []
 
     def index(self, products: Iterable[Product], batch_size: int = 5_000) -> int:
         written, errors = helpers.bulk(
-            self._es, self._actions(products), chunk_size=batch_size, raise_on_error=False
+            self._es, self._actions(products, batch_size), chunk_size=batch_size,
+            raise_on_error=False,
         )
         if errors:
             raise StoreError(f"Elasticsearch rejected {len(errors)} document(s), e.g. {errors[:1]}")
@@ -123,17 +153,35 @@ class ElasticsearchStore:
             query["bool"].update(should=should, minimum_should_match=1)
         return query
 
+    @staticmethod
+    def build_hybrid(request: SearchRequest, vector: Sequence[float], depth: int = 100) -> dict:
+        """The search body of a hybrid request: RRF over BM25 and kNN, both filtered."""
+        query = ElasticsearchStore.build_query(request)
+        window = max(request.k, depth)
+        knn: dict = {"field": EMBEDDING, "query_vector": list(vector), "k": window,
+                     "num_candidates": 2 * window}
+        filters = {k: v for k, v in query["bool"].items() if k in ("filter", "must_not")}
+        if filters.get("filter") or filters.get("must_not"):
+            knn["filter"] = {"bool": filters}
+        return {"retriever": {"rrf": {"retrievers": [{"standard": {"query": query}},
+                                                     {"knn": knn}],
+                                      "rank_window_size": window}},
+                "size": request.k}
+
     def search(self, request: SearchRequest) -> list[Hit]:
         return self.search_many([request])[0]
 
     def search_many(self, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         if not requests:
             return []
+        vectors = (self._encoder.encode([r.query for r in requests]).tolist()
+                   if self._encoder is not None else [None] * len(requests))
         body: list[dict] = []
-        for r in requests:  # one round trip for the whole batch
+        for r, vector in zip(requests, vectors):  # one round trip for the whole batch
+            search = (self.build_hybrid(r, vector, self._depth) if vector is not None
+                      else {"query": self.build_query(r), "size": r.k})
             body += [{"index": self.index_name},
-                     {"query": self.build_query(r), "size": r.k,
-                      "_source": ["id", "title", "description"]}]
+                     {**search, "_source": ["id", "title", "description"]}]
         try:
             responses = self._es.msearch(searches=body)["responses"]
         except (es_exceptions.ConnectionError, es_exceptions.ConnectionTimeout) as exc:

@@ -23,7 +23,12 @@ import numpy as np
 
 from aislestream.core.products import Product
 from aislestream.models.world.catalog import generate_catalog
-from aislestream.models.world.queries import QUERY_TYPES, LabelledQuery, generate_queries
+from aislestream.models.world.queries import (
+    QUERY_TYPES,
+    LabelledQuery,
+    generate_queries,
+    misspell,
+)
 from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES
 
 # QUERY_TYPES order: more misspelled and brand queries than the default world, as real logs
@@ -91,11 +96,7 @@ def _human_typo(word: str, rng: np.random.Generator) -> str:
 
 def human_misspell(text: str, rng: np.random.Generator) -> str:
     """One or two human errors in the longer words; sometimes two words run together."""
-    words = text.split()
-    long_words = [i for i, w in enumerate(words) if len(w) >= 4]
-    for i in rng.choice(long_words, size=min(len(long_words), int(rng.integers(1, 3))),
-                        replace=False):
-        words[int(i)] = _human_typo(words[int(i)], rng)
+    words = misspell(text, rng, _human_typo).split()
     if len(words) >= 2 and rng.random() < 0.2:
         j = int(rng.integers(len(words) - 1))
         words[j:j + 2] = [words[j] + words[j + 1]]

@@ -49,13 +49,14 @@ def _typo(word: str, rng: np.random.Generator) -> str:
     return word[:i] + "qwertyuiopasdfghjklzxcvbnm"[int(rng.integers(26))] + word[i + 1:]
 
 
-def misspell(text: str, rng: np.random.Generator) -> str:
-    """Introduce one or two typos in the longer words (what a fast thumb does)."""
+def misspell(text: str, rng: np.random.Generator,
+             typo: Callable[[str, np.random.Generator], str] = _typo) -> str:
+    """Introduce one or two typos in the longer words (by default what a fast thumb does)."""
     words = text.split()
     candidates = [i for i, w in enumerate(words) if len(w) >= 4]
     for i in rng.choice(candidates, size=min(len(candidates), int(rng.integers(1, 3))),
                         replace=False):
-        words[int(i)] = _typo(words[int(i)], rng)
+        words[int(i)] = typo(words[int(i)], rng)
     return " ".join(words)
 
 

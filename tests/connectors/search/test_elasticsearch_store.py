@@ -55,3 +55,43 @@ def test_live_index_search_filter_and_idempotent_ids(small_world):
     finally:
         store._es.indices.delete(index=store.index_name, ignore_unavailable=True)
         store.close()
+
+
+def test_hybrid_body_fuses_bm25_and_knn_under_the_same_filters():
+    request = SearchRequest("red shoes", filters={"colour": "Red"}, price_max=100.0,
+                            exclude={"brand": ("Acme",)}, k=5)
+    body = ElasticsearchStore.build_hybrid(request, [0.1, 0.2], depth=50)
+    rrf = body["retriever"]["rrf"]
+    standard, knn = (r for r in rrf["retrievers"])
+    assert standard["standard"]["query"] == ElasticsearchStore.build_query(request)
+    knn = knn["knn"]
+    assert knn["field"] == "embedding" and knn["query_vector"] == [0.1, 0.2]
+    assert knn["k"] == 50 and knn["num_candidates"] == 100 and rrf["rank_window_size"] == 50
+    assert {"term": {"attrs.colour": "red"}} in knn["filter"]["bool"]["filter"]
+    assert knn["filter"]["bool"]["must_not"] == [{"term": {"attrs.brand": "acme"}}]
+    assert body["size"] == 5
+    unfiltered = ElasticsearchStore.build_hybrid(SearchRequest("shoes"), [0.0], depth=10)
+    assert "filter" not in unfiltered["retriever"]["rrf"]["retrievers"][1]["knn"]
+
+
+def test_the_hybrid_template_maps_a_cosine_dense_vector():
+    mapping = es_module.template(384)["mappings"]["properties"]["embedding"]
+    assert mapping == {"type": "dense_vector", "dims": 384, "index": True,
+                       "similarity": "cosine"}
+    assert "embedding" not in es_module.template(None)["mappings"]["properties"]
+
+
+@live
+def test_live_hybrid_search_finds_a_synonym_bm25_misses():
+    from aislestream.connectors.search.dense import MiniLMEncoder
+    from aislestream.core.products import Product
+
+    store = ElasticsearchStore(ES_URL, index=f"aisle-test-{uuid.uuid4().hex[:8]}",
+                               encoder=MiniLMEncoder())
+    try:
+        store.index([Product("p1", "Trailfox running trainers", "Lightweight jogging shoes."),
+                     Product("p2", "Cucina stainless steel kettle", "Boils water fast.")])
+        assert store.search(SearchRequest("sneakers", k=1))[0].id == "p1"
+    finally:
+        store._es.indices.delete(index=store.index_name, ignore_unavailable=True)
+        store.close()

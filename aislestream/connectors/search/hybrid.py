@@ -1,0 +1,182 @@
+"""Hybrid retrieval: a lexical store (BM25) and dense kNN over sentence embeddings, fused by
+reciprocal rank, behind the ``SearchStore`` contract, so that every caller (the pipeline, the
+expansion channel, the evaluation) can use it in place of the lexical store.
+
+    score(d) = 1 / (k_lexical + rank_bm25(d)) + dense_weight / (k_dense + rank_dense(d))
+
+The dense channel embeds the shopper's original query only: expansion terms stay a lexical
+matter (``search_fused`` puts them in a channel of their own), and a request's filters and price
+bounds are applied to the dense candidates after the kNN search (which is why it fetches
+``depth`` times ``overfetch`` of them when a request filters).
+
+The embeddings persist beside the lexical index (``vectors.npy`` and ``products.jsonl``) and are
+rebuilt from them on start; the vector index is rebuilt in memory (at 50k products in a few
+seconds). A product indexed again under its id replaces the old vector: the old position is
+skipped from then on.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from aislestream.connectors.search.base import (
+    FusionConfig,
+    Hit,
+    SearchRequest,
+    SearchStore,
+    product_attributes,
+)
+from aislestream.connectors.search.dense import Encoder, product_passage, vector_index
+from aislestream.connectors.search.fusion import fuse
+from aislestream.core.products import Product
+
+
+@dataclass(frozen=True)
+class HybridConfig:
+    vectors: str = "exact"  # a dense.VECTOR_BACKENDS name, chosen by `aisle bench vectors`
+    k_lexical: float = 60.0
+    k_dense: float = 60.0
+    dense_weight: float = 1.0
+    depth: int = 100  # results each channel contributes
+    overfetch: int = 4  # dense candidates per result wanted when a request filters
+
+
+@dataclass(frozen=True)
+class _Doc:
+    id: str
+    title: str
+    description: str
+    attrs: dict[str, str]
+    price: float
+
+    def passes(self, r: SearchRequest) -> bool:
+        if any(self.attrs.get(k) != v.lower() for k, v in r.filters.items()):
+            return False
+        if any(self.attrs.get(k) in {v.lower() for v in vs} for k, vs in r.exclude.items()):
+            return False
+        return ((r.price_min is None or self.price >= r.price_min)
+                and (r.price_max is None or self.price <= r.price_max))
+
+
+class HybridStore:
+    """Thread safety as the protocol asks: searches read a snapshot of the documents and the
+    vector index, which ``index`` swaps whole under a lock after adding to them."""
+
+    def __init__(self, lexical: SearchStore, encoder: Encoder, path: Path | None = None,
+                 config: HybridConfig = HybridConfig()) -> None:
+        self.name = f"{lexical.name}+dense"
+        self._lexical = lexical
+        self._encoder = encoder
+        self._path = path
+        self.config = config
+        self._lock = threading.Lock()
+        self._docs: list[_Doc | None] = []  # by vector position; None once replaced
+        self._position: dict[str, int] = {}
+        self._vectors = np.zeros((0, encoder.dim), np.float32)
+        self._index = vector_index(config.vectors, encoder.dim)
+        self._load()
+
+    def _files(self) -> tuple[Path, Path] | None:
+        return None if self._path is None else (self._path / "vectors.npy",
+                                                self._path / "products.jsonl")
+
+    def _load(self) -> None:
+        files = self._files()
+        if files is None or not files[0].exists() or not files[1].exists():
+            return
+        vectors = np.load(files[0])
+        docs = [_Doc(**json.loads(line)) for line in files[1].read_text().splitlines()]
+        if len(docs) != len(vectors):
+            return  # torn write: rebuilt by the next index()
+        self._add(docs, vectors)
+
+    def _add(self, docs: list[_Doc], vectors: np.ndarray) -> None:
+        start = len(self._docs)
+        for offset, doc in enumerate(docs):
+            old = self._position.get(doc.id)
+            if old is not None:
+                self._docs[old] = None
+            self._position[doc.id] = start + offset
+            self._docs.append(doc)
+        self._vectors = np.vstack([self._vectors, vectors])
+        self._index.add(vectors)
+
+    def index(self, products: Iterable[Product], batch_size: int = 5_000) -> int:
+        products = list(products)
+        written = self._lexical.index(products, batch_size)
+        self.embed(products)
+        return written
+
+    def embed(self, products: Sequence[Product]) -> None:
+        """The dense side of ``index`` alone, for a lexical index that already holds these
+        products: indexing them again would count replaced documents in BM25's statistics
+        until segments merge (tantivy), moving every lexical score a little."""
+        docs = [_Doc(p.id, p.title, p.description, product_attributes(p), float(p.price))
+                for p in products]
+        vectors = self._encoder.encode([product_passage(p) for p in products])
+        with self._lock:
+            self._add(docs, vectors)
+            self._save()
+
+    def _save(self) -> None:
+        files = self._files()
+        if files is None:
+            return
+        files[0].parent.mkdir(parents=True, exist_ok=True)
+        live = [(i, d) for i, d in enumerate(self._docs) if d is not None]
+        np.save(files[0], self._vectors[[i for i, _ in live]])
+        files[1].write_text("".join(json.dumps(asdict(d)) + "\n" for _, d in live))
+
+    def dense_search_many(self, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
+        """The dense channel alone: each request's nearest products that pass its filters."""
+        if not requests:
+            return []
+        with self._lock:
+            docs, index = self._docs, self._index
+        if not docs:
+            return [[] for _ in requests]
+        queries = self._encoder.encode([r.query for r in requests])
+        filtering = any(r.filters or r.exclude or r.price_min is not None
+                        or r.price_max is not None for r in requests)
+        want = max(max(r.k for r in requests), self.config.depth)
+        stale = len(docs) - len(self._position)
+        positions, sims = index.search(queries, want * (self.config.overfetch if filtering
+                                                        else 1) + stale)
+        out = []
+        for r, row, scores in zip(requests, positions, sims):
+            hits: list[Hit] = []
+            for pos, score in zip(row, scores):
+                doc = docs[int(pos)] if 0 <= pos < len(docs) else None
+                if doc is not None and doc.passes(r):
+                    hits.append(Hit(doc.id, float(score), doc.title, doc.description))
+                    if len(hits) == max(r.k, self.config.depth):
+                        break
+            out.append(hits)
+        return out
+
+    def search_many(self, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
+        depth = self.config.depth
+        lexical = self._lexical.search_many([replace(r, k=max(r.k, depth)) for r in requests])
+        dense = self.dense_search_many(requests)
+        rrf = FusionConfig(k_original=self.config.k_lexical, k_expansion=self.config.k_dense,
+                           weight=self.config.dense_weight, depth=depth)
+        return [fuse(lex, den, rrf, r.k) for r, lex, den in zip(requests, lexical, dense)]
+
+    def search(self, request: SearchRequest) -> list[Hit]:
+        return self.search_many([request])[0]
+
+    def count(self) -> int:
+        return self._lexical.count()
+
+    def embedded(self) -> int:
+        """Products the dense channel holds (``count`` is the lexical store's)."""
+        return len(self._position)
+
+    def close(self) -> None:
+        self._lexical.close()
