@@ -240,24 +240,24 @@ class ExpansionSettings(BaseModel):
 
 
 def resolve_auto_engine(expansion: ExpansionSettings, data_dir: Path) -> ExpansionSettings:
-    """engine=auto becomes ``llm`` where `aisle eval expansion` left a verdict that the tiny
-    LLM does no harm (``<data_dir>/lm/tiny/serving.json``: its fusion and gate are served unless
-    set explicitly) and the ml extra is installed; else ``identity``, which harms nothing."""
+    """engine=auto becomes ``llm`` where `aisle eval expansion` left a verdict that the model
+    does no harm (``serving.json`` beside the model's stage directory: ``model_path``, default
+    the tiny preset's RL stage; its fusion and gate are served unless set explicitly) and the
+    ml extra is installed; else ``identity``, which harms nothing."""
     if expansion.engine != "auto":
         return expansion
     import importlib.util
     import json
 
-    verdict_path = Artifacts(data_dir).lm("tiny") / SERVING_VERDICT
-    verdict: dict[str, Any] = {}
-    if verdict_path.exists():
-        try:
-            verdict = json.loads(verdict_path.read_text())
-        except (OSError, ValueError):
-            verdict = {}
     model = expansion.model_path or Artifacts(data_dir).lm("tiny") / "rl"
+    verdict: dict[str, Any] = {}
+    try:
+        verdict = json.loads((model.parent / SERVING_VERDICT).read_text())
+    except (OSError, ValueError):
+        verdict = {}
     runnable = all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))
-    if verdict.get("serve") is True and (model / "config.json").exists() and runnable:
+    if (verdict.get("serve") is True and verdict.get("model", "rl") == model.name
+            and (model / "config.json").exists() and runnable):
         expansion.engine = "llm"
         for field in ("fusion", "gate"):
             if field not in expansion.model_fields_set and field in verdict:

@@ -173,3 +173,20 @@ def test_urls_that_may_hold_passwords_stay_out_of_the_settings_repr():
                              store={"backend": "elasticsearch", "es_url": "http://elastic:s3cret@es:9200"})
     assert "s3cret" not in repr(settings)
     assert settings.ads.postgres_dsn.endswith("@db/ads")  # still there to be used
+
+
+def test_auto_reads_the_verdict_beside_a_configured_model(tmp_path):
+    import json
+
+    model = tmp_path / "lm" / "tiny-abc123" / "rl"
+    model.mkdir(parents=True)
+    (model / "config.json").write_text("{}")
+    (model.parent / "serving.json").write_text(json.dumps(
+        {"serve": True, "model": "rl", "fusion": "rrf", "gate": False}))
+    s = load_settings(data_dir=tmp_path, expansion={"model_path": str(model)})
+    assert (s.expansion.engine, s.expansion.fusion) == ("llm", "rrf")
+    other = tmp_path / "lm" / "tiny-abc123" / "sft"  # the verdict judged rl, not this stage
+    other.mkdir()
+    (other / "config.json").write_text("{}")
+    assert load_settings(data_dir=tmp_path,
+                         expansion={"model_path": str(other)}).expansion.engine == "identity"

@@ -10,7 +10,8 @@ what the expansion does. Metrics, per query then averaged over the queries of a 
 - zero-result rate: no product returned; drift rate: the top 10 holds more irrelevant
   (grade 0 or unlabelled) products than without expansion.
 - ``ndcg10_delta`` / ``ndcg10_delta_ci95``: the mean per-query NDCG@10 change against the
-  ``BASELINE`` method, with a paired bootstrap 95% interval (what "does no harm" is judged by).
+  ``BASELINE`` method, with a paired bootstrap 95% interval (what "does no harm" is judged by);
+  ``recall50_delta_ci95`` the same interval for recall@50.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def evaluate_expanders(store: SearchStore, queries: Sequence[LabelledQuery],
     base_ids = [[h.id for h in hs] for hs in base_hits]
     base_bad = [_irrelevant_in_top10(ids, q) for q, ids in zip(queries, base_ids)]
     base_ndcg = [ndcg_at_k(ids, q.relevance, 10) for q, ids in zip(queries, base_ids)]
+    base_recall = [recall_at_k(ids, q.relevance, 50) for q, ids in zip(queries, base_ids)]
     table: dict[str, dict[str, dict[str, float]]] = {}
     runs = []
     for name, expander in methods.items():
@@ -82,7 +84,8 @@ def evaluate_expanders(store: SearchStore, queries: Sequence[LabelledQuery],
         hits = search_fused(store, [SearchRequest(q.text, e.terms, k=100, fusion=mode)
                                     for q, e in zip(queries, expansions)])
         rows: dict[str, list[dict[str, float]]] = defaultdict(list)
-        for q, hs, bad, before in zip(queries, hits, base_bad, base_ndcg):
+        for q, hs, bad, before, recall_before in zip(queries, hits, base_bad, base_ndcg,
+                                                     base_recall):
             ids = [h.id for h in hs]
             row = {"recall10": recall_at_k(ids, q.relevance, 10),
                    "recall50": recall_at_k(ids, q.relevance, 50),
@@ -92,6 +95,7 @@ def evaluate_expanders(store: SearchStore, queries: Sequence[LabelledQuery],
                    "zero_result_rate": float(not ids),
                    "drift_rate": float(_irrelevant_in_top10(ids, q) > bad)}
             row["delta"] = row["ndcg10"] - before
+            row["recall_delta"] = row["recall50"] - recall_before
             for key in (q.query_type, "all"):
                 rows[key].append(row)
         table[name] = {qtype: _summary(group) for qtype, group in sorted(rows.items())}
@@ -103,6 +107,7 @@ def _summary(rows: list[dict[str, float]]) -> dict[str, float]:
     deltas = [r["delta"] for r in rows]
     return {"queries": n, **{m: round(sum(r[m] for r in rows) / n, 4) for m in METRICS},
             "ndcg10_delta": round(sum(deltas) / n, 4), "ndcg10_delta_ci95": bootstrap_ci(deltas),
+            "recall50_delta_ci95": bootstrap_ci([r["recall_delta"] for r in rows]),
             "better": sum(d > 1e-9 for d in deltas), "worse": sum(d < -1e-9 for d in deltas)}
 
 

@@ -31,6 +31,7 @@ MODES = {"fused": FusionConfig(), "gated": FusionConfig("expanded", gate=True),
 # how each evaluated mode is served (ExpansionSettings.fusion, .gate)
 SERVED_MODES = {"": ("mix", False), " fused": ("rrf", False), " gated": ("mix", True),
                 " gated fused": ("rrf", True)}
+STAGE_DIRS = {"pretrain": "pretrain", "sft": "sft", "sft+rl": "rl"}  # method -> directory
 HARM = 0.005  # a query type whose NDCG@10 or recall@50 falls by more is harmed, and so is one
 # whose NDCG@10 change has a 95% interval wholly below 0
 
@@ -56,8 +57,8 @@ def serving_verdict(table: dict, stage: str = "sft+rl") -> dict:
                            "ok": not harmed and overall["ndcg10_delta_ci95"][0] > 0})
     passed = [c for c in candidates if c["ok"]]
     best = max(passed, key=lambda c: c["ndcg10_delta"]) if passed else None
-    return {"serve": best is not None, **({k: best[k] for k in ("method", "fusion", "gate")}
-                                          if best else {}),
+    return {"serve": best is not None, "model": STAGE_DIRS[stage],
+            **({k: best[k] for k in ("method", "fusion", "gate")} if best else {}),
             "queries": table[BASELINE]["all"]["queries"], "harm_threshold": HARM,
             "candidates": candidates}
 

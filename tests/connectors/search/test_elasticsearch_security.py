@@ -121,7 +121,7 @@ def test_a_cluster_that_goes_away_is_unavailable_not_a_refusal():
     from tests.tcp_proxy import free_port
 
     store = object.__new__(ElasticsearchStore)  # built against a live cluster, which then went away
-    store.index_name = "aisle-products"
+    store.index_name, store._encoder, store._depth = "aisle-products", None, 100
     store._es = Elasticsearch(f"http://elastic:s3cret@127.0.0.1:{free_port()}", request_timeout=1,
                               max_retries=0)
     with pytest.raises(StoreUnavailable) as caught:

@@ -1,0 +1,16 @@
+from aislestream.connectors.search.hybrid import HybridStore
+from aislestream.models.world import World, WorldConfig
+from aislestream.settings import load_settings
+from aislestream.stack.indexing import ensure_indexed
+
+
+def test_dense_turned_on_over_a_built_index_embeds_without_reindexing(tmp_path):
+    world = World.generate(WorldConfig(seed=3, n_products=300, n_users=5, n_queries=10))
+    settings = load_settings(data_dir=tmp_path, world={"n_products": 300})
+    store, built = ensure_indexed(settings, world)
+    assert built and store.count() == 300
+    store.close()
+    dense = load_settings(data_dir=tmp_path, world={"n_products": 300}, store={"dense": True})
+    hybrid, rebuilt = ensure_indexed(dense, world)
+    assert isinstance(hybrid, HybridStore) and not rebuilt  # the lexical index was left alone
+    assert hybrid.embedded() == 300
