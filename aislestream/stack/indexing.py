@@ -18,7 +18,8 @@ def world_fingerprint(settings: Settings) -> str:
     if w.catalog_path is not None:
         stat = Path(w.catalog_path).stat()
         return f"external:{Path(w.catalog_path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-    return f"synthetic:{w.seed}:{w.n_products}"
+    profile = "" if w.profile == "default" else f":{w.profile}"  # default markers stay valid
+    return f"synthetic:{w.seed}:{w.n_products}{profile}"
 
 
 def _embed_missing(store: SearchStore, world: World) -> None:

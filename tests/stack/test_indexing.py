@@ -14,3 +14,12 @@ def test_dense_turned_on_over_a_built_index_embeds_without_reindexing(tmp_path):
     hybrid, rebuilt = ensure_indexed(dense, world)
     assert isinstance(hybrid, HybridStore) and not rebuilt  # the lexical index was left alone
     assert hybrid.embedded() == 300
+
+
+def test_the_hard_world_is_not_taken_for_an_indexed_default_world(tmp_path):
+    from aislestream.stack.indexing import world_fingerprint
+
+    default = load_settings(data_dir=tmp_path)
+    hard = load_settings(data_dir=tmp_path, world={"profile": "hard"})
+    assert world_fingerprint(default) == "synthetic:7:50000"  # markers written before stay valid
+    assert world_fingerprint(hard) != world_fingerprint(default)
