@@ -250,9 +250,8 @@ def resolve_auto_engine(expansion: ExpansionSettings, data_dir: Path) -> Expansi
     import json
 
     model = expansion.model_path or Artifacts(data_dir).lm("tiny") / "rl"
-    verdict: dict[str, Any] = {}
     try:
-        verdict = json.loads((model.parent / SERVING_VERDICT).read_text())
+        verdict: dict[str, Any] = json.loads((model.parent / SERVING_VERDICT).read_text())
     except (OSError, ValueError):
         verdict = {}
     runnable = all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))

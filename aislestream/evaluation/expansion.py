@@ -77,7 +77,7 @@ def evaluate_expanders(store: SearchStore, queries: Sequence[LabelledQuery],
     for name, expander in methods.items():
         expansions = expander.expand(texts)
         runs.append((name, expansions, None))
-        if name != BASELINE and expansions and any(e.terms for e in expansions):
+        if name != BASELINE and any(e.terms for e in expansions):
             runs += [(f"{name} {mode}", expansions, config)
                      for mode, config in (modes or {}).items()]
     for name, expansions, mode in runs:

@@ -16,28 +16,26 @@ def build_search_store(settings: StoreSettings, path: Path) -> SearchStore:
     """Backends import lazily so an unused optional dependency is never required. With
     ``dense`` an embedded store is wrapped in the hybrid store (its vectors under
     ``path``/dense); Elasticsearch does its own hybrid search."""
+    encoder = None
+    if settings.dense:
+        from aislestream.connectors.search.dense import MiniLMEncoder
+
+        encoder = MiniLMEncoder()
     if settings.backend == "elasticsearch":
         from aislestream.connectors.search.elasticsearch_store import (
             ElasticsearchStore,
             client_options,
         )
 
-        encoder = None
-        if settings.dense:
-            from aislestream.connectors.search.dense import MiniLMEncoder
-
-            encoder = MiniLMEncoder()
         return ElasticsearchStore(settings.es_url or "", settings.index,
                                   options=client_options(settings), encoder=encoder)
     store = _lexical_store(settings, path)
-    if settings.dense:
-        from aislestream.connectors.search.dense import MiniLMEncoder
-        from aislestream.connectors.search.hybrid import HybridConfig, HybridStore
+    if encoder is None:
+        return store
+    from aislestream.connectors.search.hybrid import HybridConfig, HybridStore
 
-        return HybridStore(store, MiniLMEncoder(), path / "dense",
-                           HybridConfig(vectors=settings.vectors,
-                                        dense_weight=settings.dense_weight))
-    return store
+    return HybridStore(store, encoder, path / "dense",
+                       HybridConfig(vectors=settings.vectors, dense_weight=settings.dense_weight))
 
 
 def _lexical_store(settings: StoreSettings, path: Path) -> SearchStore:

@@ -14,6 +14,7 @@ embedding, both under the request's filters (retrievers are GA from Elasticsearc
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 from aislestream.connectors.search.base import Hit, SearchRequest, product_attributes
@@ -104,21 +105,17 @@ class ElasticsearchStore:
                 f"cannot reach Elasticsearch at {redact_url(url)}: {redact(str(exc))}") from exc
 
     def _actions(self, products: Iterable[Product], batch_size: int) -> Iterator[dict]:
-        batch: list[Product] = []
-        for p in [*products, None]:
-            if p is not None:
-                batch.append(p)
-                if len(batch) < batch_size:
-                    continue
+        """Bulk actions, embedded a batch at a time when the store is hybrid."""
+        remaining = iter(products)
+        while batch := list(islice(remaining, batch_size)):
             vectors = (self._encoder.encode([product_passage(b) for b in batch]).tolist()
-                       if self._encoder is not None and batch else [None] * len(batch))
+                       if self._encoder is not None else [None] * len(batch))
             for b, vector in zip(batch, vectors):
                 source = {"id": b.id, "title": b.title, "description": b.description,
                           "price": b.price, "attrs": product_attributes(b)}
                 if vector is not None:
                     source[EMBEDDING] = vector
                 yield {"_index": self.index_name, "_id": b.id, "_source": source}
-            batch = []
 
     def index(self, products: Iterable[Product], batch_size: int = 5_000) -> int:
         written, errors = helpers.bulk(

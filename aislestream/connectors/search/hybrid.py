@@ -65,8 +65,9 @@ class _Doc:
 
 
 class HybridStore:
-    """Thread safety as the protocol asks: searches read a snapshot of the documents and the
-    vector index, which ``index`` swaps whole under a lock after adding to them."""
+    """Thread safety as the protocol asks: ``embed`` adds vectors and documents under a lock,
+    and a search holds it for its kNN and document lookup (not for encoding the queries), so
+    it sees the products before or after an ``embed``, never half of one."""
 
     def __init__(self, lexical: SearchStore, encoder: Encoder, path: Path | None = None,
                  config: HybridConfig = HybridConfig()) -> None:
@@ -135,24 +136,23 @@ class HybridStore:
 
     def dense_search_many(self, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         """The dense channel alone: each request's nearest products that pass its filters."""
-        if not requests:
-            return []
-        with self._lock:
-            docs, index = self._docs, self._index
-        if not docs:
+        if not requests or not self._position:
             return [[] for _ in requests]
-        queries = self._encoder.encode([r.query for r in requests])
+        queries = self._encoder.encode([r.query for r in requests])  # the slow part, unlocked
         filtering = any(r.filters or r.exclude or r.price_min is not None
                         or r.price_max is not None for r in requests)
         want = max(max(r.k for r in requests), self.config.depth)
-        stale = len(docs) - len(self._position)
-        positions, sims = index.search(queries, want * (self.config.overfetch if filtering
-                                                        else 1) + stale)
+        with self._lock:  # the kNN and the documents as one ``embed`` left them, or the next
+            docs = self._docs
+            stale = len(docs) - len(self._position)
+            positions, sims = self._index.search(
+                queries, want * (self.config.overfetch if filtering else 1) + stale)
+            found = [[docs[int(pos)] if 0 <= pos < len(docs) else None for pos in row]
+                     for row in positions]
         out = []
-        for r, row, scores in zip(requests, positions, sims):
+        for r, row, scores in zip(requests, found, sims):
             hits: list[Hit] = []
-            for pos, score in zip(row, scores):
-                doc = docs[int(pos)] if 0 <= pos < len(docs) else None
+            for doc, score in zip(row, scores):
                 if doc is not None and doc.passes(r):
                     hits.append(Hit(doc.id, float(score), doc.title, doc.description))
                     if len(hits) == max(r.k, self.config.depth):

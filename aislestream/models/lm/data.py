@@ -155,8 +155,9 @@ def mine_sft_examples(world: World, store: SearchStore, queries: Sequence[Labell
     from the converting products. No empty targets, one target per prompt and task."""
     examples: list[SftExample] = []
     candidates = []
+    converted_by_query = {q.id: log.bought[q.id] + log.clicked[q.id] for q in queries}
     for q in queries:
-        converted = log.bought[q.id] + log.clicked[q.id]
+        converted = converted_by_query[q.id]
         for terms in (_expansion_terms(world, q, converted, max_terms) if converted else [],
                       _labelled_terms(world, q, max_terms)):
             if terms:
@@ -173,7 +174,7 @@ def mine_sft_examples(world: World, store: SearchStore, queries: Sequence[Labell
         examples.append(SftExample(expand_prompt(q.text), " " + " ".join(terms), "expand",
                                    q.query_type))
     for q in queries:
-        converted = log.bought[q.id] + log.clicked[q.id]
+        converted = converted_by_query[q.id]
         if not converted:
             continue
         products = [world.product_by_id[pid] for pid in converted]

@@ -191,8 +191,9 @@ def run_rl(ctx: StageContext, base: Path | None = None) -> Path:
     out = ctx.out_dir / "rl"
     model, tokenizer = load_checkpoint(base or ctx.out_dir / "sft")
     # scored through the fused channel: the gain over no expansion as it would be served
+    fusion = FusionConfig()
     reward = ExpansionReward(ctx.store, ctx.train, ctx.world.simulator(seed=ctx.seed),
-                             fusion=FusionConfig())
+                             fusion=fusion)
     history: list[float] = []
     spreads: list[float] = []  # per group (one prompt's completions): the rewards' std
     group = ctx.preset.rl_generations
@@ -224,5 +225,5 @@ def run_rl(ctx: StageContext, base: Path | None = None) -> Path:
             reward_last_quarter=sum(history[-quarter:]) / quarter, reward_history=history,
             groups=len(spreads), zero_variance_group_share=round(zero, 4),
             group_reward_std_mean=round(float(np.mean(spreads or [0.0])), 5),
-            fusion=asdict(FusionConfig()))
+            fusion=asdict(fusion))
     return out

@@ -95,3 +95,20 @@ def test_live_hybrid_search_finds_a_synonym_bm25_misses():
     finally:
         store._es.indices.delete(index=store.index_name, ignore_unavailable=True)
         store.close()
+
+
+def test_bulk_actions_embed_each_batch_and_keep_every_product():
+    from aislestream.connectors.search.dense import MiniLMEncoder
+    from aislestream.core.products import Product
+
+    store = object.__new__(ElasticsearchStore)  # no cluster: only the actions are built
+    store.index_name = "aisle-products"
+    products = [Product(f"p{i}", f"kettle {i}", "") for i in range(5)]
+    store._encoder = None
+    plain = list(store._actions(products, batch_size=2))
+    assert [a["_id"] for a in plain] == [p.id for p in products]
+    assert all("embedding" not in a["_source"] for a in plain)
+    store._encoder = MiniLMEncoder()
+    dense = list(store._actions(iter(products), batch_size=2))  # any iterable, batched by 2
+    assert [a["_id"] for a in dense] == [p.id for p in products]
+    assert all(len(a["_source"]["embedding"]) == 384 for a in dense)
