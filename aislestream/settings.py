@@ -168,6 +168,9 @@ class StoreSettings(BaseModel):
     index: str = "aisle-products"
     dense: bool = Field(default=False, description="Hybrid retrieval: BM25 fused with dense kNN "
                         "over all-MiniLM-L6-v2 embeddings (the dense extra)")
+    dense_default: bool = Field(default=True, description="With dense: serve hybrid to requests "
+                                "no experiment arm assigns; false keeps hybrid to the arms of "
+                                "the search.retrieval layer that choose it")
     vectors: Literal["exact", "usearch", "faiss", "hnswlib"] = Field(
         default="exact", description="The embedded stores' vector index (aisle bench vectors "
         "compares them)")

@@ -7,6 +7,7 @@ import pytest
 
 from aislestream.connectors.broker import EmbeddedBroker
 from aislestream.connectors.search.tantivy_store import TantivyStore
+from aislestream.core.products import Product
 from aislestream.models.lm.presets import get_preset
 from aislestream.models.lm.train import prepare, run_pretrain, run_rl, run_sft
 from aislestream.models.world import World, WorldConfig
@@ -24,6 +25,30 @@ def tantivy_store(small_world: World, tmp_path_factory: pytest.TempPathFactory) 
     store = TantivyStore(tmp_path_factory.mktemp("tantivy"))
     store.index(small_world.products)
     return store
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """all-MiniLM-L6-v2 from its wheel (the dense extra), loaded once."""
+    from aislestream.connectors.search.dense import MiniLMEncoder
+
+    return MiniLMEncoder()
+
+
+def shoe_products() -> list[Product]:
+    """Five products where no title or description says "sneakers": BM25 finds nothing for
+    it, a dense channel finds the two pairs of shoes."""
+    rows = [("p1", "Trailfox running trainers, mesh", "Lightweight shoes for daily jogging.",
+             "footwear", "black", 80.0),
+            ("p2", "Peakfoot jogging shoes", "Cushioned shoes for marathon training.",
+             "footwear", "red", 120.0),
+            ("p3", "Cucina stainless steel kettle", "Boils water fast.", "kitchen", "grey", 30.0),
+            ("p4", "Nordhem oak coffee table", "Solid wood living room table.", "furniture",
+             "brown", 250.0),
+            ("p5", "Voltra wireless earbuds", "Bluetooth in-ear headphones.", "electronics",
+             "white", 60.0)]
+    return [Product(pid, title, desc, category=cat, colour=colour, price=price)
+            for pid, title, desc, cat, colour, price in rows]
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from aislestream.connectors.search.base import FusionConfig, SearchRequest, SearchStore
+from aislestream.connectors.search.base import (
+    FusionConfig,
+    SearchRequest,
+    SearchStore,
+    retrieval_of,
+)
 from aislestream.connectors.search.fusion import search_fused, search_one
 from aislestream.engines.expansion.base import Expansion
 from aislestream.engines.expansion.pool import ExpanderPool
@@ -66,6 +71,12 @@ def dead_letter_output(msg: RawMessage, error: MessageRejected, attempts: int = 
     letter = dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, error, attempts)
     key = safe_key(msg.key) or msg.position.encode()
     return Output("dead_letter", key, letter.model_dump_json().encode())
+
+
+def _dense(arms: Assignment) -> bool | None:
+    """The dense channel as the search.retrieval layer's arm asks (None: the store's default)."""
+    choice = arms.params.get("retrieval")
+    return None if choice is None else choice == "hybrid"
 
 
 def internal_error(exc: BaseException) -> MessageRejected:
@@ -152,8 +163,8 @@ class SearchPipeline:
         expanded = time.perf_counter()
         requests = [
             SearchRequest(q.query, e.terms, q.filters, q.price_min, q.price_max,
-                          q.k or self.settings.default_k, fusion=f)
-            for (_, q), e, f in zip(valid, expansions, fusion)
+                          q.k or self.settings.default_k, fusion=f, dense=_dense(a))
+            for (_, q), e, f, a in zip(valid, expansions, fusion, assignments)
         ]
         hits, failures = self._retrieve(requests)
         retrieved = time.perf_counter()
@@ -167,16 +178,20 @@ class SearchPipeline:
                 outputs[i] = self._reject(messages[i], failures[j])
                 continue
             try:
-                outputs[i] = self._result(messages[i], query, expansion, hits[j], arms, batch, now)
+                served = retrieval_of(self.store, requests[j])
+                outputs[i] = self._result(messages[i], query, expansion, hits[j], arms, batch, now,
+                                          served)
             except Exception as exc:  # serialising one result must not sink the others
                 log.exception("result for %s failed", messages[i].position)
                 outputs[i] = self._reject(messages[i], internal_error(exc))
         return outputs  # type: ignore[return-value]
 
     def _result(self, msg: RawMessage, query: SearchQuery, expansion: Expansion, hits: Sequence,
-                arms: Assignment, batch: dict[str, float], now: float) -> Output:
+                arms: Assignment, batch: dict[str, float], now: float,
+                retrieval: str) -> Output:
         if expansion.fallback:
             self.counts["fallbacks"] += 1
+        self.counts[f"retrieval.{retrieval}"] += 1
         finished = time.perf_counter()
         latency = StageLatency(message_ms=(finished - msg.received_at) * 1000, **batch)
         result = SearchResult(
@@ -184,7 +199,7 @@ class SearchPipeline:
             query_type=query.query_type,
             expansion=[TermOut(term=t.term, weight=t.weight) for t in expansion.terms],
             engine=expansion.engine, variant=expansion.variant, fallback=expansion.fallback,
-            cached=expansion.cached,
+            cached=expansion.cached, retrieval=retrieval,
             hits=[HitOut(id=h.id, score=h.score, title=h.title) for h in hits],
             latency_ms=latency, arms=arms.arms, sent_at=query.sent_at, processed_at=now,
             worker=self.worker_id,

@@ -87,6 +87,9 @@ class SearchResult(BaseModel):
     variant: str
     fallback: str | None  # why expansion was skipped, if it was
     cached: bool
+    # "hybrid" (BM25 + dense) or "lexical": what served the hits; an arm asking for hybrid on
+    # a worker without a dense channel gets "lexical" here
+    retrieval: str = "lexical"
     hits: list[HitOut]
     latency_ms: StageLatency
     arms: dict[str, str] = Field(default_factory=dict)  # experiment -> arm (A/B layer)

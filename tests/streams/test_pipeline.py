@@ -63,7 +63,9 @@ def test_one_output_per_message_in_order(tantivy_store):
     assert letter["offset"] == 1 and letter["error_type"] == "not_json"
     assert out[1].key == b"search.queries:0:1"
     assert dict(pipeline.counts) == {"messages_in": 4, "results": 2, "dead_letters": 2,
-                                     "dead_letters.not_json": 1, "dead_letters.empty": 1}
+                                     "dead_letters.not_json": 1, "dead_letters.empty": 1,
+                                     "retrieval.lexical": 2}
+    assert first["retrieval"] == "lexical"
 
 
 def test_expansion_failure_still_searches_the_original_query(tantivy_store):
@@ -195,3 +197,35 @@ def test_an_arm_can_serve_its_expansion_as_a_fused_channel(tantivy_store):
         if arm == "fused":
             assert set(original[:3]) <= set(ids[:6])
     assert seen == {"mixed", "fused"}
+
+
+def test_a_retrieval_arm_chooses_bm25_or_hybrid_per_request(minilm, tmp_path, tantivy_store):
+    """One worker with a dense channel serves both arms; a worker without one serves BM25 to the
+    hybrid arm and says so in the result."""
+    from aislestream.connectors.search.hybrid import HybridConfig, HybridStore
+    from aislestream.connectors.search.tantivy_store import TantivyStore
+    from tests.conftest import shoe_products
+
+    store = HybridStore(TantivyStore(tmp_path / "lexical"), minilm, tmp_path / "dense",
+                        HybridConfig(default=False))
+    store.index(shoe_products())
+    experiment = parse_experiment({"id": "ret", "layer": "search.retrieval", "salt": "s", "arms": [
+        {"name": "bm25", "share": 0.5, "params": {"retrieval": "lexical"}},
+        {"name": "hybrid", "share": 0.5, "params": {"retrieval": "hybrid"}}]})
+    users = [f"user{i}" for i in range(20)]
+    messages = [msg(i, query(f"r{i}", "sneakers", user_id=u)) for i, u in enumerate(users)]
+    messages.append(msg(99, query("anon", "sneakers")))  # no user: bucketed by request id
+    results = [json.loads(o.value) for o in run(SearchPipeline(
+        pool(IdentityExpander()), store, StreamSettings(), experiments=lambda: [experiment]),
+        messages)]
+    for result in results:
+        arm = result["arms"]["ret"]
+        assert result["retrieval"] == ("hybrid" if arm == "hybrid" else "lexical")
+        # "sneakers" is in no title: only the dense channel finds the shoes
+        assert bool(result["hits"]) == (arm == "hybrid")
+    assert {r["arms"]["ret"] for r in results} == {"bm25", "hybrid"}
+
+    plain = SearchPipeline(pool(IdentityExpander()), tantivy_store, StreamSettings(),
+                           experiments=lambda: [experiment])
+    served = {json.loads(o.value)["retrieval"] for o in run(plain, messages)}
+    assert served == {"lexical"} and plain.counts["retrieval.lexical"] == len(messages)

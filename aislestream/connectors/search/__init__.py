@@ -28,14 +28,16 @@ def build_search_store(settings: StoreSettings, path: Path) -> SearchStore:
         )
 
         return ElasticsearchStore(settings.es_url or "", settings.index,
-                                  options=client_options(settings), encoder=encoder)
+                                  options=client_options(settings), encoder=encoder,
+                                  dense_default=settings.dense_default)
     store = _lexical_store(settings, path)
     if encoder is None:
         return store
     from aislestream.connectors.search.hybrid import HybridConfig, HybridStore
 
     return HybridStore(store, encoder, path / "dense",
-                       HybridConfig(vectors=settings.vectors, dense_weight=settings.dense_weight))
+                       HybridConfig(vectors=settings.vectors, dense_weight=settings.dense_weight,
+                                    default=settings.dense_default))
 
 
 def _lexical_store(settings: StoreSettings, path: Path) -> SearchStore:

@@ -47,6 +47,10 @@ class SearchRequest:
     # None: the stores mix the expansion terms into the query; else ``search_fused`` serves
     # them as a fused channel (a store's own search ignores this field)
     fusion: FusionConfig | None = None
+    # the dense channel: None lets the store decide (hybrid stores default to it), False
+    # keeps a hybrid store to BM25, True asks for it (a store without one serves BM25:
+    # ``retrieval_of`` says which ran); experiment arms set it per request
+    dense: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,20 @@ class SearchStore(Protocol):
     def count(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+def dense_available(store: SearchStore) -> bool:
+    """Whether ``store`` has a dense channel a request can ask for."""
+    return bool(getattr(store, "dense_available", False))
+
+
+def retrieval_of(store: SearchStore, request: SearchRequest) -> str:
+    """``"hybrid"`` or ``"lexical"``: what ``store`` serves ``request`` with."""
+    if not dense_available(store):
+        return "lexical"
+    wanted = request.dense if request.dense is not None else \
+        bool(getattr(store, "dense_default", True))
+    return "hybrid" if wanted else "lexical"
 
 
 def product_attributes(product: Product) -> dict[str, str]:

@@ -75,24 +75,35 @@ class VectorIndex(Protocol):
 
 
 class ExactIndex:
+    """Brute force over a row buffer that doubles when full, so adding one product at a time
+    copies the catalog O(log n) times, not once per add."""
+
     def __init__(self, dim: int) -> None:
-        self._rows = np.zeros((0, dim), np.float32)
+        self._buffer = np.zeros((0, dim), np.float32)
+        self._n = 0
 
     def add(self, vectors: np.ndarray) -> None:
-        self._rows = np.vstack([self._rows, vectors.astype(np.float32)])
+        needed = self._n + len(vectors)
+        if needed > len(self._buffer):
+            grown = np.zeros((max(needed, 2 * len(self._buffer), 1_024), self._buffer.shape[1]),
+                             np.float32)
+            grown[:self._n] = self._buffer[:self._n]
+            self._buffer = grown
+        self._buffer[self._n:needed] = vectors
+        self._n = needed
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        k = min(k, len(self._rows))
+        k = min(k, self._n)
         if k == 0:
             return np.zeros((len(queries), 0), int), np.zeros((len(queries), 0), np.float32)
-        sims = queries.astype(np.float32) @ self._rows.T
+        sims = queries.astype(np.float32) @ self._buffer[:self._n].T
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         order = np.take_along_axis(sims, top, 1).argsort(axis=1)[:, ::-1]
         top = np.take_along_axis(top, order, 1)
         return top, np.take_along_axis(sims, top, 1)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._n
 
 
 class UsearchIndex:

@@ -8,7 +8,9 @@ A secured cluster takes an API key or a user and password, and a CA bundle for i
 With an ``encoder`` (``store.dense``) the store is hybrid the way Elasticsearch does it: each
 product's embedding goes in a ``dense_vector`` field (cosine, HNSW-indexed by the cluster), and
 a search is an ``rrf`` retriever over the BM25 query and a ``knn`` retriever on the query's
-embedding, both under the request's filters (retrievers are GA from Elasticsearch 8.16).
+embedding, both under the request's filters (retrievers are GA from Elasticsearch 8.16). A
+request with ``dense=False`` (an experiment arm on BM25) is a plain BM25 search; ``dense_default``
+decides for requests that do not say.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
-from aislestream.connectors.search.base import Hit, SearchRequest, product_attributes
+from aislestream.connectors.search.base import (
+    Hit,
+    SearchRequest,
+    product_attributes,
+    retrieval_of,
+)
 from aislestream.connectors.search.dense import Encoder, product_passage
 from aislestream.core.products import Product
 from aislestream.core.text import tokenize
@@ -83,12 +90,14 @@ class ElasticsearchStore:
 
     def __init__(self, url: str, index: str = "aisle-products", timeout_s: float = 10.0,
                  options: Mapping[str, Any] | None = None, encoder: Encoder | None = None,
-                 dense_depth: int = 100) -> None:
+                 dense_depth: int = 100, dense_default: bool = True) -> None:
         if not url:
             raise ConfigError("store.es_url is required for the elasticsearch backend")
         self.index_name = index
         self._encoder = encoder
         self._depth = dense_depth
+        self.dense_available = encoder is not None
+        self.dense_default = dense_default
         self._es = Elasticsearch(url, request_timeout=timeout_s, **(options or {}))
         try:
             self._es.indices.put_index_template(
@@ -168,17 +177,27 @@ class ElasticsearchStore:
     def search(self, request: SearchRequest) -> list[Hit]:
         return self.search_many([request])[0]
 
-    def search_many(self, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
-        if not requests:
-            return []
-        vectors = (self._encoder.encode([r.query for r in requests]).tolist()
-                   if self._encoder is not None else [None] * len(requests))
+    def _bodies(self, requests: Sequence[SearchRequest]) -> list[dict]:
+        """The msearch body: hybrid (rrf over BM25 and kNN) where ``retrieval_of`` says so,
+        plain BM25 elsewhere; the queries of hybrid requests are embedded in one call."""
+        hybrid = [i for i, r in enumerate(requests) if retrieval_of(self, r) == "hybrid"]
+        vectors: list[list[float] | None] = [None] * len(requests)
+        if hybrid and self._encoder is not None:
+            encoded = self._encoder.encode([requests[i].query for i in hybrid]).tolist()
+            for i, vector in zip(hybrid, encoded):
+                vectors[i] = vector
         body: list[dict] = []
         for r, vector in zip(requests, vectors):  # one round trip for the whole batch
             search = (self.build_hybrid(r, vector, self._depth) if vector is not None
                       else {"query": self.build_query(r), "size": r.k})
             body += [{"index": self.index_name},
                      {**search, "_source": ["id", "title", "description"]}]
+        return body
+
+    def search_many(self, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
+        if not requests:
+            return []
+        body = self._bodies(requests)
         try:
             responses = self._es.msearch(searches=body)["responses"]
         except (es_exceptions.ConnectionError, es_exceptions.ConnectionTimeout) as exc:

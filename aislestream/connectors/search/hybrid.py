@@ -9,10 +9,17 @@ matter (``search_fused`` puts them in a channel of their own), and a request's f
 bounds are applied to the dense candidates after the kNN search (which is why it fetches
 ``depth`` times ``overfetch`` of them when a request filters).
 
-The embeddings persist beside the lexical index (``vectors.npy`` and ``products.jsonl``) and are
-rebuilt from them on start; the vector index is rebuilt in memory (at 50k products in a few
-seconds). A product indexed again under its id replaces the old vector: the old position is
-skipped from then on.
+A request with ``dense=False`` is served by the lexical store alone, so that an experiment arm
+can compare BM25 with hybrid retrieval on one worker; ``HybridConfig.default`` decides for
+requests no arm assigns.
+
+The embeddings persist beside the lexical index in two append-only files (``vectors.f32``, raw
+float32 rows, and ``products.jsonl``, one line per row): an ``embed`` appends its rows, so
+indexing in batches costs what the batches hold (rewriting both files on every call was
+quadratic in the catalog). On start the vector index is rebuilt from them in memory; a torn
+append (rows and lines disagree) is cut back to the rows both files hold. A product indexed
+again under its id replaces the old vector: the old row is skipped from then on, and the files
+are compacted on start once stale rows outnumber live ones.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from aislestream.connectors.search.base import (
     SearchRequest,
     SearchStore,
     product_attributes,
+    retrieval_of,
 )
 from aislestream.connectors.search.dense import Encoder, product_passage, vector_index
 from aislestream.connectors.search.fusion import fuse
@@ -45,6 +53,7 @@ class HybridConfig:
     dense_weight: float = 1.0
     depth: int = 100  # results each channel contributes
     overfetch: int = 4  # dense candidates per result wanted when a request filters
+    default: bool = True  # serve requests with ``dense=None`` hybrid
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,8 @@ class HybridStore:
     and a search holds it for its kNN and document lookup (not for encoding the queries), so
     it sees the products before or after an ``embed``, never half of one."""
 
+    dense_available = True
+
     def __init__(self, lexical: SearchStore, encoder: Encoder, path: Path | None = None,
                  config: HybridConfig = HybridConfig()) -> None:
         self.name = f"{lexical.name}+dense"
@@ -76,26 +87,31 @@ class HybridStore:
         self._encoder = encoder
         self._path = path
         self.config = config
+        self.dense_default = config.default
         self._lock = threading.Lock()
         self._docs: list[_Doc | None] = []  # by vector position; None once replaced
         self._position: dict[str, int] = {}
-        self._vectors = np.zeros((0, encoder.dim), np.float32)
         self._index = vector_index(config.vectors, encoder.dim)
         self._load()
 
     def _files(self) -> tuple[Path, Path] | None:
-        return None if self._path is None else (self._path / "vectors.npy",
+        return None if self._path is None else (self._path / "vectors.f32",
                                                 self._path / "products.jsonl")
 
     def _load(self) -> None:
         files = self._files()
         if files is None or not files[0].exists() or not files[1].exists():
             return
-        vectors = np.load(files[0])
-        docs = [_Doc(**json.loads(line)) for line in files[1].read_text().splitlines()]
-        if len(docs) != len(vectors):
-            return  # torn write: rebuilt by the next index()
-        self._add(docs, vectors)
+        vectors = np.fromfile(files[0], np.float32)
+        vectors = vectors[:len(vectors) // self._encoder.dim * self._encoder.dim]
+        vectors = vectors.reshape(-1, self._encoder.dim)
+        raw = files[1].read_bytes()
+        lines = raw.split(b"\n")[:-1]  # a torn last line has no newline
+        rows = min(len(vectors), len(lines))
+        self._add([_Doc(**json.loads(line)) for line in lines[:rows]], vectors[:rows])
+        torn = rows != len(vectors) or rows != len(lines) or not raw.endswith(b"\n")
+        if (raw and torn) or 2 * len(self._position) < rows:
+            self._rewrite(vectors[:rows])  # the next append must not continue a torn line
 
     def _add(self, docs: list[_Doc], vectors: np.ndarray) -> None:
         start = len(self._docs)
@@ -105,8 +121,30 @@ class HybridStore:
                 self._docs[old] = None
             self._position[doc.id] = start + offset
             self._docs.append(doc)
-        self._vectors = np.vstack([self._vectors, vectors])
         self._index.add(vectors)
+
+    def _rewrite(self, vectors: np.ndarray) -> None:
+        """The files with live rows only, in their order (start-up, before any search)."""
+        files = self._files()
+        assert files is not None
+        live = [i for i, d in enumerate(self._docs) if d is not None]
+        docs = [self._docs[i] for i in live]
+        for path in files:
+            path.unlink()
+        self._docs, self._position = [], {}
+        self._index = vector_index(self.config.vectors, self._encoder.dim)
+        self._add(docs, vectors[live])  # type: ignore[arg-type]
+        self._append(docs, vectors[live])  # type: ignore[arg-type]
+
+    def _append(self, docs: list[_Doc], vectors: np.ndarray) -> None:
+        files = self._files()
+        if files is None:
+            return
+        files[0].parent.mkdir(parents=True, exist_ok=True)
+        with files[0].open("ab") as f:  # vectors first: a row without its line is cut on load
+            f.write(np.ascontiguousarray(vectors, np.float32).tobytes())
+        with files[1].open("a") as f:
+            f.write("".join(json.dumps(asdict(d)) + "\n" for d in docs))
 
     def index(self, products: Iterable[Product], batch_size: int = 5_000) -> int:
         products = list(products)
@@ -118,21 +156,14 @@ class HybridStore:
         """The dense side of ``index`` alone, for a lexical index that already holds these
         products: indexing them again would count replaced documents in BM25's statistics
         until segments merge (tantivy), moving every lexical score a little."""
+        if not products:
+            return
         docs = [_Doc(p.id, p.title, p.description, product_attributes(p), float(p.price))
                 for p in products]
         vectors = self._encoder.encode([product_passage(p) for p in products])
         with self._lock:
             self._add(docs, vectors)
-            self._save()
-
-    def _save(self) -> None:
-        files = self._files()
-        if files is None:
-            return
-        files[0].parent.mkdir(parents=True, exist_ok=True)
-        live = [(i, d) for i, d in enumerate(self._docs) if d is not None]
-        np.save(files[0], self._vectors[[i for i, _ in live]])
-        files[1].write_text("".join(json.dumps(asdict(d)) + "\n" for _, d in live))
+            self._append(docs, vectors)
 
     def dense_search_many(self, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         """The dense channel alone: each request's nearest products that pass its filters."""
@@ -161,12 +192,19 @@ class HybridStore:
         return out
 
     def search_many(self, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
+        """One lexical call for every request (hybrid ones at fusion depth), one dense call
+        for the hybrid ones; a request with ``dense=False`` gets its BM25 results as they are."""
         depth = self.config.depth
-        lexical = self._lexical.search_many([replace(r, k=max(r.k, depth)) for r in requests])
-        dense = self.dense_search_many(requests)
+        hybrid = [i for i, r in enumerate(requests) if retrieval_of(self, r) == "hybrid"]
+        wide = set(hybrid)
+        lexical = self._lexical.search_many(
+            [replace(r, k=max(r.k, depth)) if i in wide else r for i, r in enumerate(requests)])
+        dense = self.dense_search_many([requests[i] for i in hybrid])
         rrf = FusionConfig(k_original=self.config.k_lexical, k_expansion=self.config.k_dense,
                            weight=self.config.dense_weight, depth=depth)
-        return [fuse(lex, den, rrf, r.k) for r, lex, den in zip(requests, lexical, dense)]
+        for i, den in zip(hybrid, dense):
+            lexical[i] = fuse(lexical[i], den, rrf, requests[i].k)
+        return lexical
 
     def search(self, request: SearchRequest) -> list[Hit]:
         return self.search_many([request])[0]

@@ -32,10 +32,13 @@ ParamValue = str | float | int | bool
 # What arms may set, per layer: the knobs the stream processors read.
 LAYER_PARAMS: dict[str, frozenset[str]] = {
     "search.expansion": frozenset({"expander"}),
+    "search.retrieval": frozenset({"retrieval"}),
     "ads.generation": frozenset({"generator", "reward_threshold"}),
 }
 NAME_PARAMS = frozenset({"expander", "generator"})  # variant names
 LEVEL_PARAMS = frozenset({"reward_threshold"})  # probabilities in (0, 1)
+# BM25 alone, or fused with the dense channel (a worker started with store.dense)
+CHOICE_PARAMS: dict[str, tuple[str, ...]] = {"retrieval": ("lexical", "hybrid")}
 
 
 class Arm(BaseModel):
@@ -77,6 +80,9 @@ class Experiment(BaseModel):
                 if key in NAME_PARAMS and not isinstance(value, str):
                     raise ValueError(
                         f"arm {arm.name!r}: {key} must be a variant name, got {value!r}")
+                if key in CHOICE_PARAMS and value not in CHOICE_PARAMS[key]:
+                    raise ValueError(f"arm {arm.name!r}: {key} must be one of "
+                                     f"{', '.join(CHOICE_PARAMS[key])}, got {value!r}")
                 if key in LEVEL_PARAMS and (isinstance(value, bool)
                                             or not isinstance(value, (int, float))
                                             or not 0 < value < 1):

@@ -6,35 +6,17 @@ import numpy as np
 import pytest
 
 from aislestream.connectors.search.base import SearchRequest
-from aislestream.connectors.search.dense import VECTOR_BACKENDS, MiniLMEncoder, vector_index
+from aislestream.connectors.search.dense import VECTOR_BACKENDS, vector_index
 from aislestream.connectors.search.hybrid import HybridConfig, HybridStore
 from aislestream.connectors.search.tantivy_store import TantivyStore
 from aislestream.core.products import Product
 from aislestream.errors import ConfigError
+from tests.conftest import shoe_products
 
 
-@pytest.fixture(scope="module")
-def encoder():
-    return MiniLMEncoder()
-
-
-def _products():
-    rows = [("p1", "Trailfox running trainers, mesh", "Lightweight shoes for daily jogging.",
-             "footwear", "black", 80.0),
-            ("p2", "Peakfoot jogging shoes", "Cushioned shoes for marathon training.",
-             "footwear", "red", 120.0),
-            ("p3", "Cucina stainless steel kettle", "Boils water fast.", "kitchen", "grey", 30.0),
-            ("p4", "Nordhem oak coffee table", "Solid wood living room table.", "furniture",
-             "brown", 250.0),
-            ("p5", "Voltra wireless earbuds", "Bluetooth in-ear headphones.", "electronics",
-             "white", 60.0)]
-    return [Product(pid, title, desc, category=cat, colour=colour, price=price)
-            for pid, title, desc, cat, colour, price in rows]
-
-
-def test_the_encoder_loads_offline_and_puts_synonyms_together(encoder):
-    vectors = encoder.encode(["sneakers", "running trainers", "electric kettle"])
-    assert vectors.shape == (3, encoder.dim) == (3, 384)
+def test_the_encoder_loads_offline_and_puts_synonyms_together(minilm):
+    vectors = minilm.encode(["sneakers", "running trainers", "electric kettle"])
+    assert vectors.shape == (3, minilm.dim) == (3, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
 
@@ -63,9 +45,9 @@ def test_an_unknown_vector_index_is_named():
         vector_index("annoy", 8)
 
 
-def test_hybrid_finds_what_bm25_misses_and_keeps_bm25s_best(encoder, tmp_path):
-    store = HybridStore(TantivyStore(tmp_path / "lexical"), encoder, tmp_path / "dense")
-    assert store.index(_products()) == 5 and store.embedded() == 5
+def test_hybrid_finds_what_bm25_misses_and_keeps_bm25s_best(minilm, tmp_path):
+    store = HybridStore(TantivyStore(tmp_path / "lexical"), minilm, tmp_path / "dense")
+    assert store.index(shoe_products()) == 5 and store.embedded() == 5
     # no title or description says "sneakers": BM25 finds nothing, the dense channel does
     lexical = store._lexical.search(SearchRequest("sneakers", k=5))
     assert lexical == []
@@ -74,9 +56,9 @@ def test_hybrid_finds_what_bm25_misses_and_keeps_bm25s_best(encoder, tmp_path):
     assert store.search(SearchRequest("kettle", k=5))[0].id == "p3"
 
 
-def test_the_dense_channel_obeys_filters_and_price_bounds(encoder, tmp_path):
-    store = HybridStore(TantivyStore(tmp_path / "lexical"), encoder, tmp_path / "dense")
-    store.index(_products())
+def test_the_dense_channel_obeys_filters_and_price_bounds(minilm, tmp_path):
+    store = HybridStore(TantivyStore(tmp_path / "lexical"), minilm, tmp_path / "dense")
+    store.index(shoe_products())
     shoes = SearchRequest("sneakers", k=5, filters={"colour": "Red"})
     assert [h.id for h in store.dense_search_many([shoes])[0]] == ["p2"]
     cheap = SearchRequest("sneakers", k=5, price_max=100.0)
@@ -84,15 +66,15 @@ def test_the_dense_channel_obeys_filters_and_price_bounds(encoder, tmp_path):
     assert "p1" not in {h.id for h in store.search(replace(cheap, exclude={"colour": ("black",)}))}
 
 
-def test_reindexing_replaces_a_vector_and_a_reopened_store_keeps_them(encoder, tmp_path):
-    store = HybridStore(TantivyStore(tmp_path / "lexical"), encoder, tmp_path / "dense")
-    store.index(_products())
+def test_reindexing_replaces_a_vector_and_a_reopened_store_keeps_them(minilm, tmp_path):
+    store = HybridStore(TantivyStore(tmp_path / "lexical"), minilm, tmp_path / "dense")
+    store.index(shoe_products())
     store.index([Product("p3", "Nordhem walnut side table", "A small table.", price=90.0)])
     assert store.embedded() == 5
     dense = [h.id for h in store.dense_search_many([SearchRequest("kettle", k=5)])[0]]
     assert dense.count("p3") == 1 and len(dense) == 5
     store.close()
-    reopened = HybridStore(TantivyStore(tmp_path / "lexical"), encoder, tmp_path / "dense",
+    reopened = HybridStore(TantivyStore(tmp_path / "lexical"), minilm, tmp_path / "dense",
                            HybridConfig(vectors="usearch"))
     assert reopened.embedded() == 5
     hits = reopened.dense_search_many([SearchRequest("side table", k=1)])[0]
@@ -108,3 +90,68 @@ def test_the_settings_choose_the_hybrid_store(tmp_path):
     assert store.config.vectors == "faiss"
     plain = build_search_store(StoreSettings(), tmp_path / "plain")
     assert not isinstance(plain, HybridStore)
+
+
+def test_a_request_chooses_bm25_or_hybrid_on_one_store(minilm, tmp_path):
+    from aislestream.connectors.search.base import retrieval_of
+
+    store = HybridStore(TantivyStore(tmp_path / "lexical"), minilm, tmp_path / "dense")
+    store.index(shoe_products())
+    sneakers = SearchRequest("sneakers", k=3)
+    assert retrieval_of(store, sneakers) == "hybrid" and store.search(sneakers)
+    bm25 = replace(sneakers, dense=False)
+    assert retrieval_of(store, bm25) == "lexical" and store.search(bm25) == []
+    mixed = store.search_many([bm25, sneakers, replace(sneakers, query="kettle", dense=False)])
+    assert mixed[0] == [] and len(mixed[1]) == 3 and [h.id for h in mixed[2]] == ["p3"]
+    # BM25 results on the lexical path are the lexical store's own, scores included
+    assert mixed[2] == store._lexical.search(replace(sneakers, query="kettle"))
+
+    opt_in = HybridStore(store._lexical, minilm, tmp_path / "dense",
+                         HybridConfig(default=False))
+    assert retrieval_of(opt_in, sneakers) == "lexical" and opt_in.search(sneakers) == []
+    assert retrieval_of(opt_in, replace(sneakers, dense=True)) == "hybrid"
+    # a store without a dense channel serves BM25 whatever the request asks
+    assert retrieval_of(store._lexical, replace(sneakers, dense=True)) == "lexical"
+
+
+def test_embedding_appends_to_its_files_and_a_torn_append_is_cut_back(minilm, tmp_path):
+    store = HybridStore(TantivyStore(tmp_path / "lexical"), minilm, tmp_path / "dense")
+    products = shoe_products()
+    store.index(products[:3])
+    vectors, lines = tmp_path / "dense" / "vectors.f32", tmp_path / "dense" / "products.jsonl"
+    first = vectors.stat().st_size
+    assert first == 3 * minilm.dim * 4
+    store.index(products[3:])
+    assert vectors.stat().st_size == 5 * minilm.dim * 4  # appended, not rewritten
+    assert len(lines.read_text().splitlines()) == 5
+    store.close()
+    with lines.open("a") as f:  # a crash mid-append: half a line, no vector for it
+        f.write('{"id": "p6", "tit')
+    reopened = HybridStore(TantivyStore(tmp_path / "lexical"), minilm, tmp_path / "dense")
+    assert reopened.embedded() == 5
+    assert len(lines.read_text().splitlines()) == 5 and lines.read_text().endswith("\n")
+    assert reopened.dense_search_many([SearchRequest("kettle", k=1)])[0][0].id == "p3"
+
+
+def test_stale_rows_are_compacted_on_start_once_they_outnumber_live_ones(minilm, tmp_path):
+    store = HybridStore(TantivyStore(tmp_path / "lexical"), minilm, tmp_path / "dense")
+    kettle = shoe_products()[2]
+    for _ in range(3):  # one product re-embedded three times: 1 live row, 2 stale
+        store.embed([kettle])
+    vectors = tmp_path / "dense" / "vectors.f32"
+    assert vectors.stat().st_size == 3 * minilm.dim * 4 and store.embedded() == 1
+    reopened = HybridStore(store._lexical, minilm, tmp_path / "dense")
+    assert vectors.stat().st_size == minilm.dim * 4 and reopened.embedded() == 1
+    assert [h.id for h in reopened.dense_search_many([SearchRequest("kettle")])[0]] == ["p3"]
+
+
+def test_the_exact_index_grows_one_row_at_a_time():
+    rng = np.random.default_rng(1)
+    rows = rng.normal(size=(1_500, 8)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    index = vector_index("exact", 8)
+    for row in rows:
+        index.add(row[None, :])
+    assert len(index) == 1_500
+    positions, _ = index.search(rows[[0, 1_499]], 1)
+    assert positions[:, 0].tolist() == [0, 1_499]

@@ -92,6 +92,7 @@ def test_live_hybrid_search_finds_a_synonym_bm25_misses():
         store.index([Product("p1", "Trailfox running trainers", "Lightweight jogging shoes."),
                      Product("p2", "Cucina stainless steel kettle", "Boils water fast.")])
         assert store.search(SearchRequest("sneakers", k=1))[0].id == "p1"
+        assert store.search(SearchRequest("sneakers", k=1, dense=False)) == []  # BM25 arm
     finally:
         store._es.indices.delete(index=store.index_name, ignore_unavailable=True)
         store.close()
@@ -112,3 +113,18 @@ def test_bulk_actions_embed_each_batch_and_keep_every_product():
     dense = list(store._actions(iter(products), batch_size=2))  # any iterable, batched by 2
     assert [a["_id"] for a in dense] == [p.id for p in products]
     assert all(len(a["_source"]["embedding"]) == 384 for a in dense)
+
+
+def test_each_request_of_a_batch_is_hybrid_or_bm25_as_it_asks(minilm):
+    store = object.__new__(ElasticsearchStore)  # no cluster: only the msearch body is built
+    store.index_name, store._depth = "aisle-products", 100
+    store._encoder, store.dense_available, store.dense_default = minilm, True, True
+    requests = [SearchRequest("sneakers"), SearchRequest("sneakers", dense=False),
+                SearchRequest("kettle", dense=True)]
+    searches = store._bodies(requests)[1::2]
+    assert ["retriever" in s for s in searches] == [True, False, True]
+    assert searches[1]["query"] == ElasticsearchStore.build_query(requests[1])
+    store.dense_default = False  # hybrid only for the arms that ask
+    assert ["retriever" in s for s in store._bodies(requests)[1::2]] == [False, False, True]
+    store._encoder, store.dense_available = None, False  # no dense channel: BM25 for all
+    assert ["retriever" in s for s in store._bodies(requests)[1::2]] == [False, False, False]

@@ -105,6 +105,23 @@ def test_reward_threshold_must_be_a_probability():
         parse_experiment({"id": "t", "layer": "ads.generation", "salt": "x", "arms": arms})
 
 
+def test_retrieval_arms_name_bm25_or_hybrid_and_run_beside_an_expansion_experiment():
+    arms = [{"name": "a", "share": 0.5, "params": {"retrieval": "lexical"}},
+            {"name": "b", "share": 0.5, "params": {"retrieval": "hybrid"}}]
+    retrieval = parse_experiment({"id": "r", "layer": "search.retrieval", "salt": "x",
+                                  "arms": arms})
+    expansion = parse_experiment({"id": "e", "layer": "search.expansion", "salt": "y", "arms": [
+        {"name": "c", "share": 1, "params": {"expander": "prf"}}]})
+    got = assign([retrieval, expansion], "u1")
+    assert set(got.arms) == {"r", "e"} and got.params["expander"] == "prf"
+    assert got.params["retrieval"] in {"lexical", "hybrid"}
+    arms[1]["params"] = {"retrieval": "dense"}
+    with pytest.raises(ConfigError, match="retrieval must be one of lexical, hybrid, got 'dense'"):
+        parse_experiment({"id": "r", "layer": "search.retrieval", "salt": "x", "arms": arms})
+    with pytest.raises(ConfigError, match="which layer 'search.expansion' does not own"):
+        parse_experiment({"id": "r", "layer": "search.expansion", "salt": "x", "arms": arms})
+
+
 def test_changelog_records_apply_as_a_table_with_tombstones_and_bad_records_rejected():
     from aislestream.connectors.kafka_io import apply_changelog
 
