@@ -233,6 +233,10 @@ class ExpansionSettings(BaseModel):
     gate: bool = Field(
         default=False, description="Serve the expansion only where the original retrieval "
         "looks weak (under 10 results, or a query word in none of its top 10)")
+    drift_filter: bool = Field(
+        default=False, description="LLM only: drop a term that never shares a title with a "
+        "query word both common in the catalog (another brand, type or colour); reads "
+        "drift.npz beside the model, which `aisle eval expansion` writes")
     fusion_k_original: float = Field(default=10.0, gt=0)
     fusion_k_expansion: float = Field(default=60.0, gt=0)
     fusion_weight: float = Field(default=1.0, ge=0)
@@ -245,7 +249,8 @@ class ExpansionSettings(BaseModel):
 def resolve_auto_engine(expansion: ExpansionSettings, data_dir: Path) -> ExpansionSettings:
     """engine=auto becomes ``llm`` where `aisle eval expansion` left a verdict that the model
     does no harm (``serving.json`` beside the model's stage directory: ``model_path``, default
-    the tiny preset's RL stage; its fusion and gate are served unless set explicitly) and the
+    the tiny preset's RL stage; its fusion, gate and drift filter are served unless set
+    explicitly) and the
     ml extra is installed; else ``identity``, which harms nothing."""
     if expansion.engine != "auto":
         return expansion
@@ -261,7 +266,7 @@ def resolve_auto_engine(expansion: ExpansionSettings, data_dir: Path) -> Expansi
     if (verdict.get("serve") is True and verdict.get("model", "rl") == model.name
             and (model / "config.json").exists() and runnable):
         expansion.engine = "llm"
-        for field in ("fusion", "gate"):
+        for field in ("fusion", "gate", "drift_filter"):
             if field not in expansion.model_fields_set and field in verdict:
                 setattr(expansion, field, verdict[field])
                 # derived, not set: variants built from these settings must not inherit it

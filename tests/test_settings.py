@@ -49,14 +49,16 @@ def test_llm_engine_defaults_to_the_trained_tiny_model_and_a_longer_deadline(tmp
     assert onnx.expansion.deadline_ms == 80
 
 
-def _verdict(tmp_path, serve: bool, fusion: str = "rrf", gate: bool = True):
+def _verdict(tmp_path, serve: bool, fusion: str = "rrf", gate: bool = True,
+             drift_filter: bool = False):
     import json
 
     rl = tmp_path / "lm" / "tiny" / "rl"
     rl.mkdir(parents=True)
     (rl / "config.json").write_text("{}")
     (rl.parent / "serving.json").write_text(json.dumps({"serve": serve, "fusion": fusion,
-                                                        "gate": gate}))
+                                                        "gate": gate,
+                                                        "drift_filter": drift_filter}))
 
 
 def test_auto_serves_no_expansion_without_a_verdict_or_with_a_negative_one(tmp_path):
@@ -80,6 +82,14 @@ def test_auto_serves_the_llm_the_way_its_evaluation_found_harmless(tmp_path):
                        default=object()).variant_settings("prf")  # type: ignore[arg-type]
     assert (prf.engine, prf.fusion, prf.gate) == ("prf", "mix", False)
     assert load_settings(data_dir=tmp_path, expansion={"engine": "prf"}).expansion.engine == "prf"
+
+
+def test_auto_serves_the_drift_filter_where_the_verdict_chose_it(tmp_path):
+    _verdict(tmp_path, serve=True, fusion="mix", gate=True, drift_filter=True)
+    s = load_settings(data_dir=tmp_path)
+    assert (s.expansion.engine, s.expansion.gate, s.expansion.drift_filter) == ("llm", True, True)
+    off = load_settings(data_dir=tmp_path, expansion={"drift_filter": False})
+    assert off.expansion.drift_filter is False  # an explicit setting wins
 
 
 SASL = {"bootstrap_servers": "kafka-1:9093", "security_protocol": "SASL_SSL",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from itertools import product
 from pathlib import Path
 
 from rich.console import Console
@@ -13,6 +14,7 @@ from aislestream.connectors.search.base import FusionConfig
 from aislestream.connectors.search.tantivy_store import TantivyStore
 from aislestream.engines.expansion import IdentityExpander, PrfExpander
 from aislestream.engines.expansion.base import Expander, Expansion
+from aislestream.engines.expansion.drift import DriftFilteredExpander, catalog_drift_filter
 from aislestream.engines.expansion.llm import LLMConfig
 from aislestream.engines.expansion.torch_backend import TorchLLMExpander
 from aislestream.errors import ConfigError
@@ -32,6 +34,7 @@ MODES = {"fused": FusionConfig(), "gated": FusionConfig("expanded", gate=True),
 SERVED_MODES = {"": ("mix", False), " fused": ("rrf", False), " gated": ("mix", True),
                 " gated fused": ("rrf", True)}
 STAGE_DIRS = {"pretrain": "pretrain", "sft": "sft", "sft+rl": "rl"}  # method -> directory
+DRIFT = " drift"  # the served stage behind the drift filter (engines/expansion/drift.py)
 HARM = 0.005  # a query type whose NDCG@10 or recall@50 falls by more is harmed, and so is one
 # whose NDCG@10 change has a 95% interval wholly below 0
 
@@ -41,8 +44,9 @@ def serving_verdict(table: dict, stage: str = "sft+rl") -> dict:
     largest NDCG@10 gain among those that gain significantly overall (interval above 0) and
     harm no query type. None qualifying: not served (the default is then no expansion)."""
     candidates = []
-    for suffix, (fusion, gate) in SERVED_MODES.items():
-        rows = table.get(stage + suffix)
+    for (suffix, (fusion, gate)), drift in product(SERVED_MODES.items(), (False, True)):
+        method = stage + (DRIFT if drift else "") + suffix
+        rows = table.get(method)
         if rows is None:
             continue
         base = table[BASELINE]
@@ -50,7 +54,8 @@ def serving_verdict(table: dict, stage: str = "sft+rl") -> dict:
             r["ndcg10_delta_ci95"][1] < 0 or r["ndcg10_delta"] < -HARM
             or r["recall50"] - base[t]["recall50"] < -HARM))
         overall = rows["all"]
-        candidates.append({"method": stage + suffix, "fusion": fusion, "gate": gate,
+        candidates.append({"method": method, "fusion": fusion, "gate": gate,
+                           "drift_filter": drift,
                            "ndcg10_delta": overall["ndcg10_delta"],
                            "ndcg10_delta_ci95": overall["ndcg10_delta_ci95"],
                            "harmed_types": harmed,
@@ -58,7 +63,8 @@ def serving_verdict(table: dict, stage: str = "sft+rl") -> dict:
     passed = [c for c in candidates if c["ok"]]
     best = max(passed, key=lambda c: c["ndcg10_delta"]) if passed else None
     return {"serve": best is not None, "model": STAGE_DIRS[stage],
-            **({k: best[k] for k in ("method", "fusion", "gate")} if best else {}),
+            **({k: best[k] for k in ("method", "fusion", "gate", "drift_filter")}
+               if best else {}),
             "queries": table[BASELINE]["all"]["queries"], "harm_threshold": HARM,
             "candidates": candidates}
 
@@ -123,6 +129,9 @@ def run_expansion_eval(settings: Settings, preset: LMPreset, write: bool, consol
             methods[label] = TorchLLMExpander(LLMConfig(root / stage, preset.max_new_tokens,
                                                         prompt_style=style), variant=stage)
     methods = {name: _Memo(e) for name, e in methods.items()}  # the hybrid rows reuse them
+    if "sft+rl" in methods:
+        drift = catalog_drift_filter(root, (p.title for p in world.products))
+        methods["sft+rl" + DRIFT] = _Memo(DriftFilteredExpander(methods["sft+rl"], drift))
     with console.status(f"evaluating {len(methods)} methods on {len(queries):,} held-out queries"):
         table = evaluate_expanders(store, queries, methods, modes=MODES)
     if dense:
@@ -134,13 +143,17 @@ def run_expansion_eval(settings: Settings, preset: LMPreset, write: bool, consol
     verdict = serving_verdict(table)
     (root / SERVING_VERDICT).write_text(json.dumps(verdict, indent=2) + "\n")
     console.print(f"serving verdict ({root / SERVING_VERDICT}): " + (
-        f"serve {verdict['method']} (fusion {verdict['fusion']}, gate {verdict['gate']})"
+        f"serve {verdict['method']} (fusion {verdict['fusion']}, gate {verdict['gate']}, "
+        f"drift filter {verdict['drift_filter']})"
         if verdict["serve"] else "no LLM mode gains without harming a query type: engine=auto "
         "serves no expansion"))
     payload = {"preset": preset.name, "world": w.profile if w.catalog_path is None else "external",
                "held_out_queries": len(queries),
                "products": len(world.products), "methods": table, "targets": targets,
                "serving": verdict}
+    if "sft+rl" + DRIFT in methods:
+        payload["drift_filter"] = drift_summary(methods["sft+rl"], methods["sft+rl" + DRIFT],
+                                                [q.text for q in queries])
     if w.catalog_path is not None:
         payload["catalog"] = str(w.catalog_path)
         payload["artifacts"] = str(root)
@@ -156,10 +169,24 @@ def run_expansion_eval(settings: Settings, preset: LMPreset, write: bool, consol
         plot = plot_by_query_type(table, PLOT.with_name(f"expansion_by_query_type_{w.profile}"
                                                         ".png") if hard else PLOT)
         write_results("expansion", payload, _markdown(table, targets, preset, len(queries), plot,
-                                                      w.profile if hard else None, verdict),
+                                                      w.profile if hard else None, verdict,
+                                                      payload.get("drift_filter")),
                       _command(settings, preset, dense), page="RESULTS.md",
                       part=f"{w.profile}_world" if hard else None)
     return payload
+
+
+def drift_summary(expander: Expander, filtered: Expander, texts: Sequence[str],
+                  examples: int = 8) -> dict:
+    """What the drift filter took out of the expander's terms on these queries."""
+    before, after = expander.expand(texts), filtered.expand(texts)
+    dropped = [(b.query, sorted({t.term for t in b.terms} - {t.term for t in a.terms}))
+               for b, a in zip(before, after)]
+    changed = [(q, terms) for q, terms in dropped if terms]
+    return {"queries": len(texts), "expanded": sum(bool(b.terms) for b in before),
+            "changed": len(changed), "terms": sum(len(b.terms) for b in before),
+            "dropped_terms": sum(len(terms) for _, terms in changed),
+            "examples": [{"query": q, "dropped": terms} for q, terms in changed[:examples]]}
 
 
 class _Memo:
@@ -261,7 +288,8 @@ def _delta(row: dict) -> str:
 
 
 def _markdown(table: dict, targets: dict, preset: LMPreset, n: int, plot: Path,
-              world: str | None = None, verdict: dict | None = None) -> str:
+              world: str | None = None, verdict: dict | None = None,
+              drift: dict | None = None) -> str:
     qtypes = list(next(iter(table.values())))
     where = f", {world} world (`--world {world}`)" if world else ""
     lines = [f"## LLM query expansion on held-out queries (preset `{preset.name}`{where})", "",
@@ -285,11 +313,19 @@ def _markdown(table: dict, targets: dict, preset: LMPreset, n: int, plot: Path,
     if verdict is not None:
         lines += ["", "Serving verdict (`engine=auto` reads it for the default world): " + (
             f"**{verdict['method']}** (fusion `{verdict['fusion']}`, gate "
-            f"{'on' if verdict['gate'] else 'off'}): the largest NDCG@10 gain whose 95% "
-            "interval is above 0 among the modes that lower no query type's NDCG@10 or "
+            f"{'on' if verdict['gate'] else 'off'}, drift filter "
+            f"{'on' if verdict.get('drift_filter') else 'off'}): the largest NDCG@10 gain whose "
+            "95% interval is above 0 among the modes that lower no query type's NDCG@10 or "
             f"recall@50 by more than {verdict['harm_threshold']} (nor NDCG@10 significantly)."
             if verdict["serve"] else "no LLM mode gains without harming a query type; the "
             "default serves no expansion.")]
+    if drift:
+        shown = "; ".join(f"{e['query']!r} -{', -'.join(e['dropped'])}"
+                          for e in drift["examples"][:4])
+        lines += ["", f"Drift filter (`sft+rl drift` rows): {drift['dropped_terms']:,} of "
+                  f"{drift['terms']:,} terms dropped, {drift['changed']:,} of "
+                  f"{drift['expanded']:,} expanded queries changed (of {drift['queries']:,}); "
+                  f"e.g. {shown}."]
     lines += ["", f"![retrieval by query type]({plot.relative_to('docs')})",
               "", "Recall@10/100 (capped, and recall@100 uncapped), zero-result and drift "
               "rates per method and type are in docs/results/expansion.json; the metrics are "

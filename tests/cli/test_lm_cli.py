@@ -1,6 +1,7 @@
 """`aisle train lm` and `aisle eval expansion` end to end on the micro preset."""
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -49,7 +50,7 @@ def test_train_then_eval_on_a_titles_only_catalog_with_another_label_scale(tmp_p
     report = json.loads(out.read_text())
     docs = json.loads((tmp_path / "docs" / "results" / "expansion.json").read_text())
     assert report["methods"] == docs["methods"] and "--catalog" in docs["command"]
-    llm = {"pretrain", "sft", "sft+rl"}
+    llm = {"pretrain", "sft", "sft+rl", "sft+rl drift"}
     assert set(report["methods"]) == {"none", "rm3", *llm, *(f"{m} {mode}" for m in ["rm3", *llm]
                                                              for mode in ("fused", "gated",
                                                                           "gated fused"))}
@@ -69,9 +70,11 @@ def test_train_then_eval_on_a_titles_only_catalog_with_another_label_scale(tmp_p
         assert lo <= row["recall50"] - report["methods"]["none"]["all"]["recall50"] <= hi + 1e-4
     assert report["methods"]["none"]["all"]["ndcg10_delta"] == 0  # the baseline against itself
     verdict = report["serving"]  # also beside the model, for engine=auto
-    assert verdict["model"] == "rl" and len(verdict["candidates"]) == 4
+    assert verdict["model"] == "rl" and len(verdict["candidates"]) == 8  # 4 modes, drift or not
+    drift = report["drift_filter"]
+    assert drift["queries"] == n and drift["dropped_terms"] <= drift["terms"]
+    assert (Path(report["artifacts"]) / "drift.npz").exists()
     assert "serving verdict" in evaluated.output
-    from pathlib import Path
 
     beside = json.loads((Path(report["artifacts"]) / "serving.json").read_text())
     assert beside == verdict

@@ -36,3 +36,15 @@ def test_nothing_is_served_when_every_mode_harms_or_gains_nothing_for_sure():
     verdict = serving_verdict(table)
     assert not verdict["serve"] and "method" not in verdict
     assert verdict["candidates"][1]["harmed_types"] == ["long_tail"]  # recall@50 fell 0.1
+
+
+def test_the_drift_filtered_stage_is_served_when_it_is_the_best_harmless_mode():
+    table = _table(**{"sft+rl_gated": {"all": _row(0.05, 0.03, 0.07), "head": _row(0, 0, 0),
+                                       "long_tail": _row(-0.006, -0.01, 0.0)},  # harms
+                      "sft+rl_drift_gated": {"all": _row(0.05, 0.03, 0.07),
+                                             "head": _row(0, 0, 0),
+                                             "long_tail": _row(0.0, 0.0, 0.0)}})
+    verdict = serving_verdict(table)
+    assert verdict["method"] == "sft+rl drift gated"
+    assert (verdict["gate"], verdict["drift_filter"], verdict["model"]) == (True, True, "rl")
+    assert [c["drift_filter"] for c in verdict["candidates"]] == [False, True]

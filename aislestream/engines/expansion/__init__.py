@@ -8,6 +8,7 @@ from aislestream.engines.expansion.cache import CachedExpander, LruCache, RedisC
 from aislestream.engines.expansion.guard import GuardedExpander
 from aislestream.engines.expansion.identity import IdentityExpander
 from aislestream.engines.expansion.prf import PrfConfig, PrfExpander
+from aislestream.errors import ConfigError
 from aislestream.settings import ExpansionSettings
 
 __all__ = [
@@ -18,6 +19,20 @@ __all__ = [
 
 
 def build_backend(settings: ExpansionSettings, store: SearchStore) -> Expander:
+    """The engine, behind the drift filter where asked (LLM only)."""
+    engine = _engine(settings, store)
+    if not settings.drift_filter or settings.engine != "llm":
+        return engine
+    from aislestream.engines.expansion.drift import DRIFT_FILE, DriftFilter, DriftFilteredExpander
+
+    path = settings.model_path.parent / DRIFT_FILE  # type: ignore[union-attr]
+    if not path.exists():
+        raise ConfigError(f"drift_filter is on but {path} does not exist: `aisle eval "
+                          "expansion` writes it beside the model it evaluates")
+    return DriftFilteredExpander(engine, DriftFilter.load(path))
+
+
+def _engine(settings: ExpansionSettings, store: SearchStore) -> Expander:
     """LLM backends import lazily: torch, onnxruntime and vllm are optional extras."""
     if settings.engine == "identity":
         return IdentityExpander(settings.variant)
