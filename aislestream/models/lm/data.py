@@ -34,14 +34,16 @@ from aislestream.models.world import LabelledQuery, World
 from aislestream.models.world.vocab import STOPWORDS
 
 
+def hash_share(text: str) -> float:
+    """A fixed place in [0, 1] for a text, the same in every process (``hash`` is salted)."""
+    return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
 def split_queries(queries: Sequence[LabelledQuery], held_out: float = 0.2,
                   ) -> tuple[list[LabelledQuery], list[LabelledQuery]]:
     """Deterministic split by text: a query string is either always train or always held out."""
-    def bucket(text: str) -> float:
-        return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-
-    train = [q for q in queries if bucket(q.text) >= held_out]
-    test = [q for q in queries if bucket(q.text) < held_out]
+    train = [q for q in queries if hash_share(q.text) >= held_out]
+    test = [q for q in queries if hash_share(q.text) < held_out]
     return train, test
 
 
@@ -229,11 +231,8 @@ def dedupe(examples: Sequence[SftExample]) -> list[SftExample]:
 def validation_split(examples: Sequence[SftExample], share: float = 0.1,
                      ) -> tuple[list[SftExample], list[SftExample]]:
     """(train, validation) by a hash of the prompt, so a prompt is never on both sides."""
-    def bucket(prompt: str) -> float:
-        return zlib.crc32(prompt.encode()) / 0xFFFFFFFF
-
-    return ([e for e in examples if bucket(e.prompt) >= share],
-            [e for e in examples if bucket(e.prompt) < share])
+    return ([e for e in examples if hash_share(e.prompt) >= share],
+            [e for e in examples if hash_share(e.prompt) < share])
 
 
 def pseudo_queries(world: World, n: int, seed: int = 0) -> list[LabelledQuery]:

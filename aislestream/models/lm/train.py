@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from aislestream.connectors.search.base import FusionConfig, SearchStore
+from aislestream.connectors.search.base import FusionConfig, SearchRequest, SearchStore
+from aislestream.connectors.search.fusion import GATE_TOP, weak
 from aislestream.connectors.search.tantivy_store import TantivyStore
 from aislestream.models.lm.data import (
     BehaviourLog,
@@ -190,9 +192,14 @@ def run_rl(ctx: StageContext, base: Path | None = None) -> Path:
     started = time.time()
     out = ctx.out_dir / "rl"
     model, tokenizer = load_checkpoint(base or ctx.out_dir / "sft")
-    # scored through the fused channel: the gain over no expansion as it would be served
-    fusion = FusionConfig()
-    reward = ExpansionReward(ctx.store, ctx.train, ctx.world.simulator(seed=ctx.seed),
+    # scored through the channel the serving verdict chose on both worlds (gated), on the
+    # prompts where its gate opens: elsewhere every completion earns exactly 0 and its group
+    # teaches nothing (55% of groups had zero variance on the fused channel over all prompts)
+    fusion = RL_FUSION
+    prompts = gate_opens(ctx.store, ctx.train)
+    if len(prompts) < ctx.preset.rl_prompts_per_step:
+        prompts = list(ctx.train)  # too few weak queries to fill a step: all of them
+    reward = ExpansionReward(ctx.store, prompts, ctx.world.simulator(seed=ctx.seed),
                              fusion=fusion)
     history: list[float] = []
     spreads: list[float] = []  # per group (one prompt's completions): the rewards' std
@@ -204,8 +211,8 @@ def run_rl(ctx: StageContext, base: Path | None = None) -> Path:
         spreads.extend(float(np.std(values[i:i + group])) for i in range(0, len(values), group))
         return values
 
-    dataset = Dataset.from_dict({"prompt": [expand_prompt(q.text) for q in ctx.train],
-                                 "query_id": [q.id for q in ctx.train]})
+    dataset = Dataset.from_dict({"prompt": [expand_prompt(q.text) for q in prompts],
+                                 "query_id": [q.id for q in prompts]})
     p = ctx.preset
     config = GRPOConfig(
         **_args(p.rl_lr, p.rl_steps, p.rl_prompts_per_step * p.rl_generations, out, ctx.seed),
@@ -225,5 +232,14 @@ def run_rl(ctx: StageContext, base: Path | None = None) -> Path:
             reward_last_quarter=sum(history[-quarter:]) / quarter, reward_history=history,
             groups=len(spreads), zero_variance_group_share=round(zero, 4),
             group_reward_std_mean=round(float(np.mean(spreads or [0.0])), 5),
-            fusion=asdict(fusion))
+            fusion=asdict(fusion), prompts=len(prompts), train_queries=len(ctx.train))
     return out
+
+
+RL_FUSION = FusionConfig("expanded", gate=True)
+
+
+def gate_opens(store: SearchStore, queries: Sequence[LabelledQuery]) -> list[LabelledQuery]:
+    """The queries whose original retrieval the gate finds weak (where expansion is served)."""
+    hits = store.search_many([SearchRequest(q.text, k=GATE_TOP) for q in queries])
+    return [q for q, hs in zip(queries, hits) if weak(q.text, hs)]

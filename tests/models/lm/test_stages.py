@@ -48,7 +48,22 @@ def test_every_stage_writes_a_loadable_checkpoint(micro_run):
     rl = json.loads((micro_run.out_dir / "rl" / "stage.json").read_text())
     assert len(rl["reward_history"]) == micro_run.preset.rl_steps
     assert rl["groups"] > 0 and 0 <= rl["zero_variance_group_share"] <= 1
-    assert rl["fusion"]["method"] == "rrf"  # the reward is scored on the fused channel
+    # the reward is scored on the gated channel, on the prompts whose gate opens
+    assert (rl["fusion"]["method"], rl["fusion"]["gate"]) == ("expanded", True)
+    assert 0 < rl["prompts"] <= rl["train_queries"] == len(micro_run.train)
+
+
+def test_rl_prompts_are_the_queries_whose_original_retrieval_is_weak(micro_run):
+    from aislestream.connectors.search.base import SearchRequest
+    from aislestream.connectors.search.fusion import weak
+    from aislestream.models.lm.train import gate_opens
+
+    prompts = gate_opens(micro_run.store, micro_run.train)
+    assert 0 < len(prompts) < len(micro_run.train)
+    chosen = {q.id for q in prompts}
+    for q in micro_run.train[:60]:
+        hits = micro_run.store.search(SearchRequest(q.text, k=10))
+        assert (q.id in chosen) == weak(q.text, hits)
 
 
 def test_mined_pairs_add_words_and_survive_the_retrieval_filter(micro_run):
