@@ -350,7 +350,8 @@ class AssistantSettings(BaseModel):
     enabled: bool = Field(default=True, description="Run the shopping-assistant agent")
     engine: Literal["auto", "rules", "model"] = Field(
         default="auto",
-        description="auto: the trained model when `aisle train assistant` has run, else rules")
+        description="auto: what `aisle eval assistant` found best on held-out dialogues "
+        "(its serving.json: a trained stage or the rules); rules until it has run")
     preset: str = "tiny"
     model_path: Path | None = Field(default=None, description="Serve this checkpoint (default: "
                                     "the preset's rl, else sft)")

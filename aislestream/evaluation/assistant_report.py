@@ -5,12 +5,14 @@ share of model outputs that parse against the schema."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from aislestream.engines.assistant.factory import SERVING_VERDICT
 from aislestream.engines.assistant.rules import RuleAssistant
 from aislestream.errors import ConfigError
 from aislestream.evaluation.assistant import SLOT_TYPES, play, summarise
@@ -66,10 +68,15 @@ def run_assistant_eval(settings: Settings, preset: AssistantPreset, write: bool,
                     summary["parse_rate"] = round(1 - failures / max(1, outputs), 4)
                     summary["outputs"] = outputs
                 tables.setdefault(name, {})[split] = summary
+    verdict = serving_verdict(tables)
+    root = settings.artifacts.assistant(preset.name)
+    (root / SERVING_VERDICT).write_text(json.dumps(verdict, indent=2) + "\n")
     result = headline(tables) | {"preset": preset.name, "backend": backend,
                                  "dialogues_per_split": n, "goal_slot_f1": GOAL_SLOT_F1,
-                                 "methods": tables}
+                                 "methods": tables, "serving": verdict}
     _print(tables, console)
+    console.print(f"serving verdict ({root / SERVING_VERDICT}): engine=auto serves "
+                  f"{verdict['serve']} (held-out slot F1 {verdict['slot_f1'][verdict['serve']]})")
     if write:
         from aislestream.evaluation.results import write_results
 
@@ -78,6 +85,15 @@ def run_assistant_eval(settings: Settings, preset: AssistantPreset, write: bool,
                       f"aisle eval assistant --preset {preset.name} --backend {backend} --write",
                       page="RESULTS.md")
     return result
+
+
+def serving_verdict(tables: dict[str, dict[str, dict]]) -> dict[str, object]:
+    """What ``engine=auto`` serves: the best held-out slot F1, the rules on a tie (a model must
+    beat them to replace them)."""
+    f1 = {name: splits["held_out"]["slot_f1"] for name, splits in tables.items()}
+    best = max(f1, key=lambda name: (f1[name], name == "rules"))
+    return {"serve": best, "by": "held-out final-turn slot F1",
+            "dialogues": tables[best]["held_out"]["dialogues"], "slot_f1": f1}
 
 
 def headline(tables: dict[str, dict[str, dict]]) -> dict[str, object]:

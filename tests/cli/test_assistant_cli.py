@@ -22,6 +22,11 @@ def test_eval_writes_the_headline_keys_for_every_method(micro_assistant, tmp_pat
         assert key in out
     assert out["parse_rate_sft"] == out["parse_rate_rl"] == 1.0  # constrained decoding
     assert "## Shopping assistant" in (tmp_path / "docs" / "RESULTS.md").read_text()
+    verdict = json.loads((settings.artifacts.assistant("micro") / "serving.json").read_text())
+    assert verdict == out["serving"] and set(verdict["slot_f1"]) == {"rules", "sft", "rl"}
+    best = max(verdict["slot_f1"].values())
+    assert verdict["slot_f1"][verdict["serve"]] == best  # what engine=auto then serves
+    assert verdict["serve"] == "rules" or verdict["slot_f1"]["rules"] < best
 
 
 def test_eval_without_a_trained_model_says_what_to_run(tmp_path):

@@ -50,6 +50,7 @@ def test_the_full_link_scores_the_assistant_locally_and_end_to_end_once_trained(
     settings, _ = micro_assistant
     settings = settings.model_copy(deep=True)
     settings.assistant.preset = "micro"
+    settings.assistant.engine = "model"  # auto would follow an evaluation's verdict
     out = assistant_chain(settings, n_dialogues=10)
     assert out["engine"] == "model-rl" and out["dialogues"] == 10
     assert "category" in out["slot_f1_by_type"]

@@ -1,7 +1,14 @@
-"""The assistant a worker serves, from settings."""
+"""The assistant a worker serves, from settings.
+
+``auto`` serves what `aisle eval assistant` found best on held-out dialogues: its verdict
+(``serving.json`` beside the stages) names a trained stage or the rules. Without a verdict the
+rules are served, so a model that was trained but never measured (or measured below the rules)
+cannot become the default.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -12,23 +19,58 @@ from aislestream.settings import AssistantSettings
 
 log = logging.getLogger(__name__)
 MODEL_MODULES = ("torch", "transformers", "xgrammar")
+SERVING_VERDICT = "serving.json"
+
+
+def verdict_path(settings: AssistantSettings, data_dir: Path) -> Path:
+    root = (settings.model_path.parent if settings.model_path is not None
+            else Artifacts(data_dir).assistant(settings.preset))
+    return root / SERVING_VERDICT
+
+
+def _auto_path(settings: AssistantSettings, data_dir: Path) -> Path | None:
+    """The checkpoint ``auto`` serves, or None for the rules (logged with the reason)."""
+    where = verdict_path(settings, data_dir)
+    try:
+        chosen = json.loads(where.read_text()).get("serve")
+    except (OSError, ValueError):
+        chosen = None
+    if chosen is None:
+        if Artifacts(data_dir).trained_assistant(settings.preset) or settings.model_path:
+            log.warning("a trained assistant exists but %s does not: serving the rule assistant "
+                        "until `aisle eval assistant` measures the model against it", where)
+        return None
+    if chosen == "rules":
+        log.info("%s: the rules did best on held-out dialogues; serving them", where)
+        return None
+    path = settings.model_path or where.parent / str(chosen)
+    if path.name != chosen or not (path / "config.json").exists():
+        log.warning("%s names %r, not the checkpoint at %s: serving the rule assistant", where,
+                    chosen, path)
+        return None
+    if missing_modules(*MODEL_MODULES):
+        # a slim image has no model stack: the best assistant this install can run
+        log.warning("a trained assistant is at %s, but the 'ml' extra is not installed: serving "
+                    "the rule assistant (pip install 'aislestream[ml]' to serve the model)", path)
+        return None
+    return path
 
 
 def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: Path):
     from aislestream.engines.assistant.rules import RuleAssistant
 
-    path = settings.model_path or Artifacts(data_dir).trained_assistant(settings.preset)
-    if settings.engine == "auto" and path is not None and missing_modules(*MODEL_MODULES):
-        # auto serves the best assistant this install can run: a slim image has no model stack
-        log.warning("a trained assistant is at %s, but the 'ml' extra is not installed: serving "
-                    "the rule assistant (pip install 'aislestream[ml]' to serve the model)", path)
-        path = None
-    if settings.engine == "rules" or (settings.engine == "auto" and path is None):
+    if settings.engine == "rules":
         return RuleAssistant(store, settings.k)
-    if path is None:
-        raise ConfigError("assistant engine 'model' needs a checkpoint: "
-                          "run `aisle train assistant --preset "
-                          f"{settings.preset}` or set AISLE_ASSISTANT__MODEL_PATH")
+    if settings.engine == "auto":
+        path = _auto_path(settings, data_dir)
+        if path is None:
+            return RuleAssistant(store, settings.k)
+    else:
+        path = settings.model_path or Artifacts(data_dir).trained_assistant(settings.preset)
+        if path is None:
+            raise ConfigError("assistant engine 'model' needs a checkpoint: "
+                              "run `aisle train assistant --preset "
+                              f"{settings.preset}` or set AISLE_ASSISTANT__MODEL_PATH")
     require_extra("ml", *MODEL_MODULES, needed_by="the model assistant")
     from aislestream.engines.assistant.model import ModelAssistant, build_decoder
 

@@ -1,12 +1,15 @@
-"""Which assistant a worker serves: the trained model when it can run it, else the rules."""
+"""Which assistant a worker serves: what the evaluation found best, when it can run it, else
+the rules."""
 
 import importlib.util
+import json
 
 import pytest
 
 from aislestream.engines.assistant import factory
 from aislestream.engines.assistant.rules import RuleAssistant
 from aislestream.errors import MissingExtra
+from aislestream.models.assistant.dialogue import SessionState
 from aislestream.settings import AssistantSettings
 
 
@@ -22,7 +25,12 @@ def slim_install(monkeypatch):
 def trained(tmp_path):
     (tmp_path / "assistant" / "tiny" / "rl").mkdir(parents=True)
     (tmp_path / "assistant" / "tiny" / "rl" / "config.json").write_text("{}")
+    _verdict(tmp_path, "rl")
     return tmp_path
+
+
+def _verdict(data_dir, serve):
+    (data_dir / "assistant" / "tiny" / "serving.json").write_text(json.dumps({"serve": serve}))
 
 
 def test_auto_without_a_trained_model_serves_the_rules(tmp_path):
@@ -39,3 +47,30 @@ def test_auto_on_a_slim_install_serves_the_rules_and_says_why(slim_install, trai
 def test_asking_for_the_model_on_a_slim_install_names_the_extra(slim_install, trained):
     with pytest.raises(MissingExtra, match=r"pip install 'aislestream\[ml\]'"):
         factory.build_assistant(AssistantSettings(engine="model"), None, trained)
+
+
+def test_auto_serves_the_rules_while_the_model_is_unmeasured_or_lost_to_them(tmp_path, caplog,
+                                                                            monkeypatch):
+    (tmp_path / "assistant" / "tiny" / "rl").mkdir(parents=True)
+    (tmp_path / "assistant" / "tiny" / "rl" / "config.json").write_text("{}")
+    assert isinstance(factory.build_assistant(AssistantSettings(), None, tmp_path), RuleAssistant)
+    assert "until `aisle eval assistant` measures the model" in caplog.text
+    _verdict(tmp_path, "rules")
+    assert isinstance(factory.build_assistant(AssistantSettings(), None, tmp_path), RuleAssistant)
+    _verdict(tmp_path, "sft")  # names a stage that is not there
+    assert isinstance(factory.build_assistant(AssistantSettings(), None, tmp_path), RuleAssistant)
+    assert "names 'sft'" in caplog.text
+
+
+def test_auto_builds_the_stage_the_verdict_names(micro_assistant, tmp_path):
+    import shutil
+
+    _, ctx = micro_assistant
+    root = tmp_path / "assistant" / "tiny"
+    for stage in ("sft", "rl"):
+        shutil.copytree(ctx.out_dir / stage, root / stage)
+    _verdict(tmp_path, "sft")
+    assistant = factory.build_assistant(AssistantSettings(), None, tmp_path)
+    assert assistant.name == "model-sft"
+    state, reply = assistant.respond(SessionState(), "I need running shoes")
+    assert reply.params == state.params  # a real model answered, its output parsed
