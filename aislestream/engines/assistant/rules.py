@@ -1,18 +1,8 @@
-"""The lexicon baseline: maps a turn to parameters with the world vocabulary and the training
-phrasings, word for word. It knows every category, colour (and alias) and material by name,
-and only the dimension phrasings it was given; a paraphrase it has not seen passes it by —
-which is what the learned assistant must do better.
-
-A later turn wins, and never leaves a contradiction behind: excluding the wanted colour (or
-material) drops it as wanted, asking for an excluded one lifts the exclusion, and a price
-bound that crosses the other one replaces it. A search for red that must not be red, or for
-at least 131 and at most 89, finds nothing, and the shopper's last word is what they mean."""
+"""The lexicon baseline: a turn read by the rule mapper's lexicon (models/assistant/lexicon.py),
+which knows the world's vocabulary and only the training phrasings, word for word; a
+paraphrase it has not seen passes it by, which is what the learned assistant must do better."""
 
 from __future__ import annotations
-
-import math
-import re
-from dataclasses import replace
 
 from aislestream.connectors.search.base import SearchStore
 from aislestream.models.assistant.dialogue import (
@@ -21,21 +11,8 @@ from aislestream.models.assistant.dialogue import (
     clarifying_question,
     find_products,
 )
-from aislestream.models.world.dimensions import (
-    CHEAP,
-    CHEAPER,
-    FEATURE_PHRASES,
-    NOT_COLOUR,
-    NOT_MATERIAL,
-    PREMIUM,
-    Params,
-    features_by_use,
-    price_bounds,
-)
-from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES
-
-NEGATIONS = tuple(p.split("{")[0].strip().lower()
-                  for table in (NOT_COLOUR, NOT_MATERIAL) for p in table["train"])
+from aislestream.models.assistant.lexicon import lexicon
+from aislestream.models.world.dimensions import Params
 
 
 class RuleAssistant:
@@ -43,14 +20,6 @@ class RuleAssistant:
 
     def __init__(self, store: SearchStore | None = None, k: int = 10) -> None:
         self.store, self.k = store, k
-        self.types = {t.name: t for t in PRODUCT_TYPES}
-        self.nouns = sorted(((w, t.name) for t in PRODUCT_TYPES for w in (t.name, *t.slang)),
-                            key=lambda x: -len(x[0]))
-        self.colours = sorted(((alias, c) for c, names in COLOURS.items() for alias in names),
-                              key=lambda x: -len(x[0]))
-        self.feature_words = sorted(((p, f) for f, splits in FEATURE_PHRASES.items()
-                                     for p in splits["train"]),
-                                    key=lambda x: -len(x[0]))
 
     def respond(self, state: SessionState, user_turn: str) -> tuple[SessionState, Reply]:
         params = self.update(state.params, user_turn)
@@ -61,73 +30,4 @@ class RuleAssistant:
         return SessionState(params, turns), Reply(params, question, products)
 
     def update(self, params: Params, turn: str) -> Params:
-        text = f" {turn.lower()} "
-        for noun, category in self.nouns:
-            if _has(text, noun):
-                if category != params.category:
-                    params = Params(category=category)  # a new product: start over
-                break
-        ptype = self.types.get(params.category or "")
-        negated = any(n and _has(text, n) for n in NEGATIONS)  # as words: "anorak" holds "no"
-        for alias, colour in self.colours:
-            if _has(text, alias):
-                params = exclude_colour(params, colour) if negated else want_colour(params, colour)
-                break
-        if ptype is not None:
-            for material in ptype.materials:
-                if _has(text, material) and negated:
-                    params = exclude_material(params, material)
-            low, high = price_bounds(ptype)
-            if any(p in text for p in CHEAPER["train"]):
-                params = cap_price(params, float(math.floor(0.8 * (params.price_max or low))))
-            elif any(_has(text, w) for w in CHEAP["train"]):
-                params = cap_price(params, low)
-            if any(_has(text, w) for w in PREMIUM["train"]):
-                params = floor_price(params, high)
-            for use, feature in features_by_use(ptype).items():
-                if use in text:
-                    params = replace(params, feature=feature)
-            for phrase, feature in self.feature_words:
-                if phrase in text and feature in ptype.features:
-                    params = replace(params, feature=feature)
-                    break
-            for feature in ptype.features:
-                if _has(text, feature):
-                    params = replace(params, feature=feature)
-        return params
-
-
-def want_colour(params: Params, colour: str) -> Params:
-    return replace(params, colour=colour,
-                   exclude_colours=tuple(c for c in params.exclude_colours if c != colour))
-
-
-def exclude_colour(params: Params, colour: str) -> Params:
-    return replace(params, colour=None if params.colour == colour else params.colour,
-                   exclude_colours=_with(params.exclude_colours, colour))
-
-
-def exclude_material(params: Params, material: str) -> Params:
-    """The rules never set a wanted material, but a session's params may carry one."""
-    return replace(params, material=None if params.material == material else params.material,
-                   exclude_materials=_with(params.exclude_materials, material))
-
-
-def cap_price(params: Params, price_max: float) -> Params:
-    """A new upper bound; a lower bound above it was an earlier wish and goes."""
-    keep_min = params.price_min is None or params.price_min <= price_max
-    return replace(params, price_max=price_max, price_min=params.price_min if keep_min else None)
-
-
-def floor_price(params: Params, price_min: float) -> Params:
-    """A new lower bound; an upper bound below it was an earlier wish and goes."""
-    keep_max = params.price_max is None or params.price_max >= price_min
-    return replace(params, price_min=price_min, price_max=params.price_max if keep_max else None)
-
-
-def _with(values: tuple[str, ...], value: str) -> tuple[str, ...]:
-    return values if value in values else (*values, value)
-
-
-def _has(text: str, phrase: str) -> bool:
-    return re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text) is not None
+        return lexicon().update(params, turn)
