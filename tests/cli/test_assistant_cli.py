@@ -16,17 +16,25 @@ def test_eval_writes_the_headline_keys_for_every_method(micro_assistant, tmp_pat
                                 env={"AISLE_WORLD__N_USERS": "50"})
     assert result.exit_code == 0, result.output
     out = json.loads((tmp_path / "docs" / "results" / "assistant.json").read_text())
-    assert set(out["methods"]) == {"rules", "sft", "rl"}
-    for key in ("slot_f1_rule", "slot_f1_sft", "slot_f1_rl", "conversion_rule", "conversion_sft",
-                "conversion_rl", "mean_turns_rl", "parse_rate_sft", "parse_rate_rl", "goal_met"):
+    assert set(out["methods"]) == {"rules", "sft", "rl", "sft no hint", "rl no hint"}
+    for key in ("slot_f1_rule", "slot_f1_sft", "slot_f1_rl", "slot_f1_sft_no_hint",
+                "slot_f1_rl_no_hint", "conversion_rule", "conversion_sft", "conversion_rl",
+                "mean_turns_rl", "parse_rate_sft", "parse_rate_rl", "goal_met", "served",
+                "slot_f1_served", "missing_question_rate_served", "served_slots_below_rules",
+                "long_slot_f1_rl", "question_recall_rule"):
         assert key in out
+    assert set(out["methods"]["rl"]) == {"held_out", "train_phrasings", "long_held_out"}
+    assert set(out["methods"]["rl no hint"]) == {"held_out"}
+    held = out["methods"]["rules"]["held_out"]
+    assert held["questions_due"] > 0 and 0 <= held["question_recall"] <= 1
     assert out["parse_rate_sft"] == out["parse_rate_rl"] == 1.0  # constrained decoding
     assert "## Shopping assistant" in (tmp_path / "docs" / "RESULTS.md").read_text()
     verdict = json.loads((settings.artifacts.assistant("micro") / "serving.json").read_text())
-    assert verdict == out["serving"] and set(verdict["slot_f1"]) == {"rules", "sft", "rl"}
+    assert verdict == out["serving"] and set(verdict["slot_f1"]) == set(out["methods"])
     best = max(verdict["slot_f1"].values())
-    assert verdict["slot_f1"][verdict["serve"]] == best  # what engine=auto then serves
-    assert verdict["serve"] == "rules" or verdict["slot_f1"]["rules"] < best
+    assert verdict["slot_f1"][verdict["method"]] == best  # what engine=auto then serves
+    assert verdict["method"] == "rules" or verdict["slot_f1"]["rules"] < best
+    assert verdict["serve"] in ("rules", "sft", "rl") and isinstance(verdict["hints"], bool)
 
 
 def test_eval_without_a_trained_model_says_what_to_run(tmp_path):

@@ -28,32 +28,34 @@ def verdict_path(settings: AssistantSettings, data_dir: Path) -> Path:
     return root / SERVING_VERDICT
 
 
-def _auto_path(settings: AssistantSettings, data_dir: Path) -> Path | None:
-    """The checkpoint ``auto`` serves, or None for the rules (logged with the reason)."""
+def _auto_path(settings: AssistantSettings, data_dir: Path) -> tuple[Path | None, bool]:
+    """The checkpoint ``auto`` serves (None for the rules, logged with the reason) and whether
+    it reads the rules' hint."""
     where = verdict_path(settings, data_dir)
     try:
-        chosen = json.loads(where.read_text()).get("serve")
+        verdict = json.loads(where.read_text())
     except (OSError, ValueError):
-        chosen = None
+        verdict = {}
+    chosen, hints = verdict.get("serve"), verdict.get("hints", True) is not False
     if chosen is None:
         if Artifacts(data_dir).trained_assistant(settings.preset) or settings.model_path:
             log.warning("a trained assistant exists but %s does not: serving the rule assistant "
                         "until `aisle eval assistant` measures the model against it", where)
-        return None
+        return None, True
     if chosen == "rules":
         log.info("%s: the rules did best on held-out dialogues; serving them", where)
-        return None
+        return None, True
     path = settings.model_path or where.parent / str(chosen)
     if path.name != chosen or not (path / "config.json").exists():
         log.warning("%s names %r, not the checkpoint at %s: serving the rule assistant", where,
                     chosen, path)
-        return None
+        return None, True
     if missing_modules(*MODEL_MODULES):
         # a slim image has no model stack: the best assistant this install can run
         log.warning("a trained assistant is at %s, but the 'ml' extra is not installed: serving "
                     "the rule assistant (pip install 'aislestream[ml]' to serve the model)", path)
-        return None
-    return path
+        return None, True
+    return path, hints
 
 
 def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: Path):
@@ -61,8 +63,9 @@ def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: P
 
     if settings.engine == "rules":
         return RuleAssistant(store, settings.k)
+    hints = True
     if settings.engine == "auto":
-        path = _auto_path(settings, data_dir)
+        path, hints = _auto_path(settings, data_dir)
         if path is None:
             return RuleAssistant(store, settings.k)
     else:
@@ -75,4 +78,4 @@ def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: P
     from aislestream.engines.assistant.model import ModelAssistant, build_decoder
 
     return ModelAssistant(build_decoder(path, settings.backend), store, settings.k,
-                          name=f"model-{path.name}")
+                          name=f"model-{path.name}" + ("" if hints else "-no-hint"), hints=hints)

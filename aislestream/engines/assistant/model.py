@@ -1,10 +1,10 @@
-"""The learned assistant: the dialogue so far in, a schema-constrained parameter set out.
+"""The learned assistant: the session's state and a new turn in, a schema-constrained state out.
 
 Decoders (torch with xgrammar, vLLM with its structured outputs) only turn prompts into JSON
 text; the prompt format and the parsing are shared with training (``models.assistant.data``
-and ``models.assistant.schema``), so every backend serves what was trained. The model sees
-the whole recent dialogue every turn and emits the complete parameter set, so the session
-state it needs is the turns themselves.
+and ``models.assistant.schema``), so every backend serves what was trained. The model reads
+the session's parameter state, the rules' reading of the new turn and the turn, and emits the
+next state: a session of any length costs one prompt of the same size and keeps its opening.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Protocol
 
 from aislestream.connectors.search.base import SearchStore
 from aislestream.errors import AisleError, ConfigError
-from aislestream.models.assistant.data import MAX_TURNS, assistant_prompt
+from aislestream.models.assistant.data import MAX_TURNS, assistant_prompt, rule_hint
 from aislestream.models.assistant.dialogue import Reply, SessionState, find_products
 from aislestream.models.assistant.schema import max_output_chars, params_json_schema, parse_params
 
@@ -100,10 +100,12 @@ def build_decoder(model_path: Path, backend: str = "torch") -> ParamDecoder:
 
 
 class ModelAssistant:
+    """``hints=False`` withholds the rules' reading (the hint is the unchanged state): the
+    same model without its tool, for the evaluation's ablation."""
+
     def __init__(self, decoder: ParamDecoder, store: SearchStore | None = None, k: int = 10,
-                 name: str = "model", max_turns: int = MAX_TURNS) -> None:
-        self.decoder, self.store, self.k, self.name, self.max_turns = (
-            decoder, store, k, name, max_turns)
+                 name: str = "model", hints: bool = True) -> None:
+        self.decoder, self.store, self.k, self.name, self.hints = decoder, store, k, name, hints
         self.outputs = 0
         self.parse_failures = 0
 
@@ -113,8 +115,11 @@ class ModelAssistant:
     def respond_many(self, states: Sequence[SessionState], user_turns: Sequence[str]
                      ) -> list[tuple[SessionState, Reply]]:
         """One decoder call for many sessions' turns (a stream batch, or an evaluation step)."""
-        histories = [(*s.turns, t) for s, t in zip(states, user_turns)]
-        texts = self.decoder.decode([assistant_prompt(h, self.max_turns) for h in histories])
+        # the turns kept are the search's free-text remainder (a brand), not the model's input
+        histories = [(*s.turns, t)[-MAX_TURNS:] for s, t in zip(states, user_turns)]
+        texts = self.decoder.decode([
+            assistant_prompt(s.params, rule_hint(s.params, t) if self.hints else s.params, t)
+            for s, t in zip(states, user_turns)])
         out = []
         for state, history, text in zip(states, histories, texts):
             self.outputs += 1

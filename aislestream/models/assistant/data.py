@@ -1,24 +1,31 @@
-"""SFT examples from dialogues: the conversation so far in, the parameter set after the last
-turn out (with the clarifying question while no category is known), as compact JSON in the
-schema's key order — exactly what constrained decoding admits."""
+"""SFT examples from dialogues: the session's state, the rules' reading of the new turn and the
+turn in; the state after the turn out (with the clarifying question while no category is known),
+as compact JSON in the schema's key order, exactly what constrained decoding admits.
+
+State in, state out: a session of any length is one state and one turn, so its opening is
+never pushed out of a window of recent turns (the first model re-read the last 8 turns). The
+rules' proposal (``lexicon``) is a hint the model may accept or override; on training phrasings
+the rules are nearly always right, so a share of examples withhold it (``hint_dropout``: the
+hint is then the unchanged state) and the model learns to read the turn for itself too."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 
 from aislestream.models.assistant.dialogue import missing_dimension
+from aislestream.models.assistant.lexicon import lexicon
 from aislestream.models.assistant.schema import params_json_schema
 from aislestream.models.world.dimensions import PHRASINGS, Dialogue, Params, Turn, attribute_phrases
 from aislestream.models.world.vocab import BRANDS, COLLOQUIAL_FILLERS
 
-TURN_SEPARATOR = " | "
-MAX_TURNS = 8  # the longest dialogue the world writes is 7 turns
+SEPARATOR = " | "
+MAX_TURNS = 8  # the augmentation keeps a dialogue this short (the world writes up to 7 turns)
 
 
 @dataclass(frozen=True)
@@ -30,19 +37,29 @@ class Example:
     gold: Params
 
 
-def assistant_prompt(turns: Sequence[str], max_turns: int = MAX_TURNS) -> str:
-    """The multi-turn form of the attribute-extraction task the LLM already knows (`<attrs>`);
-    only the last ``max_turns`` turns are kept, so prompts stay within the model's positions."""
-    return f"<attrs> {TURN_SEPARATOR.join(t.strip().lower() for t in turns[-max_turns:])} <sep>"
-
-
-def target_json(params: Params) -> str:
-    missing = missing_dimension(params)
-    values = {**params.to_json(), **({"ask": missing} if missing else {})}
+def params_json(params: Params, ask: str | None = None) -> str:
+    """Compact JSON in the schema's key order (whole values in the schema's own tokens)."""
+    values = {**params.to_json(), **({"ask": ask} if ask else {})}
     order = list(params_json_schema()["properties"])
     ordered = {k: (list(v) if isinstance(v, tuple) else int(v) if isinstance(v, float) else v)
                for k, v in sorted(values.items(), key=lambda kv: order.index(kv[0]))}
     return json.dumps(ordered, separators=(",", ":"))
+
+
+def assistant_prompt(state: Params, hint: Params, turn: str) -> str:
+    """The stateful form of the attribute-extraction task the LLM already knows (`<attrs>`):
+    the state so far, the rules' proposed next state, the new turn."""
+    return (f"<attrs> {params_json(state)}{SEPARATOR}{params_json(hint)}{SEPARATOR}"
+            f"{turn.strip().lower()} <sep>")
+
+
+def target_json(params: Params) -> str:
+    return params_json(params, missing_dimension(params))
+
+
+def rule_hint(state: Params, turn: str) -> Params:
+    """The rule mapper's reading of ``turn`` on top of ``state``."""
+    return lexicon().update(state, turn)
 
 
 @lru_cache(maxsize=1)
@@ -82,12 +99,17 @@ def augment(dialogue: Dialogue, rng: np.random.Generator, rate: float) -> Dialog
     return replace(dialogue, turns=tuple(turns))
 
 
-def sft_examples(dialogues: Iterable[Dialogue], max_turns: int = MAX_TURNS) -> list[Example]:
-    """One example per turn: what the assistant should hold after hearing it."""
+def sft_examples(dialogues: Iterable[Dialogue], hint_dropout: float = 0.0,
+                 seed: int = 0) -> list[Example]:
+    """One example per turn: the gold state before it and the rules' hint in, what the
+    assistant should hold after hearing it out; ``hint_dropout`` of the hints are withheld."""
+    rng = np.random.default_rng([seed, 3])
     out = []
     for d in dialogues:
-        texts = [t.text for t in d.turns]
+        state = Params()
         for i, turn in enumerate(d.turns):
-            out.append(Example(assistant_prompt(texts[:i + 1], max_turns), target_json(turn.gold),
+            hint = state if rng.random() < hint_dropout else rule_hint(state, turn.text)
+            out.append(Example(assistant_prompt(state, hint, turn.text), target_json(turn.gold),
                                d.id, i, turn.gold))
+            state = turn.gold
     return out

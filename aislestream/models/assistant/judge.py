@@ -4,10 +4,18 @@ retrieves. It is the RL reward and the evaluation's scorer, so both measure the 
 reward = slot F1 + retrieval_weight * (a top-k product satisfies the needs)
          - question_cost * (asked although the product is known, or did not ask although it is not)
          - invalid_penalty * (the output is not a parameter set)
+
+On behaviour (models/assistant/behaviour.py: a shopper's words and what they bought, no gold):
+
+reward = bought_satisfied * (the bought product satisfies the predicted parameters)
+         + bought_rank * 1 / log2(1 + its rank in the search they drive, up to rank_depth)
+         - question_cost * (asked: the session or the words name the product)
+         - invalid_penalty * (the output is not a parameter set)
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +32,9 @@ class RewardWeights:
     retrieval: float = 0.5
     question_cost: float = 0.5
     invalid_penalty: float = 1.0
+    bought_satisfied: float = 0.5
+    bought_rank: float = 0.5
+    rank_depth: int = 100
 
 
 @dataclass(frozen=True)
@@ -69,15 +80,41 @@ class Judge:
         return out
 
     def rewards(self, texts: Sequence[str], needs: Sequence[Params]) -> list[float]:
-        outputs: list[tuple[Params, str | None] | None] = []
-        for text in texts:
-            try:
-                outputs.append(parse_params(text))
-            except AisleError:
-                outputs.append(None)
-        return [self.reward(j) for j in self.judge_many(outputs, needs)]
+        return [self.reward(j) for j in self.judge_many(_parsed(texts), needs)]
+
+    def behaviour_rewards(self, texts: Sequence[str], bought: Sequence[str]) -> list[float]:
+        """Rewards from what the shopper bought (``bought``: product ids); one store call."""
+        outputs = _parsed(texts)
+        searched = [i for i, o in enumerate(outputs) if o is not None and o[1] is None]
+        hits = self.store.search_many([products_request(outputs[i][0], self.w.rank_depth)  # type: ignore[index]
+                                       for i in searched])
+        ranks = {i: next((r for r, h in enumerate(hs, start=1) if h.id == bought[i]), None)
+                 for i, hs in zip(searched, hits)}
+        out = []
+        for i, output in enumerate(outputs):
+            if output is None:
+                out.append(-self.w.invalid_penalty)
+            elif output[1] is not None:
+                out.append(-self.w.question_cost)
+            else:
+                ok = satisfies(product_attrs(self.products[bought[i]]), output[0])
+                rank = ranks[i]
+                out.append(self.w.bought_satisfied * ok
+                           + (self.w.bought_rank / math.log2(1 + rank) if rank else 0.0))
+        return out
 
     def reward(self, j: Judgement) -> float:
         if not j.valid:
             return -self.w.invalid_penalty
         return j.f1 + self.w.retrieval * j.success - self.w.question_cost * j.wrong_question
+
+
+def _parsed(texts: Sequence[str]) -> list[tuple[Params, str | None] | None]:
+    """Each text as parameters and an optional question, None where it does not parse."""
+    outputs: list[tuple[Params, str | None] | None] = []
+    for text in texts:
+        try:
+            outputs.append(parse_params(text))
+        except AisleError:
+            outputs.append(None)
+    return outputs

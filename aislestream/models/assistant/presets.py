@@ -35,6 +35,10 @@ class AssistantPreset:
     forum_restate: float = 0.3  # share of forum posts that say the same thing twice in other words
     # share of training turns given neutral words (see models.assistant.data.augment)
     noise: float = 0.0
+    # share of training turns whose rule hint is withheld (see models.assistant.data)
+    hint_dropout: float = 0.0
+    # shoppers' requests (words and what they bought, no gold) beside the labelled turns in RL
+    behaviour_prompts: int = 0
 
 
 PRESETS: dict[str, AssistantPreset] = {
@@ -42,18 +46,21 @@ PRESETS: dict[str, AssistantPreset] = {
         "micro", lm_preset="micro", n_dialogues=120, forum_posts=400,
         adapt_steps=10, adapt_batch=16, adapt_lr=2e-3, sft_steps=20, sft_batch=16, sft_lr=2e-3,
         rl_steps=2, rl_prompts_per_step=2, rl_generations=4, rl_lr=1e-5, rl_beta=0.04,
-        rl_max_new_tokens=32, eval_dialogues=20, freeze_vocab=True, noise=0.5),
+        rl_max_new_tokens=32, eval_dialogues=20, freeze_vocab=True, noise=0.5,
+        hint_dropout=0.3, behaviour_prompts=40),
     "tiny": AssistantPreset(
         "tiny", lm_preset="tiny", n_dialogues=4_000, forum_posts=40_000,
         adapt_steps=800, adapt_batch=32, adapt_lr=1e-3, sft_steps=1_500, sft_batch=32, sft_lr=1e-3,
         rl_steps=120, rl_prompts_per_step=8, rl_generations=8, rl_lr=1e-5, rl_beta=0.04,
-        rl_max_new_tokens=48, freeze_vocab=True, noise=0.5),
+        rl_max_new_tokens=48, freeze_vocab=True, noise=0.5, hint_dropout=0.3,
+        behaviour_prompts=4_000),
     "small": AssistantPreset(
         "small", lm_preset="small", n_dialogues=20_000, forum_posts=200_000,
         adapt_steps=3_000, adapt_batch=64, adapt_lr=3e-4,
         sft_steps=4_000, sft_batch=64, sft_lr=3e-4,
         rl_steps=300, rl_prompts_per_step=16, rl_generations=8, rl_lr=2e-6, rl_beta=0.04,
-        rl_max_new_tokens=128, eval_dialogues=1_000, freeze_vocab=True, noise=0.5),
+        rl_max_new_tokens=128, eval_dialogues=1_000, freeze_vocab=True, noise=0.5,
+        hint_dropout=0.3, behaviour_prompts=20_000),
 }
 
 

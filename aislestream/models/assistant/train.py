@@ -16,12 +16,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from aislestream.connectors.search.base import SearchStore
+from aislestream.models.assistant.behaviour import BehaviourExample, behaviour_examples
 from aislestream.models.assistant.data import Example, augment, sft_examples
 from aislestream.models.assistant.judge import Judge
 from aislestream.models.assistant.presets import AssistantPreset
@@ -52,7 +54,7 @@ class AssistantContext:
         if self.preset.noise > 0:
             rng = np.random.default_rng([self.seed, 1])
             dialogues = [augment(d, rng, self.preset.noise) for d in dialogues]
-        return sft_examples(dialogues)
+        return sft_examples(dialogues, self.preset.hint_dropout, self.seed)
 
 
 def add_schema_tokens(model, tokenizer) -> int:
@@ -168,19 +170,32 @@ def run_rl(ctx: AssistantContext) -> Path:
     judge = ctx.judge()
     history: list[float] = []
     invalid: list[float] = []
+    behaviour: list[float] = []  # the mean reward of the shoppers' requests in each batch
 
-    def judge_reward(prompts, completions, gold, **_) -> list[float]:
-        needs = [Params.from_json(json.loads(g)) for g in gold]
-        values = judge.rewards(completions, needs)
+    def judge_reward(prompts, completions, gold, bought, **_) -> list[float]:
+        """Labelled dialogue turns by the judge, shoppers' requests by what they bought."""
+        values = [0.0] * len(completions)
+        labelled = [i for i, g in enumerate(gold) if g]
+        for i, v in zip(labelled, judge.rewards(
+                [completions[i] for i in labelled],
+                [Params.from_json(json.loads(gold[i])) for i in labelled])):
+            values[i] = v
+        shoppers = [i for i, b in enumerate(bought) if b]
+        for i, v in zip(shoppers, judge.behaviour_rewards([completions[i] for i in shoppers],
+                                                          [bought[i] for i in shoppers])):
+            values[i] = v
         history.append(float(np.mean(values)))
         invalid.append(float(np.mean([v == -judge.w.invalid_penalty for v in values])))
+        if shoppers:
+            behaviour.append(float(np.mean([values[i] for i in shoppers])))
         return values
 
     examples = ctx.examples()
     if ctx.preset.freeze_vocab:
         freeze_embeddings_except(model, output_tokens(examples, tokenizer))
-    dataset = Dataset.from_dict({"prompt": [e.prompt for e in examples],
-                                 "gold": [json.dumps(e.gold.to_json()) for e in examples]})
+    rows = rl_rows(examples, behaviour_examples(ctx.world.products, ctx.preset.behaviour_prompts,
+                                                ctx.seed))
+    dataset = Dataset.from_dict(rows)
     p = ctx.preset
     config = GRPOConfig(**_args(p.rl_lr, p.rl_steps, p.rl_prompts_per_step * p.rl_generations,
                                 out, ctx.seed),
@@ -195,8 +210,20 @@ def run_rl(ctx: AssistantContext) -> Path:
     _record(out, "rl", started, reward_first_quarter=float(np.mean(history[:quarter])),
             reward_last_quarter=float(np.mean(history[-quarter:])),
             invalid_first_quarter=float(np.mean(invalid[:quarter])),
-            invalid_last_quarter=float(np.mean(invalid[-quarter:])), reward_history=history)
+            invalid_last_quarter=float(np.mean(invalid[-quarter:])), reward_history=history,
+            prompts_labelled=len(examples),
+            prompts_behaviour=sum(1 for b in rows["bought"] if b),
+            behaviour_reward_history=behaviour)
     return out
+
+
+def rl_rows(examples: Sequence[Example], shoppers: Sequence[BehaviourExample],
+            ) -> dict[str, list[str]]:
+    """GRPO's dataset: labelled training turns carry their gold parameters, shoppers' requests
+    only the id of what they bought (their phrasings, held-out ones included, have no gold)."""
+    return {"prompt": [e.prompt for e in examples] + [b.prompt for b in shoppers],
+            "gold": [json.dumps(e.gold.to_json()) for e in examples] + [""] * len(shoppers),
+            "bought": [""] * len(examples) + [b.product_id for b in shoppers]}
 
 
 RUNNERS = {"adapt": run_adapt, "sft": run_sft, "rl": run_rl}

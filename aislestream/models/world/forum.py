@@ -100,9 +100,10 @@ def _said(kind: str, product: Product, ptype: ProductType, rng: np.random.Genera
     return said
 
 
-def forum_post(product: Product, rng: np.random.Generator, restate: float = 0.3) -> str | None:
-    """One post about ``product``: a way of asking that it answers, sometimes said twice in
-    different words ("..., i mean ..."), then the purchase."""
+def shopper_request(product: Product, rng: np.random.Generator, restate: float = 0.3,
+                    ) -> tuple[str, str] | None:
+    """(kind, words): a way of asking that ``product`` answers, sometimes said twice in
+    different words ("..., i mean ..."); None when the drawn kind does not fit the product."""
     ptype = next((t for t in PRODUCT_TYPES if t.name == product.category), None)
     if ptype is None:
         return None
@@ -114,7 +115,15 @@ def forum_post(product: Product, rng: np.random.Generator, restate: float = 0.3)
         again = _said(kind, product, ptype, rng)
         if again is not None and again != said:
             said = f"{said} . i mean {again}"
-    return f"shopper : {said.lower()} . bought {product.title} for {round(product.price)} ."
+    return kind, said.lower()
+
+
+def forum_post(product: Product, rng: np.random.Generator, restate: float = 0.3) -> str | None:
+    """One post about ``product``: the shopper's request, then the purchase."""
+    request = shopper_request(product, rng, restate)
+    if request is None:
+        return None
+    return f"shopper : {request[1]} . bought {product.title} for {round(product.price)} ."
 
 
 def forum_posts(products: Sequence[Product], n: int, seed: int = 0,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from aislestream.engines.assistant.model import TorchParamDecoder
-from aislestream.models.assistant.data import assistant_prompt
+from aislestream.models.assistant.data import sft_examples
 from aislestream.models.assistant.schema import parse_params
 from aislestream.models.world.dimensions import generate_dialogues
 
@@ -20,8 +20,7 @@ def test_vllm_structured_outputs_match_the_torch_decoder_and_parse(micro_assista
 
     _, ctx = micro_assistant
     dialogues = generate_dialogues(4, "held_out", seed=6)
-    prompts = [assistant_prompt([t.text for t in d.turns[:i + 1]])
-               for d in dialogues for i in range(len(d.turns))]
+    prompts = [e.prompt for e in sft_examples(dialogues)]  # gold states, the rules' hints
     expected = TorchParamDecoder(ctx.out_dir / "rl").decode(prompts)
     got = VllmParamDecoder(ctx.out_dir / "rl").decode(prompts)
     for text in got:

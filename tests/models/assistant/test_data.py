@@ -1,6 +1,11 @@
 import json
 
-from aislestream.models.assistant.data import assistant_prompt, sft_examples, target_json
+from aislestream.models.assistant.data import (
+    assistant_prompt,
+    rule_hint,
+    sft_examples,
+    target_json,
+)
 from aislestream.models.assistant.schema import params_json_schema, parse_params
 from aislestream.models.world.dimensions import Params, generate_dialogues
 
@@ -21,11 +26,31 @@ def test_every_target_parses_back_to_the_gold_parameters_and_fits_the_schema():
             assert all(v in allowed for v in (value if isinstance(value, list) else [value]))
 
 
-def test_prompts_carry_the_recent_turns_and_unknown_categories_get_the_question():
-    prompt = assistant_prompt(["I need kicks", "in RED", "something cheap"], max_turns=2)
-    assert prompt == "<attrs> in red | something cheap <sep>"
+def test_prompts_carry_the_state_the_rules_reading_and_the_turn():
+    state = Params(category="sandals", price_max=40.0)
+    prompt = assistant_prompt(state, rule_hint(state, "in RED"), " in RED ")
+    assert prompt == ('<attrs> {"category":"sandals","price_max":40} | '
+                      '{"category":"sandals","colour":"red","price_max":40} | in red <sep>')
     params, question = parse_params(target_json(Params(colour="red")))
     assert question and params == Params(colour="red")  # what it heard is kept while it asks
+
+
+def test_examples_read_the_gold_state_before_each_turn_and_some_hints_are_withheld():
+    dialogues = generate_dialogues(300, "train", seed=4)
+    examples = sft_examples(dialogues, hint_dropout=0.3, seed=1)
+    withheld = 0
+    by_turn = {(d.id, i): (d.turns[i - 1].gold if i else Params(), t.text)
+               for d in dialogues for i, t in enumerate(d.turns)}
+    for e in examples:
+        state, text = by_turn[(e.dialogue_id, e.turn)]
+        hinted = assistant_prompt(state, rule_hint(state, text), text)
+        bare = assistant_prompt(state, state, text)
+        assert e.prompt in (hinted, bare)
+        withheld += e.prompt == bare != hinted
+    changed = sum(rule_hint(*by_turn[(e.dialogue_id, e.turn)]) != by_turn[
+        (e.dialogue_id, e.turn)][0] for e in examples)
+    assert 0.2 < withheld / changed < 0.4  # of the hints that say something, about 30%
+    assert sft_examples(dialogues, hint_dropout=0.3, seed=1) == examples  # reproducible
 
 
 def test_noise_changes_no_parameter_and_uses_no_phrasing_word():

@@ -50,3 +50,31 @@ def test_fine_tuning_keeps_the_embeddings_of_words_outputs_never_use(micro_assis
     word = tokenizer(" wallet", add_special_tokens=False)["input_ids"][0]  # only in forum posts
     schema = tokenizer.convert_tokens_to_ids('"category":')
     assert torch.equal(before[word], after[word]) and not torch.equal(before[schema], after[schema])
+
+
+def test_a_session_of_twenty_turns_carries_its_state_in_a_prompt_that_does_not_grow(
+        micro_assistant):
+    from aislestream.models.assistant.data import params_json
+    from aislestream.models.assistant.dialogue import SessionState
+
+    _, ctx = micro_assistant
+    decoder = build_decoder(ctx.out_dir / "rl", "torch")
+    prompts = []
+
+    class Recording:
+        backend = "torch"
+
+        def decode(self, batch):
+            prompts.extend(batch)
+            return decoder.decode(batch)
+
+    assistant = ModelAssistant(Recording(), ctx.store, name="rl")
+    state = SessionState()
+    states = []
+    for text in ["I'm looking for sandals", *["my friend recommended this shop"] * 19]:
+        state, _ = assistant.respond(state, text)
+        states.append(state.params)
+    assert len(prompts) == 20 and len(state.turns) <= 8  # turns kept for the remainder only
+    for before, prompt in zip(states, prompts[1:]):  # each turn reads the state the last left
+        assert prompt.startswith(f"<attrs> {params_json(before)} | ")
+    assert max(map(len, prompts)) <= len(prompts[0]) + 200  # bounded by the state, not the turns
