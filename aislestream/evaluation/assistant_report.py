@@ -25,6 +25,7 @@ PLOT = Path("docs/plots/assistant_slot_f1.png")
 GOAL_SLOT_F1 = 0.9
 SHORT = {"rules": "rule", "sft": "sft", "rl": "rl"}
 NO_HINT = " no hint"
+TRAIN_BUDGET_S = 1_800  # the tiny preset on a 2-core CPU
 LONG_TURNS = 16
 
 
@@ -85,7 +86,8 @@ def run_assistant_eval(settings: Settings, preset: AssistantPreset, write: bool,
     (root / SERVING_VERDICT).write_text(json.dumps(verdict, indent=2) + "\n")
     result = headline(tables, verdict) | {"preset": preset.name, "backend": backend,
                                  "dialogues_per_split": n, "goal_slot_f1": GOAL_SLOT_F1,
-                                 "methods": tables, "serving": verdict}
+                                 "methods": tables, "serving": verdict,
+                                 **training_seconds(root)}
     _print(tables, console)
     console.print(f"serving verdict ({root / SERVING_VERDICT}): engine=auto serves "
                   f"{verdict['method']} (held-out slot F1 {verdict['slot_f1'][verdict['method']]})")
@@ -97,6 +99,22 @@ def run_assistant_eval(settings: Settings, preset: AssistantPreset, write: bool,
                       f"aisle eval assistant --preset {preset.name} --backend {backend} --write",
                       page="RESULTS.md")
     return result
+
+
+def training_seconds(root: Path) -> dict[str, object]:
+    """Each stage's training time as its stage.json recorded it, and their sum against the
+    budget (the LLM's stage 1, which the assistant starts from, is not counted)."""
+    from aislestream.models.assistant.train import STAGES
+
+    seconds = {}
+    for stage in STAGES:
+        try:
+            seconds[stage] = round(json.loads((root / stage / "stage.json").read_text())["seconds"])
+        except (OSError, ValueError, KeyError):
+            continue
+    total = sum(seconds.values())
+    return {"train_seconds_by_stage": seconds, "train_seconds": total,
+            "train_budget_s": TRAIN_BUDGET_S, "train_within_budget": total <= TRAIN_BUDGET_S}
 
 
 def serving_verdict(tables: dict[str, dict[str, dict]]) -> dict[str, object]:
@@ -216,7 +234,9 @@ def _markdown(result: dict, plot: Path) -> str:
             f"{result['slot_f1_rule']}, SFT {result['slot_f1_sft']}, SFT+RL "
             f"{result['slot_f1_rl']}); slots where the served assistant is below the rules: "
             f"{', '.join(result['served_slots_below_rules']) or 'none'}; missing questions on "
-            f"held-out vague openings: {result['missing_question_rate_served']}.\n\n"
+            f"held-out vague openings: {result['missing_question_rate_served']}. Training: "
+            f"{result['train_seconds']:,} s ({result['train_seconds_by_stage']}; budget "
+            f"{result['train_budget_s']:,} s on the machine below).\n\n"
             + "\n".join(rows)
             + "\n\nSlot F1 by slot type, held-out dialogues:\n\n" + "\n".join(by_type)
             + f"\n\n![slot F1 by type]({plot.relative_to('docs')})\n")

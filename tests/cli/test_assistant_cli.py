@@ -21,7 +21,7 @@ def test_eval_writes_the_headline_keys_for_every_method(micro_assistant, tmp_pat
                 "slot_f1_rl_no_hint", "conversion_rule", "conversion_sft", "conversion_rl",
                 "mean_turns_rl", "parse_rate_sft", "parse_rate_rl", "goal_met", "served",
                 "slot_f1_served", "missing_question_rate_served", "served_slots_below_rules",
-                "long_slot_f1_rl", "question_recall_rule"):
+                "long_slot_f1_rl", "question_recall_rule", "train_seconds", "train_within_budget"):
         assert key in out
     assert set(out["methods"]["rl"]) == {"held_out", "train_phrasings", "long_held_out"}
     assert set(out["methods"]["rl no hint"]) == {"held_out"}
