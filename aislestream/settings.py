@@ -36,6 +36,7 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 ExpanderEngine = Literal["identity", "prf", "llm"]
 EXPANDER_ENGINES: tuple[str, ...] = get_args(ExpanderEngine)
 SERVING_VERDICT = "serving.json"  # written by `aisle eval expansion` beside the LLM stages
+DRIFT_FILTER_FILE = "drift.npz"  # the catalog's drift filter, written beside them too
 
 
 def _dump_secret(value: SecretStr | None, info: SerializationInfo) -> SecretStr | str | None:
@@ -266,6 +267,8 @@ def resolve_auto_engine(expansion: ExpansionSettings, data_dir: Path) -> Expansi
     if (verdict.get("serve") is True and verdict.get("model", "rl") == model.name
             and (model / "config.json").exists() and runnable):
         expansion.engine = "llm"
+        if not (model.parent / DRIFT_FILTER_FILE).exists():
+            verdict.pop("drift_filter", None)  # without its file the filter cannot be built
         for field in ("fusion", "gate", "drift_filter"):
             if field not in expansion.model_fields_set and field in verdict:
                 setattr(expansion, field, verdict[field])

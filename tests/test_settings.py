@@ -86,6 +86,9 @@ def test_auto_serves_the_llm_the_way_its_evaluation_found_harmless(tmp_path):
 
 def test_auto_serves_the_drift_filter_where_the_verdict_chose_it(tmp_path):
     _verdict(tmp_path, serve=True, fusion="mix", gate=True, drift_filter=True)
+    without = load_settings(data_dir=tmp_path)  # its file missing: the filter stays off
+    assert (without.expansion.engine, without.expansion.drift_filter) == ("llm", False)
+    (tmp_path / "lm" / "tiny" / "drift.npz").write_bytes(b"")
     s = load_settings(data_dir=tmp_path)
     assert (s.expansion.engine, s.expansion.gate, s.expansion.drift_filter) == ("llm", True, True)
     off = load_settings(data_dir=tmp_path, expansion={"drift_filter": False})

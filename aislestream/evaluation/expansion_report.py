@@ -221,9 +221,10 @@ def _hybrid_rows(store, world, root: Path, queries, methods: dict, console: Cons
     from aislestream.connectors.search.hybrid import HybridStore
 
     hybrid = HybridStore(store, MiniLMEncoder(), root / "dense")
-    if hybrid.embedded() != len(world.products):
-        with console.status(f"embedding {len(world.products):,} products (all-MiniLM-L6-v2)"):
-            hybrid.embed(world.products)  # the lexical index stays as the other rows saw it
+    missing = hybrid.missing(world.products)
+    if missing:
+        with console.status(f"embedding {len(missing):,} products (all-MiniLM-L6-v2)"):
+            hybrid.embed(missing)  # the lexical index stays as the other rows saw it
     llm = [name for name in ("sft+rl", "sft", "pretrain") if name in methods][:1]
     rows = {}
     with console.status(f"dense and hybrid retrieval on {len(queries):,} held-out queries"):

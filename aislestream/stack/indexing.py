@@ -23,11 +23,12 @@ def world_fingerprint(settings: Settings) -> str:
 
 
 def _embed_missing(store: SearchStore, world: World) -> None:
-    """Dense turned on over a complete lexical index: embed the products, leave the index."""
+    """Dense turned on over a complete lexical index: embed the products the dense side does
+    not hold yet (by id), leave the lexical index as it is."""
     from aislestream.connectors.search.hybrid import HybridStore
 
-    if isinstance(store, HybridStore) and store.embedded() != len(world.products):
-        store.embed(world.products)
+    if isinstance(store, HybridStore):
+        store.embed(store.missing(world.products))
 
 
 def ensure_indexed(settings: Settings, world: World,

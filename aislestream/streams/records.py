@@ -88,8 +88,8 @@ class SearchResult(BaseModel):
     fallback: str | None  # why expansion was skipped, if it was
     cached: bool
     # "hybrid" (BM25 + dense) or "lexical": what served the hits; an arm asking for hybrid on
-    # a worker without a dense channel gets "lexical" here
-    retrieval: str = "lexical"
+    # a worker without a dense channel gets "lexical" here (None: a worker from before)
+    retrieval: str | None = None
     hits: list[HitOut]
     latency_ms: StageLatency
     arms: dict[str, str] = Field(default_factory=dict)  # experiment -> arm (A/B layer)

@@ -23,18 +23,31 @@ def test_eval_writes_the_headline_keys_for_every_method(micro_assistant, tmp_pat
                 "slot_f1_served", "missing_question_rate_served", "served_slots_below_rules",
                 "long_slot_f1_rl", "question_recall_rule", "train_seconds", "train_within_budget"):
         assert key in out
-    assert set(out["methods"]["rl"]) == {"held_out", "train_phrasings", "long_held_out"}
-    assert set(out["methods"]["rl no hint"]) == {"held_out"}
+    assert set(out["methods"]["rl"]) == {"held_out", "train_phrasings", "long_held_out",
+                                         "selection"}
+    assert set(out["methods"]["rl no hint"]) == {"held_out", "selection"}
     held = out["methods"]["rules"]["held_out"]
     assert held["questions_due"] > 0 and 0 <= held["question_recall"] <= 1
     assert out["parse_rate_sft"] == out["parse_rate_rl"] == 1.0  # constrained decoding
     assert "## Shopping assistant" in (tmp_path / "docs" / "RESULTS.md").read_text()
     verdict = json.loads((settings.artifacts.assistant("micro") / "serving.json").read_text())
     assert verdict == out["serving"] and set(verdict["slot_f1"]) == set(out["methods"])
-    best = max(verdict["slot_f1"].values())
+    best = max(verdict["slot_f1"].values())  # chosen on the selection dialogues
     assert verdict["slot_f1"][verdict["method"]] == best  # what engine=auto then serves
+    assert verdict["slot_f1"] == {m: s["selection"]["slot_f1"] for m, s in out["methods"].items()}
     assert verdict["method"] == "rules" or verdict["slot_f1"]["rules"] < best
     assert verdict["serve"] in ("rules", "sft", "rl") and isinstance(verdict["hints"], bool)
+
+
+def test_a_smoke_run_with_fewer_dialogues_leaves_the_serving_verdict_alone(micro_assistant):
+    settings, _ = micro_assistant
+    verdict = settings.artifacts.assistant("micro") / "serving.json"
+    before = verdict.read_text() if verdict.exists() else None
+    result = CliRunner().invoke(cli, ["--data-dir", str(settings.data_dir), "eval", "assistant",
+                                      "--preset", "micro", "-n", "4"],
+                                env={"AISLE_WORLD__N_USERS": "50"})
+    assert result.exit_code == 0, result.output
+    assert (verdict.read_text() if verdict.exists() else None) == before
 
 
 def test_eval_without_a_trained_model_says_what_to_run(tmp_path):

@@ -6,25 +6,23 @@ expansion channel, the evaluation) can use it in place of the lexical store.
 
 The dense channel embeds the shopper's original query only: expansion terms stay a lexical
 matter (``search_fused`` puts them in a channel of their own), and a request's filters and price
-bounds are applied to the dense candidates after the kNN search (which is why it fetches
-``depth`` times ``overfetch`` of them when a request filters).
+bounds are applied to the dense candidates after the kNN search (which is why a batch in which
+any request filters fetches ``depth`` times ``overfetch`` of them).
 
 A request with ``dense=False`` is served by the lexical store alone, so that an experiment arm
 can compare BM25 with hybrid retrieval on one worker; ``HybridConfig.default`` decides for
 requests no arm assigns.
 
-The embeddings persist beside the lexical index in two append-only files (``vectors.f32``, raw
-float32 rows, and ``products.jsonl``, one line per row): an ``embed`` appends its rows, so
-indexing in batches costs what the batches hold (rewriting both files on every call was
-quadratic in the catalog). On start the vector index is rebuilt from them in memory; a torn
-append (rows and lines disagree) is cut back to the rows both files hold. A product indexed
-again under its id replaces the old vector: the old row is skipped from then on, and the files
-are compacted on start once stale rows outnumber live ones.
+The embeddings persist beside the lexical index, append-only (``vector_files.VectorFiles``):
+an ``embed`` appends its rows, so indexing in batches costs what the batches hold. On start
+the vector index is rebuilt from them in memory. A product indexed again under its id replaces
+the old vector: the old row is skipped from then on (a search asks the kNN for that many more
+candidates), and the rows are compacted, on start or after an ``embed``, once stale rows
+outnumber live ones.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -42,7 +40,10 @@ from aislestream.connectors.search.base import (
 )
 from aislestream.connectors.search.dense import Encoder, product_passage, vector_index
 from aislestream.connectors.search.fusion import fuse
+from aislestream.connectors.search.vector_files import VectorFiles
 from aislestream.core.products import Product
+
+COMPACT_AFTER = 10_000  # rows before an embed may compact stale ones away in process
 
 
 @dataclass(frozen=True)
@@ -85,33 +86,22 @@ class HybridStore:
         self.name = f"{lexical.name}+dense"
         self._lexical = lexical
         self._encoder = encoder
-        self._path = path
         self.config = config
         self.dense_default = config.default
         self._lock = threading.Lock()
         self._docs: list[_Doc | None] = []  # by vector position; None once replaced
         self._position: dict[str, int] = {}
         self._index = vector_index(config.vectors, encoder.dim)
+        self._files = None if path is None else VectorFiles(path, encoder.dim)
         self._load()
 
-    def _files(self) -> tuple[Path, Path] | None:
-        return None if self._path is None else (self._path / "vectors.f32",
-                                                self._path / "products.jsonl")
-
     def _load(self) -> None:
-        files = self._files()
-        if files is None or not files[0].exists() or not files[1].exists():
+        if self._files is None:
             return
-        vectors = np.fromfile(files[0], np.float32)
-        vectors = vectors[:len(vectors) // self._encoder.dim * self._encoder.dim]
-        vectors = vectors.reshape(-1, self._encoder.dim)
-        raw = files[1].read_bytes()
-        lines = raw.split(b"\n")[:-1]  # a torn last line has no newline
-        rows = min(len(vectors), len(lines))
-        self._add([_Doc(**json.loads(line)) for line in lines[:rows]], vectors[:rows])
-        torn = rows != len(vectors) or rows != len(lines) or not raw.endswith(b"\n")
-        if (raw and torn) or 2 * len(self._position) < rows:
-            self._rewrite(vectors[:rows])  # the next append must not continue a torn line
+        records, vectors = self._files.load()
+        self._add([_Doc(**r) for r in records], vectors)
+        if 2 * len(self._position) < len(self._docs):
+            self._compact(vectors)
 
     def _add(self, docs: list[_Doc], vectors: np.ndarray) -> None:
         start = len(self._docs)
@@ -123,28 +113,16 @@ class HybridStore:
             self._docs.append(doc)
         self._index.add(vectors)
 
-    def _rewrite(self, vectors: np.ndarray) -> None:
-        """The files with live rows only, in their order (start-up, before any search)."""
-        files = self._files()
-        assert files is not None
+    def _compact(self, vectors: np.ndarray) -> None:
+        """Live rows only, in their order, in memory and (if persisted) on disk; the caller
+        holds the lock or is the constructor."""
         live = [i for i, d in enumerate(self._docs) if d is not None]
-        docs = [self._docs[i] for i in live]
-        for path in files:
-            path.unlink()
+        docs: list[_Doc] = [self._docs[i] for i in live]  # type: ignore[misc]
         self._docs, self._position = [], {}
         self._index = vector_index(self.config.vectors, self._encoder.dim)
-        self._add(docs, vectors[live])  # type: ignore[arg-type]
-        self._append(docs, vectors[live])  # type: ignore[arg-type]
-
-    def _append(self, docs: list[_Doc], vectors: np.ndarray) -> None:
-        files = self._files()
-        if files is None:
-            return
-        files[0].parent.mkdir(parents=True, exist_ok=True)
-        with files[0].open("ab") as f:  # vectors first: a row without its line is cut on load
-            f.write(np.ascontiguousarray(vectors, np.float32).tobytes())
-        with files[1].open("a") as f:
-            f.write("".join(json.dumps(asdict(d)) + "\n" for d in docs))
+        self._add(docs, vectors[live])
+        if self._files is not None:
+            self._files.rewrite([asdict(d) for d in docs], vectors[live])
 
     def index(self, products: Iterable[Product], batch_size: int = 5_000) -> int:
         products = list(products)
@@ -163,7 +141,11 @@ class HybridStore:
         vectors = self._encoder.encode([product_passage(p) for p in products])
         with self._lock:
             self._add(docs, vectors)
-            self._append(docs, vectors)
+            if self._files is None:
+                return  # in memory only: nothing to compact from
+            self._files.append([asdict(d) for d in docs], vectors)
+            if len(self._docs) > COMPACT_AFTER and 2 * len(self._position) < len(self._docs):
+                self._compact(self._files.read_vectors())
 
     def dense_search_many(self, requests: Sequence[SearchRequest]) -> list[list[Hit]]:
         """The dense channel alone: each request's nearest products that pass its filters."""
@@ -211,6 +193,11 @@ class HybridStore:
 
     def count(self) -> int:
         return self._lexical.count()
+
+    def missing(self, products: Sequence[Product]) -> list[Product]:
+        """The products whose ids the dense side does not hold."""
+        with self._lock:
+            return [p for p in products if p.id not in self._position]
 
     def embedded(self) -> int:
         """Products the dense channel holds (``count`` is the lexical store's)."""

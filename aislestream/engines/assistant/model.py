@@ -9,6 +9,7 @@ next state: a session of any length costs one prompt of the same size and keeps 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,12 @@ from typing import Protocol
 
 from aislestream.connectors.search.base import SearchStore
 from aislestream.errors import AisleError, ConfigError
-from aislestream.models.assistant.data import MAX_TURNS, assistant_prompt, rule_hint
+from aislestream.models.assistant.data import (
+    MAX_TURNS,
+    PROMPT_FORMAT,
+    assistant_prompt,
+    rule_hint,
+)
 from aislestream.models.assistant.dialogue import Reply, SessionState, find_products
 from aislestream.models.assistant.schema import max_output_chars, params_json_schema, parse_params
 
@@ -92,6 +98,11 @@ class VllmParamDecoder:
 def build_decoder(model_path: Path, backend: str = "torch") -> ParamDecoder:
     if not (model_path / "config.json").exists():
         raise ConfigError(f"no assistant model at {model_path}: run `aisle train assistant`")
+    trained_on = _prompt_format(model_path)
+    if trained_on != PROMPT_FORMAT:
+        raise ConfigError(f"the assistant at {model_path} was trained on prompts "
+                          f"{trained_on or 'of an earlier format'}, this version writes "
+                          f"{PROMPT_FORMAT}: retrain it (`aisle train assistant`)")
     if backend == "torch":
         return TorchParamDecoder(model_path)
     if backend == "vllm":
@@ -134,3 +145,10 @@ class ModelAssistant:
                         if self.store is not None and question is None and params.category else ())
             out.append((SessionState(params, history), Reply(params, question, products)))
         return out
+
+
+def _prompt_format(model_path: Path) -> str | None:
+    try:
+        return json.loads((model_path / "stage.json").read_text()).get("prompt_format")
+    except (OSError, ValueError):
+        return None

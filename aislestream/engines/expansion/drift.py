@@ -26,8 +26,7 @@ import numpy as np
 
 from aislestream.core.text import tokenize
 from aislestream.engines.expansion.base import Expander, Expansion
-
-DRIFT_FILE = "drift.npz"  # beside the model's stage directories, as serving.json
+from aislestream.settings import DRIFT_FILTER_FILE as DRIFT_FILE
 
 
 @dataclass(frozen=True)
@@ -108,17 +107,16 @@ class DriftFilteredExpander:
 
     def __init__(self, expander: Expander, drift: DriftFilter) -> None:
         self._expander, self._drift = expander, drift
-        self.name, self.variant = expander.name, expander.variant
+        # its own name: a shared expansion cache must not serve unfiltered terms for it
+        self.name, self.variant = f"{expander.name}+drift", expander.variant
 
     def expand(self, queries: Sequence[str]) -> list[Expansion]:
         return [self._drift.apply(e) for e in self._expander.expand(queries)]
 
 
 def catalog_drift_filter(root: Path, titles: Iterable[str]) -> DriftFilter:
-    """The filter of a model's catalog, built once and kept at ``root``/drift.npz."""
-    path = root / DRIFT_FILE
-    if path.exists():
-        return DriftFilter.load(path)
+    """The filter of the catalog a model is evaluated on, kept at ``root``/drift.npz for the
+    workers; built afresh each time (a second), so it never describes another catalog."""
     drift = DriftFilter.from_titles(titles)
-    drift.save(path)
+    drift.save(root / DRIFT_FILE)
     return drift

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aislestream.core.products import Product
+from aislestream.errors import ConfigError
 from aislestream.models.assistant.data import assistant_prompt, rule_hint
 from aislestream.models.world.dimensions import Params
 from aislestream.models.world.forum import shopper_request
@@ -40,7 +41,9 @@ def behaviour_examples(products: Sequence[Product], n: int, seed: int = 0,
     adaptation stage's forum posts)."""
     rng = np.random.default_rng([seed, 13])
     out: list[BehaviourExample] = []
-    while len(out) < n:
+    for _ in range(50 * n):  # a kind fits most products; a catalog of unknown types fits none
+        if len(out) == n:
+            break
         product = products[int(rng.integers(len(products)))]
         request = shopper_request(product, rng)
         if request is None:
@@ -49,4 +52,7 @@ def behaviour_examples(products: Sequence[Product], n: int, seed: int = 0,
         state = Params() if kind in NAMES_PRODUCT else Params(category=product.category)
         out.append(BehaviourExample(assistant_prompt(state, rule_hint(state, words), words),
                                     product.id, state))
+    if len(out) < n:
+        raise ConfigError(f"only {len(out)} of {n} shopper requests fit this catalog's products "
+                          "(their categories are not the world's product types)")
     return out

@@ -25,6 +25,7 @@ from aislestream.models.world.dimensions import PHRASINGS, Dialogue, Params, Tur
 from aislestream.models.world.vocab import BRANDS, COLLOQUIAL_FILLERS
 
 SEPARATOR = " | "
+PROMPT_FORMAT = "state|hint|turn"  # recorded with each trained stage; a decoder checks it
 MAX_TURNS = 8  # the augmentation keeps a dialogue this short (the world writes up to 7 turns)
 
 

@@ -7,7 +7,8 @@ reward = slot F1 + retrieval_weight * (a top-k product satisfies the needs)
 
 On behaviour (models/assistant/behaviour.py: a shopper's words and what they bought, no gold):
 
-reward = bought_satisfied * (the bought product satisfies the predicted parameters)
+reward = bought_satisfied * (the output adds to the session's state and the bought product
+                            satisfies every predicted parameter)
          + bought_rank * 1 / log2(1 + its rank in the search they drive, up to rank_depth)
          - question_cost * (asked: the session or the words name the product)
          - invalid_penalty * (the output is not a parameter set)
@@ -82,8 +83,12 @@ class Judge:
     def rewards(self, texts: Sequence[str], needs: Sequence[Params]) -> list[float]:
         return [self.reward(j) for j in self.judge_many(_parsed(texts), needs)]
 
-    def behaviour_rewards(self, texts: Sequence[str], bought: Sequence[str]) -> list[float]:
-        """Rewards from what the shopper bought (``bought``: product ids); one store call."""
+    def behaviour_rewards(self, texts: Sequence[str], bought: Sequence[str],
+                          states: Sequence[Params]) -> list[float]:
+        """Rewards from what the shopper bought (``bought``: product ids) after asking in a
+        session holding ``states``; one store call. Every request says something the product
+        answers, so an output that leaves the state as it was earns only its rank: otherwise
+        ignoring the words would be the safest way to satisfy the purchase."""
         outputs = _parsed(texts)
         searched = [i for i, o in enumerate(outputs) if o is not None and o[1] is None]
         hits = self.store.search_many([products_request(outputs[i][0], self.w.rank_depth)  # type: ignore[index]
@@ -97,7 +102,8 @@ class Judge:
             elif output[1] is not None:
                 out.append(-self.w.question_cost)
             else:
-                ok = satisfies(product_attrs(self.products[bought[i]]), output[0])
+                ok = (output[0] != states[i]
+                      and satisfies(product_attrs(self.products[bought[i]]), output[0]))
                 rank = ranks[i]
                 out.append(self.w.bought_satisfied * ok
                            + (self.w.bought_rank / math.log2(1 + rank) if rank else 0.0))

@@ -24,7 +24,7 @@ import numpy as np
 
 from aislestream.connectors.search.base import SearchStore
 from aislestream.models.assistant.behaviour import BehaviourExample, behaviour_examples
-from aislestream.models.assistant.data import Example, augment, sft_examples
+from aislestream.models.assistant.data import PROMPT_FORMAT, Example, augment, sft_examples
 from aislestream.models.assistant.judge import Judge
 from aislestream.models.assistant.presets import AssistantPreset
 from aislestream.models.lm.data import product_text
@@ -150,7 +150,8 @@ def run_sft(ctx: AssistantContext) -> Path:
     tokenizer.padding_side = "left"
     trainer.model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    _record(out, "sft", started, examples=len(examples), dialogues=p.n_dialogues,
+    _record(out, "sft", started, prompt_format=PROMPT_FORMAT, examples=len(examples),
+            dialogues=p.n_dialogues,
             train_loss=result.training_loss, tokens_per_example_mean=float(np.mean(lengths)),
             tokens_per_example_max=int(max(lengths)))
     return out
@@ -172,7 +173,7 @@ def run_rl(ctx: AssistantContext) -> Path:
     invalid: list[float] = []
     behaviour: list[float] = []  # the mean reward of the shoppers' requests in each batch
 
-    def judge_reward(prompts, completions, gold, bought, **_) -> list[float]:
+    def judge_reward(prompts, completions, gold, bought, state, **_) -> list[float]:
         """Labelled dialogue turns by the judge, shoppers' requests by what they bought."""
         values = [0.0] * len(completions)
         labelled = [i for i, g in enumerate(gold) if g]
@@ -181,8 +182,9 @@ def run_rl(ctx: AssistantContext) -> Path:
                 [Params.from_json(json.loads(gold[i])) for i in labelled])):
             values[i] = v
         shoppers = [i for i, b in enumerate(bought) if b]
-        for i, v in zip(shoppers, judge.behaviour_rewards([completions[i] for i in shoppers],
-                                                          [bought[i] for i in shoppers])):
+        for i, v in zip(shoppers, judge.behaviour_rewards(
+                [completions[i] for i in shoppers], [bought[i] for i in shoppers],
+                [Params.from_json(json.loads(state[i])) for i in shoppers])):
             values[i] = v
         history.append(float(np.mean(values)))
         invalid.append(float(np.mean([v == -judge.w.invalid_penalty for v in values])))
@@ -207,7 +209,8 @@ def run_rl(ctx: AssistantContext) -> Path:
     trainer.model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     quarter = max(1, len(history) // 4)
-    _record(out, "rl", started, reward_first_quarter=float(np.mean(history[:quarter])),
+    _record(out, "rl", started, prompt_format=PROMPT_FORMAT,
+            reward_first_quarter=float(np.mean(history[:quarter])),
             reward_last_quarter=float(np.mean(history[-quarter:])),
             invalid_first_quarter=float(np.mean(invalid[:quarter])),
             invalid_last_quarter=float(np.mean(invalid[-quarter:])), reward_history=history,
@@ -223,7 +226,8 @@ def rl_rows(examples: Sequence[Example], shoppers: Sequence[BehaviourExample],
     only the id of what they bought (their phrasings, held-out ones included, have no gold)."""
     return {"prompt": [e.prompt for e in examples] + [b.prompt for b in shoppers],
             "gold": [json.dumps(e.gold.to_json()) for e in examples] + [""] * len(shoppers),
-            "bought": [""] * len(examples) + [b.product_id for b in shoppers]}
+            "bought": [""] * len(examples) + [b.product_id for b in shoppers],
+            "state": [""] * len(examples) + [json.dumps(b.state.to_json()) for b in shoppers]}
 
 
 RUNNERS = {"adapt": run_adapt, "sft": run_sft, "rl": run_rl}

@@ -114,23 +114,50 @@ def test_a_request_chooses_bm25_or_hybrid_on_one_store(minilm, tmp_path):
     assert retrieval_of(store._lexical, replace(sneakers, dense=True)) == "lexical"
 
 
-def test_embedding_appends_to_its_files_and_a_torn_append_is_cut_back(minilm, tmp_path):
+def _files(directory):
+    import json
+
+    generation = json.loads((directory / "dense.json").read_text())["generation"]
+    return (directory / f"vectors-{generation}.f32", directory / f"records-{generation}.jsonl")
+
+
+def test_embedding_appends_to_its_files_and_torn_tails_are_cut_back(minilm, tmp_path):
     store = HybridStore(TantivyStore(tmp_path / "lexical"), minilm, tmp_path / "dense")
     products = shoe_products()
     store.index(products[:3])
-    vectors, lines = tmp_path / "dense" / "vectors.f32", tmp_path / "dense" / "products.jsonl"
-    first = vectors.stat().st_size
-    assert first == 3 * minilm.dim * 4
+    vectors, lines = _files(tmp_path / "dense")
+    assert vectors.stat().st_size == 3 * minilm.dim * 4
     store.index(products[3:])
-    assert vectors.stat().st_size == 5 * minilm.dim * 4  # appended, not rewritten
+    assert _files(tmp_path / "dense") == (vectors, lines)  # appended, not rewritten
+    assert vectors.stat().st_size == 5 * minilm.dim * 4
     assert len(lines.read_text().splitlines()) == 5
     store.close()
     with lines.open("a") as f:  # a crash mid-append: half a line, no vector for it
         f.write('{"id": "p6", "tit')
+    with vectors.open("ab") as f:  # and half a vector row before it
+        f.write(b"\0" * 6)
     reopened = HybridStore(TantivyStore(tmp_path / "lexical"), minilm, tmp_path / "dense")
     assert reopened.embedded() == 5
+    vectors, lines = _files(tmp_path / "dense")  # repaired into the next generation
+    assert vectors.stat().st_size == 5 * minilm.dim * 4
     assert len(lines.read_text().splitlines()) == 5 and lines.read_text().endswith("\n")
-    assert reopened.dense_search_many([SearchRequest("kettle", k=1)])[0][0].id == "p3"
+    reopened.embed([Product("p6", "Cucina copper pan", "Fries eggs.", price=40.0)])
+    again = HybridStore(TantivyStore(tmp_path / "lexical"), minilm, tmp_path / "dense")
+    assert again.dense_search_many([SearchRequest("kettle", k=1)])[0][0].id == "p3"
+    assert again.dense_search_many([SearchRequest("frying pan", k=1)])[0][0].id == "p6"
+
+
+def test_vectors_without_their_lines_are_dropped_not_paired_with_the_next(minilm, tmp_path):
+    store = HybridStore(TantivyStore(tmp_path / "lexical"), minilm, tmp_path / "dense")
+    store.index(shoe_products()[:2])
+    vectors, lines = _files(tmp_path / "dense")
+    with vectors.open("ab") as f:  # a crash after the vectors, before their lines
+        f.write(np.ones((2, minilm.dim), np.float32).tobytes())
+    reopened = HybridStore(store._lexical, minilm, tmp_path / "dense")
+    assert reopened.embedded() == 2
+    reopened.embed(shoe_products()[2:3])
+    again = HybridStore(store._lexical, minilm, tmp_path / "dense")
+    assert again.dense_search_many([SearchRequest("kettle", k=1)])[0][0].id == "p3"
 
 
 def test_stale_rows_are_compacted_on_start_once_they_outnumber_live_ones(minilm, tmp_path):
@@ -138,11 +165,38 @@ def test_stale_rows_are_compacted_on_start_once_they_outnumber_live_ones(minilm,
     kettle = shoe_products()[2]
     for _ in range(3):  # one product re-embedded three times: 1 live row, 2 stale
         store.embed([kettle])
-    vectors = tmp_path / "dense" / "vectors.f32"
+    vectors, _ = _files(tmp_path / "dense")
     assert vectors.stat().st_size == 3 * minilm.dim * 4 and store.embedded() == 1
     reopened = HybridStore(store._lexical, minilm, tmp_path / "dense")
+    vectors, _ = _files(tmp_path / "dense")
     assert vectors.stat().st_size == minilm.dim * 4 and reopened.embedded() == 1
     assert [h.id for h in reopened.dense_search_many([SearchRequest("kettle")])[0]] == ["p3"]
+    assert sorted(f.name for f in (tmp_path / "dense").iterdir()) == sorted(
+        ["dense.json", vectors.name, vectors.name.replace("vectors", "records")
+         .replace(".f32", ".jsonl")])  # the old generation is gone
+
+
+def test_the_first_layout_is_migrated_and_another_encoders_vectors_are_refused(minilm,
+                                                                              tmp_path):
+    import json
+    from dataclasses import asdict
+
+    from aislestream.connectors.search.hybrid import _Doc
+    from aislestream.connectors.search.vector_files import VectorFiles
+
+    products = shoe_products()
+    directory = tmp_path / "dense"
+    directory.mkdir()
+    docs = [_Doc(p.id, p.title, p.description, {"category": p.category}, p.price)
+            for p in products]
+    np.save(directory / "vectors.npy", minilm.encode([p.title for p in products]))
+    (directory / "products.jsonl").write_text("".join(json.dumps(asdict(d)) + "\n"
+                                                      for d in docs))
+    store = HybridStore(TantivyStore(tmp_path / "lexical"), minilm, directory)
+    assert store.embedded() == 5 and not (directory / "vectors.npy").exists()
+    assert store.dense_search_many([SearchRequest("kettle", k=1)])[0][0].id == "p3"
+    with pytest.raises(ConfigError, match="have 384 dimensions and the encoder makes 8"):
+        VectorFiles(directory, 8).load()
 
 
 def test_the_exact_index_grows_one_row_at_a_time():

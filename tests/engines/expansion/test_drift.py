@@ -55,11 +55,14 @@ def test_a_rival_brand_is_dropped_and_words_that_share_titles_pass():
 def test_filtered_expansions_keep_the_other_terms_and_their_weights(tmp_path):
     drift = catalog_drift_filter(tmp_path, _titles())
     assert (tmp_path / DRIFT_FILE).exists()
-    reloaded = catalog_drift_filter(tmp_path, [])  # read back, not rebuilt from nothing
+    reloaded = DriftFilter.load(tmp_path / DRIFT_FILE)
     assert reloaded.conflict("xbox controller", "ps4") == "xbox"
     assert reloaded.n_titles == drift.n_titles == 102
-    (out,) = DriftFilteredExpander(_Fixed(["ps4", "wireless", "black"]), reloaded).expand(
-        ["xbox controller"])
+    other = catalog_drift_filter(tmp_path, ["kettle"] * 10)  # another catalog: rebuilt
+    assert DriftFilter.load(tmp_path / DRIFT_FILE).n_titles == other.n_titles == 10
+    filtered = DriftFilteredExpander(_Fixed(["ps4", "wireless", "black"]), reloaded)
+    assert filtered.name == "fixed+drift"  # a shared cache keys it apart from the bare one
+    (out,) = filtered.expand(["xbox controller"])
     assert [(t.term, t.weight) for t in out.terms] == [("wireless", 0.1), ("black", 0.1)]
     unchanged = _Fixed(["wireless"]).expand(["xbox controller"])[0]
     assert reloaded.apply(unchanged) is unchanged

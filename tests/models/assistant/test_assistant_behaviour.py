@@ -45,6 +45,7 @@ def test_no_rl_row_with_a_held_out_phrasing_has_gold_parameters(small_world):
     assert len(with_gold) == len(labelled)
     assert not [p for p in with_gold if any(pat.search(p) for pat in patterns)]
     assert all(bool(g) != bool(b) for g, b in zip(rows["gold"], rows["bought"]))
+    assert all(bool(st) == bool(b) for st, b in zip(rows["state"], rows["bought"]))
 
 
 def test_the_behaviour_reward_prefers_what_the_bought_product_satisfies(small_world,
@@ -57,8 +58,12 @@ def test_the_behaviour_reward_prefers_what_the_bought_product_satisfies(small_wo
     vague = target_json(Params(category=bought.category))
     wrong = target_json(Params(category=bought.category, colour=other))
     asked = json.dumps({"ask": "category"})
+    state = Params(category=bought.category)  # the session named the category already
     r_exact, r_vague, r_wrong, r_asked, r_invalid = judge.behaviour_rewards(
-        [exact, vague, wrong, asked, '{"cat'], [bought.id] * 5)
-    assert r_exact >= r_vague > r_wrong  # narrower and still true ranks the purchase higher
-    assert r_wrong <= judge.w.bought_rank  # a constraint the purchase breaks earns no 0.5
+        [exact, vague, wrong, asked, '{"cat'], [bought.id] * 5, [state] * 5)
+    # the words said something: leaving the state as it was earns its rank only, a constraint
+    # the purchase breaks earns no satisfaction either
+    assert r_exact >= judge.w.bought_satisfied > max(r_vague, r_wrong)
     assert r_asked == -judge.w.question_cost and r_invalid == -judge.w.invalid_penalty
+    (opened,) = judge.behaviour_rewards([vague], [bought.id], [Params()])  # "show me sandals"
+    assert opened >= judge.w.bought_satisfied  # from an empty session the category is news

@@ -78,3 +78,21 @@ def test_a_session_of_twenty_turns_carries_its_state_in_a_prompt_that_does_not_g
     for before, prompt in zip(states, prompts[1:]):  # each turn reads the state the last left
         assert prompt.startswith(f"<attrs> {params_json(before)} | ")
     assert max(map(len, prompts)) <= len(prompts[0]) + 200  # bounded by the state, not the turns
+
+
+def test_a_checkpoint_trained_on_another_prompt_format_is_refused(micro_assistant, tmp_path):
+    import shutil
+
+    import pytest
+
+    from aislestream.errors import ConfigError
+
+    _, ctx = micro_assistant
+    old = tmp_path / "sft"
+    shutil.copytree(ctx.out_dir / "sft", old)
+    record = json.loads((old / "stage.json").read_text())
+    assert record["prompt_format"] == "state|hint|turn"
+    del record["prompt_format"]  # as the stateless model's stages were recorded
+    (old / "stage.json").write_text(json.dumps(record))
+    with pytest.raises(ConfigError, match="retrain it"):
+        build_decoder(old, "torch")
