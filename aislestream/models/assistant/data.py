@@ -5,15 +5,15 @@ as compact JSON in the schema's key order, exactly what constrained decoding adm
 State in, state out: a session of any length is one state and one turn, so its opening is
 never pushed out of a window of recent turns (the first model re-read the last 8 turns). The
 rules' proposal (``lexicon``) is a hint the model may accept or override; on training phrasings
-the rules are nearly always right, so a share of examples withhold it (``hint_dropout``: the
-hint is then the unchanged state) and the model learns to read the turn for itself too."""
+the rules are nearly always right, so a share of the hint's slots are withheld (``hint_dropout``:
+the slot then shows the unchanged state) and the model learns to read the turn for itself too."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 
 import numpy as np
@@ -100,16 +100,32 @@ def augment(dialogue: Dialogue, rng: np.random.Generator, rate: float) -> Dialog
     return replace(dialogue, turns=tuple(turns))
 
 
+def withhold(state: Params, hint: Params, rng: np.random.Generator, share: float) -> Params:
+    """The hint with each slot it changes reverted to the state's value with probability
+    ``share``, so the model learns to read the turn for what the rules miss. The category is
+    never withheld: whether the rules found a product is what tells a vague opening ("I need a
+    present") from a request the model should not question; and a hint that names another
+    product (the rules started over) is kept whole, as reverting half of it would mix two."""
+    if hint.category != state.category:
+        return hint
+    values = {}
+    for slot in fields(Params):
+        said, held = getattr(hint, slot.name), getattr(state, slot.name)
+        values[slot.name] = held if said != held and rng.random() < share else said
+    return Params(**values)
+
+
 def sft_examples(dialogues: Iterable[Dialogue], hint_dropout: float = 0.0,
                  seed: int = 0) -> list[Example]:
     """One example per turn: the gold state before it and the rules' hint in, what the
-    assistant should hold after hearing it out; ``hint_dropout`` of the hints are withheld."""
+    assistant should hold after hearing it out; ``hint_dropout`` of the hints' slots are
+    withheld (``withhold``)."""
     rng = np.random.default_rng([seed, 3])
     out = []
     for d in dialogues:
         state = Params()
         for i, turn in enumerate(d.turns):
-            hint = state if rng.random() < hint_dropout else rule_hint(state, turn.text)
+            hint = withhold(state, rule_hint(state, turn.text), rng, hint_dropout)
             out.append(Example(assistant_prompt(state, hint, turn.text), target_json(turn.gold),
                                d.id, i, turn.gold))
             state = turn.gold

@@ -2,6 +2,7 @@ import json
 
 from aislestream.models.assistant.data import (
     assistant_prompt,
+    params_json,
     rule_hint,
     sft_examples,
     target_json,
@@ -35,21 +36,29 @@ def test_prompts_carry_the_state_the_rules_reading_and_the_turn():
     assert question and params == Params(colour="red")  # what it heard is kept while it asks
 
 
-def test_examples_read_the_gold_state_before_each_turn_and_some_hints_are_withheld():
+def test_examples_read_the_gold_state_before_each_turn_and_some_hint_slots_are_withheld():
+    from dataclasses import fields
+
     dialogues = generate_dialogues(300, "train", seed=4)
     examples = sft_examples(dialogues, hint_dropout=0.3, seed=1)
-    withheld = 0
     by_turn = {(d.id, i): (d.turns[i - 1].gold if i else Params(), t.text)
                for d in dialogues for i, t in enumerate(d.turns)}
+    changed = withheld = 0
     for e in examples:
         state, text = by_turn[(e.dialogue_id, e.turn)]
-        hinted = assistant_prompt(state, rule_hint(state, text), text)
-        bare = assistant_prompt(state, state, text)
-        assert e.prompt in (hinted, bare)
-        withheld += e.prompt == bare != hinted
-    changed = sum(rule_hint(*by_turn[(e.dialogue_id, e.turn)]) != by_turn[
-        (e.dialogue_id, e.turn)][0] for e in examples)
-    assert 0.2 < withheld / changed < 0.4  # of the hints that say something, about 30%
+        rules = rule_hint(state, text)
+        prompt_state, hint_json, turn = e.prompt.removeprefix("<attrs> ").split(" | ")
+        assert prompt_state == params_json(state) and turn == f"{text.strip().lower()} <sep>"
+        hint = Params.from_json(json.loads(hint_json))
+        assert hint.category == rules.category  # never withheld
+        for slot in fields(Params):
+            said, held = getattr(rules, slot.name), getattr(state, slot.name)
+            shown = getattr(hint, slot.name)
+            assert shown in (said, held)
+            if said != held and rules.category == state.category:
+                changed += 1
+                withheld += shown == held
+    assert 0.2 < withheld / changed < 0.4  # about 30% of the slots the rules changed
     assert sft_examples(dialogues, hint_dropout=0.3, seed=1) == examples  # reproducible
 
 
