@@ -25,26 +25,54 @@ PLOT = Path("docs/plots/assistant_slot_f1.png")
 GOAL_SLOT_F1 = 0.9
 SHORT = {"rules": "rule", "sft": "sft", "rl": "rl"}
 NO_HINT = " no hint"
+PER_SLOT = " per slot"
 TRAIN_BUDGET_S = 1_800  # the tiny preset on a 2-core CPU
 LONG_TURNS = 16
 SELECTION = "selection"
 
 
-def assistants(settings: Settings, preset: AssistantPreset, store,
-               backend: str = "torch") -> dict[str, object]:
-    """The rule baseline and every trained stage, with the rules' hint and without it
-    (``<stage> no hint``: the same model, its tool withheld), by name."""
+def assistants(settings: Settings, preset: AssistantPreset, store, products,
+               backend: str = "torch") -> tuple[dict[str, object], dict[str, dict]]:
+    """The rule baseline and every trained stage, with the rules' hint, without it
+    (``<stage> no hint``: the same model, its tool withheld) and combined with the rules slot
+    by slot (``<stage> per slot``, calibrated on shoppers' requests), by name; and each
+    stage's calibration."""
     from aislestream.engines.assistant.model import ModelAssistant, build_decoder
 
     root = settings.artifacts.assistant(preset.name)
     out: dict[str, object] = {"rules": RuleAssistant(store)}
+    calibration: dict[str, dict] = {}
     for stage in ("sft", "rl"):
         if (root / stage / "config.json").exists():
             decoder = build_decoder(root / stage, backend)
             out[stage] = ModelAssistant(decoder, store, name=stage)
             out[stage + NO_HINT] = ModelAssistant(decoder, store, name=stage + NO_HINT,
                                                   hints=False)
-    return out
+            calibration[stage] = per_slot_sources(
+                ModelAssistant(decoder), products, settings.world.seed + 5_000,
+                max(50, 2 * preset.eval_dialogues))
+            out[stage + PER_SLOT] = ModelAssistant(decoder, store, name=stage + PER_SLOT,
+                                                   sources=calibration[stage]["sources"])
+    return out, calibration
+
+
+def per_slot_sources(model, products, seed: int, n: int) -> dict[str, dict]:
+    """Which of the rules and the model sets each slot, from ``n`` shoppers' requests and what
+    they bought (seeded apart from RL's): their points and the choice."""
+    from aislestream.models.assistant.behaviour import behaviour_examples
+    from aislestream.models.assistant.combine import choose_sources, slot_points
+    from aislestream.models.assistant.data import rule_hint
+    from aislestream.models.assistant.dialogue import SessionState
+
+    examples = behaviour_examples(products, n, seed)
+    by_id = {p.id: p for p in products}
+    states = [e.state for e in examples]
+    bought = [by_id[e.product_id] for e in examples]
+    said = model.respond_many([SessionState(s) for s in states], [e.words for e in examples])
+    points = {"rules": slot_points([rule_hint(s, e.words) for s, e in zip(states, examples)],
+                                   states, bought),
+              "model": slot_points([state.params for state, _ in said], states, bought)}
+    return {"requests": n, "points": points, "sources": choose_sources(points)}
 
 
 def run_assistant_eval(settings: Settings, preset: AssistantPreset, write: bool, console: Console,
@@ -57,7 +85,7 @@ def run_assistant_eval(settings: Settings, preset: AssistantPreset, write: bool,
     with console.status("world, catalog store and judge"):
         ctx = prepare(settings, preset)
         judge = ctx.judge()
-    methods = assistants(settings, preset, ctx.store, backend)
+    methods, calibration = assistants(settings, preset, ctx.store, ctx.world.products, backend)
     n = n_dialogues or preset.eval_dialogues
     held_out = generate_dialogues(n, "held_out", seed=settings.world.seed)
     splits = {"held_out": held_out,
@@ -70,13 +98,14 @@ def run_assistant_eval(settings: Settings, preset: AssistantPreset, write: bool,
               SELECTION: generate_dialogues(max(1, n // 2), "held_out",
                                             seed=settings.world.seed + 2_000)}
     tables = score(methods, splits, judge, console)
-    verdict = serving_verdict(tables)
+    verdict = serving_verdict(tables, calibration)
     root = settings.artifacts.assistant(preset.name)
     if write or n >= preset.eval_dialogues:  # a smoke run with -n must not change serving
         (root / SERVING_VERDICT).write_text(json.dumps(verdict, indent=2) + "\n")
     result = headline(tables, verdict) | {"preset": preset.name, "backend": backend,
                                  "dialogues_per_split": n, "goal_slot_f1": GOAL_SLOT_F1,
                                  "methods": tables, "serving": verdict,
+                                 "per_slot_calibration": calibration,
                                  **training_seconds(root)}
     _print(tables, console)
     console.print(f"serving verdict ({root / SERVING_VERDICT}): engine=auto serves "
@@ -132,13 +161,17 @@ def training_seconds(root: Path) -> dict[str, object]:
             "train_budget_s": TRAIN_BUDGET_S, "train_within_budget": total <= TRAIN_BUDGET_S}
 
 
-def serving_verdict(tables: dict[str, dict[str, dict]]) -> dict[str, object]:
+def serving_verdict(tables: dict[str, dict[str, dict]],
+                    calibration: dict[str, dict] | None = None) -> dict[str, object]:
     """What ``engine=auto`` serves: the best slot F1 on the selection dialogues (held-out
     phrasings, other dialogues than those reported), the rules on a tie (a model must beat them
     to replace them); a stage, and whether it reads the rules' hint."""
     f1 = {name: splits[SELECTION]["slot_f1"] for name, splits in tables.items()}
     best = max(f1, key=lambda name: (f1[name], name == "rules"))
-    return {"serve": best.removesuffix(NO_HINT), "hints": not best.endswith(NO_HINT),
+    stage = best.removesuffix(NO_HINT).removesuffix(PER_SLOT)
+    sources = (calibration or {}).get(stage, {}).get("sources") if best.endswith(PER_SLOT) \
+        else None
+    return {"serve": stage, "hints": not best.endswith(NO_HINT), "sources": sources,
             "method": best, "by": f"final-turn slot F1 on the {SELECTION} dialogues",
             "dialogues": tables[best][SELECTION]["dialogues"], "slot_f1": f1}
 

@@ -16,7 +16,11 @@ def test_eval_writes_the_headline_keys_for_every_method(micro_assistant, tmp_pat
                                 env={"AISLE_WORLD__N_USERS": "50"})
     assert result.exit_code == 0, result.output
     out = json.loads((tmp_path / "docs" / "results" / "assistant.json").read_text())
-    assert set(out["methods"]) == {"rules", "sft", "rl", "sft no hint", "rl no hint"}
+    assert set(out["methods"]) == {"rules", "sft", "rl", "sft no hint", "rl no hint",
+                                   "sft per slot", "rl per slot"}
+    calibration = out["per_slot_calibration"]["rl"]
+    assert calibration["requests"] == 50 and set(calibration["points"]) == {"rules", "model"}
+    assert set(calibration["sources"].values()) <= {"rules", "model"}
     for key in ("slot_f1_rule", "slot_f1_sft", "slot_f1_rl", "slot_f1_sft_no_hint",
                 "slot_f1_rl_no_hint", "conversion_rule", "conversion_sft", "conversion_rl",
                 "mean_turns_rl", "parse_rate_sft", "parse_rate_rl", "goal_met", "served",
@@ -37,6 +41,7 @@ def test_eval_writes_the_headline_keys_for_every_method(micro_assistant, tmp_pat
     assert verdict["slot_f1"] == {m: s["selection"]["slot_f1"] for m, s in out["methods"].items()}
     assert verdict["method"] == "rules" or verdict["slot_f1"]["rules"] < best
     assert verdict["serve"] in ("rules", "sft", "rl") and isinstance(verdict["hints"], bool)
+    assert (verdict["sources"] is not None) == verdict["method"].endswith("per slot")
 
 
 def test_a_smoke_run_with_fewer_dialogues_leaves_the_serving_verdict_alone(micro_assistant):

@@ -28,34 +28,35 @@ def verdict_path(settings: AssistantSettings, data_dir: Path) -> Path:
     return root / SERVING_VERDICT
 
 
-def _auto_path(settings: AssistantSettings, data_dir: Path) -> tuple[Path | None, bool]:
-    """The checkpoint ``auto`` serves (None for the rules, logged with the reason) and whether
-    it reads the rules' hint."""
+def _auto_path(settings: AssistantSettings, data_dir: Path) -> tuple[Path | None, dict]:
+    """The checkpoint ``auto`` serves (None for the rules, logged with the reason) and how:
+    whether it reads the rules' hint, which slots it takes from the rules."""
     where = verdict_path(settings, data_dir)
     try:
         verdict = json.loads(where.read_text())
     except (OSError, ValueError):
         verdict = {}
-    chosen, hints = verdict.get("serve"), verdict.get("hints", True) is not False
+    chosen = verdict.get("serve")
+    how = {"hints": verdict.get("hints", True) is not False, "sources": verdict.get("sources")}
     if chosen is None:
         if Artifacts(data_dir).trained_assistant(settings.preset) or settings.model_path:
             log.warning("a trained assistant exists but %s does not: serving the rule assistant "
                         "until `aisle eval assistant` measures the model against it", where)
-        return None, True
+        return None, how
     if chosen == "rules":
         log.info("%s: the rules did best on held-out dialogues; serving them", where)
-        return None, True
+        return None, how
     path = settings.model_path or where.parent / str(chosen)
     if path.name != chosen or not (path / "config.json").exists():
         log.warning("%s names %r, not the checkpoint at %s: serving the rule assistant", where,
                     chosen, path)
-        return None, True
+        return None, how
     if missing_modules(*MODEL_MODULES):
         # a slim image has no model stack: the best assistant this install can run
         log.warning("a trained assistant is at %s, but the 'ml' extra is not installed: serving "
                     "the rule assistant (pip install 'aislestream[ml]' to serve the model)", path)
-        return None, True
-    return path, hints
+        return None, how
+    return path, how
 
 
 def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: Path):
@@ -63,9 +64,9 @@ def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: P
 
     if settings.engine == "rules":
         return RuleAssistant(store, settings.k)
-    hints = True
+    how: dict = {"hints": True, "sources": None}
     if settings.engine == "auto":
-        path, hints = _auto_path(settings, data_dir)
+        path, how = _auto_path(settings, data_dir)
         if path is None:
             return RuleAssistant(store, settings.k)
     else:
@@ -77,5 +78,7 @@ def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: P
     require_extra("ml", *MODEL_MODULES, needed_by="the model assistant")
     from aislestream.engines.assistant.model import ModelAssistant, build_decoder
 
+    suffix = ("" if how["hints"] else "-no-hint") + ("-per-slot" if how["sources"] else "")
     return ModelAssistant(build_decoder(path, settings.backend), store, settings.k,
-                          name=f"model-{path.name}" + ("" if hints else "-no-hint"), hints=hints)
+                          name=f"model-{path.name}{suffix}", hints=how["hints"],
+                          sources=how["sources"])

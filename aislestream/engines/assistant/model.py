@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from aislestream.connectors.search.base import SearchStore
 from aislestream.errors import AisleError, ConfigError
+from aislestream.models.assistant.combine import combine
 from aislestream.models.assistant.data import (
     MAX_TURNS,
     PROMPT_FORMAT,
     assistant_prompt,
     rule_hint,
 )
-from aislestream.models.assistant.dialogue import Reply, SessionState, find_products
+from aislestream.models.assistant.dialogue import (
+    Reply,
+    SessionState,
+    clarifying_question,
+    find_products,
+)
 from aislestream.models.assistant.schema import max_output_chars, params_json_schema, parse_params
 
 log = logging.getLogger(__name__)
@@ -112,11 +118,15 @@ def build_decoder(model_path: Path, backend: str = "torch") -> ParamDecoder:
 
 class ModelAssistant:
     """``hints=False`` withholds the rules' reading (the hint is the unchanged state): the
-    same model without its tool, for the evaluation's ablation."""
+    same model without its tool, for the evaluation's ablation. ``sources`` (slot -> "rules" |
+    "model", ``models.assistant.combine``) takes each slot from the one chosen for it, and the
+    question follows the combined category."""
 
     def __init__(self, decoder: ParamDecoder, store: SearchStore | None = None, k: int = 10,
-                 name: str = "model", hints: bool = True) -> None:
+                 name: str = "model", hints: bool = True,
+                 sources: Mapping[str, str] | None = None) -> None:
         self.decoder, self.store, self.k, self.name, self.hints = decoder, store, k, name, hints
+        self.sources = dict(sources) if sources is not None else None
         self.outputs = 0
         self.parse_failures = 0
 
@@ -128,11 +138,12 @@ class ModelAssistant:
         """One decoder call for many sessions' turns (a stream batch, or an evaluation step)."""
         # the turns kept are the search's free-text remainder (a brand), not the model's input
         histories = [(*s.turns, t)[-MAX_TURNS:] for s, t in zip(states, user_turns)]
+        hints = [rule_hint(s.params, t) for s, t in zip(states, user_turns)]
         texts = self.decoder.decode([
-            assistant_prompt(s.params, rule_hint(s.params, t) if self.hints else s.params, t)
-            for s, t in zip(states, user_turns)])
+            assistant_prompt(s.params, hint if self.hints else s.params, t)
+            for s, t, hint in zip(states, user_turns, hints)])
         out = []
-        for state, history, text in zip(states, histories, texts):
+        for state, history, text, hint in zip(states, histories, texts, hints):
             self.outputs += 1
             try:
                 params, question = parse_params(text)
@@ -141,6 +152,9 @@ class ModelAssistant:
                 log.error("assistant output did not parse, keeping the previous parameters: %s",
                           exc)
                 params, question = state.params, None
+            if self.sources is not None:
+                params = combine(hint, params, self.sources)
+                question = clarifying_question(params)
             products = (tuple(find_products(self.store, params, self.k, history))
                         if self.store is not None and question is None and params.category else ())
             out.append((SessionState(params, history), Reply(params, question, products)))

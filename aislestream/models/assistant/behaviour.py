@@ -33,6 +33,7 @@ class BehaviourExample:
     prompt: str
     product_id: str  # what the shopper bought: the reward's only label
     state: Params  # the session before the words: the category, or nothing
+    words: str  # what the shopper said (the prompt's turn)
 
 
 def behaviour_examples(products: Sequence[Product], n: int, seed: int = 0,
@@ -51,7 +52,7 @@ def behaviour_examples(products: Sequence[Product], n: int, seed: int = 0,
         kind, words = request
         state = Params() if kind in NAMES_PRODUCT else Params(category=product.category)
         out.append(BehaviourExample(assistant_prompt(state, rule_hint(state, words), words),
-                                    product.id, state))
+                                    product.id, state, words))
     if len(out) < n:
         raise ConfigError(f"only {len(out)} of {n} shopper requests fit this catalog's products "
                           "(their categories are not the world's product types)")

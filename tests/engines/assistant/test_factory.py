@@ -74,3 +74,13 @@ def test_auto_builds_the_stage_the_verdict_names(micro_assistant, tmp_path):
     assert assistant.name == "model-sft"
     state, reply = assistant.respond(SessionState(), "I need running shoes")
     assert reply.params == state.params  # a real model answered, its output parsed
+    sources = dict.fromkeys(["category", "colour", "material", "feature", "price_max",
+                             "price_min", "exclude_colours", "exclude_materials"], "rules")
+    (tmp_path / "assistant" / "tiny" / "serving.json").write_text(json.dumps(
+        {"serve": "rl", "hints": True, "sources": sources}))
+    combined = factory.build_assistant(AssistantSettings(), None, tmp_path)
+    assert combined.name == "model-rl-per-slot" and combined.sources == sources
+    # every slot from the rules: the rules' reading, whatever the model said
+    state, reply = combined.respond(SessionState(), "something cheap in red")
+    assert state.params == RuleAssistant().update(SessionState().params, "something cheap in red")
+    assert reply.question is not None  # no product named: the combined state asks
