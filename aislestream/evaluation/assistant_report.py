@@ -12,14 +12,13 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from aislestream.engines.assistant.factory import SERVING_VERDICT
 from aislestream.engines.assistant.rules import RuleAssistant
 from aislestream.errors import ConfigError
 from aislestream.evaluation.assistant import SLOT_TYPES, lengthen, play, summarise
 from aislestream.models.assistant.presets import AssistantPreset
 from aislestream.models.assistant.run import prepare
 from aislestream.models.world.dimensions import generate_dialogues
-from aislestream.settings import Settings
+from aislestream.settings import SERVING_VERDICT, Settings
 
 PLOT = Path("docs/plots/assistant_slot_f1.png")
 GOAL_SLOT_F1 = 0.9

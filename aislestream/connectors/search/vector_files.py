@@ -48,13 +48,12 @@ class VectorFiles:
                               f"and the encoder makes {self.dim}: remove {self.path} to embed "
                               "the catalog again with this encoder")
         self.generation = int(info["generation"])
-        vectors_path, records_path = self._pair(self.generation)
-        size = vectors_path.stat().st_size if vectors_path.exists() else 0
+        _, records_path = self._pair(self.generation)
         raw = records_path.read_bytes() if records_path.exists() else b""
         lines = raw.split(b"\n")[:-1]  # a torn last line has no newline
-        rows = min(size // (4 * self.dim), len(lines))
-        vectors = (np.fromfile(vectors_path, np.float32, count=rows * self.dim)
-                   .reshape(rows, self.dim) if rows else np.zeros((0, self.dim), np.float32))
+        vectors, size = self._whole_rows()
+        rows = min(len(vectors), len(lines))
+        vectors = vectors[:rows]
         records = [json.loads(line) for line in lines[:rows]]
         if size != rows * 4 * self.dim or len(raw) != sum(len(x) + 1 for x in lines[:rows]):
             self.rewrite(records, vectors)  # the next append must not continue a torn tail
@@ -108,7 +107,13 @@ class VectorFiles:
 
     def read_vectors(self) -> np.ndarray:
         """The current generation's vectors, whole rows only (for an in-process compaction)."""
+        return self._whole_rows()[0]
+
+    def _whole_rows(self) -> tuple[np.ndarray, int]:
+        """The current generation's whole vector rows, and the file's size in bytes."""
         vectors_path, _ = self._pair(self.generation)
-        rows = vectors_path.stat().st_size // (4 * self.dim) if vectors_path.exists() else 0
-        return (np.fromfile(vectors_path, np.float32, count=rows * self.dim)
-                .reshape(rows, self.dim))
+        size = vectors_path.stat().st_size if vectors_path.exists() else 0
+        rows = size // (4 * self.dim)
+        vectors = (np.fromfile(vectors_path, np.float32, count=rows * self.dim)
+                   .reshape(rows, self.dim) if rows else np.zeros((0, self.dim), np.float32))
+        return vectors, size

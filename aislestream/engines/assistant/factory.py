@@ -15,11 +15,10 @@ from pathlib import Path
 from aislestream.connectors.search.base import SearchStore
 from aislestream.core.artifacts import Artifacts
 from aislestream.errors import ConfigError, missing_modules, require_extra
-from aislestream.settings import AssistantSettings
+from aislestream.settings import SERVING_VERDICT, AssistantSettings
 
 log = logging.getLogger(__name__)
 MODEL_MODULES = ("torch", "transformers", "xgrammar")
-SERVING_VERDICT = "serving.json"
 
 
 def verdict_path(settings: AssistantSettings, data_dir: Path) -> Path:

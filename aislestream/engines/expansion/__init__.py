@@ -9,7 +9,7 @@ from aislestream.engines.expansion.guard import GuardedExpander
 from aislestream.engines.expansion.identity import IdentityExpander
 from aislestream.engines.expansion.prf import PrfConfig, PrfExpander
 from aislestream.errors import ConfigError
-from aislestream.settings import ExpansionSettings
+from aislestream.settings import DRIFT_FILTER_FILE, ExpansionSettings
 
 __all__ = [
     "CachedExpander", "Expander", "Expansion", "GuardedExpander", "IdentityExpander",
@@ -23,9 +23,9 @@ def build_backend(settings: ExpansionSettings, store: SearchStore) -> Expander:
     engine = _engine(settings, store)
     if not settings.drift_filter or settings.engine != "llm":
         return engine
-    from aislestream.engines.expansion.drift import DRIFT_FILE, DriftFilter, DriftFilteredExpander
+    from aislestream.engines.expansion.drift import DriftFilter, DriftFilteredExpander
 
-    path = settings.model_path.parent / DRIFT_FILE  # type: ignore[union-attr]
+    path = settings.model_path.parent / DRIFT_FILTER_FILE  # type: ignore[union-attr]
     if not path.exists():
         raise ConfigError(f"drift_filter is on but {path} does not exist: `aisle eval "
                           "expansion` writes it beside the model it evaluates")

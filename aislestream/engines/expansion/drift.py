@@ -26,7 +26,7 @@ import numpy as np
 
 from aislestream.core.text import tokenize
 from aislestream.engines.expansion.base import Expander, Expansion
-from aislestream.settings import DRIFT_FILTER_FILE as DRIFT_FILE
+from aislestream.settings import DRIFT_FILTER_FILE
 
 
 @dataclass(frozen=True)
@@ -118,5 +118,5 @@ def catalog_drift_filter(root: Path, titles: Iterable[str]) -> DriftFilter:
     """The filter of the catalog a model is evaluated on, kept at ``root``/drift.npz for the
     workers; built afresh each time (a second), so it never describes another catalog."""
     drift = DriftFilter.from_titles(titles)
-    drift.save(root / DRIFT_FILE)
+    drift.save(root / DRIFT_FILTER_FILE)
     return drift

@@ -6,14 +6,13 @@ from aislestream.core.text import WeightedTerm
 from aislestream.engines.expansion import build_expander
 from aislestream.engines.expansion.base import Expansion
 from aislestream.engines.expansion.drift import (
-    DRIFT_FILE,
     DriftConfig,
     DriftFilter,
     DriftFilteredExpander,
     catalog_drift_filter,
 )
 from aislestream.errors import ConfigError
-from aislestream.settings import ExpansionSettings
+from aislestream.settings import DRIFT_FILTER_FILE, ExpansionSettings
 
 
 def _titles():
@@ -54,12 +53,12 @@ def test_a_rival_brand_is_dropped_and_words_that_share_titles_pass():
 
 def test_filtered_expansions_keep_the_other_terms_and_their_weights(tmp_path):
     drift = catalog_drift_filter(tmp_path, _titles())
-    assert (tmp_path / DRIFT_FILE).exists()
-    reloaded = DriftFilter.load(tmp_path / DRIFT_FILE)
+    assert (tmp_path / DRIFT_FILTER_FILE).exists()
+    reloaded = DriftFilter.load(tmp_path / DRIFT_FILTER_FILE)
     assert reloaded.conflict("xbox controller", "ps4") == "xbox"
     assert reloaded.n_titles == drift.n_titles == 102
     other = catalog_drift_filter(tmp_path, ["kettle"] * 10)  # another catalog: rebuilt
-    assert DriftFilter.load(tmp_path / DRIFT_FILE).n_titles == other.n_titles == 10
+    assert DriftFilter.load(tmp_path / DRIFT_FILTER_FILE).n_titles == other.n_titles == 10
     filtered = DriftFilteredExpander(_Fixed(["ps4", "wireless", "black"]), reloaded)
     assert filtered.name == "fixed+drift"  # a shared cache keys it apart from the bare one
     (out,) = filtered.expand(["xbox controller"])
