@@ -87,7 +87,8 @@ def micro_ads(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def micro_assistant(tmp_path_factory):
-    """Assistant artifacts from the micro preset (its LLM stage 1, then adapt, SFT and GRPO)."""
+    """Assistant artifacts from the micro preset (its LLM stage 1, the mined lexicon, then
+    adapt, SFT and GRPO)."""
     from aislestream.models.assistant.presets import get_assistant_preset
     from aislestream.models.assistant.run import train
     from aislestream.models.assistant.train import STAGES

@@ -16,11 +16,13 @@ from aislestream.models.assistant.presets import get_assistant_preset
 @click.command("assistant")
 @preset_option(ASSISTANT_PRESETS)
 @click.option("--stage", "stages", multiple=True, default=("all",), show_default=True,
-              type=click.Choice(["adapt", "sft", "rl", "all"]),
-              help="Repeatable. sft runs adapt first when it has not run; rl needs sft.")
+              type=click.Choice(["lexicon", "adapt", "sft", "rl", "all"]),
+              help="Repeatable. sft runs adapt first when it has not run; rl needs sft; "
+                   "lexicon (cues mined from shoppers' requests and purchases) needs no model.")
 @click.pass_context
 def train_assistant(ctx: click.Context, preset: str, stages: tuple[str, ...]) -> None:
-    """Adapt the LLM to shopper language, fine-tune it to emit parameter JSON, then RL-align it."""
+    """Mine cues from shoppers' requests and purchases; adapt the LLM to shopper language,
+    fine-tune it to emit parameter JSON, then RL-align it."""
     require_ml("train assistant", "torch", "transformers", "trl")
     from aislestream.models.assistant.run import train
     from aislestream.models.assistant.train import STAGES

@@ -22,9 +22,10 @@ from aislestream.settings import SERVING_VERDICT, Settings
 
 PLOT = Path("docs/plots/assistant_slot_f1.png")
 GOAL_SLOT_F1 = 0.9
-SHORT = {"rules": "rule", "sft": "sft", "rl": "rl"}
+SHORT = {"rules": "rule", "rules mined": "rule_mined", "sft": "sft", "rl": "rl"}
 NO_HINT = " no hint"
 PER_SLOT = " per slot"
+MINED = " mined"
 TRAIN_BUDGET_S = 1_800  # the tiny preset on a 2-core CPU
 LONG_TURNS = 16
 SELECTION = "selection"
@@ -34,12 +35,18 @@ def assistants(settings: Settings, preset: AssistantPreset, store, products,
                backend: str = "torch") -> tuple[dict[str, object], dict[str, dict]]:
     """The rule baseline and every trained stage, with the rules' hint, without it
     (``<stage> no hint``: the same model, its tool withheld) and combined with the rules slot
-    by slot (``<stage> per slot``, calibrated on shoppers' requests), by name; and each
-    stage's calibration."""
+    by slot (``<stage> per slot``, calibrated on shoppers' requests), by name; where the
+    lexicon stage ran, the rules and each stage's hint read with the mined cues too
+    (``rules mined``, ``<stage> mined``); and each stage's calibration."""
     from aislestream.engines.assistant.model import ModelAssistant, build_decoder
+    from aislestream.models.assistant.lexicon import CUES_FILE, Lexicon, MinedCues
 
     root = settings.artifacts.assistant(preset.name)
+    mined = (Lexicon(MinedCues.load(root / "lexicon"))
+             if (root / "lexicon" / CUES_FILE).exists() else None)
     out: dict[str, object] = {"rules": RuleAssistant(store)}
+    if mined is not None:
+        out["rules" + MINED] = RuleAssistant(store, lex=mined, name="rules" + MINED)
     calibration: dict[str, dict] = {}
     for stage in ("sft", "rl"):
         if (root / stage / "config.json").exists():
@@ -52,6 +59,9 @@ def assistants(settings: Settings, preset: AssistantPreset, store, products,
                 max(50, 2 * preset.eval_dialogues))
             out[stage + PER_SLOT] = ModelAssistant(decoder, store, name=stage + PER_SLOT,
                                                    sources=calibration[stage]["sources"])
+            if mined is not None:
+                out[stage + MINED] = ModelAssistant(decoder, store, name=stage + MINED,
+                                                    lex=mined)
     return out, calibration
 
 
@@ -105,6 +115,7 @@ def run_assistant_eval(settings: Settings, preset: AssistantPreset, write: bool,
                                  "dialogues_per_split": n, "goal_slot_f1": GOAL_SLOT_F1,
                                  "methods": tables, "serving": verdict,
                                  "per_slot_calibration": calibration,
+                                 "mined_cues": _mined_cues(root),
                                  **training_seconds(root)}
     _print(tables, console)
     console.print(f"serving verdict ({root / SERVING_VERDICT}): engine=auto serves "
@@ -144,6 +155,13 @@ def score(methods: dict[str, object], splits: dict[str, list], judge, console: C
     return tables
 
 
+def _mined_cues(root: Path) -> dict | None:
+    from aislestream.models.assistant.lexicon import CUES_FILE
+
+    path = root / "lexicon" / CUES_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def training_seconds(root: Path) -> dict[str, object]:
     """Each stage's training time as its stage.json recorded it, and their sum against the
     budget (the LLM's stage 1, which the assistant starts from, is not counted)."""
@@ -166,11 +184,13 @@ def serving_verdict(tables: dict[str, dict[str, dict]],
     phrasings, other dialogues than those reported), the rules on a tie (a model must beat them
     to replace them); a stage, and whether it reads the rules' hint."""
     f1 = {name: splits[SELECTION]["slot_f1"] for name, splits in tables.items()}
-    best = max(f1, key=lambda name: (f1[name], name == "rules"))
-    stage = best.removesuffix(NO_HINT).removesuffix(PER_SLOT)
+    # on a tie the rules (no model to run), the baseline's lexicon before the mined one
+    best = max(f1, key=lambda name: (f1[name], name.startswith("rules"), name == "rules"))
+    stage = best.removesuffix(NO_HINT).removesuffix(PER_SLOT).removesuffix(MINED)
     sources = (calibration or {}).get(stage, {}).get("sources") if best.endswith(PER_SLOT) \
         else None
     return {"serve": stage, "hints": not best.endswith(NO_HINT), "sources": sources,
+            "lexicon": "mined" if best.endswith(MINED) else "base",
             "method": best, "by": f"final-turn slot F1 on the {SELECTION} dialogues",
             "dialogues": tables[best][SELECTION]["dialogues"], "slot_f1": f1}
 
@@ -235,7 +255,7 @@ def plot_by_type(tables: dict[str, dict[str, dict]], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     types = [t for t in SLOT_TYPES
              if any(t in s["held_out"]["slot_f1_by_type"] for s in tables.values())]
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    fig, ax = plt.subplots(figsize=(11, 3.8))
     width = 0.8 / len(tables)
     for i, (name, splits) in enumerate(tables.items()):
         by_type = splits["held_out"]["slot_f1_by_type"]
@@ -245,11 +265,21 @@ def plot_by_type(tables: dict[str, dict[str, dict]], path: Path) -> Path:
                   fontsize=8)
     ax.set_ylabel("slot F1 (held-out dialogues)")
     ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _cues_markdown(cues: dict | None) -> str:
+    if not cues:
+        return ""
+    said = "; ".join(f"{kind}: {', '.join(f'`{c}`' for c in cues[kind]) or '-'}"
+                     for kind in ("negations", "cheap", "cheaper", "premium"))
+    features = ", ".join(f"`{w}` -> {f}" for w, f in cues["features"].items()) or "-"
+    return (f"\n\nCues mined from {cues['requests']:,} shoppers' requests and purchases (no "
+            f"parameter set read): {said}; features: {features}.")
 
 
 def _markdown(result: dict, plot: Path) -> str:
@@ -279,6 +309,8 @@ def _markdown(result: dict, plot: Path) -> str:
             "occur only in the unlabelled forum posts and shoppers' requests, never with a "
             "parameter set). `long_held_out`: the same dialogues padded with chatter to "
             f"{LONG_TURNS}+ turns. `no hint`: the model with the rules' reading withheld. "
+            "`mined`: the rules (and the model's hint) read with cues mined from shoppers' "
+            "requests and what they bought (`aisle train assistant --stage lexicon`). "
             "`selection`: other held-out dialogues, on which the served method is chosen. "
             f"Served (`engine=auto`, the best selection slot F1): **{result['served']}**. Goal: "
             f"the served assistant's held-out slot F1 at least {GOAL_SLOT_F1} and above both "
@@ -291,4 +323,5 @@ def _markdown(result: dict, plot: Path) -> str:
             f"{result['train_budget_s']:,} s on the machine below).\n\n"
             + "\n".join(rows)
             + "\n\nSlot F1 by slot type, held-out dialogues:\n\n" + "\n".join(by_type)
+            + _cues_markdown(result.get("mined_cues"))
             + f"\n\n![slot F1 by type]({plot.relative_to('docs')})\n")

@@ -17,7 +17,8 @@ def test_eval_writes_the_headline_keys_for_every_method(micro_assistant, tmp_pat
     assert result.exit_code == 0, result.output
     out = json.loads((tmp_path / "docs" / "results" / "assistant.json").read_text())
     assert set(out["methods"]) == {"rules", "sft", "rl", "sft no hint", "rl no hint",
-                                   "sft per slot", "rl per slot"}
+                                   "sft per slot", "rl per slot", "rules mined", "sft mined",
+                                   "rl mined"}
     calibration = out["per_slot_calibration"]["rl"]
     assert calibration["requests"] == 50 and set(calibration["points"]) == {"rules", "model"}
     assert set(calibration["sources"].values()) <= {"rules", "model"}
@@ -25,7 +26,8 @@ def test_eval_writes_the_headline_keys_for_every_method(micro_assistant, tmp_pat
                 "slot_f1_rl_no_hint", "conversion_rule", "conversion_sft", "conversion_rl",
                 "mean_turns_rl", "parse_rate_sft", "parse_rate_rl", "goal_met", "served",
                 "slot_f1_served", "missing_question_rate_served", "served_slots_below_rules",
-                "long_slot_f1_rl", "question_recall_rule", "train_seconds", "train_within_budget"):
+                "long_slot_f1_rl", "question_recall_rule", "train_seconds", "train_within_budget",
+                "slot_f1_rule_mined", "slot_f1_rl_mined"):
         assert key in out
     assert set(out["methods"]["rl"]) == {"held_out", "train_phrasings", "long_held_out",
                                          "selection"}
@@ -42,6 +44,8 @@ def test_eval_writes_the_headline_keys_for_every_method(micro_assistant, tmp_pat
     assert verdict["method"] == "rules" or verdict["slot_f1"]["rules"] < best
     assert verdict["serve"] in ("rules", "sft", "rl") and isinstance(verdict["hints"], bool)
     assert (verdict["sources"] is not None) == verdict["method"].endswith("per slot")
+    assert verdict["lexicon"] == ("mined" if verdict["method"].endswith("mined") else "base")
+    assert "lexicon" in out["train_seconds_by_stage"]
 
 
 def test_a_smoke_run_with_fewer_dialogues_leaves_the_serving_verdict_alone(micro_assistant):

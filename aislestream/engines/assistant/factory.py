@@ -1,9 +1,10 @@
 """The assistant a worker serves, from settings.
 
 ``auto`` serves what `aisle eval assistant` found best on held-out dialogues: its verdict
-(``serving.json`` beside the stages) names a trained stage or the rules. Without a verdict the
-rules are served, so a model that was trained but never measured (or measured below the rules)
-cannot become the default.
+(``serving.json`` beside the stages) names a trained stage or the rules, and the lexicon they
+read with (the baseline's, or the one with cues mined from shoppers' purchases). Without a
+verdict the rules are served, so a model that was trained but never measured (or measured
+below the rules) cannot become the default.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from aislestream.connectors.search.base import SearchStore
 from aislestream.core.artifacts import Artifacts
 from aislestream.errors import ConfigError, missing_modules, require_extra
+from aislestream.models.assistant.lexicon import CUES_FILE, Lexicon, MinedCues
 from aislestream.settings import SERVING_VERDICT, AssistantSettings
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,8 @@ def _auto_path(settings: AssistantSettings, data_dir: Path) -> tuple[Path | None
     except (OSError, ValueError):
         verdict = {}
     chosen = verdict.get("serve")
-    how = {"hints": verdict.get("hints", True) is not False, "sources": verdict.get("sources")}
+    how = {"hints": verdict.get("hints", True) is not False, "sources": verdict.get("sources"),
+           "lexicon": _lexicon(where.parent) if verdict.get("lexicon") == "mined" else None}
     if chosen is None:
         if Artifacts(data_dir).trained_assistant(settings.preset) or settings.model_path:
             log.warning("a trained assistant exists but %s does not: serving the rule assistant "
@@ -58,15 +61,27 @@ def _auto_path(settings: AssistantSettings, data_dir: Path) -> tuple[Path | None
     return path, how
 
 
+def _lexicon(root: Path) -> Lexicon | None:
+    """The mined lexicon the verdict chose, or None (the baseline's) with a warning."""
+    try:
+        return Lexicon(MinedCues.load(root / "lexicon"))
+    except (OSError, ValueError, TypeError) as exc:
+        log.warning("the serving verdict chose the mined lexicon, but %s cannot be read (%s): "
+                    "reading with the baseline's", root / "lexicon" / CUES_FILE, exc)
+        return None
+
+
 def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: Path):
     from aislestream.engines.assistant.rules import RuleAssistant
 
     if settings.engine == "rules":
         return RuleAssistant(store, settings.k)
-    how: dict = {"hints": True, "sources": None}
+    how: dict = {"hints": True, "sources": None, "lexicon": None}
     if settings.engine == "auto":
         path, how = _auto_path(settings, data_dir)
         if path is None:
+            if how["lexicon"] is not None:
+                return RuleAssistant(store, settings.k, lex=how["lexicon"], name="rules-mined")
             return RuleAssistant(store, settings.k)
     else:
         path = settings.model_path or Artifacts(data_dir).trained_assistant(settings.preset)
@@ -77,7 +92,8 @@ def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: P
     require_extra("ml", *MODEL_MODULES, needed_by="the model assistant")
     from aislestream.engines.assistant.model import ModelAssistant, build_decoder
 
-    suffix = ("" if how["hints"] else "-no-hint") + ("-per-slot" if how["sources"] else "")
+    suffix = (("" if how["hints"] else "-no-hint") + ("-per-slot" if how["sources"] else "")
+              + ("-mined" if how["lexicon"] is not None else ""))
     return ModelAssistant(build_decoder(path, settings.backend), store, settings.k,
                           name=f"model-{path.name}{suffix}", hints=how["hints"],
-                          sources=how["sources"])
+                          sources=how["sources"], lex=how["lexicon"])

@@ -30,6 +30,7 @@ from aislestream.models.assistant.dialogue import (
     clarifying_question,
     find_products,
 )
+from aislestream.models.assistant.lexicon import Lexicon
 from aislestream.models.assistant.schema import max_output_chars, params_json_schema, parse_params
 
 log = logging.getLogger(__name__)
@@ -118,14 +119,16 @@ def build_decoder(model_path: Path, backend: str = "torch") -> ParamDecoder:
 
 class ModelAssistant:
     """``hints=False`` withholds the rules' reading (the hint is the unchanged state): the
-    same model without its tool, for the evaluation's ablation. ``sources`` (slot -> "rules" |
-    "model", ``models.assistant.combine``) takes each slot from the one chosen for it, and the
-    question follows the combined category."""
+    same model without its tool, for the evaluation's ablation. ``lex``: the lexicon the hint
+    is read with (the baseline's, or one with cues mined from shoppers' purchases).
+    ``sources`` (slot -> "rules" | "model", ``models.assistant.combine``) takes each slot from
+    the one chosen for it, and the question follows the combined category."""
 
     def __init__(self, decoder: ParamDecoder, store: SearchStore | None = None, k: int = 10,
                  name: str = "model", hints: bool = True,
-                 sources: Mapping[str, str] | None = None) -> None:
+                 sources: Mapping[str, str] | None = None, lex: Lexicon | None = None) -> None:
         self.decoder, self.store, self.k, self.name, self.hints = decoder, store, k, name, hints
+        self.lexicon = lex
         self.sources = dict(sources) if sources is not None else None
         self.outputs = 0
         self.parse_failures = 0
@@ -138,7 +141,7 @@ class ModelAssistant:
         """One decoder call for many sessions' turns (a stream batch, or an evaluation step)."""
         # the turns kept are the search's free-text remainder (a brand), not the model's input
         histories = [(*s.turns, t)[-MAX_TURNS:] for s, t in zip(states, user_turns)]
-        hints = [rule_hint(s.params, t) for s, t in zip(states, user_turns)]
+        hints = [rule_hint(s.params, t, self.lexicon) for s, t in zip(states, user_turns)]
         texts = self.decoder.decode([
             assistant_prompt(s.params, hint if self.hints else s.params, t)
             for s, t, hint in zip(states, user_turns, hints)])

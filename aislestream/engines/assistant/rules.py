@@ -11,15 +11,17 @@ from aislestream.models.assistant.dialogue import (
     clarifying_question,
     find_products,
 )
-from aislestream.models.assistant.lexicon import lexicon
+from aislestream.models.assistant.lexicon import Lexicon, lexicon
 from aislestream.models.world.dimensions import Params
 
 
 class RuleAssistant:
-    name = "rules"
+    """``lex``: the lexicon to read with (the baseline's, or one with mined cues)."""
 
-    def __init__(self, store: SearchStore | None = None, k: int = 10) -> None:
-        self.store, self.k = store, k
+    def __init__(self, store: SearchStore | None = None, k: int = 10, lex: Lexicon | None = None,
+                 name: str = "rules") -> None:
+        self.store, self.k, self.name = store, k, name
+        self.lexicon = lex or lexicon()
 
     def respond(self, state: SessionState, user_turn: str) -> tuple[SessionState, Reply]:
         params = self.update(state.params, user_turn)
@@ -30,4 +32,4 @@ class RuleAssistant:
         return SessionState(params, turns), Reply(params, question, products)
 
     def update(self, params: Params, turn: str) -> Params:
-        return lexicon().update(params, turn)
+        return self.lexicon.update(params, turn)

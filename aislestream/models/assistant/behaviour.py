@@ -36,6 +36,23 @@ class BehaviourExample:
     words: str  # what the shopper said (the prompt's turn)
 
 
+def purchase_log(products: Sequence[Product], n: int, seed: int = 0,
+                 ) -> list[tuple[str, Product]]:
+    """Up to ``n`` shoppers' requests and the product each bought, the words alone (no kind,
+    no parameters): what a site's logs hold. Fewer when few products are of the world's
+    product types (an external catalog)."""
+    rng = np.random.default_rng([seed, 23])
+    out: list[tuple[str, Product]] = []
+    for _ in range(3 * n):
+        if len(out) == n or not products:
+            break
+        product = products[int(rng.integers(len(products)))]
+        request = shopper_request(product, rng)
+        if request is not None:
+            out.append((request[1], product))
+    return out
+
+
 def behaviour_examples(products: Sequence[Product], n: int, seed: int = 0,
                        ) -> list[BehaviourExample]:
     """``n`` requests about products drawn uniformly from the catalog (seeded apart from the

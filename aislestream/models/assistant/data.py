@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from aislestream.models.assistant.dialogue import missing_dimension
-from aislestream.models.assistant.lexicon import lexicon
+from aislestream.models.assistant.lexicon import Lexicon, lexicon
 from aislestream.models.assistant.schema import params_json_schema
 from aislestream.models.world.dimensions import PHRASINGS, Dialogue, Params, Turn, attribute_phrases
 from aislestream.models.world.vocab import BRANDS, COLLOQUIAL_FILLERS
@@ -58,9 +58,10 @@ def target_json(params: Params) -> str:
     return params_json(params, missing_dimension(params))
 
 
-def rule_hint(state: Params, turn: str) -> Params:
-    """The rule mapper's reading of ``turn`` on top of ``state``."""
-    return lexicon().update(state, turn)
+def rule_hint(state: Params, turn: str, lex: Lexicon | None = None) -> Params:
+    """The rule mapper's reading of ``turn`` on top of ``state`` (the baseline's lexicon unless
+    one with mined cues is given)."""
+    return (lex or lexicon()).update(state, turn)
 
 
 @lru_cache(maxsize=1)

@@ -13,11 +13,14 @@ at least 131 and at most 89, finds nothing, and the shopper's last word is what 
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from dataclasses import replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
+from pathlib import Path
 
+from aislestream.core.text import tokenize
 from aislestream.models.world.dimensions import (
     CHEAP,
     CHEAPER,
@@ -31,54 +34,101 @@ from aislestream.models.world.dimensions import (
 )
 from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES
 
+CUES_FILE = "cues.json"
+
+
+@dataclass(frozen=True)
+class MinedCues:
+    """What the lexicon reads beyond its training phrasings, mined from shoppers' requests and
+    purchases (``models/assistant/mining.py``)."""
+
+    negations: tuple[str, ...] = ()  # said before a colour or material the purchase lacks
+    cheap: tuple[str, ...] = ()
+    cheaper: tuple[str, ...] = ()  # a refinement: lower the bound a step
+    premium: tuple[str, ...] = ()
+    features: dict[str, str] = field(default_factory=dict)  # word -> the feature it asks for
+    requests: int = 0  # how many shoppers' requests they were mined from
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> MinedCues:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+    def save(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / CUES_FILE
+        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, directory: Path) -> MinedCues:
+        return cls.from_json(json.loads((directory / CUES_FILE).read_text()))
+
 NEGATIONS = tuple(p.split("{")[0].strip().lower()
                   for table in (NOT_COLOUR, NOT_MATERIAL) for p in table["train"])
 
 
 class Lexicon:
-    def __init__(self) -> None:
+    """``cues``: phrasings mined from shoppers' requests and purchases
+    (``models/assistant/mining.py``), read beside the training phrasings; without them the
+    lexicon is the rule baseline."""
+
+    def __init__(self, cues: MinedCues | None = None) -> None:
+        self.cues = cues or MinedCues()
         self.types = {t.name: t for t in PRODUCT_TYPES}
         self.nouns = sorted(((w, t.name) for t in PRODUCT_TYPES for w in (t.name, *t.slang)),
                             key=lambda x: -len(x[0]))
         self.colours = sorted(((alias, c) for c, names in COLOURS.items() for alias in names),
                               key=lambda x: -len(x[0]))
-        self.feature_words = sorted(((p, f) for f, splits in FEATURE_PHRASES.items()
-                                     for p in splits["train"]),
+        self.feature_words = sorted([*((p, f) for f, splits in FEATURE_PHRASES.items()
+                                       for p in splits["train"]),
+                                     *self.cues.features.items()],
                                     key=lambda x: -len(x[0]))
+        self.negations = tuple(n for n in (*NEGATIONS, *self.cues.negations) if n)
+        self.cheaper = (*CHEAPER["train"], *self.cues.cheaper)
+        self.cheap = (*CHEAP["train"], *self.cues.cheap)
+        self.premium = (*PREMIUM["train"], *self.cues.premium)
 
     def update(self, params: Params, turn: str) -> Params:
         text = f" {turn.lower()} "
+        # a phrase that says a price or a feature names no product ("top of the range", "top
+        # quality": "top" is also a t-shirt)
+        said = text
+        for phrase in (*self.cheaper, *self.cheap, *self.premium, *self.cues.features):
+            said = _pattern(phrase).sub(" ", said)
         for noun, category in self.nouns:
-            if _has(text, noun):
+            if has_phrase(said, noun):
                 if category != params.category:
                     params = Params(category=category)  # a new product: start over
                 break
         ptype = self.types.get(params.category or "")
-        negated = any(n and _has(text, n) for n in NEGATIONS)  # as words: "anorak" holds "no"
+        negated = any(has_phrase(text, n) for n in self.negations)  # as words: "anorak" holds "no"
         for alias, colour in self.colours:
-            if _has(text, alias):
+            if has_phrase(text, alias):
                 params = exclude_colour(params, colour) if negated else want_colour(params, colour)
                 break
         if ptype is not None:
             for material in ptype.materials:
-                if _has(text, material) and negated:
+                if has_phrase(text, material) and negated:
                     params = exclude_material(params, material)
             low, high = price_bounds(ptype)
-            if any(p in text for p in CHEAPER["train"]):
+            if any(has_phrase(text, p) for p in self.cheaper):
                 params = cap_price(params, float(math.floor(0.8 * (params.price_max or low))))
-            elif any(_has(text, w) for w in CHEAP["train"]):
+            elif any(has_phrase(text, w) for w in self.cheap):
                 params = cap_price(params, low)
-            if any(_has(text, w) for w in PREMIUM["train"]):
+            if any(has_phrase(text, w) for w in self.premium):
                 params = floor_price(params, high)
             for use, feature in features_by_use(ptype).items():
                 if use in text:
                     params = replace(params, feature=feature)
             for phrase, feature in self.feature_words:
-                if phrase in text and feature in ptype.features:
+                if has_phrase(text, phrase) and feature in ptype.features:
                     params = replace(params, feature=feature)
                     break
             for feature in ptype.features:
-                if _has(text, feature):
+                if has_phrase(text, feature):
                     params = replace(params, feature=feature)
         return params
 
@@ -115,11 +165,19 @@ def _with(values: tuple[str, ...], value: str) -> tuple[str, ...]:
     return values if value in values else (*values, value)
 
 
-def _has(text: str, phrase: str) -> bool:
-    return re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text) is not None
+def has_phrase(text: str, phrase: str) -> bool:
+    """``phrase`` said as words ("anorak" does not hold "no"; "wallet friendly" is said in
+    "wallet-friendly")."""
+    return _pattern(phrase).search(text) is not None
+
+
+@lru_cache(maxsize=4_096)
+def _pattern(phrase: str) -> re.Pattern[str]:
+    words = r"\W+".join(map(re.escape, tokenize(phrase)))
+    return re.compile(rf"(?<![a-z]){words}(?![a-z])")
 
 
 @lru_cache(maxsize=1)
 def lexicon() -> Lexicon:
-    """One lexicon per process (it is read-only once built)."""
+    """The rule baseline's lexicon, one per process (it is read-only once built)."""
     return Lexicon()

@@ -39,6 +39,8 @@ class AssistantPreset:
     hint_dropout: float = 0.0
     # shoppers' requests (words and what they bought, no gold) beside the labelled turns in RL
     behaviour_prompts: int = 0
+    # shoppers' requests and purchases the lexicon stage mines cues from
+    mined_requests: int = 60_000
 
 
 PRESETS: dict[str, AssistantPreset] = {
@@ -47,7 +49,7 @@ PRESETS: dict[str, AssistantPreset] = {
         adapt_steps=10, adapt_batch=16, adapt_lr=2e-3, sft_steps=20, sft_batch=16, sft_lr=2e-3,
         rl_steps=2, rl_prompts_per_step=2, rl_generations=4, rl_lr=1e-5, rl_beta=0.04,
         rl_max_new_tokens=32, eval_dialogues=20, freeze_vocab=True, noise=0.5,
-        hint_dropout=0.3, behaviour_prompts=40),
+        hint_dropout=0.3, behaviour_prompts=40, mined_requests=2_000),
     "tiny": AssistantPreset(
         "tiny", lm_preset="tiny", n_dialogues=4_000, forum_posts=40_000,
         adapt_steps=800, adapt_batch=32, adapt_lr=1e-3, sft_steps=1_500, sft_batch=32, sft_lr=1e-3,
@@ -60,7 +62,7 @@ PRESETS: dict[str, AssistantPreset] = {
         sft_steps=4_000, sft_batch=64, sft_lr=3e-4,
         rl_steps=300, rl_prompts_per_step=16, rl_generations=8, rl_lr=2e-6, rl_beta=0.04,
         rl_max_new_tokens=128, eval_dialogues=1_000, freeze_vocab=True, noise=0.5,
-        hint_dropout=0.3, behaviour_prompts=20_000),
+        hint_dropout=0.3, behaviour_prompts=20_000, mined_requests=200_000),
 }
 
 

@@ -1,6 +1,6 @@
 """Where assistant artifacts live and how the CLI drives its stages.
 
-    .aisle/assistant/<preset>/{store,adapt,sft,rl}
+    .aisle/assistant/<preset>/{store,lexicon,adapt,sft,rl}
 """
 
 from __future__ import annotations
@@ -32,22 +32,30 @@ def prepare(settings: Settings, preset: AssistantPreset):
     return AssistantContext(preset, out, base, world, store, settings.world.seed)
 
 
+def stages_to_run(stages: Sequence[str], done: Callable[[str], bool]) -> list[str]:
+    """``stages`` in training order; a model stage whose input is not ``done`` brings its
+    predecessors along, and the lexicon stage, which reads no model, none."""
+    from aislestream.models.assistant.train import CHAIN, STAGES
+
+    wanted = [s for s in STAGES if s in stages]
+    chained = [s for s in wanted if s in CHAIN]
+    for earlier in CHAIN[:CHAIN.index(chained[0])][::-1] if chained else ():
+        if done(earlier):
+            break
+        wanted.append(earlier)
+    return sorted(set(wanted), key=STAGES.index)
+
+
 def train(settings: Settings, preset: AssistantPreset, stages: Sequence[str],
           on_stage: Callable[[str, float], None] | None = None):
-    """Run ``stages`` in order; a stage whose input is missing runs its predecessors first."""
-    from aislestream.models.assistant.train import RUNNERS, STAGES
+    """Run ``stages`` in order (``stages_to_run``)."""
+    from aislestream.models.assistant.train import RUNNERS
 
     started = time.time()
     ctx = prepare(settings, preset)
     if on_stage:
         on_stage("prepare", time.time() - started)
-    wanted = [s for s in STAGES if s in stages]
-    first = STAGES.index(wanted[0])
-    for earlier in STAGES[:first][::-1]:
-        if (ctx.out_dir / earlier / "config.json").exists():
-            break
-        wanted.insert(0, earlier)
-    for stage in sorted(set(wanted), key=STAGES.index):
+    for stage in stages_to_run(stages, lambda s: (ctx.out_dir / s / "config.json").exists()):
         t0 = time.time()
         RUNNERS[stage](ctx)
         if on_stage:

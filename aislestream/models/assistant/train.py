@@ -6,6 +6,9 @@ stage's directory and writes its own, like the expansion LLM's stages:
     <out>/sft    SFT (TRL) on training dialogues: the conversation so far -> parameter JSON
     <out>/rl     GRPO (TRL) with the judge's reward, KL to the SFT policy
 
+and, apart from the chain (it needs no model), ``<out>/lexicon``: cues mined from shoppers'
+requests and purchases (models/assistant/mining.py) for the rules and the model's hint.
+
 Fine-tuning sees training phrasings only; presets add neutral-word noise to its turns and
 freeze the embeddings of tokens outputs never use, which is what lets phrasings met only in the
 forum posts keep their meaning (docs/ARCHITECTURE.md, "Shopping assistant").
@@ -23,7 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from aislestream.connectors.search.base import SearchStore
-from aislestream.models.assistant.behaviour import BehaviourExample, behaviour_examples
+from aislestream.models.assistant.behaviour import (
+    BehaviourExample,
+    behaviour_examples,
+    purchase_log,
+)
 from aislestream.models.assistant.data import PROMPT_FORMAT, Example, augment, sft_examples
 from aislestream.models.assistant.judge import Judge
 from aislestream.models.assistant.presets import AssistantPreset
@@ -34,7 +41,8 @@ from aislestream.models.world.dimensions import Params, generate_dialogues
 from aislestream.models.world.forum import forum_posts
 
 log = logging.getLogger(__name__)
-STAGES = ("adapt", "sft", "rl")
+STAGES = ("lexicon", "adapt", "sft", "rl")
+CHAIN = ("adapt", "sft", "rl")  # each reads the one before it
 
 
 @dataclass
@@ -220,6 +228,20 @@ def run_rl(ctx: AssistantContext) -> Path:
     return out
 
 
+def run_lexicon(ctx: AssistantContext) -> Path:
+    """Cues mined from ``preset.mined_requests`` shoppers' requests and what they bought (seeded
+    apart from RL's and the per-slot calibration's requests)."""
+    from aislestream.models.assistant.mining import mine_cues
+
+    started = time.time()
+    out = ctx.out_dir / "lexicon"
+    log_ = purchase_log(ctx.world.products, ctx.preset.mined_requests, ctx.seed + 9_000)
+    cues = mine_cues(log_, progress=lambda line: log.info("mined %s", line))
+    cues.save(out)
+    _record(out, "lexicon", started, requests=len(log_), cues=cues.to_json())
+    return out
+
+
 def rl_rows(examples: Sequence[Example], shoppers: Sequence[BehaviourExample],
             ) -> dict[str, list[str]]:
     """GRPO's dataset: labelled training turns carry their gold parameters, shoppers' requests
@@ -230,4 +252,4 @@ def rl_rows(examples: Sequence[Example], shoppers: Sequence[BehaviourExample],
             "state": [""] * len(examples) + [json.dumps(b.state.to_json()) for b in shoppers]}
 
 
-RUNNERS = {"adapt": run_adapt, "sft": run_sft, "rl": run_rl}
+RUNNERS = {"lexicon": run_lexicon, "adapt": run_adapt, "sft": run_sft, "rl": run_rl}

@@ -84,3 +84,20 @@ def test_auto_builds_the_stage_the_verdict_names(micro_assistant, tmp_path):
     state, reply = combined.respond(SessionState(), "something cheap in red")
     assert state.params == RuleAssistant().update(SessionState().params, "something cheap in red")
     assert reply.question is not None  # no product named: the combined state asks
+
+
+def test_auto_reads_with_the_mined_lexicon_the_verdict_chose(tmp_path, caplog):
+    from aislestream.models.assistant.lexicon import MinedCues
+
+    root = tmp_path / "assistant" / "tiny"
+    root.mkdir(parents=True)
+    (root / "serving.json").write_text(json.dumps({"serve": "rules", "lexicon": "mined"}))
+    baseline = factory.build_assistant(AssistantSettings(), None, tmp_path)
+    assert baseline.name == "rules" and "cannot be read" in caplog.text  # no cues on disk
+    MinedCues(negations=("avoid",)).save(root / "lexicon")
+    mined = factory.build_assistant(AssistantSettings(), None, tmp_path)
+    assert mined.name == "rules-mined"
+    state, _ = mined.respond(SessionState(), "I need a winter jacket")
+    avoided = mined.respond(state, "I avoid down")[0].params.exclude_materials
+    assert avoided == ("down",)
+    assert baseline.respond(state, "I avoid down")[0].params == state.params

@@ -2,15 +2,17 @@ import json
 
 from aislestream.engines.assistant.model import ModelAssistant, build_decoder
 from aislestream.evaluation.assistant import play, summarise
+from aislestream.models.assistant.lexicon import MinedCues
+from aislestream.models.assistant.run import stages_to_run
 from aislestream.models.assistant.schema import parse_params
-from aislestream.models.assistant.train import STAGES
+from aislestream.models.assistant.train import CHAIN
 from aislestream.models.lm.model import load_checkpoint
 from aislestream.models.world.dimensions import generate_dialogues
 
 
 def test_every_stage_writes_a_checkpoint_with_room_for_a_dialogue(micro_assistant):
     _, ctx = micro_assistant
-    for stage in STAGES:
+    for stage in CHAIN:
         model, _ = load_checkpoint(ctx.out_dir / stage)
         assert model.config.max_position_embeddings == ctx.preset.max_positions
         record = json.loads((ctx.out_dir / stage / "stage.json").read_text())
@@ -20,6 +22,17 @@ def test_every_stage_writes_a_checkpoint_with_room_for_a_dialogue(micro_assistan
     rl = json.loads((ctx.out_dir / "rl" / "stage.json").read_text())
     assert (len(rl["reward_history"]) == ctx.preset.rl_steps
             and -1.0 <= rl["reward_last_quarter"] <= 2.0)
+    mined = json.loads((ctx.out_dir / "lexicon" / "stage.json").read_text())
+    assert mined["requests"] == ctx.preset.mined_requests
+    assert MinedCues.load(ctx.out_dir / "lexicon").requests == ctx.preset.mined_requests
+
+
+def test_a_model_stage_brings_its_missing_inputs_and_the_lexicon_none():
+    nothing, adapted = (lambda s: False), (lambda s: s == "adapt")
+    assert stages_to_run(["rl"], nothing) == ["adapt", "sft", "rl"]
+    assert stages_to_run(["rl"], adapted) == ["sft", "rl"]
+    assert stages_to_run(["lexicon"], nothing) == ["lexicon"]
+    assert stages_to_run(["sft", "lexicon"], adapted) == ["lexicon", "sft"]
 
 
 def test_constrained_decoding_always_parses_even_for_a_barely_trained_model(micro_assistant):
