@@ -386,6 +386,20 @@ class WorldSettings(BaseModel):
         "query of labels_path trains and held_out_fraction is not used")
 
 
+class MetricsSettings(BaseModel):
+    """The worker's Prometheus metrics and HTTP probes (``/metrics``, ``/health/live``,
+    ``/health/ready``), served from a thread beside the event loop."""
+
+    enabled: bool = Field(default=True, description="Serve metrics and the HTTP probes")
+    host: str = Field(default="127.0.0.1",
+                      description="Address to bind; 0.0.0.0 where a scraper reaches the pod")
+    port: int = Field(default=9464, ge=0, le=65_535,
+                      description="0 picks a free port (the health report records which)")
+    probe_max_age_s: float = Field(
+        default=30.0, gt=0, description="The HTTP probes' `aisle health --max-age`: a health "
+        "report older than this means the event loop is not answering")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AISLE_", env_nested_delimiter="__", extra="forbid",
@@ -401,6 +415,7 @@ class Settings(BaseSettings):
     world: WorldSettings = WorldSettings()
     ads: AdsSettings = AdsSettings()
     assistant: AssistantSettings = AssistantSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @model_validator(mode="after")
     def _llm_defaults(self) -> "Settings":

@@ -106,6 +106,8 @@ def run_hostile(settings: Settings, corpus: Sequence[Hostile], scan_root: Path, 
     logs = settings.artifacts.logs
     started = 0
 
+    settings.metrics.port = 0  # any free port: a worker of another run may hold the configured one
+
     def start() -> WorkerProcess:
         nonlocal started
         worker = WorkerProcess(settings, logs / f"hostile-worker-{started}.log").start()

@@ -100,6 +100,7 @@ def _pipeline_run(settings: Settings, engine: str, messages: list[tuple[bytes, b
     s.stream.app_id = f"bench-{engine}-{run}"
     s.expansion.engine = engine  # type: ignore[assignment]
     s.expansion.lru_size = 0  # measure the engine, not the cache
+    s.metrics.port = 0  # any free port: workers of other runs may hold the configured one
     bootstrap = s.broker.bootstrap_servers or ""
     ensure_topics(bootstrap, topic_specs(s.topics))
     worker = WorkerProcess(s, s.artifacts.logs / f"bench-{engine}-{run}.log").start()

@@ -190,6 +190,8 @@ def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: flo
             experiment = demo_experiment(settings)
             publish(bootstrap, settings.stream.app_id, settings.topics, [experiment])
             console.print(f"[bold]experiment[/] {experiment.id}: {experiment.description}")
+        if "port" not in settings.metrics.model_fields_set:
+            settings.metrics.port = 0  # any free port: `aisle up`'s worker may hold the default
         worker = WorkerProcess(settings, settings.artifacts.logs / f"worker-{run_id}.log").start()
         try:
             summary = _replay_and_collect(settings, world, store, worker, run_id, n_queries,

@@ -28,6 +28,10 @@ class Variants(Generic[T]):
         self._built: dict[str, T] = {}
         self._failed: dict[str, tuple[float, str]] = {}  # name -> (when, why)
 
+    def built(self) -> dict[str, T]:
+        """The variants built so far, by name."""
+        return dict(self._built)
+
     def get(self, name: str) -> T:
         if name in self._built:
             return self._built[name]

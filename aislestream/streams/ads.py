@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Literal
 
@@ -73,6 +74,8 @@ class AdsPipeline:
         self.store = store
         self.settings = settings
         self.experiments = experiments
+        # creatives accepted or rejected, generation attempts they took (the worker's metrics)
+        self.counts: Counter[str] = Counter()
 
     def process(self, messages: Sequence[RawMessage]) -> list[Output]:
         """One output per message, in order. Generation is batched per arm across the valid
@@ -127,6 +130,8 @@ class AdsPipeline:
     def _record(self, request: AdRequest, outcome, service: CreativeService, level: float | None,
                 assignment: Assignment, latency_ms: float) -> Output:
         reasons = [] if outcome.accepted else service.reasons(outcome, level) or ["not accepted"]
+        self.counts["accepted" if outcome.accepted else "rejected"] += 1
+        self.counts["generation_attempts"] += outcome.attempts
         row = self.store.save(CreativeRow(
             request.request_id, request.product_id, request.spec().__dict__, outcome.accepted,
             outcome.scores, outcome.attempts, reasons,

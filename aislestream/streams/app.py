@@ -34,10 +34,12 @@ from aislestream.streams.pipeline import (
 
 if TYPE_CHECKING:
     from aislestream.streams.ads import AdsPipeline
+    from aislestream.streams.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 EXIT_UNDELIVERED = 75  # EX_TEMPFAIL: the worker may be restarted as is
 DEPENDENCY_RETRY_FIRST_S, DEPENDENCY_RETRY_MAX_S = 1.0, 30.0
+METRICS_ATTRIBUTE = "aisle_metrics"
 
 
 def broker_url(bootstrap: str) -> str:
@@ -65,6 +67,20 @@ def create_app(settings: Settings, bootstrap: str, datadir: Path) -> faust.App:
     )
     setattr(app, transport.APP_ATTRIBUTE, stream.fetch_max_wait_ms)
     return app
+
+
+def metrics_of(app: faust.App) -> WorkerMetrics | None:
+    """The worker's metrics (``attach_metrics``), or None where it serves none."""
+    return getattr(app, METRICS_ATTRIBUTE, None)
+
+
+def attach_metrics(app: faust.App, metrics: WorkerMetrics) -> None:
+    """Before any agent is registered: agents find their metrics on the app."""
+    from aislestream.streams.metrics import faust_lag, install_faust_sensor
+
+    install_faust_sensor(app, metrics.registry)
+    metrics.add_lag(faust_lag(app))
+    setattr(app, METRICS_ATTRIBUTE, metrics)
 
 
 async def deliver(send: Callable[[Output], Awaitable[Awaitable[object]]], outputs: Sequence[Output],
@@ -161,8 +177,11 @@ def register_event_agent(app: faust.App, name: str, source: faust.types.TopicT,
     async def send(output: Output) -> Awaitable[object]:
         return await outputs[output.kind].send(key=output.key, value=output.value)
 
+    metrics = metrics_of(app)
+
     async def agent(stream: faust.Stream) -> None:
         async for event in stream.events():
+            read_at = time.perf_counter()
             m = event.message
             msg = RawMessage(m.topic, m.partition, m.offset, m.key, m.value)
             try:
@@ -170,8 +189,11 @@ def register_event_agent(app: faust.App, name: str, source: faust.types.TopicT,
                                                          f"{name}: {msg.position}")
             except Exception:
                 stop_uncommitted(name, f"handling {msg.position} failed outside its guard")
+            processed_at = time.perf_counter()
             if produced:
                 await deliver_or_stop(name, send, produced, stream_settings.delivery_attempts)
+            if metrics is not None:
+                metrics.observe(name, 1, produced, read_at, processed_at, time.perf_counter())
 
     app.agent(source, name=name)(agent)
 
@@ -197,6 +219,10 @@ def register_batch_agent(app: faust.App, name: str, declared: topics.BatchTopics
         return await app.producer.send(outputs[output.kind], output.key, output.value,
                                        None, None, None)
 
+    metrics = metrics_of(app)
+    if metrics is not None:
+        metrics.add_counts(f"{name}.isolation", lambda: isolated.counts)
+
     async def agent(stream: faust.Stream) -> None:
         async for events in stream.take_events(stream_settings.batch_size,
                                                stream_settings.batch_within_s):
@@ -207,7 +233,11 @@ def register_batch_agent(app: faust.App, name: str, declared: topics.BatchTopics
                 for e in events
             ]
             produced = await outputs_or_stop(name, isolated, batch, ready)
+            processed_at = time.perf_counter()
             await deliver_or_stop(name, send, produced, stream_settings.delivery_attempts)
+            if metrics is not None:
+                metrics.observe(name, len(batch), produced, received, processed_at,
+                                time.perf_counter())
 
     app.agent(declared.source, name=name)(agent)
     return isolated
@@ -218,6 +248,9 @@ def register_search_agent(app: faust.App, settings: Settings, pipeline: SearchPi
                           ready: Callable[[], Awaitable[object]] | None = None) -> None:
     isolated = register_batch_agent(app, "search-augment", declared, pipeline.process,
                                     settings.stream, ready)
+    if (metrics := metrics_of(app)) is not None:
+        metrics.add_counts("search-augment", lambda: pipeline.counts)
+        metrics.add_counts("expansion", pipeline.expanders.counts)
 
     @app.timer(interval=10.0)
     async def report() -> None:
@@ -261,3 +294,5 @@ def register_ads_agent(app: faust.App, settings: Settings, pipeline: "AdsPipelin
 
     ads_stream = settings.stream.model_copy(update={"batch_size": settings.ads.batch_size})
     register_batch_agent(app, "ads-creatives", declared, process, ads_stream, ready)
+    if (metrics := metrics_of(app)) is not None:
+        metrics.add_counts("ads-creatives", lambda: pipeline.counts)

@@ -35,7 +35,7 @@ from aislestream.models.assistant.dialogue import Reply, SessionState
 from aislestream.models.world.dimensions import Params
 from aislestream.settings import AssistantSettings, Settings
 from aislestream.streams import topics
-from aislestream.streams.app import register_event_agent
+from aislestream.streams.app import metrics_of, register_event_agent
 from aislestream.streams.decoding import Identifier, OptionalIdentifier, decode_model
 from aislestream.streams.expiry import register_expiry
 from aislestream.streams.isolation import CrashJournal, IsolatingProcessor
@@ -214,6 +214,9 @@ def register_assistant_agent(app: faust.App, settings: Settings, declared: topic
     register_event_agent(app, "assistant", declared.turns, lambda msg: isolated([msg]),
                          {"result": declared.replies, "dead_letter": declared.dead_letter},
                          settings.stream)
+    if (metrics := metrics_of(app)) is not None:  # engine_error: the error replies
+        metrics.add_counts("assistant", lambda: processor.counts)
+        metrics.add_counts("assistant.isolation", lambda: isolated.counts)
 
     register_expiry(app, declared.sessions, declared.expiry,
                     interval_s=max(1.0, settings.assistant.session_ttl_s / 4),

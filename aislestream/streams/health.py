@@ -41,6 +41,7 @@ class HealthReport:
     broker_reachable: bool
     assigned: list[str] = field(default_factory=list)  # "topic:partition"
     proc_start: str | None = None  # the writer's start, clock ticks since boot (Linux): module doc
+    metrics_url: str | None = None  # where its /metrics and HTTP probes are served
 
     @property
     def age_s(self) -> float:
@@ -121,10 +122,25 @@ def broker_reachable(bootstrap: str, timeout_s: float = 2.0) -> bool:
     return False
 
 
+class LatestReport:
+    """The last report this process wrote, for its HTTP probes (streams/metrics.py)."""
+
+    def __init__(self, max_age_s: float = MAX_AGE_S) -> None:
+        self.report: HealthReport | None = None
+        self.max_age_s = max_age_s
+
+    def problems(self, ready: bool) -> list[str]:
+        if self.report is None:
+            return ["starting: no health report written yet"]
+        return self.report.problems(ready, self.max_age_s)
+
+
 def register_health(app: faust.App, settings: Settings, bootstrap: str,
-                    interval_s: float = INTERVAL_S) -> Path:
-    """A timer that writes the worker's report; returns where. A report left by an earlier
-    worker is removed first, so nothing vouches for this one before its own loop does."""
+                    interval_s: float = INTERVAL_S, metrics_url: str | None = None,
+                    latest: LatestReport | None = None) -> Path:
+    """A timer that writes the worker's report (and keeps it in ``latest``); returns where. A
+    report left by an earlier worker is removed first, so nothing vouches for this one before
+    its own loop does."""
     path = health_path(settings)
     path.unlink(missing_ok=True)
     started = time.time()
@@ -135,7 +151,10 @@ def register_health(app: faust.App, settings: Settings, bootstrap: str,
         loop = asyncio.get_running_loop()
         reachable = await loop.run_in_executor(None, broker_reachable, bootstrap)
         assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment())
-        write_report(path, HealthReport(os.getpid(), time.time(), started, reachable, assigned,
-                                        me[1] if me else None))
+        written = HealthReport(os.getpid(), time.time(), started, reachable, assigned,
+                               me[1] if me else None, metrics_url)
+        write_report(path, written)
+        if latest is not None:
+            latest.report = written
 
     return path

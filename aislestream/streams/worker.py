@@ -14,10 +14,15 @@ from aislestream.engines.expansion.pool import ExpanderPool
 from aislestream.errors import ConfigError
 from aislestream.redact import install_log_filter
 from aislestream.settings import Settings
-from aislestream.streams.app import create_app, register_ads_agent, register_search_agent
+from aislestream.streams.app import (
+    attach_metrics,
+    create_app,
+    register_ads_agent,
+    register_search_agent,
+)
 from aislestream.streams.experiments.config_table import register_experiment_table
 from aislestream.streams.feedback import register_feedback_agents
-from aislestream.streams.health import register_health
+from aislestream.streams.health import LatestReport, register_health
 from aislestream.streams.pipeline import SearchPipeline
 from aislestream.streams.topics import WorkerTopics, topic_specs
 
@@ -44,8 +49,12 @@ def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
         assistant = build_assistant(settings.assistant, store, settings.data_dir)
     ads = build_ads_pipeline(settings) if settings.ads.enabled else None
 
-    # 2. the app, its state on disk tied to the broker
+    # 2. the app, its state on disk tied to the broker; its metrics and probes (served from
+    #    now: a port in use fails here, before the worker joins its group)
     app = create_app(settings, bootstrap, faust_datadir(settings, bootstrap))
+    latest, metrics_url = LatestReport(settings.metrics.probe_max_age_s), None
+    if settings.metrics.enabled:
+        metrics_url = serve_metrics(app, settings, latest)
 
     # 3. topics and tables, all of them here; the experiments config has its own reader, which
     #    the search and ads pipelines consult for the arms of each request
@@ -57,7 +66,7 @@ def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
     # 4. agents (and timers), each given what it reads, writes and keeps
     register_search_agent(app, settings, pipeline, declared.search, ready=registry.loaded.wait)
     register_feedback_agents(app, settings, declared.feedback)
-    register_health(app, settings, bootstrap)
+    register_health(app, settings, bootstrap, metrics_url=metrics_url, latest=latest)
     if assistant is not None and declared.assistant is not None:  # both follow assistant.enabled
         from aislestream.streams.assistant import register_assistant_agent
 
@@ -66,6 +75,19 @@ def build_worker_app(settings: Settings, bootstrap: str) -> faust.App:
         ads.experiments = registry
         register_ads_agent(app, settings, ads, declared.ads, ready=registry.loaded.wait)
     return app
+
+
+def serve_metrics(app: faust.App, settings: Settings, latest: LatestReport) -> str:
+    """The worker's registry on ``app`` (agents registered after this find it) and its
+    server, started; the URL it serves on."""
+    from aislestream.streams.metrics import ProbeServer, WorkerMetrics
+
+    metrics = WorkerMetrics()
+    attach_metrics(app, metrics)
+    server = ProbeServer(metrics.registry, settings.metrics.host, settings.metrics.port,
+                         live=lambda: latest.problems(ready=False),
+                         ready=lambda: latest.problems(ready=True))
+    return server.start()
 
 
 def faust_datadir(settings: Settings, bootstrap: str) -> Path:

@@ -140,13 +140,19 @@ def test_constraints_pin_every_slim_dependency_within_pyproject_ranges():
 
 
 @pytest.mark.parametrize("deployment", deployments(), ids=named)
-def test_worker_is_probed_by_aisle_health(deployment):
+def test_worker_is_probed_over_http_on_its_metrics_port(deployment):
+    config = next(c for c in of_kind("ConfigMap") if c["metadata"]["name"] == "aislestream-config")
+    port = int(config["data"]["AISLE_METRICS__PORT"])
+    assert config["data"]["AISLE_METRICS__HOST"] == "0.0.0.0"  # the kubelet is not on loopback
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(port)
     for container in containers(deployment):
-        live = container["livenessProbe"]["exec"]["command"]
-        ready = container["readinessProbe"]["exec"]["command"]
-        start = container["startupProbe"]["exec"]["command"]
-        assert live[:2] == ready[:2] == start[:2] == ["aisle", "health"]
-        assert "--ready" in ready and "--ready" not in live and "--ready" not in start
+        assert {"name": "metrics", "containerPort": port} in container["ports"]
+        paths = {probe: container[probe]["httpGet"]["path"]
+                 for probe in ("livenessProbe", "readinessProbe", "startupProbe")}
+        assert paths == {"livenessProbe": "/health/live", "readinessProbe": "/health/ready",
+                         "startupProbe": "/health/live"}
+        assert all(container[p]["httpGet"]["port"] == "metrics" for p in paths)
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             settings = container[probe]
             assert settings["periodSeconds"] >= 5 and settings["timeoutSeconds"] >= 3

@@ -27,6 +27,7 @@ def worker_settings(broker: str, store_path, tmp_path, engine: str = "identity")
         store={"backend": "tantivy", "path": store_path},
         expansion={"engine": engine},
         stream={"app_id": f"test-{run}", "session_timeout_s": 6.0, "commit_interval_s": 0.5},
+        metrics={"port": 0},  # two workers of one test each take a free port
     )
 
 

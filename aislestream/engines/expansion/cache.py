@@ -192,13 +192,15 @@ def _reason(exc: ValueError) -> str:
 
 
 class CachedExpander:
-    """Looks queries up in each cache in order, back-fills faster caches, expands the misses."""
+    """Looks queries up in each cache in order, back-fills faster caches, expands the misses
+    (``hits`` and ``misses`` count queries, for the worker's metrics)."""
 
     def __init__(self, inner: Expander, caches: Sequence[ExpansionCache]) -> None:
         self.inner = inner
         self.caches = list(caches)
         self.name = inner.name
         self.variant = inner.variant
+        self.hits = self.misses = 0
 
     def _key(self, query: str) -> str:
         return f"{self.name}:{self.variant}:{normalize_query(query)}"
@@ -216,6 +218,8 @@ class CachedExpander:
                     for faster in self.caches[:level]:
                         faster.put_many([(keys[i], value)])
         missing = [i for i, f in enumerate(found) if f is None]
+        self.hits += len(queries) - len(missing)
+        self.misses += len(missing)
         if missing:
             fresh = self.inner.expand([queries[i] for i in missing])
             for i, value in zip(missing, fresh):

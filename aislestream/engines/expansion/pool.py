@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aislestream.connectors.search.base import SearchStore
 from aislestream.engines.expansion import build_expander
+from aislestream.engines.expansion.cache import CachedExpander
 from aislestream.engines.expansion.guard import GuardedExpander
 from aislestream.engines.variants import Variants
 from aislestream.errors import ConfigError
@@ -45,6 +46,16 @@ class ExpanderPool:
                 self.data_dir)
         known = ", ".join([*EXPANDER_ENGINES, *self.settings.variants])
         raise ConfigError(f"unknown expander variant {name!r}; known: {known}")
+
+    def counts(self) -> dict[str, int]:
+        """Per expander built so far: queries that fell back, and cache hits and misses."""
+        out: dict[str, int] = {}
+        for name, guarded in {"default": self.default, **self._variants.built()}.items():
+            out[f"{name}.fallbacks"] = guarded.fallbacks
+            if isinstance(guarded.inner, CachedExpander):
+                out[f"{name}.cache_hits"] = guarded.inner.hits
+                out[f"{name}.cache_misses"] = guarded.inner.misses
+        return out
 
     def get(self, name: str | None) -> GuardedExpander:
         """The named variant (built now if it is new); the default for None. A variant that

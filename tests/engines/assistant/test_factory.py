@@ -86,15 +86,27 @@ def test_auto_builds_the_stage_the_verdict_names(micro_assistant, tmp_path):
     assert reply.question is not None  # no product named: the combined state asks
 
 
-def test_auto_reads_with_the_mined_lexicon_the_verdict_chose(tmp_path, caplog):
-    from aislestream.models.assistant.lexicon import MinedCues
+def test_auto_reads_with_the_mined_lexicon_the_verdict_chose_and_measured(tmp_path, caplog):
+    from aislestream.models.assistant.lexicon import MinedCues, cues_digest
 
     root = tmp_path / "assistant" / "tiny"
     root.mkdir(parents=True)
-    (root / "serving.json").write_text(json.dumps({"serve": "rules", "lexicon": "mined"}))
+
+    def verdict():
+        (root / "serving.json").write_text(json.dumps(
+            {"serve": "rules", "lexicon": "mined", "lexicon_digest": cues_digest(root / "lexicon")}))
+
+    verdict()
     baseline = factory.build_assistant(AssistantSettings(), None, tmp_path)
     assert baseline.name == "rules" and "cannot be read" in caplog.text  # no cues on disk
+    (root / "lexicon").mkdir()
+    (root / "lexicon" / "cues.json").write_text('{"features": [["x", "cushioned"]]}')
+    assert factory.build_assistant(AssistantSettings(), None, tmp_path).name == "rules"
     MinedCues(negations=("avoid",)).save(root / "lexicon")
+    caplog.clear()
+    assert factory.build_assistant(AssistantSettings(), None, tmp_path).name == "rules"
+    assert "changed since" in caplog.text  # these cues were never measured
+    verdict()
     mined = factory.build_assistant(AssistantSettings(), None, tmp_path)
     assert mined.name == "rules-mined"
     state, _ = mined.respond(SessionState(), "I need a winter jacket")

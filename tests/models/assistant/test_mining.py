@@ -4,6 +4,7 @@ shoppers bought, and the lexicon then reads it."""
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from aislestream.models.assistant.behaviour import purchase_log
 from aislestream.models.assistant.lexicon import Lexicon, MinedCues, lexicon
@@ -60,23 +61,42 @@ def test_a_word_means_what_its_shoppers_bought(small_world):
     assert cues.requests == 600
 
 
-def test_a_cue_needs_support_and_purity(small_world):
+def test_a_cue_needs_support_and_precision(small_world):
     log = _log(small_world, n=40)
     assert mine_cues(log, MiningConfig(min_support=11)).cheap == ()  # said by 10 shoppers
-    # one thrifty shopper who bought a premium jacket: 9 of 10 is below the purity asked
+    # one thrifty shopper of ten who bought a premium jacket: 9 of 10 is too few to be sure of
     premium = next(p for _, p in log if price_class(p) == "premium")
     spoiled = [(words, premium) if words == "something thrifty" and i < 10 else (words, p)
                for i, (words, p) in enumerate(log)]
     assert mine_cues(spoiled, MiningConfig(min_support=3)).cheap == ()
 
 
-def test_a_cue_is_the_whole_phrase_its_word_is_always_said_in():
-    requests = [["only", "top", "of", "the", "range", "please"], ["top", "of", "the", "range"],
-                ["the", "wallet", "friendly", "one"], ["something", "wallet", "friendly"]]
-    assert closed_phrase("range", requests) == "top of the range"
-    assert closed_phrase("wallet", requests) == "wallet friendly"
-    assert mentions("i avoid raw denim not denim", {"raw denim": "raw denim", "denim": "denim"}) \
-        == [(8, "raw denim"), (22, "denim")]
+def test_a_noisy_log_still_teaches_its_cues(small_world):
+    """One purchase in ten is of any jacket (a gift, a second thought): what most shoppers who
+    say a word bought still says what it means."""
+    rng = np.random.default_rng(3)
+    jackets = _jackets(small_world)
+    noisy = [(words, jackets[int(rng.integers(len(jackets)))] if rng.random() < 0.1 else p)
+             for words, p in _log(small_world, n=1_200)]
+    cues = mine_cues(noisy)
+    assert cues.cheap == ("thrifty",) and cues.premium == ("swanky",)
+    assert cues.negations == ("shun",)
+
+
+def test_a_cue_is_the_whole_phrase_its_word_is_nearly_always_said_in():
+    requests = ([["only", "top", "of", "the", "range", "please"], ["top", "of", "the", "range"]]
+                * 40 + [["is", "it", "in", "my", "price", "range"]]
+                + [["the", "wallet", "friendly", "one"], ["something", "wallet", "friendly"]])
+    bought = ["laptop"] * len(requests)
+    assert closed_phrase("range", requests, bought) == "top of the range"  # 80 of 81
+    assert closed_phrase("wallet", requests, bought) == "wallet friendly"
+    assert closed_phrase("missing", requests, bought) == "missing"
+    # the product the shoppers bought ends the phrase: "sneakers" names it, not the cue
+    said = [["only", "luxury", "sneakers", "please"]] * 12
+    assert closed_phrase("luxury", said, ["sneakers"] * 12) == "only luxury"
+    values = {"raw denim": "raw denim", "denim": "denim", "off-white": "off-white"}
+    assert mentions("i avoid raw denim not denim", values) == [(8, "raw denim"), (22, "denim")]
+    assert mentions("please no off white", values) == [(10, "off-white")]
 
 
 def test_the_lexicon_reads_mined_cues_and_the_baseline_does_not():
@@ -99,11 +119,16 @@ def test_the_lexicon_reads_mined_cues_and_the_baseline_does_not():
     assert lexicon().update(jacket, "something top quality") == replace(jacket, price_min=high)
 
 
-def test_cues_survive_their_file(tmp_path):
+def test_cues_survive_their_file_and_a_bad_file_is_refused(tmp_path):
     cues = MinedCues(negations=("avoid",), cheap=("low cost",), features={"comfy": "cushioned"},
                      requests=12)
     cues.save(tmp_path)
     assert MinedCues.load(tmp_path) == cues
+    for bad in ({"cheap": "low cost"}, {"cheap": [""]}, {"negations": ["-"]}, [],
+                {"features": {"comfy": "fireproof"}}, {"features": [["x", "cushioned"]]},
+                {"version": 2}, {"features": None}):
+        with pytest.raises(ValueError):
+            MinedCues.from_json(bad)
 
 
 def test_the_purchase_log_holds_words_and_purchases_only(small_world):
