@@ -18,7 +18,8 @@ from aislestream.models.assistant.presets import get_assistant_preset
 @click.option("--stage", "stages", multiple=True, default=("all",), show_default=True,
               type=click.Choice(["lexicon", "adapt", "sft", "rl", "all"]),
               help="Repeatable. sft runs adapt first when it has not run; rl needs sft; "
-                   "lexicon (cues mined from shoppers' requests and purchases) needs no model.")
+                   "lexicon (cues mined from shoppers' requests and purchases) reads no "
+                   "checkpoint.")
 @click.pass_context
 def train_assistant(ctx: click.Context, preset: str, stages: tuple[str, ...]) -> None:
     """Mine cues from shoppers' requests and purchases; adapt the LLM to shopper language,

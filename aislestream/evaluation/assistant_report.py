@@ -15,6 +15,7 @@ from rich.table import Table
 from aislestream.engines.assistant.rules import RuleAssistant
 from aislestream.errors import ConfigError
 from aislestream.evaluation.assistant import SLOT_TYPES, lengthen, play, summarise
+from aislestream.models.assistant.lexicon import cues_digest
 from aislestream.models.assistant.presets import AssistantPreset
 from aislestream.models.assistant.run import prepare
 from aislestream.models.world.dimensions import generate_dialogues
@@ -42,8 +43,14 @@ def assistants(settings: Settings, preset: AssistantPreset, store, products,
     from aislestream.models.assistant.lexicon import CUES_FILE, Lexicon, MinedCues
 
     root = settings.artifacts.assistant(preset.name)
-    mined = (Lexicon(MinedCues.load(root / "lexicon"))
-             if (root / "lexicon" / CUES_FILE).exists() else None)
+    mined = None
+    if (root / "lexicon" / CUES_FILE).exists():
+        try:
+            mined = Lexicon(MinedCues.load(root / "lexicon"))
+        except ValueError as exc:
+            raise ConfigError(f"{root / 'lexicon' / CUES_FILE} is not a cues file ({exc}): "
+                              f"rerun `aisle train assistant --preset {preset.name} --stage "
+                              "lexicon`") from exc
     out: dict[str, object] = {"rules": RuleAssistant(store)}
     if mined is not None:
         out["rules" + MINED] = RuleAssistant(store, lex=mined, name="rules" + MINED)
@@ -107,8 +114,8 @@ def run_assistant_eval(settings: Settings, preset: AssistantPreset, write: bool,
               SELECTION: generate_dialogues(max(1, n // 2), "held_out",
                                             seed=settings.world.seed + 2_000)}
     tables = score(methods, splits, judge, console)
-    verdict = serving_verdict(tables, calibration)
     root = settings.artifacts.assistant(preset.name)
+    verdict = serving_verdict(tables, calibration, cues_digest(root / "lexicon"))
     if write or n >= preset.eval_dialogues:  # a smoke run with -n must not change serving
         (root / SERVING_VERDICT).write_text(json.dumps(verdict, indent=2) + "\n")
     result = headline(tables, verdict) | {"preset": preset.name, "backend": backend,
@@ -179,10 +186,12 @@ def training_seconds(root: Path) -> dict[str, object]:
 
 
 def serving_verdict(tables: dict[str, dict[str, dict]],
-                    calibration: dict[str, dict] | None = None) -> dict[str, object]:
+                    calibration: dict[str, dict] | None = None,
+                    lexicon_digest: str | None = None) -> dict[str, object]:
     """What ``engine=auto`` serves: the best slot F1 on the selection dialogues (held-out
     phrasings, other dialogues than those reported), the rules on a tie (a model must beat them
-    to replace them); a stage, and whether it reads the rules' hint."""
+    to replace them); a stage, whether it reads the rules' hint, and the lexicon (with the
+    digest of the mined cues measured, which the factory checks)."""
     f1 = {name: splits[SELECTION]["slot_f1"] for name, splits in tables.items()}
     # on a tie the rules (no model to run), the baseline's lexicon before the mined one
     best = max(f1, key=lambda name: (f1[name], name.startswith("rules"), name == "rules"))
@@ -191,6 +200,7 @@ def serving_verdict(tables: dict[str, dict[str, dict]],
         else None
     return {"serve": stage, "hints": not best.endswith(NO_HINT), "sources": sources,
             "lexicon": "mined" if best.endswith(MINED) else "base",
+            "lexicon_digest": lexicon_digest if best.endswith(MINED) else None,
             "method": best, "by": f"final-turn slot F1 on the {SELECTION} dialogues",
             "dialogues": tables[best][SELECTION]["dialogues"], "slot_f1": f1}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from aislestream.connectors.search.base import SearchStore
 from aislestream.core.artifacts import Artifacts
 from aislestream.errors import ConfigError, missing_modules, require_extra
-from aislestream.models.assistant.lexicon import CUES_FILE, Lexicon, MinedCues
+from aislestream.models.assistant.lexicon import CUES_FILE, Lexicon, MinedCues, cues_digest
 from aislestream.settings import SERVING_VERDICT, AssistantSettings
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,8 @@ def _auto_path(settings: AssistantSettings, data_dir: Path) -> tuple[Path | None
         verdict = {}
     chosen = verdict.get("serve")
     how = {"hints": verdict.get("hints", True) is not False, "sources": verdict.get("sources"),
-           "lexicon": _lexicon(where.parent) if verdict.get("lexicon") == "mined" else None}
+           "lexicon": (_lexicon(where.parent, verdict.get("lexicon_digest"))
+                       if verdict.get("lexicon") == "mined" else None)}
     if chosen is None:
         if Artifacts(data_dir).trained_assistant(settings.preset) or settings.model_path:
             log.warning("a trained assistant exists but %s does not: serving the rule assistant "
@@ -61,14 +62,21 @@ def _auto_path(settings: AssistantSettings, data_dir: Path) -> tuple[Path | None
     return path, how
 
 
-def _lexicon(root: Path) -> Lexicon | None:
-    """The mined lexicon the verdict chose, or None (the baseline's) with a warning."""
+def _lexicon(root: Path, measured: str | None) -> Lexicon | None:
+    """The mined lexicon the verdict chose and measured (``measured``: the digest of its cues
+    file then), or None (the baseline's) with a warning."""
+    path = root / "lexicon" / CUES_FILE
     try:
-        return Lexicon(MinedCues.load(root / "lexicon"))
-    except (OSError, ValueError, TypeError) as exc:
+        cues = MinedCues.load(path.parent)
+    except (OSError, ValueError) as exc:
         log.warning("the serving verdict chose the mined lexicon, but %s cannot be read (%s): "
-                    "reading with the baseline's", root / "lexicon" / CUES_FILE, exc)
+                    "reading with the baseline's", path, exc)
         return None
+    if cues_digest(path.parent) != measured:
+        log.warning("%s changed since `aisle eval assistant` measured it: reading with the "
+                    "baseline's lexicon until it measures these cues", path)
+        return None
+    return Lexicon(cues)
 
 
 def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: Path):

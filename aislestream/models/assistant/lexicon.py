@@ -13,12 +13,15 @@ at least 131 and at most 89, finds nothing, and the shopper's last word is what 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aislestream.core.text import tokenize
 from aislestream.models.world.dimensions import (
@@ -37,24 +40,45 @@ from aislestream.models.world.vocab import COLOURS, PRODUCT_TYPES
 CUES_FILE = "cues.json"
 
 
-@dataclass(frozen=True)
-class MinedCues:
+class MinedCues(BaseModel):
     """What the lexicon reads beyond its training phrasings, mined from shoppers' requests and
-    purchases (``models/assistant/mining.py``)."""
+    purchases (``models/assistant/mining.py``). Validated when read: a cue with no word in it
+    would match every turn, and a feature the world does not have would set nothing a filter
+    knows."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     negations: tuple[str, ...] = ()  # said before a colour or material the purchase lacks
     cheap: tuple[str, ...] = ()
     cheaper: tuple[str, ...] = ()  # a refinement: lower the bound a step
     premium: tuple[str, ...] = ()
-    features: dict[str, str] = field(default_factory=dict)  # word -> the feature it asks for
-    requests: int = 0  # how many shoppers' requests they were mined from
+    features: dict[str, str] = Field(default_factory=dict)  # phrase -> the feature it asks for
+    requests: int = Field(default=0, ge=0)  # how many shoppers' requests they were mined from
+
+    @field_validator("negations", "cheap", "cheaper", "premium")
+    @classmethod
+    def _phrases(cls, phrases: tuple[str, ...]) -> tuple[str, ...]:
+        for phrase in phrases:
+            _check_phrase(phrase)
+        return phrases
+
+    @field_validator("features")
+    @classmethod
+    def _features(cls, features: dict[str, str]) -> dict[str, str]:
+        for phrase, feature in features.items():
+            _check_phrase(phrase)
+            if feature not in KNOWN_FEATURES:
+                raise ValueError(f"cue {phrase!r} asks for {feature!r}, not a feature of any "
+                                 "product type")
+        return features
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        return self.model_dump(mode="json")
 
     @classmethod
-    def from_json(cls, data: dict) -> MinedCues:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    def from_json(cls, data: object) -> MinedCues:
+        """Raises ValueError (pydantic's ValidationError) on anything but a cues file."""
+        return cls.model_validate_json(json.dumps(data))
 
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -64,8 +88,24 @@ class MinedCues:
 
     @classmethod
     def load(cls, directory: Path) -> MinedCues:
-        return cls.from_json(json.loads((directory / CUES_FILE).read_text()))
+        return cls.model_validate_json((directory / CUES_FILE).read_text())
 
+
+def cues_digest(directory: Path) -> str | None:
+    """A digest of the cues file (None without one): a verdict measured on other cues than
+    these must not vouch for them."""
+    try:
+        return hashlib.sha256((directory / CUES_FILE).read_bytes()).hexdigest()[:16]
+    except OSError:
+        return None
+
+
+def _check_phrase(phrase: str) -> None:
+    if not tokenize(phrase):
+        raise ValueError(f"cue {phrase!r} holds no word: it would match every turn")
+
+
+KNOWN_FEATURES = frozenset(f for t in PRODUCT_TYPES for f in t.features)
 NEGATIONS = tuple(p.split("{")[0].strip().lower()
                   for table in (NOT_COLOUR, NOT_MATERIAL) for p in table["train"])
 

@@ -236,6 +236,10 @@ def run_lexicon(ctx: AssistantContext) -> Path:
     started = time.time()
     out = ctx.out_dir / "lexicon"
     log_ = purchase_log(ctx.world.products, ctx.preset.mined_requests, ctx.seed + 9_000)
+    if len(log_) < ctx.preset.mined_requests // 10:
+        log.warning("only %d of %d shoppers' requests fit this catalog's products (their "
+                    "categories are not the world's product types): few or no cues will be "
+                    "mined", len(log_), ctx.preset.mined_requests)
     cues = mine_cues(log_, progress=lambda line: log.info("mined %s", line))
     cues.save(out)
     _record(out, "lexicon", started, requests=len(log_), cues=cues.to_json())

@@ -93,8 +93,9 @@ def test_auto_reads_with_the_mined_lexicon_the_verdict_chose_and_measured(tmp_pa
     root.mkdir(parents=True)
 
     def verdict():
-        (root / "serving.json").write_text(json.dumps(
-            {"serve": "rules", "lexicon": "mined", "lexicon_digest": cues_digest(root / "lexicon")}))
+        (root / "serving.json").write_text(json.dumps({
+            "serve": "rules", "lexicon": "mined",
+            "lexicon_digest": cues_digest(root / "lexicon")}))
 
     verdict()
     baseline = factory.build_assistant(AssistantSettings(), None, tmp_path)

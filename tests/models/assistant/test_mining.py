@@ -93,7 +93,7 @@ def test_a_cue_is_the_whole_phrase_its_word_is_nearly_always_said_in():
     assert closed_phrase("missing", requests, bought) == "missing"
     # the product the shoppers bought ends the phrase: "sneakers" names it, not the cue
     said = [["only", "luxury", "sneakers", "please"]] * 12
-    assert closed_phrase("luxury", said, ["sneakers"] * 12) == "only luxury"
+    assert closed_phrase("luxury", said, ["running shoes"] * 12) == "only luxury"
     values = {"raw denim": "raw denim", "denim": "denim", "off-white": "off-white"}
     assert mentions("i avoid raw denim not denim", values) == [(8, "raw denim"), (22, "denim")]
     assert mentions("please no off white", values) == [(10, "off-white")]
