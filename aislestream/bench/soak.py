@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import urllib.request
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from aislestream.stack.indexing import ensure_indexed
 from aislestream.stack.runtime import WorkerProcess
 from aislestream.streams import topics
 from aislestream.streams.health import health_path, read_report
+from aislestream.streams.metrics import scrape
 from aislestream.streams.topics import topic_specs
 
 PLOT = Path("docs/plots/soak.png")
@@ -58,15 +58,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise AisleError(f"no VmRSS for pid {pid}")
-
-
-def scrape(url: str) -> dict[tuple[str, tuple], float]:
-    from prometheus_client.parser import text_string_to_metric_families
-
-    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def window_quantile(before: dict, after: dict, agent: str, q: float) -> float | None:

@@ -114,35 +114,38 @@ class _ReadAtScrape(Collector):
         events = CounterMetricFamily("aisle_events", "Counters kept by engines and agents",
                                      labels=["source", "event"])
         for source, read in list(self.counts.items()):
-            for event, value in _snapshot(read).items():
+            for event, value in _snapshot(lambda: dict(read()).items()):
                 events.add_metric([source, event], float(value))
         yield events
         lag = GaugeMetricFamily("aisle_consumer_lag",
                                 "Messages behind the partition's end offset",
                                 labels=["topic", "partition"])
         for read in self.lag:
-            for topic, partition, behind in _snapshot_rows(read):
+            for topic, partition, behind in _snapshot(read):
                 lag.add_metric([topic, str(partition)], float(behind))
         yield lag
 
 
-def _snapshot(read: CountsReader) -> dict[str, float]:
-    """A copy taken off the event loop's thread: a dict it resizes meanwhile is retried."""
-    for _ in range(3):
-        try:
-            return dict(read())
-        except RuntimeError:
-            continue
-    return {}
-
-
-def _snapshot_rows(read: LagReader) -> list[tuple[str, int, int]]:
+def _snapshot(read: Callable[[], Iterable]) -> list:
+    """``read()`` copied off the event loop's thread: a dict it resizes meanwhile is retried."""
     for _ in range(3):
         try:
             return list(read())
         except RuntimeError:
             continue
     return []
+
+
+def scrape(url: str) -> dict[tuple[str, tuple], float]:
+    """A worker's /metrics as {(sample name, sorted labels): value}, as a scraper reads it."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def faust_lag(app: faust.App) -> LagReader:

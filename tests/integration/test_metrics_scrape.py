@@ -9,22 +9,15 @@ import urllib.error
 import urllib.request
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from aislestream.connectors.kafka_io import collect, produce
 from aislestream.demo.replay import replay_messages
 from aislestream.streams import topics
 from aislestream.streams.health import health_path, read_report
+from aislestream.streams.metrics import scrape
 from tests.integration.test_search_stream import outputs, worker_settings
 
 pytestmark = pytest.mark.integration
-
-
-def scrape(url: str) -> dict[tuple[str, tuple], float]:
-    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def status(url: str) -> int:
