@@ -359,6 +359,10 @@ class AssistantSettings(BaseModel):
     model_path: Path | None = Field(default=None, description="Serve this checkpoint (default: "
                                     "the preset's rl, else sft)")
     backend: Literal["torch", "vllm"] = "torch"
+    lexicon: Literal["baseline", "mined"] = Field(
+        default="baseline", description="engine rules or model: the lexicon the rules (and the "
+        "model's hint) read with; mined: the cues `aisle train assistant --stage lexicon` "
+        "mined from shoppers' purchases (auto takes the verdict's choice)")
     session_ttl_s: float = Field(default=1_800.0, gt=0,
                                  description="Idle time after which a session expires")
     max_turn_chars: int = Field(default=300, ge=8)

@@ -138,33 +138,50 @@ def replay(ctx: click.Context, n_queries: int, rate: float, malformed: float) ->
               help="Also write docs/results (search_expansion_<engine>.json with --no-ab, "
                    "experiments.json with --ab) and their docs/RESULTS.md sections.")
 @click.option("--ads/--no-ads", default=None,
-              help="Also send ad requests through the creative agent (default: when "
-                   "`aisle train ads` ran).")
+              help="Also send ad requests through the creative agent (default: with --train, "
+                   "or when `aisle train ads` ran).")
 @click.option("--ab/--no-ab", default=True, show_default=True,
               help="Serve an A/B experiment (PRF vs the best other expander), simulate shoppers' "
                    "feedback and report it against the simulator's ground truth.")
 @click.option("--dialogues", default=40, show_default=True,
-              help="Held-out dialogues played through the assistant stream (0 skips; the trained "
-                   "model serves when `aisle train assistant` has run, else the rule baseline).")
+              help="Held-out dialogues played through the assistant stream (0 skips).")
+@click.option("--train/--no-train", "train", default=True, show_default=True,
+              help="Train (first run, about 25 min on 2 cores) or reuse the models every path "
+                   "serves: the expansion LLM, the ad generator and its reward models, the "
+                   "assistant. --no-train serves what each evaluation's verdict chose (rules "
+                   "and no expansion on a fresh clone).")
 @click.pass_context
 def demo(ctx: click.Context, n_queries: int, malformed: float, rate: float, expander: str | None,
          n_products: int | None, timeout_s: float, write_results: bool, ads: bool | None,
-         ab: bool, dialogues: int) -> None:
-    """Run the whole search path on the embedded default and print a summary."""
+         ab: bool, dialogues: int, train: bool) -> None:
+    """Run every path on the embedded default (search, ads, assistant) and print a summary.
+
+    Writes the summary (JSON), a static HTML report with its plots and the creatives' contact
+    sheet under .aisle/demo/."""
     from aislestream.demo.run import run_demo, write_demo_results
 
     if not 0 <= malformed < 1:
         raise click.BadParameter("must be in [0, 1)", param_hint="--malformed")
     settings = settings_from(ctx, expansion__engine=expander, world__n_products=n_products)
-    require_expander_extra(settings, "demo")
-    if ads is None:  # on by default once the ads models exist
+    models: dict = {}
+    if train:
+        from aislestream.cli.common import require_ml
+        from aislestream.demo.models import demo_models, ensure_models, serve_trained
+
+        require_ml("demo", "torch", "transformers", "trl", "diffusers")
+        planned = demo_models(settings)
+        models = ensure_models(planned, console)
+        serve_trained(settings, planned, expander_given=expander is not None)
+    elif ads is None:  # on by default once the ads models exist
         from aislestream.models.ads.presets import get_ads_preset
 
         trained = settings.artifacts.ads(get_ads_preset(settings.ads.preset).name)
         ads = (trained / "reward" / "specialized").exists()
-    settings.ads.enabled = ads
+    if ads is not None:
+        settings.ads.enabled = ads
+    require_expander_extra(settings, "demo")
     summary = run_demo(settings, n_queries, malformed, timeout_s, console, rate=rate, ab=ab,
-                       dialogues=dialogues)
+                       dialogues=dialogues, models=models)
     if write_results:
         write_demo_results(summary, settings, n_queries)
     unanswered = summary.assistant.get("answered", 0) < summary.assistant.get("turns", 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -51,6 +52,7 @@ def replay_dialogues(settings: Settings, worker: WorkerProcess, world: World, st
     last: dict[str, Reply] = {}
     success: dict[str, int] = {}
     engine, answered = "", 0
+    latencies: list[float] = []
     with console.status(f"{n} held-out dialogues through the assistant stream"):
         for t in range(max(len(d.turns) for d in dialogues)):
             live = [(s, d) for s, d in zip(sessions, dialogues) if t < len(d.turns)]
@@ -62,6 +64,7 @@ def replay_dialogues(settings: Settings, worker: WorkerProcess, world: World, st
                     continue
                 answered += 1
                 engine = reply["engine"]
+                latencies.append(reply["latency_ms"])
                 hits = tuple(Hit(p["id"], p["score"], p["title"]) for p in reply["products"])
                 last[s] = Reply(Params.from_json(reply["params"]), reply["question"], hits)
                 if s not in success and judge.satisfied([h.id for h in hits], d.needs):
@@ -73,13 +76,38 @@ def replay_dialogues(settings: Settings, worker: WorkerProcess, world: World, st
                                 success.get(s), 0, 0)
                 for s, d in zip(sessions, dialogues)]
     summary = summarise(outcomes)
+    with console.status("the baselines: the rules on the same dialogues"):
+        baselines = rule_baselines(settings, store, dialogues, judge)
     result = {"engine": engine, "dialogues": n, "turns": sum(len(d.turns) for d in dialogues),
               "answered": answered,
               "slot_f1": summary["slot_f1"], "conversion": summary["conversion"],
               "mean_turns_to_success": summary["mean_turns_to_success"],
+              **{f"{name}_slot_f1": f1 for name, f1 in baselines.items()},
+              "latency_p50_ms": float(np.percentile(latencies, 50)) if latencies else float("nan"),
+              "latency_p99_ms": float(np.percentile(latencies, 99)) if latencies else float("nan"),
               "error_replies": sorted(r.get("error_type") or "none" for r in errors.values())}
-    table = Table(title="aisle demo: shopping assistant (held-out dialogues)", show_header=False)
+    table = Table(title=f"aisle demo: shopping assistant ({n} held-out dialogues)",
+                  show_header=False)
     for k, v in result.items():
-        table.add_row(k.replace("_", " "), str(v))
+        table.add_row(k.replace("_", " "), f"{v:.3f}" if isinstance(v, float) else str(v))
     console.print(table)
     return result
+
+
+def rule_baselines(settings: Settings, store: SearchStore, dialogues, judge: Judge,
+                   ) -> dict[str, float]:
+    """Held-out slot F1 of the rule baseline on the same dialogues, and of the rules reading the
+    cues mined from purchases where the lexicon stage has run (what `auto` may serve)."""
+    from aislestream.engines.assistant.rules import RuleAssistant
+    from aislestream.evaluation.assistant import play
+    from aislestream.models.assistant.lexicon import Lexicon, MinedCues
+
+    assistants = {"rules": RuleAssistant(store, settings.assistant.k)}
+    cues = settings.artifacts.assistant(settings.assistant.preset) / "lexicon"
+    try:
+        assistants["rules_mined"] = RuleAssistant(store, settings.assistant.k,
+                                                  lex=Lexicon(MinedCues.load(cues)))
+    except (OSError, ValueError):
+        pass  # not mined: the baseline alone
+    return {name: summarise(play(a, dialogues, judge))["slot_f1"]
+            for name, a in assistants.items()}

@@ -25,6 +25,7 @@ from aislestream.connectors.search import SearchRequest, SearchStore
 from aislestream.core.metrics import score_by_type
 from aislestream.demo.replay import paced, replay_messages
 from aislestream.errors import AisleError
+from aislestream.models.lm.data import split_queries
 from aislestream.models.world import LabelledQuery, World, build_world
 from aislestream.settings import Settings
 from aislestream.stack.indexing import ensure_indexed
@@ -52,6 +53,9 @@ class DemoSummary:
     paced_rate: float = 0.0
     ads: dict[str, float] = field(default_factory=dict)
     retrieval: dict[str, dict[str, float]] = field(default_factory=dict)
+    # per engine that served (an A/B arm's, or the default): with vs without, all query types
+    retrieval_by_engine: dict[str, dict[str, float]] = field(default_factory=dict)
+    models: dict[str, dict] = field(default_factory=dict)  # per path: trained or reused, seconds
     ab: dict = field(default_factory=dict)
     assistant: dict = field(default_factory=dict)
 
@@ -81,11 +85,14 @@ def summarize(world_queries: dict[str, LabelledQuery], sent: int, received: list
     without = score_by_type(
         ((world_queries[rid].query_type, [h.id for h in hits], world_queries[rid].relevance)
          for (rid, _), hits in zip(labelled, baseline)), k)
-    retrieval = {
-        qtype: {"queries": s.queries, "recall_without": without[qtype].recall,
-                "recall_with": s.recall, "ndcg_without": without[qtype].ndcg, "ndcg_with": s.ndcg}
-        for qtype, s in sorted(with_exp.items())
-    }
+    retrieval = _compare(with_exp, without)
+    engines = [r["engine"] for _, r in labelled]
+    by_engine = _compare(
+        score_by_type(((e, [h["id"] for h in r["hits"]], world_queries[rid].relevance)
+                       for e, (rid, r) in zip(engines, labelled)), k),
+        score_by_type(((e, [h.id for h in hits], world_queries[rid].relevance)
+                       for e, (rid, _), hits in zip(engines, labelled, baseline)), k))
+    by_engine.pop("all", None)  # the engines' rows are the parts; `retrieval` has the whole
     elapsed = max(last_done - first_sent, 1e-9)
     pct = lambda xs, q: float(np.percentile(xs, q)) if xs else float("nan")  # noqa: E731
     return DemoSummary(
@@ -95,8 +102,15 @@ def summarize(world_queries: dict[str, LabelledQuery], sent: int, received: list
         throughput_msgs_per_s=(len(unique) + len(letters)) / elapsed,
         e2e_p50_ms=pct(e2e, 50), e2e_p99_ms=pct(e2e, 99),
         processing_p50_ms=pct(processing, 50), processing_p99_ms=pct(processing, 99),
-        engine=engine, k=k, retrieval=retrieval,
+        engine=engine, k=k, retrieval=retrieval, retrieval_by_engine=by_engine,
     )
+
+
+def _compare(with_exp: dict, without: dict) -> dict[str, dict[str, float]]:
+    return {group: {"queries": s.queries, "recall_without": without[group].recall,
+                    "recall_with": s.recall, "ndcg_without": without[group].ndcg,
+                    "ndcg_with": s.ndcg}
+            for group, s in sorted(with_exp.items())}
 
 
 def print_summary(summary: DemoSummary, console: Console) -> None:
@@ -158,7 +172,8 @@ def print_ab(ab: dict, console: Console) -> None:
 
 def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: float = 0.02,
              timeout_s: float = 300.0, console: Console | None = None, rate: float = 0.0,
-             ad_requests: int = 48, ab: bool = True, dialogues: int = 40) -> DemoSummary:
+             ad_requests: int = 48, ab: bool = True, dialogues: int = 40,
+             models: dict | None = None) -> DemoSummary:
     console = console or Console()
     run_id = uuid.uuid4().hex[:8]
     settings = settings.model_copy(deep=True)
@@ -197,6 +212,8 @@ def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: flo
             summary = _replay_and_collect(settings, world, store, worker, run_id, n_queries,
                                           malformed_fraction, timeout_s, console, rate, experiment)
             if settings.ads.enabled:
+                from aislestream.demo.ads import replay_ad_requests
+
                 summary.ads = replay_ad_requests(settings, worker, run_id, ad_requests, timeout_s,
                                                  console)
             if settings.assistant.enabled and dialogues:
@@ -204,22 +221,43 @@ def run_demo(settings: Settings, n_queries: int = 2_000, malformed_fraction: flo
 
                 summary.assistant = replay_dialogues(settings, worker, world, store, run_id,
                                                      dialogues, timeout_s, console)
-            return summary
         finally:
             worker.stop()
+    summary.models = models or {}
+    _write_summary(summary, settings, console)
+    return summary
+
+
+def _write_summary(summary: DemoSummary, settings: Settings, console: Console) -> None:
+    """The one summary, printed; and under <data_dir>/demo/ as JSON and a static HTML report."""
+    from aislestream.demo.report import print_paths, write_report
+    from aislestream.evaluation.results import machine
+
+    print_paths(summary, console)
+    out = settings.data_dir / "demo"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2))
+    info = machine()
+    report = write_report(summary, out, f"{info['cpu']}, {info['cores']} cores, "
+                                        f"{info['memory_gib']} GiB")
+    console.print(f"summary: {out / 'summary.json'}; report: {report} "
+                  f"(contact sheet: {out / 'creatives.png'})" if summary.ads else
+                  f"summary: {out / 'summary.json'}; report: {report}")
 
 
 def _replay_and_collect(settings: Settings, world: World, store: SearchStore, worker: WorkerProcess,
                         run_id: str, n_queries: int, malformed_fraction: float, timeout_s: float,
                         console: Console, rate: float, experiment=None) -> DemoSummary:
-    picks = np.random.default_rng(settings.world.seed).integers(len(world.queries), size=n_queries)
-    labelled = {f"{run_id}-{i}": world.queries[int(picks[i])] for i in range(n_queries)}
+    # queries no model trained on: the LLM's split (by text hash) holds these out of training
+    pool = split_queries(world.queries, settings.world.held_out_fraction)[1] or world.queries
+    picks = np.random.default_rng(settings.world.seed).integers(len(pool), size=n_queries)
+    labelled = {f"{run_id}-{i}": pool[int(picks[i])] for i in range(n_queries)}
     bootstrap = settings.broker.bootstrap_servers or ""
     outputs = [settings.topics.name(topics.SEARCH_RESULTS), settings.topics.name(topics.SEARCH_DLQ)]
 
     with console.status("waiting for the worker to join the consumer group"):
         worker.wait_until_serving(timeout_s)
-    messages = list(replay_messages(world.queries, n_queries, malformed_fraction,
+    messages = list(replay_messages(pool, n_queries, malformed_fraction,
                                     seed=settings.world.seed, run_id=run_id))
     with progress_bar(console) as progress:
         sent_task = progress.add_task("replaying queries", total=len(messages))
@@ -248,9 +286,6 @@ def _replay_and_collect(settings: Settings, world: World, store: SearchStore, wo
                        if r.topic.endswith(topics.SEARCH_RESULTS)]
             summary.ab = run_ab(settings, experiment, world, labelled, results)
     print_summary(summary, console)
-    out = settings.data_dir / "demo-summary.json"
-    out.write_text(json.dumps(asdict(summary), indent=2))
-    console.print(f"summary written to {out}")
     return summary
 
 
@@ -292,53 +327,3 @@ def write_demo_results(summary: DemoSummary, settings: Settings, n_queries: int)
     write_results(f"search_expansion_{summary.engine}", asdict(summary), markdown,
                   f"aisle demo -n {n_queries} --rate {summary.paced_rate:g} "
                   f"--expander {summary.engine} --no-ab --write-results", page="RESULTS.md")
-
-
-def replay_ad_requests(settings: Settings, worker: WorkerProcess, run_id: str, n: int,
-                       timeout_s: float, console: Console) -> dict[str, float]:
-    """Ad requests for random specs (plus two malformed ones) through the ads agent; the oracle
-    re-judges every accepted creative from its stored PNG."""
-    from PIL import Image
-
-    from aislestream.core.adspec import ALL_SPECS, AdSpec
-    from aislestream.models.ads.oracle import judge
-
-    rng = np.random.default_rng(settings.world.seed)
-    specs = [ALL_SPECS[int(i)] for i in rng.integers(len(ALL_SPECS), size=n)]
-    messages = [(f"{run_id}-ad-{i}".encode(),
-                 json.dumps({"request_id": f"{run_id}-ad-{i}", "product_id": f"p{i}",
-                             **s.__dict__}).encode())
-                for i, s in enumerate(specs)]
-    messages += [(f"{run_id}-ad-bad-0".encode(), b"{not json"),
-                 (f"{run_id}-ad-bad-1".encode(),
-                  json.dumps({"request_id": "x", "product_id": "p", "shape": "vase",
-                              "colour": "red"}).encode())]
-    bootstrap = settings.broker.bootstrap_servers or ""
-    outputs = [settings.topics.name(topics.ADS_CREATIVES), settings.topics.name(topics.ADS_DLQ)]
-    started = time.time()
-    with progress_bar(console) as progress:
-        task = progress.add_task("ad requests -> creatives", total=len(messages))
-        produce(bootstrap, settings.topics.name(topics.ADS_REQUESTS), messages)
-        received = collect(bootstrap, outputs, len(messages), timeout_s,
-                           on_message=lambda _: progress.advance(task), stop=worker.check_alive)
-    creatives = [json.loads(r.value) for r in received if r.topic == outputs[0]]
-    accepted = [c for c in creatives if c["status"] == "accepted"]
-    oracle_ok = [judge(np.asarray(Image.open(c["image_path"]).convert("RGB")),
-                       AdSpec(**c["spec"])).usable
-                 for c in accepted]
-    result = {
-        "requests": len(messages), "accepted": len(accepted),
-        "rejected": len(creatives) - len(accepted),
-        "dead_letters": sum(r.topic == outputs[1] for r in received),
-        "unaccounted": len(messages) - len(received),
-        "mean_attempts": (float(np.mean([c["attempts"] for c in creatives])) if creatives
-                          else float("nan")),
-        "oracle_usable_of_accepted": float(np.mean(oracle_ok)) if oracle_ok else float("nan"),
-        "creatives_per_s": len(creatives) / max(time.time() - started, 1e-9),
-    }
-    table = Table(title="aisle demo: ad creatives", show_header=False)
-    for key, value in result.items():
-        table.add_row(key.replace("_", " "),
-                      f"{value:.3f}" if isinstance(value, float) else str(value))
-    console.print(table)
-    return result

@@ -79,10 +79,28 @@ def _lexicon(root: Path, measured: str | None) -> Lexicon | None:
     return Lexicon(cues)
 
 
+def _chosen_lexicon(settings: AssistantSettings, data_dir: Path) -> Lexicon | None:
+    """The mined lexicon an explicit engine was told to read with (None: the baseline's). A
+    choice made in settings, so a missing or invalid cues file is an error, not a fallback."""
+    if settings.lexicon == "baseline":
+        return None
+    root = (settings.model_path.parent if settings.model_path is not None
+            else Artifacts(data_dir).assistant(settings.preset))
+    try:
+        return Lexicon(MinedCues.load(root / "lexicon"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"assistant lexicon 'mined' needs {root / 'lexicon' / CUES_FILE}: run "
+                          f"`aisle train assistant --preset {settings.preset} --stage lexicon` "
+                          f"({exc})") from exc
+
+
 def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: Path):
     from aislestream.engines.assistant.rules import RuleAssistant
 
     if settings.engine == "rules":
+        lex = _chosen_lexicon(settings, data_dir)
+        if lex is not None:
+            return RuleAssistant(store, settings.k, lex=lex, name="rules-mined")
         return RuleAssistant(store, settings.k)
     how: dict = {"hints": True, "sources": None, "lexicon": None}
     if settings.engine == "auto":
@@ -97,6 +115,7 @@ def build_assistant(settings: AssistantSettings, store: SearchStore, data_dir: P
             raise ConfigError("assistant engine 'model' needs a checkpoint: "
                               "run `aisle train assistant --preset "
                               f"{settings.preset}` or set AISLE_ASSISTANT__MODEL_PATH")
+        how["lexicon"] = _chosen_lexicon(settings, data_dir)
     require_extra("ml", *MODEL_MODULES, needed_by="the model assistant")
     from aislestream.engines.assistant.model import ModelAssistant, build_decoder
 

@@ -21,7 +21,8 @@ from aislestream.settings import Settings
 
 
 def train_ads(settings: Settings, preset: AdsPreset, stages: Sequence[str],
-              log: Callable[[str], None] = print) -> Path:
+              log: Callable[[str], None] = print,
+              on_stage: Callable[[str, float], None] | None = None) -> Path:
     root = settings.artifacts.ads(preset.name)
     for stage in stages:
         started = time.time()
@@ -51,4 +52,6 @@ def train_ads(settings: Settings, preset: AdsPreset, stages: Sequence[str],
         else:
             raise ConfigError(f"unknown ads stage {stage!r}")
         log(f"{stage} done in {time.time() - started:,.0f}s")
+        if on_stage:
+            on_stage(stage, time.time() - started)
     return root

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from diffusers import AutoencoderKL
 from diffusers.training_utils import EMAModel
+from tqdm.auto import tqdm
 
 from aislestream.models.ads.autoencoder import (
     build_autoencoder,
@@ -85,7 +86,7 @@ def train_autoencoder(preset: AutoencoderPreset, out: Path,
 
     # 2. train on fresh renders, a learning-curve point every eval_every steps
     vae.train()
-    for step in range(1, preset.train_steps + 1):
+    for step in tqdm(range(1, preset.train_steps + 1), desc="autoencoder", disable=None):
         started = time.time()
         x = next(batches).to(device)
         loss = reconstruction_loss(vae, x, preset)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from diffusers import AutoencoderKL
 from diffusers.training_utils import EMAModel
+from tqdm.auto import tqdm
 
 from aislestream.core.adspec import ALL_SPECS, AdSpec
 from aislestream.models.ads.conditioning import is_held_out, random_train_specs, spec_tokens
@@ -122,7 +123,7 @@ def train_generator(preset: GeneratorPreset, vae: AutoencoderKL, out: Path,
 
     # 2. fit the velocity on fresh training-combination renders
     model.train()
-    for step in range(1, preset.train_steps + 1):
+    for step in tqdm(range(1, preset.train_steps + 1), desc="generator", disable=None):
         started = time.time()
         z, tokens, _ = next(batches)
         batch = noised(z.to(device))

@@ -56,6 +56,14 @@ PRESETS: dict[str, AssistantPreset] = {
         rl_steps=120, rl_prompts_per_step=8, rl_generations=8, rl_lr=1e-5, rl_beta=0.04,
         rl_max_new_tokens=48, freeze_vocab=True, noise=0.5, hint_dropout=0.3,
         behaviour_prompts=4_000),
+    # what `aisle demo` trains on a fresh clone: from the demo LLM's stage 1, cues mined from
+    # shoppers' purchases, a shorter adaptation and SFT; `aisle demo` runs no RL stage (on tiny,
+    # RL moved held-out slot F1 by -0.001)
+    "demo": AssistantPreset(
+        "demo", lm_preset="demo", n_dialogues=2_000, forum_posts=10_000,
+        adapt_steps=250, adapt_batch=32, adapt_lr=1e-3, sft_steps=500, sft_batch=32, sft_lr=1e-3,
+        rl_steps=0, rl_prompts_per_step=8, rl_generations=8, rl_lr=1e-5, rl_beta=0.04,
+        rl_max_new_tokens=48, eval_dialogues=40, freeze_vocab=True, noise=0.5, hint_dropout=0.3),
     "small": AssistantPreset(
         "small", lm_preset="small", n_dialogues=20_000, forum_posts=200_000,
         adapt_steps=3_000, adapt_batch=64, adapt_lr=3e-4,

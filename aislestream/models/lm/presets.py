@@ -1,5 +1,6 @@
 """Model sizes and training budgets. ``micro`` is for tests (seconds), ``tiny`` is the default
-(all three stages in well under 20 minutes on 2 CPU cores), ``small`` is for a GPU.
+(all three stages in well under 20 minutes on 2 CPU cores), ``demo`` is tiny with a short RL
+stage for `aisle demo`'s first run, ``small`` is for a GPU.
 """
 
 from __future__ import annotations
@@ -54,6 +55,15 @@ PRESETS: dict[str, LMPreset] = {
         pretrain_steps=1_200, pretrain_batch=32, pretrain_lr=2e-3,
         sft_steps=800, sft_batch=32, sft_lr=1e-3,
         rl_steps=300, rl_prompts_per_step=8, rl_generations=8, rl_lr=2e-5, rl_beta=0.04,
+    ),
+    # what `aisle demo` trains on a fresh clone: tiny with 40 RL steps instead of 300 (8 minutes
+    # on 2 cores; on tiny, RL moved held-out NDCG@10 by +0.0007 over SFT, n=1,103)
+    "demo": LMPreset(
+        "demo", vocab_size=4_000, hidden_size=128, num_layers=4, num_heads=4,
+        intermediate_size=384, max_length=64, n_products=50_000, n_queries=6_000,
+        pretrain_steps=1_200, pretrain_batch=32, pretrain_lr=2e-3,
+        sft_steps=800, sft_batch=32, sft_lr=1e-3,
+        rl_steps=40, rl_prompts_per_step=8, rl_generations=8, rl_lr=2e-5, rl_beta=0.04,
     ),
     "small": LMPreset(
         "small", vocab_size=8_000, hidden_size=512, num_layers=8, num_heads=8,

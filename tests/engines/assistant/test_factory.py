@@ -114,3 +114,19 @@ def test_auto_reads_with_the_mined_lexicon_the_verdict_chose_and_measured(tmp_pa
     avoided = mined.respond(state, "I avoid down")[0].params.exclude_materials
     assert avoided == ("down",)
     assert baseline.respond(state, "I avoid down")[0].params == state.params
+
+
+def test_an_explicit_engine_reads_with_the_mined_lexicon_it_was_told_to(tmp_path):
+    from aislestream.errors import ConfigError
+    from aislestream.models.assistant.lexicon import MinedCues
+
+    settings = AssistantSettings(engine="rules", lexicon="mined")
+    with pytest.raises(ConfigError, match="--stage lexicon"):  # chosen, so missing is an error
+        factory.build_assistant(settings, None, tmp_path)
+    MinedCues(negations=("avoid",)).save(tmp_path / "assistant" / "tiny" / "lexicon")
+    mined = factory.build_assistant(settings, None, tmp_path)
+    assert mined.name == "rules-mined"  # no verdict needed: the operator chose it
+    state, _ = mined.respond(SessionState(), "I need a winter jacket")
+    assert mined.respond(state, "I avoid down")[0].params.exclude_materials == ("down",)
+    assert factory.build_assistant(AssistantSettings(engine="rules"), None, tmp_path).name == \
+        "rules"
