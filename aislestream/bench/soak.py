@@ -41,6 +41,7 @@ from aislestream.streams.topics import topic_specs
 PLOT = Path("docs/plots/soak.png")
 MIX = {"search": 0.8, "feedback": 0.1, "assistant": 0.1}  # shares of the paced rate
 RSS_GROWTH_TARGET = 0.05
+STATE_TTL_S = 60.0  # the soak's served-result and session TTL: well inside a 10-minute run
 P99_FLAT_TARGET = 1.5  # the last window's p99 at most this multiple of the first's
 
 
@@ -165,7 +166,12 @@ async def _drive(bootstrap: str, settings: Settings, world, minutes: float, rate
 
 
 def run_soak(settings: Settings, minutes: float, rate: int, write: bool, console: Console,
-             sample_s: float = 10.0, timeout_s: float = 300.0) -> dict:
+             sample_s: float = 10.0, timeout_s: float = 300.0,
+             state_ttl_s: float = STATE_TTL_S) -> dict:
+    """``state_ttl_s`` (0: the settings' own) is how long the worker keeps what it must
+    remember: served results for the feedback join, assistant sessions. Both are bounded by
+    their TTL, and at the production TTLs (1 h, 30 min) a 10-minute soak watches them fill,
+    which looks like a leak; with a TTL well inside the run, growth after it is one."""
     with broker_session(settings.broker.bootstrap_servers, settings.broker.connect_timeout_s,
                         settings.artifacts.logs) as bootstrap:
         s = settings.model_copy(deep=True)
@@ -174,6 +180,8 @@ def run_soak(settings: Settings, minutes: float, rate: int, write: bool, console
         s.topics.prefix, s.stream.app_id = f"soak-{run}.", f"soak-{run}"
         s.metrics.port = 0
         s.assistant.enabled, s.ads.enabled = True, False
+        if state_ttl_s:
+            s.stream.served_ttl_s = s.assistant.session_ttl_s = state_ttl_s
         with console.status("building the world and the store"):
             world = build_world(s.world)
             ensure_indexed(s, world)
@@ -190,11 +198,14 @@ def run_soak(settings: Settings, minutes: float, rate: int, write: bool, console
         finally:
             worker.stop()
     payload = _summary(samples, sent, lost, minutes, rate, sample_s, len(world.products))
+    payload["state_ttl_s"] = {"served": s.stream.served_ttl_s,
+                              "assistant_sessions": s.assistant.session_ttl_s}
     console.print(_verdict(payload))
     if write:
         plot(samples, PLOT)
         write_results("soak", payload, _markdown(payload),
-                      f"aisle bench soak --minutes {minutes:g} --rate {rate}")
+                      f"aisle bench soak --minutes {minutes:g} --rate {rate} "
+                      f"--state-ttl-s {state_ttl_s:g}")
     return payload
 
 
@@ -295,7 +306,12 @@ def _markdown(p: dict) -> str:
         f"{p['minutes']:g} minutes at {p['rate_msgs_per_s']} messages/s (search "
         f"{MIX['search']:.0%}, feedback {MIX['feedback']:.0%}, assistant turns "
         f"{MIX['assistant']:.0%}), {p['products']:,}-product store, one worker, sampled every "
-        f"{p['sample_s']:g} s from /proc and the worker's /metrics. Sent: {p['sent']}; lost: "
+        f"{p['sample_s']:g} s from /proc and the worker's /metrics. Served results (for the "
+        f"feedback join) and assistant sessions expire after {p['state_ttl_s']['served']:g} / "
+        f"{p['state_ttl_s']['assistant_sessions']:g} s, well inside the run, so what they hold "
+        "is full by the second minute and growth after it is not theirs (at the production "
+        "TTLs, 1 h and 30 min, the same load keeps growing until they are reached). "
+        f"Sent: {p['sent']}; lost: "
         f"{p['lost']}. RSS growth is the last minute against the second (the first fills "
         "caches); p99 is each window's, from the latency histogram's bucket deltas (the upper "
         "bound of the bucket that holds it).", "",

@@ -58,18 +58,22 @@ def bench_stream(ctx: click.Context, messages: int, n_products: int, channels: b
 @click.option("--products", "n_products", type=int, default=50_000, show_default=True)
 @click.option("--sample-s", default=10.0, show_default=True, type=float,
               help="Seconds between samples of RSS, lag and the window's p99.")
+@click.option("--state-ttl-s", default=60.0, show_default=True, type=float,
+              help="TTL of the served results (feedback join) and assistant sessions during the "
+                   "soak; 0 keeps the settings' (1 h and 30 min, which a short soak only sees "
+                   "filling).")
 @click.option("--write/--no-write", default=True, show_default=True,
               help="Write docs/results/soak.json, docs/plots/soak.png and its BENCHMARKS.md "
                    "section.")
 @click.pass_context
 def bench_soak(ctx: click.Context, minutes: float, rate: int, n_products: int, sample_s: float,
-               write: bool) -> None:
+               state_ttl_s: float, write: bool) -> None:
     """A worker under a paced mixed load for MINUTES: is its memory flat, its p99 steady, and
     nothing lost?"""
     from aislestream.bench.soak import run_soak
 
     run_soak(settings_from(ctx, world__n_products=n_products), minutes, rate, write, console,
-             sample_s)
+             sample_s, state_ttl_s=state_ttl_s)
 
 
 @bench.command("stores")

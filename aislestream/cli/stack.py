@@ -127,8 +127,9 @@ def replay(ctx: click.Context, n_queries: int, rate: float, malformed: float) ->
               help="How many queries to replay.")
 @click.option("--malformed", default=0.02, show_default=True,
               help="Fraction of malformed messages.")
-@click.option("--rate", type=float, default=200.0, show_default=True,
-              help="Replay rate in messages/s; 0 sends a burst (latency then includes queueing). "
+@click.option("--rate", type=float, default=100.0, show_default=True,
+              help="Replay rate in messages/s, under what one worker with the LLM sustains on 2 "
+                   "cores (about 130); 0 sends a burst (latency then includes queueing). "
                    "Capacity is measured by `aisle bench stream`.")
 @expander_option
 @click.option("--products", "n_products", type=int,
@@ -146,7 +147,7 @@ def replay(ctx: click.Context, n_queries: int, rate: float, malformed: float) ->
 @click.option("--dialogues", default=40, show_default=True,
               help="Held-out dialogues played through the assistant stream (0 skips).")
 @click.option("--train/--no-train", "train", default=True, show_default=True,
-              help="Train (first run, about 25 min on 2 cores) or reuse the models every path "
+              help="Train (first run: about 23 min on 2 cores) or reuse the models every path "
                    "serves: the expansion LLM, the ad generator and its reward models, the "
                    "assistant. --no-train serves what each evaluation's verdict chose (rules "
                    "and no expansion on a fresh clone).")
@@ -158,10 +159,11 @@ def demo(ctx: click.Context, n_queries: int, malformed: float, rate: float, expa
 
     Writes the summary (JSON), a static HTML report with its plots and the creatives' contact
     sheet under .aisle/demo/."""
-    from aislestream.demo.run import run_demo, write_demo_results
+    from aislestream.demo.run import run_demo, write_demo_paths, write_demo_results
 
     if not 0 <= malformed < 1:
         raise click.BadParameter("must be in [0, 1)", param_hint="--malformed")
+    started = time.time()
     settings = settings_from(ctx, expansion__engine=expander, world__n_products=n_products)
     models: dict = {}
     if train:
@@ -184,6 +186,8 @@ def demo(ctx: click.Context, n_queries: int, malformed: float, rate: float, expa
                        dialogues=dialogues, models=models)
     if write_results:
         write_demo_results(summary, settings, n_queries)
+        if train:
+            write_demo_paths(summary, " ".join(["aisle", *sys.argv[1:]]), time.time() - started)
     unanswered = summary.assistant.get("answered", 0) < summary.assistant.get("turns", 0)
     if summary.missing or summary.ads.get("unaccounted") or unanswered:
         sys.exit(1)

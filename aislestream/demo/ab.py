@@ -22,7 +22,7 @@ from aislestream.evaluation.ab import compare_proportions, compare_ratios
 from aislestream.evaluation.experiment_report import analyse
 from aislestream.models.world import LabelledQuery, World
 from aislestream.models.world.behaviour import BehaviourSimulator
-from aislestream.settings import ExpansionSettings, Settings, apply_llm_defaults
+from aislestream.settings import Settings, apply_llm_defaults
 from aislestream.streams import topics
 from aislestream.streams.experiments.assign import bucket
 from aislestream.streams.experiments.schema import Experiment, parse_experiment
@@ -34,7 +34,9 @@ AA_PRECISE = 200  # splits of the demo's own outcomes: a standard error of 0.015
 
 
 def demo_experiment(settings: Settings) -> Experiment:
-    llm = apply_llm_defaults(ExpansionSettings(engine="llm"), settings.data_dir)
+    # the LLM the worker's `llm` variant would load: the configured model, else tiny's
+    llm = apply_llm_defaults(settings.expansion.model_copy(update={"engine": "llm"}),
+                             settings.data_dir)
     llm_ready = llm.model_path is not None and (llm.model_path / "config.json").exists()
     treatment = "llm" if llm_ready else "identity"
     return parse_experiment({

@@ -77,9 +77,9 @@ def _world(settings: Settings) -> dict:
 # Seconds each preset's demo stages took on the reference machine (2 cores, 24 GiB, no GPU);
 # what the up-front estimate adds up. micro: the tests' sizes.
 ESTIMATES_S: dict[tuple[str, str], float] = {
-    ("lm", "demo"): 470.0, ("lm", "tiny"): 900.0, ("lm", "micro"): 10.0,
-    ("ads", "demo"): 600.0, ("ads", "micro"): 20.0,
-    ("assistant", "demo"): 300.0, ("assistant", "micro"): 20.0,
+    ("lm", "demo"): 370.0, ("lm", "tiny"): 820.0, ("lm", "micro"): 10.0,
+    ("ads", "demo"): 780.0, ("ads", "micro"): 20.0,
+    ("assistant", "demo"): 250.0, ("assistant", "micro"): 20.0,
 }
 
 

@@ -29,45 +29,68 @@ def _ms(p50: float, p99: float) -> str:
     return "n/a" if math.isnan(p50) else f"{p50:,.1f} / {p99:,.1f} ms"
 
 
+def path_figures(summary) -> list[dict]:
+    """Per path (search: per engine that served) the served model's figure, its baselines on the
+    same held-out inputs, the sample count and per-message latency: docs/results/demo.json."""
+    k = summary.k
+    out = [{"path": "search", "served": engine, "metric": f"ndcg@{k}", "value": r["ndcg_with"],
+            "baselines": {"no expansion": r["ndcg_without"]}, "n": r["queries"],
+            "unit": "held-out queries", "recall_with": r["recall_with"],
+            "recall_without": r["recall_without"],
+            "p50_ms": summary.processing_p50_ms, "p99_ms": summary.processing_p99_ms}
+           for engine, r in summary.retrieval_by_engine.items()]
+    ads = summary.ads
+    if ads:
+        base = ads.get("baseline_first_try_usable")
+        out.append({"path": "ads", "served": ", ".join(ads.get("generator") or []) or "generator",
+                    "metric": "usable_served_per_request",
+                    "value": ads["usable_served_per_request"],
+                    "baselines": {} if base is None else {"first try, no reward model": base},
+                    "n": ads["requests"] - 2, "unit": "ad requests",
+                    "oracle_usable_of_accepted": ads["oracle_usable_of_accepted"],
+                    "p50_ms": ads["latency_p50_ms"], "p99_ms": ads["latency_p99_ms"]})
+    chat = summary.assistant
+    if chat:
+        out.append({"path": "assistant", "served": chat["engine"], "metric": "slot_f1",
+                    "value": chat["slot_f1"],
+                    "baselines": {name.removesuffix("_slot_f1").replace("_", " "): value
+                                  for name, value in chat.items()
+                                  if name.endswith("_slot_f1") and name != "slot_f1"},
+                    "n": chat["dialogues"], "unit": "held-out dialogues",
+                    "conversion": chat["conversion"],
+                    "p50_ms": chat["latency_p50_ms"], "p99_ms": chat["latency_p99_ms"]})
+    for f in out:
+        f["beats_every_baseline"] = all(f["value"] > b for b in f["baselines"].values())
+    return out
+
+
 def path_rows(summary) -> list[PathRow]:
     """Rows of the summary table from a DemoSummary (search: one per engine that served)."""
     k = summary.k
     rows = []
-    for engine, r in summary.retrieval_by_engine.items():
-        rows.append(PathRow(
-            "search", engine, f"{summary.messages_in:,} messages",
-            f"{summary.results_out:,} results, {summary.dead_letters} dead letters, "
-            f"{summary.missing} unaccounted",
-            f"NDCG@{k} {r['ndcg_with']:.3f}, recall@{k} {r['recall_with']:.3f} "
-            f"(n={r['queries']} held-out queries)",
-            f"no expansion: NDCG@{k} {r['ndcg_without']:.3f}, recall@{k} "
-            f"{r['recall_without']:.3f}",
-            _ms(summary.processing_p50_ms, summary.processing_p99_ms)))
-    ads = summary.ads
-    if ads:
-        n = ads["requests"] - 2
-        base = ads.get("baseline_first_try_usable")
-        rows.append(PathRow(
-            "ads", ", ".join(ads.get("generator") or []) or "generator",
-            f"{ads['requests']} requests", f"{ads['accepted']} accepted, {ads['rejected']} "
-            f"rejected, {ads['dead_letters']} dead letters, {ads['unaccounted']} unaccounted",
-            f"usable creatives served {ads['usable_served_per_request']:.3f} per request "
-            f"(oracle; {ads['oracle_usable_of_accepted']:.3f} of accepted; n={n})",
-            "first try, no reward model: "
-            + ("n/a" if base is None else f"{base:.3f} usable (n={n})"),
-            _ms(ads["latency_p50_ms"], ads["latency_p99_ms"])))
-    chat = summary.assistant
-    if chat:
-        baselines = [f"{name.removesuffix('_slot_f1').replace('_', ' ')} {value:.3f}"
-                     for name, value in chat.items() if name.endswith("_slot_f1")
-                     and name != "slot_f1"]
-        rows.append(PathRow(
-            "assistant", chat["engine"], f"{chat['turns']} turns + 3 bad",
-            f"{chat['answered']} replies, error replies {chat['error_replies']}",
-            f"slot F1 {chat['slot_f1']:.3f}, conversion {chat['conversion']:.3f} "
-            f"(n={chat['dialogues']} held-out dialogues)",
-            "slot F1: " + ", ".join(baselines),
-            _ms(chat["latency_p50_ms"], chat["latency_p99_ms"])))
+    for f in path_figures(summary):
+        baselines = ", ".join(f"{name} {value:.3f}" for name, value in f["baselines"].items())
+        if f["path"] == "search":
+            went_in = f"{summary.messages_in:,} messages"
+            came_out = (f"{summary.results_out:,} results, {summary.dead_letters} dead letters, "
+                        f"{summary.missing} unaccounted")
+            quality = f"NDCG@{k} {f['value']:.3f}, recall@{k} {f['recall_with']:.3f}"
+            baselines += f" (recall@{k} {f['recall_without']:.3f})"
+        elif f["path"] == "ads":
+            ads = summary.ads
+            went_in = f"{ads['requests']} requests"
+            came_out = (f"{ads['accepted']} accepted, {ads['rejected']} rejected, "
+                        f"{ads['dead_letters']} dead letters, {ads['unaccounted']} unaccounted")
+            quality = (f"usable creatives served {f['value']:.3f} per request (oracle; "
+                       f"{f['oracle_usable_of_accepted']:.3f} of accepted)")
+        else:
+            chat = summary.assistant
+            went_in = f"{chat['turns']} turns + 3 bad"
+            came_out = f"{chat['answered']} replies, error replies {chat['error_replies']}"
+            quality = f"slot F1 {f['value']:.3f}, conversion {f['conversion']:.3f}"
+        rows.append(PathRow(f["path"], f["served"], went_in, came_out,
+                            f"{quality} (n={f['n']} {f['unit']})", baselines or "n/a",
+                            _ms(f["p50_ms"], f["p99_ms"])))
     return rows
 
 

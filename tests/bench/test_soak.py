@@ -29,10 +29,11 @@ def test_a_short_soak_samples_and_loses_nothing(broker, tmp_path):
                              world={"n_products": 2_000, "n_users": 50, "n_queries": 200},
                              topics={"partitions": 2})
     out = run_soak(settings, minutes=0.5, rate=40, write=False, console=Console(quiet=True),
-                   sample_s=5.0, timeout_s=120)
+                   sample_s=5.0, timeout_s=120, state_ttl_s=20.0)
     assert len(out["samples"]) >= 4
     assert all(s["rss_mb"] > 0 for s in out["samples"])
     assert out["sent"]["search"] > 0 and out["sent"]["assistant"] > 0
     assert out["sent"]["feedback"] > 0
     assert out["nothing_lost"] and out["lost"] == {"search": 0, "assistant": 0, "feedback": 0}
     assert out["target_met"] is False  # half a minute is not the ten the target asks for
+    assert out["state_ttl_s"] == {"served": 20.0, "assistant_sessions": 20.0}

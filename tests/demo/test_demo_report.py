@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 from rich.console import Console
 
-from aislestream.demo.report import path_rows, print_paths, write_report
+from aislestream.demo.report import path_figures, path_rows, print_paths, write_report
 from aislestream.demo.run import DemoSummary
 
 
@@ -49,13 +49,18 @@ def test_every_path_has_a_row_with_its_baseline_and_sample_size(tmp_path):
                          ("assistant", "model-sft-mined")}
     llm = rows["search", "llm"]
     assert "NDCG@10 0.620" in llm.quality and "n=40 held-out" in llm.quality
-    assert "no expansion: NDCG@10 0.550" in llm.baseline and llm.latency == "3.0 / 20.0 ms"
+    assert "no expansion 0.550" in llm.baseline and llm.latency == "3.0 / 20.0 ms"
     ads = rows["ads", "base"]
     assert "0.125 per request" in ads.quality and "n=8" in ads.quality  # 2 of 10 malformed
-    assert "0.250 usable" in ads.baseline and "7 rejected" in ads.came_out
+    assert "first try, no reward model 0.250" in ads.baseline and "7 rejected" in ads.came_out
     chat = rows["assistant", "model-sft-mined"]
     assert "slot F1 0.800" in chat.quality and "n=4 held-out dialogues" in chat.quality
-    assert chat.baseline == "slot F1: rules 0.700, rules mined 0.900"
+    assert chat.baseline == "rules 0.700, rules mined 0.900"
+    beats = {(f["path"], f["served"]): f["beats_every_baseline"]
+             for f in path_figures(_summary(tmp_path))}
+    # the LLM beats no expansion; ads lose to the first try; the model loses to mined rules
+    assert beats == {("search", "llm"): True, ("search", "prf"): True, ("ads", "base"): False,
+                     ("assistant", "model-sft-mined"): False}
     console = Console(record=True, width=300)
     print_paths(_summary(tmp_path), console)
     assert "model-sft-mined" in console.export_text()

@@ -44,8 +44,10 @@ AUTOENCODER_PRESETS = {
     "micro": AutoencoderPreset("micro", (8, 16), 1, 4, 8, 20, 8, 1e-3, ema_decay=0.9,
                                eval_every=10, curve_images=16, eval_images=32),
     "tiny": AutoencoderPreset("tiny", (32, 64), 1, 4, 32, 1_500, 32, 1e-3, eval_every=150),
-    "demo": AutoencoderPreset("demo", (32, 64), 1, 4, 32, 600, 32, 1e-3, eval_every=300,
-                              eval_images=500),
+    # `aisle demo`'s first run (0.31 s a step on 2 cores): 74.6% of reconstructions usable at
+    # 600 steps (n=512), which caps the demo generator's quality
+    "demo": AutoencoderPreset("demo", (32, 64), 1, 4, 32, 500, 32, 1e-3, eval_every=250,
+                              curve_images=256, eval_images=500),
     "small": AutoencoderPreset("small", (64, 128), 2, 4, 32, 40_000, 128, 5e-4,
                                ema_decay=0.9999, mid_attention=True, eval_every=2_000,
                                eval_images=5_000),
@@ -84,9 +86,10 @@ GENERATOR_PRESETS = {
     # was flat from there (97.9% usable at 7k, 95.8% at 8k, n=192) and the whole tiny preset
     # ran 5,600 s, over the 90 minutes
     "tiny": GeneratorPreset("tiny", 6, 4, 32, 2, 7_000, 32, 5e-4, 20, curve_reps=1),
-    # `aisle demo`'s first run: tiny's generator for 2,500 steps (tiny's curve: 41% usable at
-    # 2,000 steps, 71% at 3,000; the reward models' retries make up part of the difference)
-    "demo": GeneratorPreset("demo", 6, 4, 32, 2, 2_500, 32, 5e-4, 20, eval_every=1_250,
+    # `aisle demo`'s first run: tiny's generator for 1,800 steps (0.28 s a step on 2 cores;
+    # with the demo autoencoder 18% of first tries were usable at 2,500 steps, n=192; tiny's
+    # curve: 41% at 2,000 steps, 71% at 3,000)
+    "demo": GeneratorPreset("demo", 6, 4, 32, 2, 1_800, 32, 5e-4, 20, eval_every=900,
                             curve_reps=1),
     "small": GeneratorPreset("small", 12, 6, 64, 2, 60_000, 128, 2e-4, 30, ema_decay=0.9999,
                              eval_every=5_000, curve_reps=4),
@@ -170,9 +173,9 @@ ADS_PRESETS = {
     "tiny": AdsPreset("tiny", GENERATOR_PRESETS["tiny"], RewardTrainConfig(), FeedbackConfig(),
                       eval_reps=2, autoencoder=AUTOENCODER_PRESETS["tiny"]),
     "demo": AdsPreset("demo", GENERATOR_PRESETS["demo"],
-                      RewardTrainConfig(train_images=6_000, val_images=1_500, steps=800,
-                                        generated_train=1_000, generated_val=250,
-                                        generated_test=500, generated_chunk=60),
+                      RewardTrainConfig(train_images=4_000, val_images=1_000, steps=600,
+                                        generated_train=800, generated_val=200,
+                                        generated_test=400, generated_chunk=50),
                       FeedbackConfig(), eval_reps=1, autoencoder=AUTOENCODER_PRESETS["demo"]),
     "small": AdsPreset("small", GENERATOR_PRESETS["small"],
                        RewardTrainConfig(train_images=50_000, steps=6_000),

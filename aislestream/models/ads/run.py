@@ -51,7 +51,8 @@ def train_ads(settings: Settings, preset: AdsPreset, stages: Sequence[str],
                                      f"{rec['oracle_usable']:.3f} (n={rec['samples']})"))
         else:
             raise ConfigError(f"unknown ads stage {stage!r}")
-        log(f"{stage} done in {time.time() - started:,.0f}s")
-        if on_stage:
+        if on_stage:  # reports the stage instead of the log line
             on_stage(stage, time.time() - started)
+        else:
+            log(f"{stage} done in {time.time() - started:,.0f}s")
     return root
