@@ -300,17 +300,25 @@ def plot(samples: list[Sample], path: Path) -> Path:
     return path
 
 
+def _state(p: dict) -> str:
+    ttl = p["state_ttl_s"]
+    said = (f"Served results (for the feedback join) and assistant sessions expire after "
+            f"{ttl['served']:g} / {ttl['assistant_sessions']:g} s")
+    if max(ttl.values()) * 2 <= p["minutes"] * 60:
+        return (f"{said}, well inside the run, so what they hold is full early and growth "
+                "after it is not theirs (at the production TTLs, 1 h and 30 min, the same load "
+                "keeps growing until they are reached).")
+    return (f"{said}: longer than half the run, so RSS growth includes them filling, which "
+            "stops at their TTL.")
+
+
 def _markdown(p: dict) -> str:
     return "\n".join([
         "## Soak: a worker under a paced mixed load", "",
         f"{p['minutes']:g} minutes at {p['rate_msgs_per_s']} messages/s (search "
         f"{MIX['search']:.0%}, feedback {MIX['feedback']:.0%}, assistant turns "
         f"{MIX['assistant']:.0%}), {p['products']:,}-product store, one worker, sampled every "
-        f"{p['sample_s']:g} s from /proc and the worker's /metrics. Served results (for the "
-        f"feedback join) and assistant sessions expire after {p['state_ttl_s']['served']:g} / "
-        f"{p['state_ttl_s']['assistant_sessions']:g} s, well inside the run, so what they hold "
-        "is full by the second minute and growth after it is not theirs (at the production "
-        "TTLs, 1 h and 30 min, the same load keeps growing until they are reached). "
+        f"{p['sample_s']:g} s from /proc and the worker's /metrics. {_state(p)} "
         f"Sent: {p['sent']}; lost: "
         f"{p['lost']}. RSS growth is the last minute against the second (the first fills "
         "caches); p99 is each window's, from the latency histogram's bucket deltas (the upper "

@@ -58,7 +58,7 @@ def bench_stream(ctx: click.Context, messages: int, n_products: int, channels: b
 @click.option("--products", "n_products", type=int, default=50_000, show_default=True)
 @click.option("--sample-s", default=10.0, show_default=True, type=float,
               help="Seconds between samples of RSS, lag and the window's p99.")
-@click.option("--state-ttl-s", default=60.0, show_default=True, type=float,
+@click.option("--state-ttl-s", default=60.0, show_default=True, type=click.FloatRange(min=0),
               help="TTL of the served results (feedback join) and assistant sessions during the "
                    "soak; 0 keeps the settings' (1 h and 30 min, which a short soak only sees "
                    "filling).")

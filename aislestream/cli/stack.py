@@ -168,12 +168,17 @@ def demo(ctx: click.Context, n_queries: int, malformed: float, rate: float, expa
     models: dict = {}
     if train:
         from aislestream.cli.common import require_ml
-        from aislestream.demo.models import demo_models, ensure_models, serve_trained
+        from aislestream.demo.models import demo_models, ensure_models, serving_overrides
 
-        require_ml("demo", "torch", "transformers", "trl", "diffusers")
-        planned = demo_models(settings)
+        paths = ("search", *(("ads",) if ads is not False else ()),
+                 *(("assistant",) if dialogues else ()))
+        require_ml("demo", "torch", "transformers", "trl", "xgrammar",
+                   *(("diffusers",) if "ads" in paths else ()))
+        planned = demo_models(settings, paths=paths)
         models = ensure_models(planned, console)
-        serve_trained(settings, planned, expander_given=expander is not None)
+        settings = settings_from(ctx, **{"expansion__engine": expander,
+                                         "world__n_products": n_products,
+                                         **serving_overrides(planned, expander)})
     elif ads is None:  # on by default once the ads models exist
         from aislestream.models.ads.presets import get_ads_preset
 

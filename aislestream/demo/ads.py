@@ -5,6 +5,7 @@ PNG, against the baseline of serving the generator's first try with no reward mo
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -13,11 +14,14 @@ from rich.console import Console
 from rich.table import Table
 
 from aislestream.connectors.kafka_io import collect, produce
+from aislestream.errors import AisleError
+from aislestream.evaluation.ab import compare_proportions
 from aislestream.settings import Settings
 from aislestream.stack.progress import progress_bar
 from aislestream.stack.runtime import WorkerProcess
 from aislestream.streams import topics
 
+log = logging.getLogger(__name__)
 BASELINE_SEED = 4242  # the first tries' noise: apart from every training and evaluation seed
 
 
@@ -25,19 +29,28 @@ def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def first_try_baseline(settings: Settings, specs: list) -> float | None:
-    """The oracle's usable rate of the served generator's first try at each spec, kept whatever
-    it looks like: what the ad path would serve without its reward models. None when the
-    generator cannot be loaded here."""
+def first_try_baseline(settings: Settings, specs: list) -> list[bool] | None:
+    """Per spec, whether the oracle finds the base generator's first try usable, kept whatever
+    it looks like: what the ad path would serve without its reward models. None (with a
+    warning) unless the worker serves that generator with torch: another one cannot be
+    compared here."""
     from aislestream.models.ads.generator import load_pipeline
     from aislestream.models.ads.judged import judged_samples
     from aislestream.models.ads.presets import get_ads_preset
 
-    root = settings.artifacts.ads(settings.ads.preset)
-    steps = get_ads_preset(settings.ads.preset).generator.inference_steps
-    pipeline = load_pipeline(settings.ads.generator_path or root / "generator")
+    ads = settings.ads
+    if ads.use_rl or ads.generator_path is not None or ads.generator_backend != "torch":
+        log.warning("the ads baseline runs the base torch generator; this worker may serve "
+                    "another (use_rl, generator_path or the onnx backend): no baseline")
+        return None
+    try:
+        pipeline = load_pipeline(settings.artifacts.ads(ads.preset) / "generator")
+    except AisleError as exc:
+        log.warning("no ads baseline: %s", exc)
+        return None
+    steps = get_ads_preset(ads.preset).generator.inference_steps
     judged = judged_samples(pipeline, specs, steps, BASELINE_SEED, chunk=32)
-    return float(np.mean([v.usable for v in judged.served_verdicts]))
+    return [v.usable for v in judged.served_verdicts]
 
 
 def replay_ad_requests(settings: Settings, worker: WorkerProcess, run_id: str, n: int,
@@ -46,6 +59,7 @@ def replay_ad_requests(settings: Settings, worker: WorkerProcess, run_id: str, n
     from PIL import Image
 
     from aislestream.core.adspec import ALL_SPECS, AdSpec
+    from aislestream.models.ads.conditioning import is_held_out
     from aislestream.models.ads.oracle import judge
 
     rng = np.random.default_rng(settings.world.seed)
@@ -67,26 +81,35 @@ def replay_ad_requests(settings: Settings, worker: WorkerProcess, run_id: str, n
         received = collect(bootstrap, outputs, len(messages), timeout_s,
                            on_message=lambda _: progress.advance(task), stop=worker.check_alive)
     elapsed = time.time() - started
-    creatives = [json.loads(r.value) for r in received if r.topic == outputs[0]]
+    # at-least-once delivery: one creative per request
+    creatives = list({c["request_id"]: c for c in (json.loads(r.value) for r in received
+                                                   if r.topic == outputs[0])}.values())
     accepted = [c for c in creatives if c["status"] == "accepted"]
     verdicts = [judge(np.asarray(Image.open(c["image_path"]).convert("RGB")),
                       AdSpec(**c["spec"])) for c in accepted]
     with console.status(f"the baseline: the generator's first try at the same {n} specs"):
         baseline = first_try_baseline(settings, specs)
     latencies = [c["latency_ms"] for c in creatives]
+    usable_served = sum(v.usable for v in verdicts)
+    against = (compare_proportions(sum(baseline), len(baseline), usable_served, n)
+               if baseline else None)
     result = {
         "requests": len(messages), "accepted": len(accepted),
         "rejected": len(creatives) - len(accepted),
         "dead_letters": sum(r.topic == outputs[1] for r in received),
-        "unaccounted": len(messages) - len(received),
+        "unaccounted": len(messages) - len(creatives)
+        - sum(r.topic == outputs[1] for r in received),
+        "held_out_combination_specs": sum(is_held_out(s) for s in specs),
         "mean_attempts": (float(np.mean([c["attempts"] for c in creatives])) if creatives
                           else float("nan")),
         "oracle_usable_of_accepted": (float(np.mean([v.usable for v in verdicts])) if verdicts
                                       else float("nan")),
         # what reaches the ad store and is usable, per request: a rejection serves nothing
-        "usable_served_per_request": sum(v.usable for v in verdicts) / max(1, n),
-        "baseline_first_try_usable": baseline,
+        "usable_served_per_request": usable_served / max(1, n),
+        "baseline_first_try_usable": float(np.mean(baseline)) if baseline else None,
+        "usable_diff_ci95": None if against is None else [against.ci_low, against.ci_high],
         "creatives_per_s": len(creatives) / max(elapsed, 1e-9),
+        # a creative's latency_ms is its batch's time over the batch's requests
         "latency_p50_ms": _percentile(latencies, 50), "latency_p99_ms": _percentile(latencies, 99),
         "generator": sorted({c["model_version"] for c in creatives}),
         "creatives": [{"image_path": c["image_path"], "spec": c["spec"], "status": c["status"],
@@ -99,7 +122,7 @@ def replay_ad_requests(settings: Settings, worker: WorkerProcess, run_id: str, n
     table = Table(title=f"aisle demo: ad creatives ({n} requests + 2 malformed)",
                   show_header=False)
     for key, value in result.items():
-        if key != "creatives":
+        if key not in ("creatives", "usable_diff_ci95"):
             table.add_row(key.replace("_", " "),
                           f"{value:.3f}" if isinstance(value, float) else str(value))
     console.print(table)

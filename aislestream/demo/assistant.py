@@ -13,10 +13,11 @@ from rich.table import Table
 from aislestream.connectors.kafka_io import collect, produce
 from aislestream.connectors.search.base import Hit, SearchStore
 from aislestream.evaluation.assistant import DialogueOutcome, summarise
+from aislestream.evaluation.expansion import bootstrap_ci
 from aislestream.models.assistant.dialogue import Reply
 from aislestream.models.assistant.judge import Judge
 from aislestream.models.world import World
-from aislestream.models.world.dimensions import Params, generate_dialogues
+from aislestream.models.world.dimensions import Params, generate_dialogues, score_slots
 from aislestream.settings import Settings
 from aislestream.stack.runtime import WorkerProcess
 from aislestream.streams import topics
@@ -78,11 +79,16 @@ def replay_dialogues(settings: Settings, worker: WorkerProcess, world: World, st
     summary = summarise(outcomes)
     with console.status("the baselines: the rules on the same dialogues"):
         baselines = rule_baselines(settings, store, dialogues, judge)
+    mine = [score_slots(o.final, o.needs).f1 for o in outcomes]
     result = {"engine": engine, "dialogues": n, "turns": sum(len(d.turns) for d in dialogues),
               "answered": answered,
               "slot_f1": summary["slot_f1"], "conversion": summary["conversion"],
               "mean_turns_to_success": summary["mean_turns_to_success"],
-              **{f"{name}_slot_f1": f1 for name, f1 in baselines.items()},
+              **{f"{name}_slot_f1": round(float(np.mean(f1s)), 4)
+                 for name, f1s in baselines.items()},
+              # per baseline: the served model's slot F1 minus its, paired by dialogue
+              "slot_f1_diff_ci95": {name: list(bootstrap_ci(np.subtract(mine, f1s)))
+                                    for name, f1s in baselines.items()},
               "latency_p50_ms": float(np.percentile(latencies, 50)) if latencies else float("nan"),
               "latency_p99_ms": float(np.percentile(latencies, 99)) if latencies else float("nan"),
               "error_replies": sorted(r.get("error_type") or "none" for r in errors.values())}
@@ -95,19 +101,21 @@ def replay_dialogues(settings: Settings, worker: WorkerProcess, world: World, st
 
 
 def rule_baselines(settings: Settings, store: SearchStore, dialogues, judge: Judge,
-                   ) -> dict[str, float]:
-    """Held-out slot F1 of the rule baseline on the same dialogues, and of the rules reading the
-    cues mined from purchases where the lexicon stage has run (what `auto` may serve)."""
+                   ) -> dict[str, list[float]]:
+    """Per dialogue, the slot F1 of the rule baseline on the same dialogues, and of the rules
+    reading the cues mined from purchases where the lexicon stage has run (what `auto` may
+    serve): the mined cues the model read, beside its checkpoint."""
     from aislestream.engines.assistant.rules import RuleAssistant
     from aislestream.evaluation.assistant import play
     from aislestream.models.assistant.lexicon import Lexicon, MinedCues
 
-    assistants = {"rules": RuleAssistant(store, settings.assistant.k)}
-    cues = settings.artifacts.assistant(settings.assistant.preset) / "lexicon"
+    a = settings.assistant
+    assistants = {"rules": RuleAssistant(store, a.k)}
+    cues = (a.model_path.parent if a.model_path is not None
+            else settings.artifacts.assistant(a.preset)) / "lexicon"
     try:
-        assistants["rules_mined"] = RuleAssistant(store, settings.assistant.k,
-                                                  lex=Lexicon(MinedCues.load(cues)))
+        assistants["rules_mined"] = RuleAssistant(store, a.k, lex=Lexicon(MinedCues.load(cues)))
     except (OSError, ValueError):
         pass  # not mined: the baseline alone
-    return {name: summarise(play(a, dialogues, judge))["slot_f1"]
-            for name, a in assistants.items()}
+    return {name: [score_slots(o.final, o.needs).f1 for o in play(rules, dialogues, judge)]
+            for name, rules in assistants.items()}

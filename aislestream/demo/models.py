@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from aislestream.settings import Settings
+from aislestream.settings import LLM_DEADLINE_MS, ExpansionSettings, Settings
 
 STAMP = "demo.json"
 LM_PRESET = "demo"
@@ -83,10 +83,15 @@ ESTIMATES_S: dict[tuple[str, str], float] = {
 }
 
 
+PATHS = ("search", "ads", "assistant")
+
+
 def demo_models(settings: Settings, lm_preset: str = LM_PRESET, ads_preset: str = ADS_PRESET,
-                assistant_preset: str = ASSISTANT_PRESET) -> list[DemoModel]:
-    """The expansion LLM, the ad generator with its reward models, and the assistant, in the
-    order they train (the assistant starts from the LLM's stage 1)."""
+                assistant_preset: str = ASSISTANT_PRESET,
+                paths: tuple[str, ...] = PATHS) -> list[DemoModel]:
+    """The models of ``paths``: the expansion LLM, the ad generator with its reward models,
+    and the assistant, in the order they train (the assistant starts from the LLM's stage 1,
+    which it trains itself when the LLM is not wanted)."""
     from aislestream.models.ads import run as ads_run
     from aislestream.models.ads.presets import get_ads_preset
     from aislestream.models.assistant import run as assistant_run
@@ -111,7 +116,7 @@ def demo_models(settings: Settings, lm_preset: str = LM_PRESET, ads_preset: str 
     def train_chat(on_stage, log):
         assistant_run.train(settings, chat, chat_stages, on_stage=on_stage)
 
-    return [
+    return [m for m in [
         DemoModel("search", "query-expansion LLM", lm.name, lm_stages,
                   lm_run.lm_dir(settings, lm), lm_key, ESTIMATES_S.get(("lm", lm.name), 0.0),
                   train_lm),
@@ -122,7 +127,7 @@ def demo_models(settings: Settings, lm_preset: str = LM_PRESET, ads_preset: str 
                   settings.artifacts.assistant(chat.name),
                   _key("assistant", asdict(chat), chat_stages, world, lm_key),
                   ESTIMATES_S.get(("assistant", chat.name), 0.0), train_chat),
-    ]
+    ] if m.path in paths]
 
 
 def ensure_models(models: list[DemoModel], console: Console) -> dict[str, dict]:
@@ -155,6 +160,7 @@ def ensure_models(models: list[DemoModel], console: Console) -> dict[str, dict]:
             console.print(f"[bold]{m.title}[/] {stage} done in {s:,.0f}s")
 
         console.rule(f"training the {m.title} ({m.preset}; ~{m.estimate_s / 60:.0f} min)")
+        (m.root / STAMP).unlink(missing_ok=True)  # an interrupted retrain must not look done
         m.train(on_stage, lambda line: console.print(line, markup=False, highlight=False))
         seconds["total"] = time.time() - started
         m.root.mkdir(parents=True, exist_ok=True)
@@ -165,18 +171,30 @@ def ensure_models(models: list[DemoModel], console: Console) -> dict[str, dict]:
     return done
 
 
-def serve_trained(settings: Settings, models: list[DemoModel], expander_given: bool) -> None:
-    """Point the demo worker's settings at the models: the LLM expander (unless an expander was
-    chosen), the ad generator and reward models, and the model assistant reading the mined cues.
-    The demo shows each model explicitly; what serves by default is each evaluation's verdict,
-    and the summary prints every model beside the baseline it must beat."""
+def serving_overrides(models: list[DemoModel], expander: str | None) -> dict[str, object]:
+    """``section__field`` settings that point the demo worker at the models, validated with the
+    rest (so the LLM gets its own deadline): the LLM as the default expander unless another was
+    chosen, and as the `llm` variant the A/B's arm loads in any case (gated, as `aisle eval
+    expansion` found tiny's RL harmless), beside plain PRF for the control arm; the base
+    generator and the SFT assistant the demo trained (not an RL stage trained elsewhere), the
+    assistant reading the mined cues in its hint. What a worker serves by default is still
+    each evaluation's verdict; the summary prints every model beside its baselines."""
     by_path = {m.path: m for m in models}
-    if not expander_given:
-        settings.expansion.engine = "llm"
-        settings.expansion.model_path = by_path["search"].root / "rl"
-        settings.expansion.gate = True  # how `aisle eval expansion` found tiny's RL harmless
-    settings.ads.enabled = True
-    settings.ads.preset = by_path["ads"].preset
-    settings.assistant.engine = "model"
-    settings.assistant.preset = by_path["assistant"].preset
-    settings.assistant.lexicon = "mined"
+    out: dict[str, object] = {}
+    if "search" in by_path:
+        llm = {"engine": "llm", "model_path": str(by_path["search"].root / "rl"), "gate": True,
+               "fusion": "mix", "drift_filter": False}
+        # a variant starts from the default's settings: each says what it must not inherit
+        out["expansion__variants"] = {
+            "llm": {**llm, "deadline_ms": LLM_DEADLINE_MS},
+            "prf": {"engine": "prf", "gate": False,
+                    "deadline_ms": ExpansionSettings.model_fields["deadline_ms"].default}}
+        if expander in (None, "llm"):
+            out.update({f"expansion__{k}": v for k, v in llm.items()})
+    if "ads" in by_path:
+        out.update(ads__enabled=True, ads__preset=by_path["ads"].preset, ads__use_rl=False)
+    if "assistant" in by_path:
+        chat = by_path["assistant"]
+        out.update(assistant__engine="model", assistant__preset=chat.preset,
+                   assistant__model_path=str(chat.root / "sft"), assistant__lexicon="mined")
+    return out

@@ -32,13 +32,19 @@ def query_message(q: LabelledQuery, request_id: str) -> bytes:
     }).encode()
 
 
+def replay_order(n_queries: int, n: int, seed: int = 0) -> np.ndarray:
+    """Which query each of ``n`` messages carries: every query once, in a shuffled order,
+    before any repeats (a repeat is an expansion-cache hit, and counts no new query)."""
+    order = np.random.default_rng(seed).permutation(n_queries)
+    return np.resize(order, n)
+
+
 def replay_messages(queries: Sequence[LabelledQuery], n: int, malformed_fraction: float = 0.0,
                     seed: int = 0, run_id: str = "r") -> Iterator[tuple[bytes, bytes, str | None]]:
-    """Yield (key, value, malformed_kind or None); query i of the stream gets id
-    ``{run_id}-{i}``."""
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(len(queries), size=n)
-    bad = rng.random(n) < malformed_fraction
+    """Yield (key, value, malformed_kind or None); message i carries query
+    ``replay_order(...)[i]`` with id ``{run_id}-{i}``."""
+    picks = replay_order(len(queries), n, seed)
+    bad = np.random.default_rng([seed, 1]).random(n) < malformed_fraction
     bad_seen = 0
     for i in range(n):
         if bad[i]:

@@ -31,22 +31,28 @@ def _ms(p50: float, p99: float) -> str:
 
 def path_figures(summary) -> list[dict]:
     """Per path (search: per engine that served) the served model's figure, its baselines on the
-    same held-out inputs, the sample count and per-message latency: docs/results/demo.json."""
+    same inputs with the 95% interval of the difference to each, the sample count and latency:
+    docs/results/demo.json. ``beats_every_baseline``: every interval above zero (None without
+    a baseline), so a difference inside the noise does not count."""
     k = summary.k
     out = [{"path": "search", "served": engine, "metric": f"ndcg@{k}", "value": r["ndcg_with"],
-            "baselines": {"no expansion": r["ndcg_without"]}, "n": r["queries"],
-            "unit": "held-out queries", "recall_with": r["recall_with"],
-            "recall_without": r["recall_without"],
-            "p50_ms": summary.processing_p50_ms, "p99_ms": summary.processing_p99_ms}
+            "baselines": {"no expansion": r["ndcg_without"]},
+            "diff_ci95": {"no expansion": r["ndcg_delta_ci95"]}, "n": r["queries"],
+            "unit": "distinct held-out queries", "recall_with": r["recall_with"],
+            "recall_without": r["recall_without"], "messages": r["messages"],
+            "cached_share": r["cached_share"], "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"]}
            for engine, r in summary.retrieval_by_engine.items()]
     ads = summary.ads
     if ads:
-        base = ads.get("baseline_first_try_usable")
+        base, ci = ads.get("baseline_first_try_usable"), ads.get("usable_diff_ci95")
         out.append({"path": "ads", "served": ", ".join(ads.get("generator") or []) or "generator",
                     "metric": "usable_served_per_request",
                     "value": ads["usable_served_per_request"],
                     "baselines": {} if base is None else {"first try, no reward model": base},
-                    "n": ads["requests"] - 2, "unit": "ad requests",
+                    "diff_ci95": {} if ci is None else {"first try, no reward model": ci},
+                    "n": ads["requests"] - 2,
+                    "unit": f"ad requests ({ads.get('held_out_combination_specs', 0)} of held-out "
+                            "combinations)",
                     "oracle_usable_of_accepted": ads["oracle_usable_of_accepted"],
                     "p50_ms": ads["latency_p50_ms"], "p99_ms": ads["latency_p99_ms"]})
     chat = summary.assistant
@@ -56,11 +62,15 @@ def path_figures(summary) -> list[dict]:
                     "baselines": {name.removesuffix("_slot_f1").replace("_", " "): value
                                   for name, value in chat.items()
                                   if name.endswith("_slot_f1") and name != "slot_f1"},
+                    "diff_ci95": {name.replace("_", " "): ci for name, ci
+                                  in chat.get("slot_f1_diff_ci95", {}).items()},
                     "n": chat["dialogues"], "unit": "held-out dialogues",
                     "conversion": chat["conversion"],
                     "p50_ms": chat["latency_p50_ms"], "p99_ms": chat["latency_p99_ms"]})
     for f in out:
-        f["beats_every_baseline"] = all(f["value"] > b for b in f["baselines"].values())
+        cis = [f["diff_ci95"].get(name) for name in f["baselines"]]
+        f["beats_every_baseline"] = (None if not cis or None in cis
+                                     else all(ci[0] > 0 for ci in cis))
     return out
 
 
@@ -69,13 +79,17 @@ def path_rows(summary) -> list[PathRow]:
     k = summary.k
     rows = []
     for f in path_figures(summary):
-        baselines = ", ".join(f"{name} {value:.3f}" for name, value in f["baselines"].items())
+        baselines = ", ".join(
+            f"{name} {value:.3f}" + (f" (diff {ci[0]:+.3f} to {ci[1]:+.3f})"
+                                     if (ci := f["diff_ci95"].get(name)) else "")
+            for name, value in f["baselines"].items())
         if f["path"] == "search":
             went_in = f"{summary.messages_in:,} messages"
             came_out = (f"{summary.results_out:,} results, {summary.dead_letters} dead letters, "
                         f"{summary.missing} unaccounted")
-            quality = f"NDCG@{k} {f['value']:.3f}, recall@{k} {f['recall_with']:.3f}"
-            baselines += f" (recall@{k} {f['recall_without']:.3f})"
+            quality = (f"NDCG@{k} {f['value']:.3f}, recall@{k} {f['recall_with']:.3f}; "
+                       f"{f['messages']} messages, {f['cached_share']:.0%} from the cache")
+            baselines += f"; recall@{k} {f['recall_without']:.3f}"
         elif f["path"] == "ads":
             ads = summary.ads
             went_in = f"{ads['requests']} requests"
@@ -95,8 +109,9 @@ def path_rows(summary) -> list[PathRow]:
 
 
 def print_paths(summary, console: Console) -> None:
-    table = Table(title="aisle demo: every path (quality on held-out data; latency per message)")
-    for col in ("path", "served", "in", "out", "quality", "baseline", "p50 / p99"):
+    table = Table(title="aisle demo: every path (quality on held-out data, baselines on the same "
+                        "inputs, 95% interval of the difference; latency per message)")
+    for col in ("path", "served", "in", "out", "quality", "baselines", "p50 / p99"):
         table.add_column(col, overflow="fold")
     for row in path_rows(summary):
         table.add_row(*asdict(row).values())
@@ -218,7 +233,8 @@ def write_report(summary, out_dir: Path, machine: str) -> Path:
     quality = quality_plot(summary, out_dir / "quality.png")
     sheet = creatives_sheet(summary.ads, out_dir / "creatives.png") if summary.ads else None
     k = summary.k
-    paths = _table(["path", "served", "in", "out", "quality", "baseline", "p50 / p99"],
+    paths = _table(["path", "served", "in", "out", "quality", "baselines (95% interval of the "
+                    "difference)", "p50 / p99 per message"],
                    [list(asdict(r).values()) for r in path_rows(summary)])
     models = _table(["path", "preset", "status", "training seconds"],
                     [[p, m["preset"], "reused" if m["reused"] else "trained",
@@ -242,8 +258,10 @@ def write_report(summary, out_dir: Path, machine: str) -> Path:
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;
 font-size:13px;text-align:left}}th{{background:#f3f3f3}}img{{max-width:100%}}</style></head>
 <body><h1>aisle demo</h1>
-<p>Machine: {html.escape(machine)}. Every figure is measured in this run on held-out data: queries
-and dialogues no model trained on; the baselines ran on the same inputs.</p>
+<p>Machine: {html.escape(machine)}. Every figure is measured in this run. Search: distinct queries
+the LLM's split held out of training; assistant: held-out dialogues; ads: fresh seeds on every
+spec combination (those the generator never trained on are counted). The baselines ran on the
+same inputs. An ad's latency is its batch's time over the batch's requests.</p>
 <h2>Every path</h2>{paths}{_img(quality)}
 <h2>Models</h2>{models}
 <h2>Search stream</h2>{stream}

@@ -22,9 +22,10 @@ from rich.table import Table
 from aislestream.connectors.broker import broker_session, ensure_topics
 from aislestream.connectors.kafka_io import Received, collect, produce
 from aislestream.connectors.search import SearchRequest, SearchStore
-from aislestream.core.metrics import score_by_type
-from aislestream.demo.replay import paced, replay_messages
+from aislestream.core.metrics import ndcg_at_k, recall_at_k, score_by_type
+from aislestream.demo.replay import paced, replay_messages, replay_order
 from aislestream.errors import AisleError
+from aislestream.evaluation.expansion import bootstrap_ci
 from aislestream.models.lm.data import split_queries
 from aislestream.models.world import LabelledQuery, World, build_world
 from aislestream.settings import Settings
@@ -76,7 +77,13 @@ def summarize(world_queries: dict[str, LabelledQuery], sent: int, received: list
     by_type: dict[str, int] = {}
     for letter in letters:
         by_type[letter["error_type"]] = by_type.get(letter["error_type"], 0) + 1
-    labelled = [(rid, r) for rid, r in unique.items() if rid in world_queries]
+    # quality over distinct queries, each scored once (its first result): a repeat is the same
+    # query again, usually a cache hit, not another sample
+    first: dict[str, tuple[str, dict]] = {}
+    for rid, r in unique.items():
+        if rid in world_queries:
+            first.setdefault(world_queries[rid].id, (rid, r))
+    labelled = list(first.values())
     baseline = store.search_many([SearchRequest(world_queries[rid].text, k=k)
                                   for rid, _ in labelled])
     with_exp = score_by_type(
@@ -86,13 +93,7 @@ def summarize(world_queries: dict[str, LabelledQuery], sent: int, received: list
         ((world_queries[rid].query_type, [h.id for h in hits], world_queries[rid].relevance)
          for (rid, _), hits in zip(labelled, baseline)), k)
     retrieval = _compare(with_exp, without)
-    engines = [r["engine"] for _, r in labelled]
-    by_engine = _compare(
-        score_by_type(((e, [h["id"] for h in r["hits"]], world_queries[rid].relevance)
-                       for e, (rid, r) in zip(engines, labelled)), k),
-        score_by_type(((e, [h.id for h in hits], world_queries[rid].relevance)
-                       for e, (rid, _), hits in zip(engines, labelled, baseline)), k))
-    by_engine.pop("all", None)  # the engines' rows are the parts; `retrieval` has the whole
+    by_engine = _by_engine(labelled, baseline, list(unique.values()), world_queries, k)
     elapsed = max(last_done - first_sent, 1e-9)
     pct = lambda xs, q: float(np.percentile(xs, q)) if xs else float("nan")  # noqa: E731
     return DemoSummary(
@@ -104,6 +105,38 @@ def summarize(world_queries: dict[str, LabelledQuery], sent: int, received: list
         processing_p50_ms=pct(processing, 50), processing_p99_ms=pct(processing, 99),
         engine=engine, k=k, retrieval=retrieval, retrieval_by_engine=by_engine,
     )
+
+
+def _by_engine(labelled: list[tuple[str, dict]], baseline: list, results: list[dict],
+               world_queries: dict[str, LabelledQuery], k: int) -> dict[str, dict[str, float]]:
+    """Per engine that served (an A/B arm's, or the default), over the distinct queries it
+    served: NDCG/recall with and without expansion, the paired NDCG difference with its 95%
+    interval; and over all its messages, latency and the share served from the cache."""
+    rows: dict[str, dict[str, float]] = {}
+    for engine in sorted({r["engine"] for _, r in labelled}):
+        mine = [(rid, r, hits) for (rid, r), hits in zip(labelled, baseline)
+                if r["engine"] == engine]
+        served = [[h["id"] for h in r["hits"]] for _, r, _ in mine]
+        plain = [[h.id for h in hits] for _, _, hits in mine]
+        rel = [world_queries[rid].relevance for rid, _, _ in mine]
+        ndcg_with = np.array([ndcg_at_k(s, g, k) for s, g in zip(served, rel)])
+        ndcg_without = np.array([ndcg_at_k(s, g, k) for s, g in zip(plain, rel)])
+        delta = ndcg_with - ndcg_without
+        latency = [r["latency_ms"]["message_ms"] for r in results if r["engine"] == engine]
+        rows[engine] = {
+            "queries": len(mine), "ndcg_with": float(ndcg_with.mean()),
+            "ndcg_without": float(ndcg_without.mean()),
+            "ndcg_delta": float(delta.mean()),
+            "ndcg_delta_ci95": list(bootstrap_ci(delta)),
+            "recall_with": float(np.mean([recall_at_k(s, g, k) for s, g in zip(served, rel)])),
+            "recall_without": float(np.mean([recall_at_k(s, g, k)
+                                             for s, g in zip(plain, rel)])),
+            "messages": len(latency),
+            "cached_share": float(np.mean([r["cached"] for r in results
+                                           if r["engine"] == engine])),
+            "p50_ms": float(np.percentile(latency, 50)),
+            "p99_ms": float(np.percentile(latency, 99))}
+    return rows
 
 
 def _compare(with_exp: dict, without: dict) -> dict[str, dict[str, float]]:
@@ -245,12 +278,25 @@ def _write_summary(summary: DemoSummary, settings: Settings, console: Console) -
                   f"summary: {out / 'summary.json'}; report: {report}")
 
 
+def held_out_pool(settings: Settings, world: World) -> list[LabelledQuery]:
+    """The queries no model trained on: those the LLM's split (by text hash, at the world's
+    held-out fraction) keeps out of training."""
+    if settings.world.test_labels_path is not None:
+        raise AisleError("the demo replays the queries the hash split holds out; with "
+                         "--test-labels the LLM trained on every --labels query (evaluate it "
+                         "with `aisle eval expansion`)")
+    pool = split_queries(world.queries, settings.world.held_out_fraction)[1]
+    if not pool:
+        raise AisleError(f"none of the world's {len(world.queries)} labelled queries is held "
+                         "out of training: raise world.held_out_fraction")
+    return pool
+
+
 def _replay_and_collect(settings: Settings, world: World, store: SearchStore, worker: WorkerProcess,
                         run_id: str, n_queries: int, malformed_fraction: float, timeout_s: float,
                         console: Console, rate: float, experiment=None) -> DemoSummary:
-    # queries no model trained on: the LLM's split (by text hash) holds these out of training
-    pool = split_queries(world.queries, settings.world.held_out_fraction)[1] or world.queries
-    picks = np.random.default_rng(settings.world.seed).integers(len(pool), size=n_queries)
+    pool = held_out_pool(settings, world)
+    picks = replay_order(len(pool), n_queries, settings.world.seed)
     labelled = {f"{run_id}-{i}": pool[int(picks[i])] for i in range(n_queries)}
     bootstrap = settings.broker.bootstrap_servers or ""
     outputs = [settings.topics.name(topics.SEARCH_RESULTS), settings.topics.name(topics.SEARCH_DLQ)]
@@ -321,8 +367,7 @@ def write_demo_results(summary: DemoSummary, settings: Settings, n_queries: int)
         f"NDCG@{k} without | NDCG@{k} with |",
         "|---|---|---|---|---|---|", *rows, "",
         "recall@k is capped (relevant retrieved / min(k, relevant)); relevant = grade >= 2 of 3. "
-        "Demo queries are drawn from the whole world, so they include queries the LLM was trained "
-        "on; held-out figures are in the LLM section.",
+        "Demo queries are those the LLM's split holds out of training, each scored once.",
     ])
     write_results(f"search_expansion_{summary.engine}", asdict(summary), markdown,
                   f"aisle demo -n {n_queries} --rate {summary.paced_rate:g} "
@@ -337,9 +382,12 @@ def write_demo_paths(summary: DemoSummary, command: str, seconds: float) -> None
 
     figures = path_figures(summary)
     training = sum(m["seconds"].get("total", 0.0) for m in summary.models.values())
+    verdict = {True: "yes", False: "**no**", None: "n/a"}
     rows = [f"| {f['path']} | {f['served']} | {f['metric']} {f['value']:.3f} | "
-            + ", ".join(f"{name} {v:.3f}" for name, v in f["baselines"].items())
-            + f" | {'yes' if f['beats_every_baseline'] else '**no**'} | {f['n']} {f['unit']} | "
+            + ", ".join(f"{name} {v:.3f}" + (f" ({ci[0]:+.3f} to {ci[1]:+.3f})"
+                                             if (ci := f["diff_ci95"].get(name)) else "")
+                        for name, v in f["baselines"].items())
+            + f" | {verdict[f['beats_every_baseline']]} | {f['n']} {f['unit']} | "
             f"{f['p50_ms']:,.1f} / {f['p99_ms']:,.1f} |" for f in figures]
     models = [f"{path} `{m['preset']}` ({'reused' if m['reused'] else 'trained'}"
               + (f", {m['seconds']['total']:,.0f} s" if not m["reused"] else "") + ")"
@@ -350,12 +398,13 @@ def write_demo_paths(summary: DemoSummary, command: str, seconds: float) -> None
         f"({summary.dead_letters} malformed, dead-lettered; {summary.missing} unaccounted), "
         f"held-out queries and dialogues only. Models: {'; '.join(models) or 'none trained'}. "
         f"The whole command took {seconds:,.0f} s ({training:,.0f} s of it training).", "",
-        "| path | served | quality | baselines (same inputs) | beats them | n | "
-        "p50 / p99 ms per message |",
+        "| path | served | quality | baselines, same inputs (95% interval of the difference) "
+        "| beats them | n | p50 / p99 ms per message |",
         "|---|---|---|---|---|---|---|", *rows, "",
-        "The demo serves each model explicitly to show it; what a worker serves by default is "
-        "each evaluation's verdict (`engine=auto`), which keeps a model that loses to its "
-        "baseline off.",
+        "'beats them' means every interval lies above zero. An ad's latency is its batch's "
+        "time over the batch's requests. The demo serves each model explicitly to show it; "
+        "what a worker serves by default is each evaluation's verdict (`engine=auto`), which "
+        "keeps a model that loses to its baseline off.",
     ])
     write_results("demo", {"paths": figures, "models": summary.models,
                            "training_seconds": round(training, 1),

@@ -26,8 +26,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for section, value in settings.model_dump(mode="json", context={REVEAL_SECRETS: True}).items():
         if isinstance(value, dict):
             for field, inner in value.items():
-                if inner is not None:
-                    env[f"AISLE_{section.upper()}__{field.upper()}"] = str(inner)
+                if inner is not None:  # nested values as JSON, which pydantic-settings parses
+                    env[f"AISLE_{section.upper()}__{field.upper()}"] = (
+                        json.dumps(inner) if isinstance(inner, dict | list) else str(inner))
         elif value is not None:
             env[f"AISLE_{section.upper()}"] = str(value)
     return env

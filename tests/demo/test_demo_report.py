@@ -19,15 +19,20 @@ def _summary(tmp_path, ads: bool = True) -> DemoSummary:
         images.append(path)
     row = {"queries": 40, "recall_without": 0.5, "recall_with": 0.6, "ndcg_without": 0.55,
            "ndcg_with": 0.62}
+    engine_row = {**row, "ndcg_delta": 0.07, "ndcg_delta_ci95": [0.03, 0.11], "messages": 60,
+                  "cached_share": 0.25, "p50_ms": 3.0, "p99_ms": 20.0}
     return DemoSummary(
         messages_in=100, results_out=98, dead_letters=2, dead_letters_by_type={"not_json": 2},
         missing=0, fallbacks=1, throughput_msgs_per_s=50.0, e2e_p50_ms=9.0, e2e_p99_ms=40.0,
         processing_p50_ms=3.0, processing_p99_ms=20.0, engine="llm", k=10,
         retrieval={"head": row, "long_tail": {**row, "ndcg_with": 0.5}},
-        retrieval_by_engine={"llm": row, "prf": {**row, "queries": 58}},
+        retrieval_by_engine={"llm": engine_row,
+                             "prf": {**engine_row, "queries": 58,
+                                     "ndcg_delta_ci95": [-0.01, 0.02]}},
         ads={"requests": 10, "accepted": 1, "rejected": 7, "dead_letters": 2, "unaccounted": 0,
              "mean_attempts": 2.5, "oracle_usable_of_accepted": 1.0,
              "usable_served_per_request": 0.125, "baseline_first_try_usable": 0.25,
+             "usable_diff_ci95": [-0.4, 0.15], "held_out_combination_specs": 1,
              "latency_p50_ms": 80.0, "latency_p99_ms": 300.0, "generator": ["base"],
              "creatives": [{"image_path": str(images[0]), "spec": {"colour": "red",
                             "shape": "box", "layout": "left"}, "status": "accepted",
@@ -38,6 +43,7 @@ def _summary(tmp_path, ads: bool = True) -> DemoSummary:
         assistant={"engine": "model-sft-mined", "dialogues": 4, "turns": 12, "answered": 12,
                    "slot_f1": 0.8, "conversion": 0.5, "rules_slot_f1": 0.7,
                    "rules_mined_slot_f1": 0.9, "latency_p50_ms": 30.0, "latency_p99_ms": 90.0,
+                   "slot_f1_diff_ci95": {"rules": [0.02, 0.18], "rules_mined": [-0.2, -0.01]},
                    "error_replies": ["expired", "invalid_turn"]},
         models={"search": {"preset": "demo", "reused": False, "seconds": {"sft": 10.0}},
                 "ads": {"preset": "demo", "reused": True, "seconds": {}}})
@@ -48,22 +54,34 @@ def test_every_path_has_a_row_with_its_baseline_and_sample_size(tmp_path):
     assert set(rows) == {("search", "llm"), ("search", "prf"), ("ads", "base"),
                          ("assistant", "model-sft-mined")}
     llm = rows["search", "llm"]
-    assert "NDCG@10 0.620" in llm.quality and "n=40 held-out" in llm.quality
-    assert "no expansion 0.550" in llm.baseline and llm.latency == "3.0 / 20.0 ms"
+    assert "NDCG@10 0.620" in llm.quality and "n=40 distinct held-out" in llm.quality
+    assert "60 messages, 25% from the cache" in llm.quality
+    assert "no expansion 0.550 (diff +0.030 to +0.110)" in llm.baseline
+    assert llm.latency == "3.0 / 20.0 ms"
     ads = rows["ads", "base"]
     assert "0.125 per request" in ads.quality and "n=8" in ads.quality  # 2 of 10 malformed
     assert "first try, no reward model 0.250" in ads.baseline and "7 rejected" in ads.came_out
     chat = rows["assistant", "model-sft-mined"]
     assert "slot F1 0.800" in chat.quality and "n=4 held-out dialogues" in chat.quality
-    assert chat.baseline == "rules 0.700, rules mined 0.900"
+    assert chat.baseline == ("rules 0.700 (diff +0.020 to +0.180), "
+                             "rules mined 0.900 (diff -0.200 to -0.010)")
     beats = {(f["path"], f["served"]): f["beats_every_baseline"]
              for f in path_figures(_summary(tmp_path))}
-    # the LLM beats no expansion; ads lose to the first try; the model loses to mined rules
-    assert beats == {("search", "llm"): True, ("search", "prf"): True, ("ads", "base"): False,
+    # beating a baseline needs the whole interval above zero: PRF's and the ads' straddle it
+    assert beats == {("search", "llm"): True, ("search", "prf"): False, ("ads", "base"): False,
                      ("assistant", "model-sft-mined"): False}
+    summary = _summary(tmp_path)
+    summary.ads["baseline_first_try_usable"] = summary.ads["usable_diff_ci95"] = None
+    ads_alone = next(f for f in path_figures(summary) if f["path"] == "ads")
+    assert ads_alone["beats_every_baseline"] is None  # no baseline: no verdict
+    assert rows_of(summary)["ads", "base"].baseline == "n/a"
     console = Console(record=True, width=300)
     print_paths(_summary(tmp_path), console)
     assert "model-sft-mined" in console.export_text()
+
+
+def rows_of(summary):
+    return {(r.path, r.model): r for r in path_rows(summary)}
 
 
 def test_the_report_is_one_page_with_its_plots_inlined(tmp_path):

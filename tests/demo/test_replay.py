@@ -8,7 +8,7 @@ from kafka.future import Future
 
 from aislestream.connectors.broker import free_port
 from aislestream.connectors.kafka_io import produce
-from aislestream.demo.replay import MALFORMED, paced, replay_messages
+from aislestream.demo.replay import MALFORMED, paced, replay_messages, replay_order
 from aislestream.errors import BrokerUnavailable, DeliveryFailed
 
 
@@ -20,6 +20,12 @@ def test_replay_is_deterministic_and_mixes_in_malformed(small_world):
     assert kinds == {kind for kind, _ in MALFORMED}
     good = [json.loads(v) for _, v, m in first if m is None]
     assert all(g["request_id"].startswith("r-") and g["query"] and g["query_type"] for g in good)
+
+
+def test_every_query_is_replayed_once_before_any_repeats():
+    order = replay_order(7, 17, seed=1)
+    assert sorted(order[:7]) == list(range(7)) and sorted(order[7:14]) == list(range(7))
+    assert list(order) == list(replay_order(7, 17, seed=1)) != list(replay_order(7, 17, seed=2))
 
 
 def test_paced_restamps_valid_messages_and_keeps_bad_bytes(small_world):

@@ -9,24 +9,27 @@ import json
 import pytest
 from rich.console import Console
 
-from aislestream.demo.models import demo_models, ensure_models, serve_trained
-from aislestream.demo.run import run_demo
-from aislestream.settings import load_settings
+from aislestream.demo.models import demo_models, ensure_models, serving_overrides
+from aislestream.demo.run import held_out_pool, run_demo
+from aislestream.models.world import build_world
+from aislestream.settings import LLM_DEADLINE_MS, load_settings
+from tests.demo.test_demo_models import nested
 
 pytestmark = pytest.mark.integration
 
 
 def test_the_demo_trains_serves_and_reports_every_path(broker, tmp_path):
     console = Console(record=True, width=240)
-    settings = load_settings(
-        data_dir=tmp_path, broker={"bootstrap_servers": broker},
-        world={"n_products": 1_500, "n_users": 50, "n_queries": 300},
-        stream={"session_timeout_s": 6.0, "commit_interval_s": 0.5}, metrics={"port": 0})
-    models = demo_models(settings, "micro", "micro", "micro")
+    base = dict(data_dir=tmp_path, broker={"bootstrap_servers": broker},
+                world={"n_products": 1_500, "n_users": 50, "n_queries": 300},
+                stream={"session_timeout_s": 6.0, "commit_interval_s": 0.5},
+                metrics={"port": 0})
+    models = demo_models(load_settings(**base), "micro", "micro", "micro")
     trained = ensure_models(models, console)
     assert {p: m["reused"] for p, m in trained.items()} == {
         "search": False, "ads": False, "assistant": False}
-    serve_trained(settings, models, expander_given=False)
+    serving = nested(serving_overrides(models, None))
+    settings = load_settings(**{**base, **serving})
 
     summary = run_demo(settings, n_queries=60, timeout_s=180, console=console, ad_requests=6,
                        ab=False, dialogues=3, models=trained)
@@ -34,10 +37,16 @@ def test_the_demo_trains_serves_and_reports_every_path(broker, tmp_path):
     assert summary.missing == 0 and summary.results_out + summary.dead_letters == 60
     # no experiment: the LLM served every query
     assert set(summary.retrieval_by_engine) == {"llm-torch"}
-    assert summary.retrieval_by_engine["llm-torch"]["queries"] == summary.results_out
+    llm = summary.retrieval_by_engine["llm-torch"]
+    assert llm["messages"] == summary.results_out
+    held_out = held_out_pool(settings, build_world(settings.world))
+    assert llm["queries"] == min(len(held_out), summary.results_out)  # distinct, scored once
+    assert llm["ndcg_delta_ci95"][0] <= llm["ndcg_delta"] <= llm["ndcg_delta_ci95"][1]
+    assert settings.expansion.deadline_ms == LLM_DEADLINE_MS
     ads = summary.ads
     assert ads["unaccounted"] == 0 and ads["dead_letters"] == 2
     assert ads["accepted"] + ads["rejected"] == 6 and 0 <= ads["baseline_first_try_usable"] <= 1
+    assert ads["generator"] == ["micro/generator"]  # what the baseline ran: the base generator
     chat = summary.assistant
     assert chat["engine"] == "model-sft-mined"  # the model, reading the mined cues' hint
     assert chat["answered"] == chat["turns"]

@@ -1,6 +1,6 @@
 """Model sizes and training budgets. ``micro`` is for tests (seconds), ``tiny`` is the default
-(all three stages in well under 20 minutes on 2 CPU cores), ``demo`` is tiny with a short RL
-stage for `aisle demo`'s first run, ``small`` is for a GPU.
+(all three stages in well under 20 minutes on 2 CPU cores), ``demo`` is tiny's model with shorter
+stages for `aisle demo`'s first run, ``small`` is for a GPU.
 """
 
 from __future__ import annotations
