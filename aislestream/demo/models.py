@@ -48,6 +48,12 @@ class DemoModel:
         return stamp.get("key") == self.key and all((self.root / s).is_dir()
                                                     for s in self.stages)
 
+    def recorded_seconds(self) -> dict[str, float]:
+        try:
+            return dict(json.loads((self.root / STAMP).read_text()).get("seconds", {}))
+        except (OSError, ValueError):
+            return {}
+
     def stamp(self, seconds: dict[str, float]) -> None:
         (self.root / STAMP).write_text(json.dumps(
             {"key": self.key, "preset": self.preset, "stages": list(self.stages),
@@ -149,8 +155,9 @@ def ensure_models(models: list[DemoModel], console: Console) -> dict[str, dict]:
                       "and data)")
     done: dict[str, dict] = {}
     for m in models:
-        if m not in todo:
-            done[m.path] = {"preset": m.preset, "reused": True, "seconds": {}}
+        if m not in todo:  # with what its training took, from the stamp
+            done[m.path] = {"preset": m.preset, "reused": True, "seconds": {},
+                            "trained_seconds": m.recorded_seconds()}
             continue
         seconds: dict[str, float] = {}
         started = time.time()

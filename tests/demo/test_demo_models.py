@@ -38,8 +38,10 @@ def test_a_model_is_trained_once_then_reused_until_its_key_or_outputs_change(tmp
     assert json.loads((tmp_path / STAMP).read_text())["key"] == "k1"
 
     again = ensure_models([_model(tmp_path, "k1", calls)], console)
-    assert calls == ["k1"] and again["search"] == {"preset": "micro", "reused": True,
-                                                   "seconds": {}}
+    assert calls == ["k1"] and again["search"] == {
+        "preset": "micro", "reused": True, "seconds": {},
+        "trained_seconds": {"a": 0.5, "b": 0.5,
+                            "total": round(first["search"]["seconds"]["total"], 1)}}
     ensure_models([_model(tmp_path, "k2", calls)], console)  # another preset or world
     assert calls == ["k1", "k2"]
     (tmp_path / "b").rmdir()  # a stage's output removed
