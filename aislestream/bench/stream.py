@@ -243,6 +243,7 @@ def _pipeline_run(settings: Settings, engine: str, messages: list[tuple[bytes, b
 
 
 PROFILE = Path("docs/results/stream_identity_profile.json")  # shares; raw stacks in the logs
+PLOT = Path("docs/plots/stream.png")
 TARGET_RATIO = 0.8  # identity worker / retrieval only
 
 
@@ -362,9 +363,46 @@ def run_stream_bench(settings: Settings, n: int, write: bool, console: Console,
     if write:
         if identity["profile"] is not None:
             PROFILE.write_text(json.dumps(identity["profile"], indent=2) + "\n")
+        plot(rows, PLOT)
         write_results("stream", payload, _markdown(payload, rows),
                       f"aisle bench stream --messages {n} --products {len(world.products)}")
     return payload
+
+
+def plot(rows: list[list[str]], path: Path) -> Path:
+    """Each variant's throughput against the retrieval-only limit, and the workers' per-message
+    p50/p99: where the pipeline loses its throughput, at a glance."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r[0] for r in rows]
+    rates = [float(r[1].replace(",", "")) for r in rows]
+    workers = [r for r in rows if r[3]]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 0.42 * len(rows) + 1.5),
+                                      gridspec_kw={"width_ratios": [3, 2]})
+    left.barh(names[::-1], rates[::-1], color="tab:blue")
+    left.axvline(rates[0], color="grey", linestyle="--", linewidth=1)
+    left.set_xscale("log")
+    left.set_xlabel("messages/s (log); dashed: retrieval only, the pipeline's limit")
+    for y, (rate, row) in enumerate(zip(rates[::-1], rows[::-1])):
+        left.text(rate, y, f" {row[2]}x", va="center", fontsize=7)
+    left.tick_params(axis="y", labelsize=7)
+    labels = [r[0] for r in workers][::-1]
+    y = range(len(workers))
+    right.barh([i + 0.2 for i in y], [float(r[3]) for r in workers][::-1], 0.4, label="p50")
+    right.barh([i - 0.2 for i in y], [float(r[4]) for r in workers][::-1], 0.4, label="p99")
+    right.set_yticks(list(y), labels, fontsize=7)
+    right.set_xlabel("ms per message in the worker")
+    right.legend(fontsize=8)
+    fig.suptitle("aisle bench stream: throughput against the retrieval-only limit (ratio "
+                 "beside each bar) and per-message latency", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _rows(payload: dict, retrieval: float, raw: float, faust_rate: float, identity: dict,
@@ -424,5 +462,5 @@ def _markdown(payload: dict, rows: list[list[str]]) -> str:
         f"package of the innermost frame; `docs/results/stream_identity_profile.json`): {top}. "
         "Two workers share this 2-core "
         "machine with the broker and the collector, so the scale-out measures contention as "
-        "much as the group's partition split.",
+        "much as the group's partition split.", "", f"![stream]({PLOT.relative_to('docs')})",
     ])

@@ -42,3 +42,13 @@ def test_every_row_is_measured_on_one_backlog(broker, tmp_path):
     assert sum(split.values()) == pytest.approx(1.0, abs=0.01)
     # no LLM was trained in this data dir: the row says so instead of a figure
     assert out["llm_msgs_per_s"] is None and "aisle train lm" in out["llm_skipped"]
+
+
+def test_the_plot_draws_every_row_of_the_table(tmp_path):
+    from aislestream.bench.stream import plot
+
+    rows = [["(a) retrieval only", "3,930", "1.000", "", "", "", ""],
+            ["(c) worker, identity", "847", "0.216", "18.65", "62.71", "0.145", "0.430"],
+            ["raw aiokafka pass-through (reference)", "42,446", "10.801", "", "", "", ""]]
+    out = plot(rows, tmp_path / "plots" / "stream.png")
+    assert out.exists() and out.stat().st_size > 10_000
