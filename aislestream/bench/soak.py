@@ -25,6 +25,7 @@ from rich.console import Console
 from aislestream.connectors.broker import broker_session, ensure_topics
 from aislestream.connectors.kafka_io import read_to_end
 from aislestream.connectors.security import aiokafka_kwargs
+from aislestream.core import figures
 from aislestream.demo.replay import replay_messages
 from aislestream.errors import AisleError
 from aislestream.evaluation.results import write_results
@@ -279,10 +280,7 @@ def _verdict(p: dict) -> str:
 
 
 def plot(samples: list[Sample], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     path.parent.mkdir(parents=True, exist_ok=True)
     t = [x.t_s / 60 for x in samples]
@@ -294,10 +292,7 @@ def plot(samples: list[Sample], path: Path) -> Path:
     axes[2].plot(t, [x.p99_ms if x.p99_ms is not None else float("nan") for x in samples])
     axes[2].set_ylabel("search p99 (ms, window)")
     axes[2].set_xlabel("minutes under load")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return figures.save(fig, path)
 
 
 def _state(p: dict) -> str:

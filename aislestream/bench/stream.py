@@ -27,6 +27,7 @@ from rich.table import Table
 from aislestream.connectors.broker import TopicSpec, broker_session, ensure_topics
 from aislestream.connectors.kafka_io import collect, produce
 from aislestream.connectors.security import aiokafka_kwargs
+from aislestream.core import figures
 from aislestream.demo.replay import replay_messages
 from aislestream.evaluation.results import write_results
 from aislestream.models.world import build_world
@@ -372,10 +373,7 @@ def run_stream_bench(settings: Settings, n: int, write: bool, console: Console,
 def plot(rows: list[list[str]], path: Path) -> Path:
     """Each variant's throughput against the retrieval-only limit, and the workers' per-message
     p50/p99: where the pipeline loses its throughput, at a glance."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     names = [r[0] for r in rows]
     rates = [float(r[1].replace(",", "")) for r in rows]
@@ -398,11 +396,7 @@ def plot(rows: list[list[str]], path: Path) -> Path:
     right.legend(fontsize=8)
     fig.suptitle("aisle bench stream: throughput against the retrieval-only limit (ratio "
                  "beside each bar) and per-message latency", fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return figures.save(fig, path)
 
 
 def _rows(payload: dict, retrieval: float, raw: float, faust_rate: float, identity: dict,

@@ -13,6 +13,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from aislestream.core import figures
+
 
 @dataclass(frozen=True)
 class PathRow:
@@ -121,10 +123,7 @@ def print_paths(summary, console: Console) -> None:
 def creatives_sheet(ads: dict, path: Path, n: int = 48) -> Path | None:
     """The demo's creatives as the ad store holds them, each framed by the oracle's verdict
     (green usable, red not, grey rejected by the reward models)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
     from PIL import Image
 
     shown = [c for c in ads.get("creatives", []) if c.get("image_path")][:n]
@@ -150,11 +149,7 @@ def creatives_sheet(ads: dict, path: Path, n: int = 48) -> Path | None:
         ax.axis("off")
     fig.suptitle(f"{len(shown)} creatives of this demo run from the ad store; frame: the pixel "
                  "oracle's verdict (grey: rejected by the reward models)", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return figures.save(fig, path)
 
 
 def _bars(ax, labels: list[str], groups: dict[str, list[float]], title: str) -> None:
@@ -170,10 +165,7 @@ def _bars(ax, labels: list[str], groups: dict[str, list[float]], title: str) -> 
 
 def quality_plot(summary, path: Path) -> Path:
     """Served model against baseline per path, and search NDCG by query type."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     k = summary.k
     panels = 2 + bool(summary.ads) + bool(summary.assistant)
@@ -205,11 +197,7 @@ def quality_plot(summary, path: Path) -> Path:
               + [f"served: {c['engine']}"],
               {"slot F1": [c[n] for n in names] + [c["slot_f1"]]},
               f"assistant: held-out slot F1 (n={c['dialogues']})")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return figures.save(fig, path)
 
 
 def _img(path: Path | None) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aislestream.core import figures
 from aislestream.core.adspec import ALL_SPECS, ASPECTS, AdSpec
 from aislestream.engines.generation.recurrent import generate_until_usable
 from aislestream.models.ads.conditioning import is_held_out
@@ -115,10 +116,7 @@ def contact_sheet(samples: dict, path: Path, n: int = 48, seed: int = 0) -> Path
     """``n`` random first tries, base above RL for the same request and seed; frame green =
     usable, red = not (failing aspects named); "held out" marks combinations the generator
     never trained on."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     specs = samples["specs"]
     rows = [(name, samples[name]) for name in ("base", "rl") if name in samples]
@@ -148,8 +146,4 @@ def contact_sheet(samples: dict, path: Path, n: int = 48, seed: int = 0) -> Path
     fig.suptitle(f"{len(picks)} random first-try creatives (fresh seed), "
                  + " vs ".join(name for name, _ in rows)
                  + " for the same request; judged by the pixel oracle", fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return figures.save(fig, path)

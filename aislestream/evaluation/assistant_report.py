@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from aislestream.core import figures
 from aislestream.engines.assistant.rules import RuleAssistant
 from aislestream.errors import ConfigError
 from aislestream.evaluation.assistant import SLOT_TYPES, lengthen, play, summarise
@@ -256,10 +257,7 @@ def _print(tables: dict[str, dict[str, dict]], console: Console) -> None:
 
 
 def plot_by_type(tables: dict[str, dict[str, dict]], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
     import numpy as np
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -276,10 +274,7 @@ def plot_by_type(tables: dict[str, dict[str, dict]], path: Path) -> Path:
     ax.set_ylabel("slot F1 (held-out dialogues)")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return figures.save(fig, path)
 
 
 def _cues_markdown(cues: dict | None) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from aislestream.connectors.search.base import FusionConfig, SearchRequest, SearchStore
 from aislestream.connectors.search.fusion import search_fused
+from aislestream.core import figures
 from aislestream.core.metrics import RELEVANT_GRADE, ndcg_at_k, recall_at_k
 from aislestream.engines.expansion.base import Expander
 from aislestream.models.world import LabelledQuery
@@ -114,10 +115,7 @@ def _summary(rows: list[dict[str, float]]) -> dict[str, float]:
 def plot_by_query_type(table: Mapping[str, Mapping[str, Mapping[str, float]]], path: Path,
                        metrics: tuple[str, ...] = ("recall50", "ndcg10")) -> Path:
     """One panel per query type: each method's recall@50 and NDCG@10 side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
     import numpy as np
 
     methods = list(table)
@@ -138,8 +136,4 @@ def plot_by_query_type(table: Mapping[str, Mapping[str, Mapping[str, float]]], p
         ax.axis("off")
     axes.flat[0].legend(fontsize=7, loc="lower left")
     fig.suptitle("Held-out queries: retrieval with each expansion method")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return figures.save(fig, path)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aislestream.core import figures
 from aislestream.evaluation.ab import (
     Comparison,
     compare_means,
@@ -160,10 +161,7 @@ def to_html(markdown: str, plot: Path | None) -> str:
 
 
 def plot_arms(r: dict, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     metrics = ["ctr", "conversion_rate", "zero_result_rate"]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.5))
@@ -176,11 +174,7 @@ def plot_arms(r: dict, path: Path) -> Path:
         ax.bar(arms, values, yerr=errors, capsize=6, color=["0.6"] + ["tab:blue"] * (len(arms) - 1))
         ax.set_title(metric)
     fig.suptitle(f"experiment {r['experiment']} (95% intervals)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return figures.save(fig, path)
 
 
 def write_report(r: dict, out_dir: Path) -> tuple[Path, Path]:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aislestream.connectors.search.tantivy_store import TantivyStore
+from aislestream.core import figures
 from aislestream.engines.expansion import IdentityExpander, PrfExpander
 from aislestream.errors import ConfigError
 from aislestream.evaluation.full_link import STAGES, evaluate_chain
@@ -104,10 +105,7 @@ def _print(tables: dict, console: Console) -> None:
 
 
 def plot_failures(tables: dict, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
     import numpy as np
 
     methods = list(tables)
@@ -124,11 +122,7 @@ def plot_failures(tables: dict, path: Path) -> Path:
         ax.tick_params(axis="x", rotation=45)
     np.atleast_1d(axes)[0].set_ylabel("share of queries failing, by blamed stage")
     np.atleast_1d(axes)[-1].legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return figures.save(fig, path)
 
 
 def _markdown(r: dict, plot: Path) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aislestream.core import figures
 from aislestream.core.adspec import AdSpec
 from aislestream.models.ads.oracle import OracleVerdict, judge_all, rates
 
@@ -47,12 +48,7 @@ def write_curve(points: list[dict], out: Path, title: str,
     out.mkdir(parents=True, exist_ok=True)
     (out / "curve.json").write_text(json.dumps({"target_usable": target, "points": points},
                                                indent=2))
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    fig, ax = figures.pyplot().subplots(figsize=(6.4, 3.8))
     steps = [p["step"] for p in points]
     lowest = target
     for label, value in series:
@@ -66,6 +62,4 @@ def write_curve(points: list[dict], out: Path, title: str,
     ax.set_ylim(max(0.0, lowest - 0.02), 1.005)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "curve.png", dpi=120)
-    plt.close(fig)
+    figures.save(fig, out / "curve.png", dpi=120)

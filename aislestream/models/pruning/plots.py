@@ -8,15 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from aislestream.core import figures
 from aislestream.models.pruning.rdp import epsilon_for_budget, rdp_mask
 from aislestream.models.pruning.spectral import cumulative_curve
 
 
 def plot_curve(profile: dict, drop: Sequence[int], title: str, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     change = np.array(profile["change"])
     curve = cumulative_curve(change)
@@ -39,19 +37,12 @@ def plot_curve(profile: dict, drop: Sequence[int], title: str, path: Path) -> Pa
     bottom.set_xlabel("depth k: features after the k-th block (0-based index k - 1 in the tables)")
     bottom.set_yscale("log")
     bottom.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return figures.save(fig, path)
 
 
 def plot_quality(variants: Sequence[dict], metric: str, full: float | None, title: str,
                  path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     groups: dict[str, dict[int, list[float]]] = {}
     for v in variants:
@@ -67,8 +58,4 @@ def plot_quality(variants: Sequence[dict], metric: str, full: float | None, titl
     ax.set_ylabel(metric)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return figures.save(fig, path)
