@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -127,7 +126,3 @@ def replay_ad_requests(settings: Settings, worker: WorkerProcess, run_id: str, n
                           f"{value:.3f}" if isinstance(value, float) else str(value))
     console.print(table)
     return result
-
-
-def image_paths(result: dict) -> list[Path]:
-    return [Path(c["image_path"]) for c in result.get("creatives", [])]

@@ -40,19 +40,17 @@ class DemoModel:
     estimate_s: float  # training time on the reference machine
     train: Callable[[Callable[[str, float], None], Callable[[str], None]], None]  # on_stage, log
 
-    def reusable(self) -> bool:
+    def recorded(self) -> dict:
+        """Its stamp ({} when there is none or it cannot be read)."""
         try:
             stamp = json.loads((self.root / STAMP).read_text())
         except (OSError, ValueError):
-            return False
-        return stamp.get("key") == self.key and all((self.root / s).is_dir()
-                                                    for s in self.stages)
-
-    def recorded_seconds(self) -> dict[str, float]:
-        try:
-            return dict(json.loads((self.root / STAMP).read_text()).get("seconds", {}))
-        except (OSError, ValueError):
             return {}
+        return stamp if isinstance(stamp, dict) else {}
+
+    def reusable(self) -> bool:
+        return self.recorded().get("key") == self.key and all((self.root / s).is_dir()
+                                                              for s in self.stages)
 
     def stamp(self, seconds: dict[str, float]) -> None:
         (self.root / STAMP).write_text(json.dumps(
@@ -157,7 +155,7 @@ def ensure_models(models: list[DemoModel], console: Console) -> dict[str, dict]:
     for m in models:
         if m not in todo:  # with what its training took, from the stamp
             done[m.path] = {"preset": m.preset, "reused": True, "seconds": {},
-                            "trained_seconds": m.recorded_seconds()}
+                            "trained_seconds": dict(m.recorded().get("seconds", {}))}
             continue
         seconds: dict[str, float] = {}
         started = time.time()
